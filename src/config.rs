@@ -1,0 +1,359 @@
+//! The run configuration of DEC: presets, a validating builder, and its JSON form.
+//!
+//! Every hyperparameter of a run lives here, so a report that embeds this struct says
+//! exactly how its numbers were produced. Two presets: `paper` (the schedule of Xie et
+//! al. 2016, section 4.3) and `fast` (end-to-end Adam pretraining, which most
+//! reimplementations use and which reaches the paper's accuracy in minutes on a CPU).
+
+use serde::{Deserialize, Serialize};
+
+use crate::optim::OptimizerConfig;
+
+/// Named starting points for a configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// End-to-end Adam pretraining, then DEC: the paper's accuracy in minutes.
+    #[default]
+    Fast,
+    /// The paper's schedule: layer-wise denoising pretraining 50k iterations per layer,
+    /// 100k fine-tuning iterations, SGD lr 0.1 / 10 every 20k, momentum 0.9.
+    Paper,
+}
+
+/// Autoencoder pretraining.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PretrainConfig {
+    /// Iterations for each encoder/decoder pair of the layer-wise stage (0 skips it).
+    pub layerwise_iters: usize,
+    /// Dropout rate on the inputs of each layer during layer-wise training.
+    pub dropout: f32,
+    /// Iterations of end-to-end training of the whole autoencoder (no dropout).
+    pub finetune_iters: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerConfig,
+    /// Divide the learning rate by `lr_gamma` every this many iterations (0: never).
+    pub lr_step: usize,
+    pub lr_gamma: f32,
+}
+
+/// The DEC clustering stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    /// Degrees of freedom of the Student's t kernel (the paper: 1).
+    pub alpha: f32,
+    /// Optimizer of the encoder weights and centroids (the paper: SGD lr 0.01, momentum 0.9).
+    pub optimizer: OptimizerConfig,
+    pub batch_size: usize,
+    /// Recompute the target distribution P every this many batches.
+    pub update_interval: usize,
+    /// Stop when fewer than this fraction of labels changed between two updates.
+    pub tol: f32,
+    /// Stop after this many batches at most.
+    pub max_iter: usize,
+    /// Restarts of the k-means that initialises the centroids.
+    pub kmeans_n_init: usize,
+}
+
+/// Everything that determines a DEC run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecConfig {
+    pub preset: Preset,
+    /// Widths of the encoder after the input: the paper's `[500, 500, 2000, 10]`.
+    pub hidden: Vec<usize>,
+    /// Number of clusters k (0: the number of classes of labelled data, else 10).
+    pub n_clusters: usize,
+    pub seed: u64,
+    pub pretrain: PretrainConfig,
+    pub cluster: ClusterConfig,
+    /// Also run the paper's k-means-on-input baseline (labelled data only).
+    pub baselines: bool,
+}
+
+/// A configuration that cannot run, with the field at fault and what to use instead.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config field `{field}` = {value}: {reason}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+fn bad(field: &'static str, value: impl ToString, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl Default for DecConfig {
+    fn default() -> Self {
+        DecConfig::preset(Preset::Fast)
+    }
+}
+
+impl DecConfig {
+    /// The configuration of a preset. `fast` is the default.
+    pub fn preset(p: Preset) -> DecConfig {
+        match p {
+            Preset::Fast => DecConfig {
+                preset: p,
+                hidden: vec![500, 500, 2000, 10],
+                n_clusters: 0,
+                seed: 0,
+                pretrain: PretrainConfig {
+                    layerwise_iters: 0,
+                    dropout: 0.2,
+                    finetune_iters: 12_000,
+                    batch_size: 256,
+                    optimizer: OptimizerConfig::adam(1e-3),
+                    lr_step: 0,
+                    lr_gamma: 10.0,
+                },
+                cluster: ClusterConfig {
+                    alpha: 1.0,
+                    optimizer: OptimizerConfig::Sgd {
+                        lr: 0.01,
+                        momentum: 0.9,
+                    },
+                    batch_size: 256,
+                    update_interval: 140,
+                    tol: 0.001,
+                    max_iter: 20_000,
+                    kmeans_n_init: 20,
+                },
+                baselines: true,
+            },
+            Preset::Paper => DecConfig {
+                preset: p,
+                hidden: vec![500, 500, 2000, 10],
+                n_clusters: 0,
+                seed: 0,
+                pretrain: PretrainConfig {
+                    layerwise_iters: 50_000,
+                    dropout: 0.2,
+                    finetune_iters: 100_000,
+                    batch_size: 256,
+                    optimizer: OptimizerConfig::Sgd {
+                        lr: 0.1,
+                        momentum: 0.9,
+                    },
+                    lr_step: 20_000,
+                    lr_gamma: 10.0,
+                },
+                cluster: ClusterConfig {
+                    alpha: 1.0,
+                    optimizer: OptimizerConfig::Sgd {
+                        lr: 0.01,
+                        momentum: 0.9,
+                    },
+                    batch_size: 256,
+                    update_interval: 160,
+                    tol: 0.001,
+                    max_iter: 200_000,
+                    kmeans_n_init: 20,
+                },
+                baselines: true,
+            },
+        }
+    }
+
+    /// Set the number of clusters (0: from the labels, else 10).
+    pub fn with_clusters(mut self, k: usize) -> Self {
+        self.n_clusters = k;
+        self
+    }
+
+    /// Set the random seed (weights, batches, dropout, k-means).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Set the encoder widths after the input.
+    pub fn with_hidden(mut self, hidden: Vec<usize>) -> Self {
+        self.hidden = hidden;
+        self
+    }
+
+    /// Set the pretraining lengths: layer-wise iterations per layer and fine-tuning iterations.
+    pub fn with_pretrain_iters(mut self, layerwise: usize, finetune: usize) -> Self {
+        self.pretrain.layerwise_iters = layerwise;
+        self.pretrain.finetune_iters = finetune;
+        self
+    }
+
+    /// Set the DEC stage's update interval, tolerance and iteration cap.
+    pub fn with_dec_schedule(mut self, update_interval: usize, tol: f32, max_iter: usize) -> Self {
+        self.cluster.update_interval = update_interval;
+        self.cluster.tol = tol;
+        self.cluster.max_iter = max_iter;
+        self
+    }
+
+    /// The k actually used for data with `n_classes` classes.
+    pub fn clusters_for(&self, n_classes: Option<usize>) -> usize {
+        if self.n_clusters > 0 {
+            self.n_clusters
+        } else {
+            n_classes.filter(|&c| c >= 2).unwrap_or(10)
+        }
+    }
+
+    /// Check the configuration against data of `n` rows; the error names the field.
+    pub fn validate(&self, n: usize, n_classes: Option<usize>) -> Result<(), ConfigError> {
+        let k = self.clusters_for(n_classes);
+        if k < 2 {
+            return Err(bad("n_clusters", k, "need at least 2 clusters"));
+        }
+        if k > n {
+            return Err(bad(
+                "n_clusters",
+                k,
+                format!("more clusters than the {n} samples; ask for at most {n}"),
+            ));
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err(bad(
+                "hidden",
+                format!("{:?}", self.hidden),
+                "widths must be positive, e.g. 500,500,2000,10",
+            ));
+        }
+        let p = &self.pretrain;
+        if p.batch_size == 0 {
+            return Err(bad(
+                "pretrain.batch_size",
+                0,
+                "must be at least 1 (256 is usual)",
+            ));
+        }
+        if !(0.0..1.0).contains(&p.dropout) {
+            return Err(bad("pretrain.dropout", p.dropout, "must be in [0, 1)"));
+        }
+        check_opt("pretrain.optimizer", &p.optimizer)?;
+        if p.lr_step > 0 && (p.lr_gamma.is_nan() || p.lr_gamma <= 0.0) {
+            return Err(bad("pretrain.lr_gamma", p.lr_gamma, "must be positive"));
+        }
+        let c = &self.cluster;
+        if !(c.alpha > 0.0 && c.alpha.is_finite()) {
+            return Err(bad(
+                "cluster.alpha",
+                c.alpha,
+                "degrees of freedom must be positive (the paper: 1)",
+            ));
+        }
+        check_opt("cluster.optimizer", &c.optimizer)?;
+        if c.batch_size == 0 {
+            return Err(bad(
+                "cluster.batch_size",
+                0,
+                "must be at least 1 (256 is usual)",
+            ));
+        }
+        if c.update_interval == 0 {
+            return Err(bad(
+                "cluster.update_interval",
+                0,
+                "must be at least 1 (the paper: 160 on MNIST)",
+            ));
+        }
+        if !(0.0..1.0).contains(&c.tol) {
+            return Err(bad(
+                "cluster.tol",
+                c.tol,
+                "a fraction in [0, 1) (the paper: 0.001)",
+            ));
+        }
+        if c.kmeans_n_init == 0 {
+            return Err(bad(
+                "cluster.kmeans_n_init",
+                0,
+                "need at least one k-means run (the paper: 20)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_opt(field: &'static str, o: &OptimizerConfig) -> Result<(), ConfigError> {
+    let lr = o.lr();
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(bad(field, lr, "learning rate must be positive"));
+    }
+    match *o {
+        OptimizerConfig::Sgd { momentum, .. } if !(0.0..1.0).contains(&momentum) => {
+            Err(bad(field, momentum, "momentum must be in [0, 1)"))
+        }
+        OptimizerConfig::Adam { beta1, beta2, .. }
+            if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) =>
+        {
+            Err(bad(
+                field,
+                format!("{beta1}/{beta2}"),
+                "Adam betas must be in [0, 1)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_validate_and_round_trip_json() {
+        for p in [Preset::Fast, Preset::Paper] {
+            let c = DecConfig::preset(p);
+            c.validate(1000, Some(10)).unwrap();
+            let back: DecConfig =
+                serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+            assert_eq!(back, c);
+        }
+        let paper = DecConfig::preset(Preset::Paper);
+        assert_eq!(paper.pretrain.layerwise_iters, 50_000);
+        assert_eq!(paper.cluster.update_interval, 160);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let e = DecConfig::default()
+            .with_clusters(50)
+            .validate(20, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("n_clusters"), "{e}");
+        let mut c = DecConfig::default();
+        c.cluster.tol = 1.5;
+        assert!(
+            c.validate(100, None)
+                .unwrap_err()
+                .to_string()
+                .contains("cluster.tol")
+        );
+        let mut c = DecConfig::default();
+        c.pretrain.optimizer = OptimizerConfig::Sgd {
+            lr: -1.0,
+            momentum: 0.9,
+        };
+        assert!(
+            c.validate(100, None)
+                .unwrap_err()
+                .to_string()
+                .contains("pretrain.optimizer")
+        );
+    }
+
+    #[test]
+    fn clusters_default_to_classes() {
+        assert_eq!(DecConfig::default().clusters_for(Some(4)), 4);
+        assert_eq!(DecConfig::default().clusters_for(None), 10);
+        assert_eq!(
+            DecConfig::default().with_clusters(3).clusters_for(Some(4)),
+            3
+        );
+    }
+}

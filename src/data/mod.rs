@@ -1,0 +1,339 @@
+//! Datasets: an `n x d` matrix of `f32` features with optional labels, and the loaders
+//! that read them from disk.
+//!
+//! Every loader returns the same [`Dataset`], so the engine, the CLI and the app never
+//! care which file format the user had. Loaders never trust a header: sizes are checked
+//! against the bytes actually present before anything is allocated from them, and every
+//! error names the file, the place in it and what to do (see [`DataError`]).
+
+pub mod idx;
+pub mod preprocess;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use preprocess::Preprocessing;
+
+/// Shape of one sample when the features are an image, row-major, channels last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageShape {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    /// Number of features one image of this shape has.
+    pub fn len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    /// Whether the shape holds no pixel at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Guess the shape of a sample from its width alone: square grey images
+    /// (64 -> 8x8, 256 -> 16x16, 784 -> 28x28, 1024 -> 32x32) and 3072 -> 32x32x3.
+    pub fn guess(d: usize) -> Option<ImageShape> {
+        if d == 3072 {
+            return Some(ImageShape {
+                height: 32,
+                width: 32,
+                channels: 3,
+            });
+        }
+        let s = (d as f64).sqrt().round() as usize;
+        (s >= 8 && s * s == d).then_some(ImageShape {
+            height: s,
+            width: s,
+            channels: 1,
+        })
+    }
+}
+
+/// A loaded dataset: features, optional labels and where they came from.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Short human name (file or folder name).
+    pub name: String,
+    /// Where it was read from, if from disk.
+    pub source: Option<PathBuf>,
+    /// Number of samples.
+    pub n: usize,
+    /// Number of features per sample.
+    pub d: usize,
+    /// Features, `n x d`, row-major.
+    pub x: Vec<f32>,
+    /// Ground-truth class of each sample, `0..n_classes`, if known.
+    pub labels: Option<Vec<u32>>,
+    /// Names of the classes, indexed by label, if known.
+    pub class_names: Option<Vec<String>>,
+    /// Image shape of one sample, if the features are pixels.
+    pub image_shape: Option<ImageShape>,
+    /// The preprocessing already applied to `x`.
+    pub preprocessing: Preprocessing,
+}
+
+/// Summary of a dataset, as written into reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub source: Option<String>,
+    pub n: usize,
+    pub d: usize,
+    pub n_classes: Option<usize>,
+    pub image_shape: Option<ImageShape>,
+    pub preprocessing: Preprocessing,
+}
+
+impl Dataset {
+    /// Build a dataset from parts, checking that the sizes agree.
+    pub fn new(
+        name: impl Into<String>,
+        x: Vec<f32>,
+        d: usize,
+        labels: Option<Vec<u32>>,
+    ) -> Result<Dataset, DataError> {
+        let name = name.into();
+        if d == 0 || x.is_empty() {
+            return Err(DataError::Empty {
+                path: PathBuf::from(&name),
+            });
+        }
+        if !x.len().is_multiple_of(d) {
+            return Err(DataError::Invalid {
+                path: PathBuf::from(&name),
+                reason: format!("{} values do not split into rows of {d}", x.len()),
+            });
+        }
+        let n = x.len() / d;
+        if let Some(l) = &labels
+            && l.len() != n
+        {
+            return Err(DataError::LabelCount {
+                path: PathBuf::from(&name),
+                rows: n,
+                labels: l.len(),
+            });
+        }
+        Ok(Dataset {
+            name,
+            source: None,
+            n,
+            d,
+            x,
+            labels,
+            class_names: None,
+            image_shape: None,
+            preprocessing: Preprocessing::None,
+        })
+    }
+
+    /// Row `i` of the features.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.x[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Number of distinct classes, when labels are known.
+    pub fn n_classes(&self) -> Option<usize> {
+        let l = self.labels.as_ref()?;
+        let from_labels = l.iter().copied().max().map_or(0, |m| m as usize + 1);
+        Some(
+            self.class_names
+                .as_ref()
+                .map_or(from_labels, |c| c.len().max(from_labels)),
+        )
+    }
+
+    /// Name of class `c` (its number when the file gave no names).
+    pub fn class_name(&self, c: u32) -> String {
+        self.class_names
+            .as_ref()
+            .and_then(|n| n.get(c as usize).cloned())
+            .unwrap_or_else(|| c.to_string())
+    }
+
+    /// The summary written into reports.
+    pub fn info(&self) -> DatasetInfo {
+        DatasetInfo {
+            name: self.name.clone(),
+            source: self.source.as_ref().map(|p| p.display().to_string()),
+            n: self.n,
+            d: self.d,
+            n_classes: self.n_classes(),
+            image_shape: self.image_shape,
+            preprocessing: self.preprocessing,
+        }
+    }
+
+    /// Rows `idx` as a new dataset (labels, shape and names kept).
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        let mut x = Vec::with_capacity(idx.len() * self.d);
+        for &i in idx {
+            x.extend_from_slice(self.row(i));
+        }
+        Dataset {
+            name: format!("{} ({} of {})", self.name, idx.len(), self.n),
+            source: self.source.clone(),
+            n: idx.len(),
+            d: self.d,
+            x,
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| idx.iter().map(|&i| l[i]).collect()),
+            class_names: self.class_names.clone(),
+            image_shape: self.image_shape,
+            preprocessing: self.preprocessing,
+        }
+    }
+
+    /// A cheap fingerprint of the features and labels (FNV-1a over the raw bits),
+    /// used to key caches of models pretrained on this data.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: u32| {
+            for b in v.to_le_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(self.n as u32);
+        eat(self.d as u32);
+        for v in &self.x {
+            eat(v.to_bits());
+        }
+        if let Some(l) = &self.labels {
+            for &v in l {
+                eat(v);
+            }
+        }
+        h
+    }
+
+    /// Check that every feature is finite; the error names the first bad cell.
+    pub fn check_finite(&self) -> Result<(), DataError> {
+        if let Some(pos) = self.x.iter().position(|v| !v.is_finite()) {
+            return Err(DataError::NonFinite {
+                path: self
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(&self.name)),
+                row: pos / self.d,
+                col: pos % self.d,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong reading a dataset. Each message says which file, where in it, and
+/// what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: cannot read: {source}. Check that the path exists and is readable.")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty or holds no samples. Choose a file with data in it.")]
+    Empty { path: PathBuf },
+    #[error(
+        "{path}: byte 0: not an IDX file (magic bytes {found:02x?}; expected 00 00 <type> <dims>). \
+         Use an MNIST-style .idx/-ubyte file, optionally gzip-compressed."
+    )]
+    BadMagic { path: PathBuf, found: [u8; 4] },
+    #[error(
+        "{path}: byte {offset}: file ends early: the header declares {expected} bytes of data but only {found} are there. \
+         The file is truncated; download or copy it again."
+    )]
+    Truncated {
+        path: PathBuf,
+        offset: u64,
+        expected: u64,
+        found: u64,
+    },
+    #[error("{path}: unsupported {what}. {hint}")]
+    Unsupported {
+        path: PathBuf,
+        what: String,
+        hint: String,
+    },
+    #[error(
+        "{path}: {labels} labels for {rows} samples. Give the label file that belongs to this data."
+    )]
+    LabelCount {
+        path: PathBuf,
+        rows: usize,
+        labels: usize,
+    },
+    #[error(
+        "{path}: row {row}, column {col}: value is NaN or infinite. Clean the data (remove or impute such values) first."
+    )]
+    NonFinite {
+        path: PathBuf,
+        row: usize,
+        col: usize,
+    },
+    #[error("{path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error(
+        "{path}: no dataset found: expected an MNIST-style IDX file (…-images-idx3-ubyte[.gz]) or a folder of them."
+    )]
+    NotFound { path: PathBuf },
+}
+
+impl DataError {
+    /// Attach a path to an I/O error.
+    pub fn io(path: &Path, source: std::io::Error) -> DataError {
+        DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Options for [`load`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// A separate label file (otherwise found next to the data by its usual name).
+    pub labels: Option<PathBuf>,
+    /// Preprocessing to apply; `Auto` picks one per format.
+    pub preprocessing: Preprocessing,
+    /// Load at most this many samples (the first ones).
+    pub limit: Option<usize>,
+}
+
+/// Load a dataset from a file or folder, choosing the reader by extension and content.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    let mut ds = if meta.is_dir() {
+        idx::load_dir(path)?
+    } else {
+        idx::load_file(path, opts.labels.as_deref())?
+    };
+    if let Some(limit) = opts.limit
+        && limit < ds.n
+    {
+        let idx: Vec<usize> = (0..limit).collect();
+        let name = ds.name.clone();
+        ds = ds.subset(&idx);
+        ds.name = format!("{name} (first {limit})");
+    }
+    ds.check_finite()?;
+    let chosen = opts.preprocessing.resolve(Some(preprocess::Kind::Pixels));
+    preprocess::apply(&mut ds, chosen);
+    Ok(ds)
+}
+
+/// The dataset that ships with decscope: the 10,000-image MNIST test set.
+pub fn default_dataset_path() -> PathBuf {
+    let here = PathBuf::from("datasets/mnist-test");
+    if here.exists() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/mnist-test")
+}

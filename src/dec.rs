@@ -1,0 +1,192 @@
+//! The DEC clustering layer: Student's t soft assignment Q, target distribution P,
+//! the loss KL(P‖Q) and its gradients (Xie, Girshick & Farhadi 2016, eqs. 1-5).
+
+/// Soft assignment (eq. 1), written into `q` (`n x k`) for embeddings `z` (`n x e`)
+/// and centroids `mu` (`k x e`):
+///
+/// `q_ij = (1 + |z_i - mu_j|^2 / a)^(-(a+1)/2) / Σ_j' (1 + |z_i - mu_j'|^2 / a)^(-(a+1)/2)`
+///
+/// Also returns, in `kernel`, `(1 + |z_i - mu_j|^2 / a)^-1`, which the gradient needs.
+pub fn soft_assign(z: &[f32], mu: &[f32], e: usize, alpha: f32, q: &mut [f32], kernel: &mut [f32]) {
+    let k = mu.len() / e;
+    let pow = -(alpha + 1.0) / 2.0;
+    for ((zi, qi), ki) in z
+        .chunks_exact(e)
+        .zip(q.chunks_exact_mut(k))
+        .zip(kernel.chunks_exact_mut(k))
+    {
+        let mut sum = 0.0f32;
+        for ((mj, qij), kij) in mu.chunks_exact(e).zip(qi.iter_mut()).zip(ki.iter_mut()) {
+            let d2: f32 = zi.iter().zip(mj).map(|(a, b)| (a - b) * (a - b)).sum();
+            let base = 1.0 + d2 / alpha;
+            *kij = 1.0 / base;
+            *qij = if alpha == 1.0 { *kij } else { base.powf(pow) };
+            sum += *qij;
+        }
+        let inv = 1.0 / sum.max(f32::MIN_POSITIVE);
+        qi.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// Target distribution (eq. 3): `p_ij = (q_ij^2 / f_j) / Σ_j' (q_ij'^2 / f_j')`,
+/// with soft cluster frequencies `f_j = Σ_i q_ij`.
+pub fn target_distribution(q: &[f32], k: usize) -> Vec<f32> {
+    let mut f = vec![0.0f64; k];
+    for row in q.chunks_exact(k) {
+        f.iter_mut().zip(row).for_each(|(f, v)| *f += *v as f64);
+    }
+    let mut p = vec![0.0f32; q.len()];
+    for (prow, qrow) in p.chunks_exact_mut(k).zip(q.chunks_exact(k)) {
+        let mut s = 0.0f64;
+        for ((pv, qv), fj) in prow.iter_mut().zip(qrow).zip(&f) {
+            let v = (*qv as f64) * (*qv as f64) / fj.max(f64::MIN_POSITIVE);
+            *pv = v as f32;
+            s += v;
+        }
+        let inv = if s > 0.0 { (1.0 / s) as f32 } else { 0.0 };
+        prow.iter_mut().for_each(|v| *v *= inv);
+    }
+    p
+}
+
+/// `KL(P‖Q) = Σ_i Σ_j p_ij log(p_ij / q_ij)` (eq. 2), averaged over the `n` rows.
+pub fn kl_divergence(p: &[f32], q: &[f32], n: usize) -> f32 {
+    let s: f64 = p
+        .iter()
+        .zip(q)
+        .filter(|(p, _)| **p > 0.0)
+        .map(|(&p, &q)| (p as f64) * ((p as f64) / (q as f64).max(1e-30)).ln())
+        .sum();
+    (s / n.max(1) as f64) as f32
+}
+
+/// Gradients of the batch-mean KL loss `L = (1/n) Σ_i KL(p_i‖q_i)` (eqs. 4-5, divided
+/// by the batch size `n`):
+///
+/// `dL/dz_i  =  (a+1)/a · (1/n) Σ_j (1 + |z_i - mu_j|^2/a)^-1 (p_ij - q_ij)(z_i - mu_j)`
+///
+/// `dL/dmu_j = -(a+1)/a · (1/n) Σ_i (1 + |z_i - mu_j|^2/a)^-1 (p_ij - q_ij)(z_i - mu_j)`
+#[allow(clippy::too_many_arguments)]
+pub fn kl_gradients(
+    z: &[f32],
+    mu: &[f32],
+    e: usize,
+    alpha: f32,
+    p: &[f32],
+    q: &[f32],
+    kernel: &[f32],
+    dz: &mut [f32],
+    dmu: &mut [f32],
+) {
+    let k = mu.len() / e;
+    let n = z.len() / e;
+    let c = (alpha + 1.0) / alpha / n as f32;
+    dmu.fill(0.0);
+    for i in 0..n {
+        let zi = &z[i * e..(i + 1) * e];
+        let dzi = &mut dz[i * e..(i + 1) * e];
+        dzi.fill(0.0);
+        for j in 0..k {
+            let w = c * kernel[i * k + j] * (p[i * k + j] - q[i * k + j]);
+            let mj = &mu[j * e..(j + 1) * e];
+            let dmj = &mut dmu[j * e..(j + 1) * e];
+            for t in 0..e {
+                let g = w * (zi[t] - mj[t]);
+                dzi[t] += g;
+                dmj[t] -= g;
+            }
+        }
+    }
+}
+
+/// Hard labels (argmax over j) and confidences (max q) of each row.
+pub fn hard_labels(q: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
+    q.chunks_exact(k)
+        .map(|row| {
+            let (j, v) =
+                row.iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |(bj, bv), (j, &v)| {
+                        if v > bv { (j, v) } else { (bj, bv) }
+                    });
+            (j as u32, v)
+        })
+        .unzip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (Vec<f32>, Vec<f32>, usize) {
+        let z = vec![0.1, 0.3, -1.0, 0.5, 2.0, 1.2, 0.0, -0.7];
+        let mu = vec![0.0, 0.0, 1.5, 1.0, -1.0, 1.0];
+        (z, mu, 2)
+    }
+
+    #[test]
+    fn q_and_p_are_distributions_and_p_is_sharper() {
+        let (z, mu, e) = setup();
+        let (n, k) = (4, 3);
+        let mut q = vec![0.0; n * k];
+        let mut ker = vec![0.0; n * k];
+        soft_assign(&z, &mu, e, 1.0, &mut q, &mut ker);
+        let p = target_distribution(&q, k);
+        for i in 0..n {
+            let qs: f32 = q[i * k..(i + 1) * k].iter().sum();
+            let ps: f32 = p[i * k..(i + 1) * k].iter().sum();
+            assert!((qs - 1.0).abs() < 1e-6 && (ps - 1.0).abs() < 1e-6);
+            let qmax = q[i * k..(i + 1) * k].iter().cloned().fold(0.0, f32::max);
+            let pmax = p[i * k..(i + 1) * k].iter().cloned().fold(0.0, f32::max);
+            assert!(
+                pmax > qmax,
+                "row {i}: p should put more mass on its top cluster"
+            );
+        }
+    }
+
+    /// The closed forms against central finite differences of the KL loss, with P fixed
+    /// (as DEC treats it between updates), for a=1 and a=2.
+    #[test]
+    fn gradients_match_finite_differences() {
+        for alpha in [1.0f32, 2.0] {
+            let (z, mu, e) = setup();
+            let (n, k) = (4, 3);
+            let mut q = vec![0.0; n * k];
+            let mut ker = vec![0.0; n * k];
+            soft_assign(&z, &mu, e, alpha, &mut q, &mut ker);
+            let p = target_distribution(&q, k);
+            let (mut dz, mut dmu) = (vec![0.0; z.len()], vec![0.0; mu.len()]);
+            kl_gradients(&z, &mu, e, alpha, &p, &q, &ker, &mut dz, &mut dmu);
+            let loss = |z: &[f32], mu: &[f32]| {
+                let mut q = vec![0.0; n * k];
+                let mut ker = vec![0.0; n * k];
+                soft_assign(z, mu, e, alpha, &mut q, &mut ker);
+                kl_divergence(&p, &q, n) as f64
+            };
+            let h = 1e-3f32;
+            for i in 0..z.len() {
+                let (mut a, mut b) = (z.clone(), z.clone());
+                a[i] += h;
+                b[i] -= h;
+                let num = (loss(&a, &mu) - loss(&b, &mu)) / (2.0 * h as f64);
+                assert!(
+                    (num - dz[i] as f64).abs() < 1e-3,
+                    "a={alpha} dz[{i}]: {num} vs {}",
+                    dz[i]
+                );
+            }
+            for j in 0..mu.len() {
+                let (mut a, mut b) = (mu.clone(), mu.clone());
+                a[j] += h;
+                b[j] -= h;
+                let num = (loss(&z, &a) - loss(&z, &b)) / (2.0 * h as f64);
+                assert!(
+                    (num - dmu[j] as f64).abs() < 1e-3,
+                    "a={alpha} dmu[{j}]: {num} vs {}",
+                    dmu[j]
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Dense row-major matrix products on `f32` slices, on top of the `gemm` crate.
+//!
+//! Why not candle tensors here: every training step of DEC is a handful of matrix
+//! products plus cheap elementwise passes. Calling the same GEMM kernels that candle
+//! uses, on buffers we own and reuse, with transposes expressed as strides (no
+//! contiguous copies), removes the allocation and graph overhead that made a candle
+//! autograd step about 2x slower than PyTorch on this machine (see `decscope bench`).
+
+use gemm::{Parallelism, gemm};
+
+/// Below this many multiply-adds a product runs on one thread: spawning costs more.
+const PARALLEL_THRESHOLD: usize = 1 << 18;
+
+fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
+    if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    }
+}
+
+/// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major.
+///
+/// `op(a)` is `m x k`: `a` is stored `m x k`, or `k x m` when `ta` (then used transposed).
+/// `op(b)` is `k x n`: `b` is stored `k x n`, or `n x k` when `tb`. `c` is `m x n`.
+///
+/// # Panics
+/// When a slice is shorter than its shape says (a programming error, never user data).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(
+        a.len() >= m * k,
+        "matmul: lhs has {} < {}x{}",
+        a.len(),
+        m,
+        k
+    );
+    assert!(
+        b.len() >= k * n,
+        "matmul: rhs has {} < {}x{}",
+        b.len(),
+        k,
+        n
+    );
+    assert!(
+        c.len() >= m * n,
+        "matmul: dst has {} < {}x{}",
+        c.len(),
+        m,
+        n
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    // SAFETY: the asserts above guarantee every index the strides reach lies inside
+    // the slices; `c` is uniquely borrowed and does not alias `a` or `b`.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, n, k),
+        );
+    }
+}
+
+/// Squared Euclidean norm of each row of an `n x d` matrix.
+pub fn row_sq_norms(x: &[f32], d: usize) -> Vec<f32> {
+    x.chunks_exact(d.max(1))
+        .map(|r| r.iter().map(|v| v * v).sum())
+        .collect()
+}
+
+/// Squared distances between every row of `x` (`n x d`) and every row of `c` (`k x d`),
+/// written into `out` (`n x k`), as `|x|^2 - 2 x.c + |c|^2` with one GEMM.
+/// Negative round-off is clamped to zero.
+pub fn sq_distances(x: &[f32], x_norms: &[f32], c: &[f32], d: usize, out: &mut [f32]) {
+    let n = x_norms.len();
+    let k = c.len() / d.max(1);
+    matmul(n, k, d, x, false, c, true, out, false);
+    let c_norms = row_sq_norms(c, d);
+    for (row, xn) in out.chunks_exact_mut(k).zip(x_norms) {
+        for (v, cn) in row.iter_mut().zip(&c_norms) {
+            *v = (xn - 2.0 * *v + cn).max(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: bool, b: &[f32], tb: bool) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                    s += av * bv;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matmul_matches_naive_for_all_transposes() {
+        let (m, n, k) = (7, 5, 9);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let want = naive(m, n, k, &a, ta, &b, tb);
+                let mut got = vec![1.0; m * n];
+                matmul(m, n, k, &a, ta, &b, tb, &mut got, false);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-4, "ta={ta} tb={tb}: {g} vs {w}");
+                }
+                let mut acc = want.clone();
+                matmul(m, n, k, &a, ta, &b, tb, &mut acc, true);
+                for (g, w) in acc.iter().zip(&want) {
+                    assert!((g - 2.0 * w).abs() < 1e-4);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sq_distances_match_direct() {
+        let x = [0.0, 0.0, 1.0, 2.0, -1.0, 3.0];
+        let c = [1.0, 1.0, 0.0, -2.0];
+        let mut out = vec![0.0; 6];
+        sq_distances(&x, &row_sq_norms(&x, 2), &c, 2, &mut out);
+        assert_eq!(out, vec![2.0, 4.0, 1.0, 17.0, 8.0, 26.0]);
+    }
+}

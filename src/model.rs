@@ -1,0 +1,277 @@
+//! A trained DEC model (autoencoder + centroids) and its files on disk: weights in
+//! safetensors (written and read with candle), configuration in JSON.
+//!
+//! Layout of a model folder: `model.safetensors` (tensors `encoder.L.weight`,
+//! `encoder.L.bias`, `decoder.L.weight`, `decoder.L.bias`, each weight stored
+//! `n_in x n_out`, and `centroids` `k x e` when clustering has run) and
+//! `model.json` (dims, activations, alpha, the run configuration and dataset summary).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::autoencoder::{Activation, Autoencoder, Dense, Mlp};
+use crate::config::DecConfig;
+use crate::data::DatasetInfo;
+use crate::dec::{hard_labels, soft_assign};
+
+/// Autoencoder, centroids and the settings they were trained with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecModel {
+    pub ae: Autoencoder,
+    /// `k x e`; empty for a bare pretrained autoencoder.
+    pub centroids: Vec<f32>,
+    pub alpha: f32,
+    pub config: DecConfig,
+    pub dataset: DatasetInfo,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ModelMeta {
+    format: String,
+    dims: Vec<usize>,
+    encoder_activations: Vec<Activation>,
+    decoder_activations: Vec<Activation>,
+    n_clusters: usize,
+    alpha: f32,
+    config: DecConfig,
+    dataset: DatasetInfo,
+}
+
+/// What went wrong saving or loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: cannot read or write: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: {reason}. Point --model/--init-from at a folder written by `decscope train --save`."
+    )]
+    Invalid { path: PathBuf, reason: String },
+    #[error(
+        "{path}: the model expects {want} features per sample but the data has {got}; use data of the kind it was trained on"
+    )]
+    Shape {
+        path: PathBuf,
+        want: usize,
+        got: usize,
+    },
+}
+
+fn invalid(path: &Path, reason: impl ToString) -> ModelError {
+    ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+impl DecModel {
+    /// Number of clusters (0 for a bare autoencoder).
+    pub fn n_clusters(&self) -> usize {
+        self.centroids.len() / self.ae.encoder.n_out().max(1)
+    }
+
+    /// Cluster and confidence (max q) of each row of `x` (`n x d`).
+    pub fn predict(&self, x: &[f32], n: usize) -> (Vec<u32>, Vec<f32>, Vec<f32>) {
+        let e = self.ae.encoder.n_out();
+        let k = self.n_clusters();
+        let z = self.ae.encode(x, n);
+        let mut q = vec![0.0; n * k];
+        let mut ker = vec![0.0; n * k];
+        soft_assign(&z, &self.centroids, e, self.alpha, &mut q, &mut ker);
+        let (l, c) = hard_labels(&q, k);
+        (l, c, z)
+    }
+
+    /// Write `model.safetensors` and `model.json` into `dir` (created if needed).
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let st = dir.join("model.safetensors");
+        let mut map: HashMap<String, Tensor> = HashMap::new();
+        let dev = Device::Cpu;
+        let put =
+            |map: &mut HashMap<String, Tensor>, name: String, v: &[f32], shape: (usize, usize)| {
+                Tensor::from_slice(v, shape, &dev).map(|t| {
+                    map.insert(name, t);
+                })
+            };
+        for (prefix, mlp) in [("encoder", &self.ae.encoder), ("decoder", &self.ae.decoder)] {
+            for (l, layer) in mlp.layers.iter().enumerate() {
+                put(
+                    &mut map,
+                    format!("{prefix}.{l}.weight"),
+                    &layer.w,
+                    (layer.n_in, layer.n_out),
+                )
+                .map_err(|e| invalid(&st, e))?;
+                put(
+                    &mut map,
+                    format!("{prefix}.{l}.bias"),
+                    &layer.b,
+                    (1, layer.n_out),
+                )
+                .map_err(|e| invalid(&st, e))?;
+            }
+        }
+        let k = self.n_clusters();
+        if k > 0 {
+            put(
+                &mut map,
+                "centroids".into(),
+                &self.centroids,
+                (k, self.ae.encoder.n_out()),
+            )
+            .map_err(|e| invalid(&st, e))?;
+        }
+        candle_core::safetensors::save(&map, &st).map_err(|e| invalid(&st, e))?;
+        let meta = ModelMeta {
+            format: "decscope-model-1".into(),
+            dims: self.ae.dims(),
+            encoder_activations: self.ae.encoder.layers.iter().map(|l| l.act).collect(),
+            decoder_activations: self.ae.decoder.layers.iter().map(|l| l.act).collect(),
+            n_clusters: k,
+            alpha: self.alpha,
+            config: self.config.clone(),
+            dataset: self.dataset.clone(),
+        };
+        let js = dir.join("model.json");
+        let text = serde_json::to_string_pretty(&meta).map_err(|e| invalid(&js, e))?;
+        std::fs::write(&js, text).map_err(|e| ModelError::Io {
+            path: js,
+            source: e,
+        })
+    }
+
+    /// Read a model folder written by [`DecModel::save`].
+    pub fn load(dir: &Path) -> Result<DecModel, ModelError> {
+        let js = dir.join("model.json");
+        let text = std::fs::read_to_string(&js).map_err(|e| ModelError::Io {
+            path: js.clone(),
+            source: e,
+        })?;
+        let meta: ModelMeta = serde_json::from_str(&text)
+            .map_err(|e| invalid(&js, format!("line {}: {e}", e.line())))?;
+        let st = dir.join("model.safetensors");
+        if !st.exists() {
+            return Err(ModelError::Io {
+                path: st,
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        let tensors =
+            candle_core::safetensors::load(&st, &Device::Cpu).map_err(|e| invalid(&st, e))?;
+        let get = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, ModelError> {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| invalid(&st, format!("tensor `{name}` is missing")))?;
+            if t.dims() != [rows, cols] {
+                return Err(invalid(
+                    &st,
+                    format!(
+                        "tensor `{name}` has shape {:?}, expected [{rows}, {cols}]",
+                        t.dims()
+                    ),
+                ));
+            }
+            t.to_dtype(candle_core::DType::F32)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| invalid(&st, e))
+        };
+        let dims = &meta.dims;
+        let nl = dims.len().saturating_sub(1);
+        if nl == 0 || meta.encoder_activations.len() != nl || meta.decoder_activations.len() != nl {
+            return Err(invalid(
+                &js,
+                "dims and activations do not describe an autoencoder",
+            ));
+        }
+        let mut enc = Vec::new();
+        let mut dec = Vec::new();
+        for l in 0..nl {
+            let (i, o) = (dims[l], dims[l + 1]);
+            enc.push(Dense {
+                n_in: i,
+                n_out: o,
+                w: get(&format!("encoder.{l}.weight"), i, o)?,
+                b: get(&format!("encoder.{l}.bias"), 1, o)?,
+                act: meta.encoder_activations[l],
+            });
+            let (i, o) = (dims[nl - l], dims[nl - l - 1]);
+            dec.push(Dense {
+                n_in: i,
+                n_out: o,
+                w: get(&format!("decoder.{l}.weight"), i, o)?,
+                b: get(&format!("decoder.{l}.bias"), 1, o)?,
+                act: meta.decoder_activations[l],
+            });
+        }
+        let e = dims[nl];
+        let centroids = if meta.n_clusters > 0 {
+            get("centroids", meta.n_clusters, e)?
+        } else {
+            Vec::new()
+        };
+        Ok(DecModel {
+            ae: Autoencoder {
+                encoder: Mlp { layers: enc },
+                decoder: Mlp { layers: dec },
+            },
+            centroids,
+            alpha: meta.alpha,
+            config: meta.config,
+            dataset: meta.dataset,
+        })
+    }
+
+    /// Check that the model takes `d` features.
+    pub fn check_input(&self, d: usize, dir: &Path) -> Result<(), ModelError> {
+        let want = self.ae.encoder.n_in();
+        if want != d {
+            return Err(ModelError::Shape {
+                path: dir.to_path_buf(),
+                want,
+                got: d,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+
+    #[test]
+    fn save_load_round_trip() {
+        let ae = Autoencoder::new(&[6, 4, 2], 5);
+        let ds = Dataset::new("t", vec![0.0; 12], 6, None).unwrap();
+        let m = DecModel {
+            ae,
+            centroids: vec![0.5, -0.5, 1.0, 2.0, 3.0, 4.0],
+            alpha: 1.0,
+            config: DecConfig::default(),
+            dataset: ds.info(),
+        };
+        let dir = std::env::temp_dir().join(format!("decscope-model-test-{}", std::process::id()));
+        m.save(&dir).unwrap();
+        let back = DecModel::load(&dir).unwrap();
+        assert_eq!(back, m);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn missing_folder_is_an_error_not_a_panic() {
+        let e = DecModel::load(Path::new("/nonexistent/model")).unwrap_err();
+        assert!(e.to_string().contains("model.json"), "{e}");
+    }
+}
