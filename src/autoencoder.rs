@@ -225,13 +225,6 @@ impl Mlp {
             let (no, ni) = (layer.n_out, layer.n_in);
             let out = &ws.outs[l][..b * no];
             let delta = &mut ws.delta[..b * no];
-            if layer.act == Activation::Relu {
-                for (d, o) in delta.iter_mut().zip(out) {
-                    if *o <= 0.0 {
-                        *d = 0.0;
-                    }
-                }
-            }
             let p = dropout.get(l).copied().unwrap_or(0.0);
             let input: &[f32] = if p > 0.0 {
                 &ws.dropped[l][..b * ni]
@@ -241,13 +234,20 @@ impl Mlp {
                 &ws.outs[l - 1][..b * ni]
             };
             let g = &mut ws.grads[l];
+            // ReLU backward (zero where the output was clipped) and db = Σ_rows delta,
+            // in one pass over delta.
+            g.db.fill(0.0);
+            let relu = layer.act == Activation::Relu;
+            for (drow, orow) in delta.chunks_exact_mut(no).zip(out.chunks_exact(no)) {
+                for ((d, o), s) in drow.iter_mut().zip(orow).zip(g.db.iter_mut()) {
+                    if relu && *o <= 0.0 {
+                        *d = 0.0;
+                    }
+                    *s += *d;
+                }
+            }
             // dW = inputᵀ · delta   (n_in x n_out)
             matmul(ni, no, b, input, true, delta, false, &mut g.dw, false);
-            // db = Σ_rows delta
-            g.db.fill(0.0);
-            for row in delta.chunks_exact(no) {
-                g.db.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-            }
             if l == 0 && !want_input_grad {
                 break;
             }
@@ -306,6 +306,30 @@ impl Mlp {
             out[start * self.n_out()..(start + b) * self.n_out()].copy_from_slice(input);
         }
         out
+    }
+}
+
+impl Mlp {
+    /// One reconstruction training step on `b` rows of `xb`: forward (with input
+    /// dropout), MSE against the clean input, backward, optimizer update. `grad` is a
+    /// scratch buffer of at least `b x n_in`. Returns the loss before the update.
+    pub fn reconstruction_step(
+        &mut self,
+        xb: &[f32],
+        b: usize,
+        dropout: &[f32],
+        ws: &mut Workspace,
+        opt: &mut Optimizer,
+        grad: &mut [f32],
+        rng: &mut ChaCha8Rng,
+    ) -> f32 {
+        let d = self.n_in();
+        let y = self.forward(xb, b, dropout, rng, ws);
+        let loss = mse_and_grad(y, &xb[..b * d], &mut grad[..b * d]);
+        self.backward(xb, b, dropout, grad, ws, false);
+        opt.begin_step();
+        self.apply_grads(ws, opt, 0);
+        loss
     }
 }
 

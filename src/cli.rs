@@ -38,6 +38,24 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Assign clusters to new data with a saved model.
     Predict(PredictArgs),
+    /// Measure training speed on this machine (GEMM, autoencoder and DEC steps).
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Also write the figures as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Timed steps per measurement.
+    #[arg(long, default_value_t = 40)]
+    pub steps: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Skip the candle-nn reference.
+    #[arg(long)]
+    pub no_reference: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -145,6 +163,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Train(a)) => train(*a),
         Some(Command::Predict(a)) => predict(a),
+        Some(Command::Bench(a)) => bench(a),
         None => {
             bail!("the desktop app is not built into this binary yet; use `decscope train --help`")
         }
@@ -180,9 +199,11 @@ pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
     let p = &mut c.pretrain;
     if let Some(v) = a.finetune_iters {
         p.finetune_iters = v;
+        p.finetune_epochs = None;
     }
     if let Some(e) = a.finetune_epochs {
-        p.finetune_iters = e * n.div_ceil(p.batch_size.max(1));
+        p.finetune_epochs = Some(e);
+        p.finetune_iters = p.finetune_iters.max(e * n.div_ceil(p.batch_size.max(1)));
     }
     if let Some(v) = a.dropout {
         p.dropout = v;
@@ -446,5 +467,20 @@ fn predict(a: PredictArgs) -> Result<()> {
         eprintln!("predicted {} samples", ds.n);
     }
     println!("{}", a.out.display());
+    Ok(())
+}
+
+fn bench(a: BenchArgs) -> Result<()> {
+    let opts = decscope::bench::BenchOptions {
+        steps: a.steps.max(3),
+        batch: a.batch.max(1),
+        reference: !a.no_reference,
+        ..Default::default()
+    };
+    let r = decscope::bench::run(&opts, |what| eprintln!("  measuring {what}..."));
+    print!("{}", r.table());
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&r)?).with_context(|| format!("writing {}", p.display()))?;
+    }
     Ok(())
 }

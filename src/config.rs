@@ -28,8 +28,11 @@ pub struct PretrainConfig {
     pub layerwise_iters: usize,
     /// Dropout rate on the inputs of each layer during layer-wise training.
     pub dropout: f32,
-    /// Iterations of end-to-end training of the whole autoencoder (no dropout).
+    /// Iterations of end-to-end training of the whole autoencoder (no dropout); the
+    /// cap when `finetune_epochs` is set.
     pub finetune_iters: usize,
+    /// End-to-end training length in epochs over the data (at most `finetune_iters`).
+    pub finetune_epochs: Option<usize>,
     pub batch_size: usize,
     pub optimizer: OptimizerConfig,
     /// Divide the learning rate by `lr_gamma` every this many iterations (0: never).
@@ -107,7 +110,8 @@ impl DecConfig {
                 pretrain: PretrainConfig {
                     layerwise_iters: 0,
                     dropout: 0.2,
-                    finetune_iters: 12_000,
+                    finetune_iters: 20_000,
+                    finetune_epochs: Some(200),
                     batch_size: 256,
                     optimizer: OptimizerConfig::adam(1e-3),
                     lr_step: 0,
@@ -122,7 +126,7 @@ impl DecConfig {
                     batch_size: 256,
                     update_interval: 140,
                     tol: 0.001,
-                    max_iter: 20_000,
+                    max_iter: 8_000,
                     kmeans_n_init: 20,
                 },
                 baselines: true,
@@ -136,6 +140,7 @@ impl DecConfig {
                     layerwise_iters: 50_000,
                     dropout: 0.2,
                     finetune_iters: 100_000,
+                    finetune_epochs: None,
                     batch_size: 256,
                     optimizer: OptimizerConfig::Sgd {
                         lr: 0.1,
@@ -183,6 +188,7 @@ impl DecConfig {
     pub fn with_pretrain_iters(mut self, layerwise: usize, finetune: usize) -> Self {
         self.pretrain.layerwise_iters = layerwise;
         self.pretrain.finetune_iters = finetune;
+        self.pretrain.finetune_epochs = None;
         self
     }
 
@@ -192,6 +198,15 @@ impl DecConfig {
         self.cluster.tol = tol;
         self.cluster.max_iter = max_iter;
         self
+    }
+
+    /// End-to-end pretraining iterations on `n` rows.
+    pub fn finetune_iters_for(&self, n: usize) -> usize {
+        let p = &self.pretrain;
+        match p.finetune_epochs {
+            Some(e) => (e * n.div_ceil(p.batch_size.max(1))).min(p.finetune_iters),
+            None => p.finetune_iters,
+        }
     }
 
     /// The k actually used for data with `n_classes` classes.

@@ -1,6 +1,11 @@
 //! The DEC clustering layer: Student's t soft assignment Q, target distribution P,
 //! the loss KL(P‖Q) and its gradients (Xie, Girshick & Farhadi 2016, eqs. 1-5).
 
+use rand_chacha::ChaCha8Rng;
+
+use crate::autoencoder::{Mlp, Workspace};
+use crate::optim::Optimizer;
+
 /// Soft assignment (eq. 1), written into `q` (`n x k`) for embeddings `z` (`n x e`)
 /// and centroids `mu` (`k x e`):
 ///
@@ -96,6 +101,62 @@ pub fn kl_gradients(
                 dmj[t] -= g;
             }
         }
+    }
+}
+
+/// One DEC training step with its buffers: encoder forward on a batch, soft assignment,
+/// KL(P‖Q) gradients by the closed forms above, encoder backward, and one optimizer
+/// update of the encoder weights and the centroids together.
+pub struct DecStep {
+    ws: Workspace,
+    q: Vec<f32>,
+    kernel: Vec<f32>,
+    dz: Vec<f32>,
+    dmu: Vec<f32>,
+    k: usize,
+    e: usize,
+    alpha: f32,
+}
+
+impl DecStep {
+    pub fn new(encoder: &Mlp, k: usize, alpha: f32, batch: usize) -> DecStep {
+        let e = encoder.n_out();
+        DecStep {
+            ws: encoder.workspace(batch),
+            q: vec![0.0; batch * k],
+            kernel: vec![0.0; batch * k],
+            dz: vec![0.0; batch * e],
+            dmu: vec![0.0; k * e],
+            k,
+            e,
+            alpha,
+        }
+    }
+
+    /// Train on `b` rows `xb` with targets `pb` (`b x k`); returns the batch KL before
+    /// the update. Encoder parameters use optimizer slots `0..2L`, the centroids `2L`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        encoder: &mut Mlp,
+        mu: &mut [f32],
+        opt: &mut Optimizer,
+        xb: &[f32],
+        pb: &[f32],
+        b: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> f32 {
+        let (k, e) = (self.k, self.e);
+        let zb = encoder.forward(xb, b, &[], rng, &mut self.ws);
+        let (q, ker) = (&mut self.q[..b * k], &mut self.kernel[..b * k]);
+        soft_assign(zb, mu, e, self.alpha, q, ker);
+        let loss = kl_divergence(&pb[..b * k], q, b);
+        kl_gradients(zb, mu, e, self.alpha, &pb[..b * k], q, ker, &mut self.dz[..b * e], &mut self.dmu);
+        encoder.backward(xb, b, &[], &self.dz[..b * e], &mut self.ws, false);
+        opt.begin_step();
+        encoder.apply_grads(&self.ws, opt, 0);
+        opt.update(2 * encoder.layers.len(), mu, &self.dmu);
+        loss
     }
 }
 

@@ -17,7 +17,9 @@ pub mod model;
 pub mod optim;
 pub mod pca;
 pub mod pipeline;
+pub mod reference;
 pub mod report;
+pub mod bench;
 
 pub use config::{DecConfig, Preset};
 pub use data::Dataset;

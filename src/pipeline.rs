@@ -13,10 +13,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::autoencoder::{Autoencoder, Mlp, mse_and_grad};
+use crate::autoencoder::{Autoencoder, Mlp};
 use crate::config::{ConfigError, DecConfig};
 use crate::data::Dataset;
-use crate::dec::{hard_labels, kl_divergence, kl_gradients, soft_assign, target_distribution};
+use crate::dec::{DecStep, hard_labels, kl_divergence, soft_assign, target_distribution};
 use crate::kmeans::{KMeansParams, kmeans};
 use crate::metrics::{Confusion, Scores, scores};
 use crate::model::DecModel;
@@ -265,18 +265,10 @@ fn train_reconstruction(
             xb[r * d..(r + 1) * d].copy_from_slice(&x[i * d..(i + 1) * d]);
         }
         pos += b;
-        let y = mlp.forward(&xb, b, dropout, rng, &mut ws);
-        let loss = mse_and_grad(y, &xb[..b * d], &mut grad[..b * d]);
+        let loss = mlp.reconstruction_step(&xb, b, dropout, &mut ws, &mut opt, &mut grad, rng);
         if !loss.is_finite() {
-            return Err(PipelineError::Diverged {
-                phase: phase.name(),
-                step: it,
-                loss,
-            });
+            return Err(PipelineError::Diverged { phase: phase.name(), step: it, loss });
         }
-        mlp.backward(&xb, b, dropout, &grad, &mut ws, false);
-        opt.begin_step();
-        mlp.apply_grads(&ws, &mut opt, 0);
         epoch_loss += loss as f64;
         epoch_steps += 1;
         ctx.sink.event(Event::Step {
@@ -377,7 +369,8 @@ fn pretrain(
     }
     let layerwise_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    if cfg.pretrain.finetune_iters > 0 {
+    let finetune_iters = cfg.finetune_iters_for(ds.n);
+    if finetune_iters > 0 {
         let n_enc = n_layers;
         let mut whole = ae.joined();
         let z_of = |m: &Mlp| {
@@ -392,7 +385,7 @@ fn pretrain(
             &mut whole,
             &ds.x,
             ds.n,
-            cfg.pretrain.finetune_iters,
+            finetune_iters,
             &[],
             cfg,
             Phase::Finetune,
@@ -504,16 +497,13 @@ pub fn run(
     let mut mu = km.centroids;
     let mut prev = km.labels;
     let bsz = c.batch_size.min(ds.n);
-    let mut ws = ae.encoder.workspace(bsz);
+    let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
     let mut opt = Optimizer::new(c.optimizer);
-    let mu_slot = 2 * ae.encoder.layers.len();
     let mut order: Vec<usize> = (0..ds.n).collect();
     let mut pos = ds.n;
     let d = ds.d;
     let mut xb = vec![0.0f32; bsz * d];
     let mut pb = vec![0.0f32; bsz * k];
-    let (mut qb, mut kb) = (vec![0.0f32; bsz * k], vec![0.0f32; bsz * k]);
-    let (mut dz, mut dmu) = (vec![0.0f32; bsz * e], vec![0.0f32; k * e]);
     let mut p_all: Vec<f32> = Vec::new();
     let mut converged = false;
     let mut stopped = false;
@@ -583,24 +573,7 @@ pub fn run(
             pb[r * k..(r + 1) * k].copy_from_slice(&p_all[i * k..(i + 1) * k]);
         }
         pos += b;
-        let zb = ae.encoder.forward(&xb, b, &[], &mut rng, &mut ws);
-        soft_assign(zb, &mu, e, c.alpha, &mut qb[..b * k], &mut kb[..b * k]);
-        let loss = kl_divergence(&pb[..b * k], &qb[..b * k], b);
-        kl_gradients(
-            zb,
-            &mu,
-            e,
-            c.alpha,
-            &pb[..b * k],
-            &qb[..b * k],
-            &kb[..b * k],
-            &mut dz[..b * e],
-            &mut dmu,
-        );
-        ae.encoder.backward(&xb, b, &[], &dz, &mut ws, false);
-        opt.begin_step();
-        ae.encoder.apply_grads(&ws, &mut opt, 0);
-        opt.update(mu_slot, &mut mu, &dmu);
+        let loss = stepper.step(&mut ae.encoder, &mut mu, &mut opt, &xb, &pb, b, &mut rng);
         iterations = it + 1;
         ctx.sink.event(Event::Step {
             phase: Phase::Clustering,

@@ -1,0 +1,214 @@
+//! `decscope bench`: how fast this machine trains DEC, measured in one run against two
+//! references taken in the same run: the raw GEMM throughput of the autoencoder's
+//! largest product, and the straightforward candle-nn implementation
+//! ([`crate::reference`]).
+//!
+//! Figures: ms per step, samples/s, achieved GFLOP/s (6 x parameters x batch per
+//! training step, 2 x parameters x samples per inference pass) and the ratio of that
+//! to the GEMM throughput.
+
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::autoencoder::Autoencoder;
+use crate::dec::{DecStep, soft_assign, target_distribution};
+use crate::kmeans::{KMeansParams, kmeans};
+use crate::linalg::matmul;
+use crate::optim::{Optimizer, OptimizerConfig};
+use crate::reference::{CandleAutoencoder, RefOptimizer};
+
+/// Settings of a benchmark run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchOptions {
+    /// Widths `[d, h1, ..., embedding]`.
+    pub dims: Vec<usize>,
+    pub batch: usize,
+    /// Timed steps per measurement (after warm-up).
+    pub steps: usize,
+    /// Rows of the full-data encoder pass.
+    pub full_n: usize,
+    /// Also time the candle-nn reference.
+    pub reference: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions { dims: vec![784, 500, 500, 2000, 10], batch: 256, steps: 40, full_n: 70_000, reference: true }
+    }
+}
+
+/// One measured operation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchEntry {
+    pub name: String,
+    /// Median milliseconds per step (per pass for the full-data pass).
+    pub ms: f64,
+    pub samples_per_s: f64,
+    pub gflops: f64,
+    /// `gflops` / the GEMM throughput of the same run.
+    pub ratio_to_gemm: f64,
+}
+
+/// Everything `decscope bench` measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub options: BenchOptions,
+    pub threads: usize,
+    /// GFLOP/s of the largest product of a training step (`batch x h2 · h2 x h3`).
+    pub gemm_gflops: f64,
+    pub entries: Vec<BenchEntry>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Time `f` `steps` times after `warm` warm-up calls; median seconds per call.
+fn time(warm: usize, steps: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warm {
+        f();
+    }
+    median(
+        (0..steps.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+/// Run every measurement.
+pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let dims = &opts.dims;
+    let b = opts.batch;
+    let d = dims[0];
+    let x: Vec<f32> = (0..b * d).map(|_| rng.random::<f32>()).collect();
+
+    // Reference 1: the GEMM of the widest layer, forward shape.
+    let (gm, gk, gn) = {
+        let i = (0..dims.len() - 1).max_by_key(|&i| dims[i] * dims[i + 1]).unwrap_or(0);
+        (b, dims[i], dims[i + 1])
+    };
+    progress("GEMM");
+    let a: Vec<f32> = (0..gm * gk).map(|_| rng.random::<f32>()).collect();
+    let w: Vec<f32> = (0..gk * gn).map(|_| rng.random::<f32>()).collect();
+    let mut c = vec![0.0f32; gm * gn];
+    let t = time(5, opts.steps * 4, || matmul(gm, gn, gk, &a, false, &w, false, &mut c, false));
+    let gemm_gflops = 2.0 * (gm * gn * gk) as f64 / t / 1e9;
+
+    let ae0 = Autoencoder::new(dims, 1);
+    let params = ae0.encoder.n_params() + ae0.decoder.n_params();
+    let enc_params = ae0.encoder.n_params();
+    let mut entries = Vec::new();
+    let mut push = |name: &str, secs: f64, samples: usize, flops: f64| {
+        let gflops = flops / secs / 1e9;
+        entries.push(BenchEntry {
+            name: name.into(),
+            ms: secs * 1e3,
+            samples_per_s: samples as f64 / secs,
+            gflops,
+            ratio_to_gemm: gflops / gemm_gflops,
+        });
+    };
+    let step_flops = 6.0 * params as f64 * b as f64;
+
+    for (name, cfg) in [
+        ("autoencoder step, SGD+momentum (decscope)", OptimizerConfig::Sgd { lr: 0.01, momentum: 0.9 }),
+        ("autoencoder step, Adam (decscope)", OptimizerConfig::adam(1e-3)),
+    ] {
+        progress(name);
+        let mut ae = ae0.clone();
+        let mut mlp = ae.joined();
+        let mut ws = mlp.workspace(b);
+        let mut opt = Optimizer::new(cfg);
+        let mut grad = vec![0.0f32; b * d];
+        let mut r = ChaCha8Rng::seed_from_u64(1);
+        let t = time(3, opts.steps, || {
+            mlp.reconstruction_step(&x, b, &[], &mut ws, &mut opt, &mut grad, &mut r);
+        });
+        push(name, t, b, step_flops);
+    }
+    if opts.reference {
+        for (name, o) in [
+            ("autoencoder step, SGD (candle-nn reference)", RefOptimizer::Sgd(0.01)),
+            ("autoencoder step, AdamW (candle-nn reference)", RefOptimizer::Adam(1e-3)),
+        ] {
+            progress(name);
+            if let Ok(mut m) = CandleAutoencoder::new(&ae0, o) {
+                let t = time(2, (opts.steps / 2).max(3), || {
+                    let _ = m.step(&x, b);
+                });
+                push(name, t, b, step_flops);
+            }
+        }
+    }
+
+    // DEC clustering step.
+    progress("DEC step");
+    let k = 10;
+    let e = *dims.last().unwrap_or(&10);
+    let mut enc = ae0.encoder.clone();
+    let z = enc.predict(&x, b);
+    let km = kmeans(&z, e, &KMeansParams { n_init: 1, ..KMeansParams::new(k) });
+    let mut mu = km.centroids;
+    let mut q = vec![0.0f32; b * k];
+    let mut ker = vec![0.0f32; b * k];
+    soft_assign(&z, &mu, e, 1.0, &mut q, &mut ker);
+    let p = target_distribution(&q, k);
+    let mut step = DecStep::new(&enc, k, 1.0, b);
+    let mut opt = Optimizer::new(OptimizerConfig::Sgd { lr: 0.01, momentum: 0.9 });
+    let mut r = ChaCha8Rng::seed_from_u64(2);
+    let t = time(3, opts.steps, || {
+        step.step(&mut enc, &mut mu, &mut opt, &x, &p, b, &mut r);
+    });
+    push("DEC clustering step (decscope)", t, b, 6.0 * enc_params as f64 * b as f64);
+
+    // Full-data encoder pass.
+    progress("full-data encoder pass");
+    let n = opts.full_n;
+    let big: Vec<f32> = (0..n * d).map(|i| x[i % x.len()]).collect();
+    let t = time(1, 3, || {
+        std::hint::black_box(ae0.encode(&big, n));
+    });
+    push(&format!("encoder pass over {n} samples (decscope)"), t, n, 2.0 * enc_params as f64 * n as f64);
+
+    BenchReport { options: opts.clone(), threads: rayon::current_num_threads(), gemm_gflops, entries }
+}
+
+impl BenchReport {
+    /// A plain-text table.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "threads {}, GEMM {}x{}·{}x{}: {:.1} GFLOP/s\n{:<48} {:>9} {:>11} {:>8} {:>8}\n",
+            self.threads,
+            self.options.batch,
+            self.options.dims.windows(2).map(|w| w[0]).max().unwrap_or(0),
+            "k",
+            "n",
+            self.gemm_gflops,
+            "operation",
+            "ms",
+            "samples/s",
+            "GFLOP/s",
+            "of GEMM"
+        );
+        for e in &self.entries {
+            s += &format!(
+                "{:<48} {:>9.2} {:>11.0} {:>8.1} {:>7.0}%\n",
+                e.name,
+                e.ms,
+                e.samples_per_s,
+                e.gflops,
+                100.0 * e.ratio_to_gemm
+            );
+        }
+        s
+    }
+}
