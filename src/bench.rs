@@ -36,7 +36,13 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { dims: vec![784, 500, 500, 2000, 10], batch: 256, steps: 40, full_n: 70_000, reference: true }
+        BenchOptions {
+            dims: vec![784, 500, 500, 2000, 10],
+            batch: 256,
+            steps: 40,
+            full_n: 70_000,
+            reference: true,
+        }
     }
 }
 
@@ -93,14 +99,18 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
 
     // Reference 1: the GEMM of the widest layer, forward shape.
     let (gm, gk, gn) = {
-        let i = (0..dims.len() - 1).max_by_key(|&i| dims[i] * dims[i + 1]).unwrap_or(0);
+        let i = (0..dims.len() - 1)
+            .max_by_key(|&i| dims[i] * dims[i + 1])
+            .unwrap_or(0);
         (b, dims[i], dims[i + 1])
     };
     progress("GEMM");
     let a: Vec<f32> = (0..gm * gk).map(|_| rng.random::<f32>()).collect();
     let w: Vec<f32> = (0..gk * gn).map(|_| rng.random::<f32>()).collect();
     let mut c = vec![0.0f32; gm * gn];
-    let t = time(5, opts.steps * 4, || matmul(gm, gn, gk, &a, false, &w, false, &mut c, false));
+    let t = time(5, opts.steps * 4, || {
+        matmul(gm, gn, gk, &a, false, &w, false, &mut c, false)
+    });
     let gemm_gflops = 2.0 * (gm * gn * gk) as f64 / t / 1e9;
 
     let ae0 = Autoencoder::new(dims, 1);
@@ -120,8 +130,17 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     let step_flops = 6.0 * params as f64 * b as f64;
 
     for (name, cfg) in [
-        ("autoencoder step, SGD+momentum (decscope)", OptimizerConfig::Sgd { lr: 0.01, momentum: 0.9 }),
-        ("autoencoder step, Adam (decscope)", OptimizerConfig::adam(1e-3)),
+        (
+            "autoencoder step, SGD+momentum (decscope)",
+            OptimizerConfig::Sgd {
+                lr: 0.01,
+                momentum: 0.9,
+            },
+        ),
+        (
+            "autoencoder step, Adam (decscope)",
+            OptimizerConfig::adam(1e-3),
+        ),
     ] {
         progress(name);
         let mut ae = ae0.clone();
@@ -137,8 +156,14 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     }
     if opts.reference {
         for (name, o) in [
-            ("autoencoder step, SGD (candle-nn reference)", RefOptimizer::Sgd(0.01)),
-            ("autoencoder step, AdamW (candle-nn reference)", RefOptimizer::Adam(1e-3)),
+            (
+                "autoencoder step, SGD (candle-nn reference)",
+                RefOptimizer::Sgd(0.01),
+            ),
+            (
+                "autoencoder step, AdamW (candle-nn reference)",
+                RefOptimizer::Adam(1e-3),
+            ),
         ] {
             progress(name);
             if let Ok(mut m) = CandleAutoencoder::new(&ae0, o) {
@@ -156,19 +181,34 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     let e = *dims.last().unwrap_or(&10);
     let mut enc = ae0.encoder.clone();
     let z = enc.predict(&x, b);
-    let km = kmeans(&z, e, &KMeansParams { n_init: 1, ..KMeansParams::new(k) });
+    let km = kmeans(
+        &z,
+        e,
+        &KMeansParams {
+            n_init: 1,
+            ..KMeansParams::new(k)
+        },
+    );
     let mut mu = km.centroids;
     let mut q = vec![0.0f32; b * k];
     let mut ker = vec![0.0f32; b * k];
     soft_assign(&z, &mu, e, 1.0, &mut q, &mut ker);
     let p = target_distribution(&q, k);
     let mut step = DecStep::new(&enc, k, 1.0, b);
-    let mut opt = Optimizer::new(OptimizerConfig::Sgd { lr: 0.01, momentum: 0.9 });
+    let mut opt = Optimizer::new(OptimizerConfig::Sgd {
+        lr: 0.01,
+        momentum: 0.9,
+    });
     let mut r = ChaCha8Rng::seed_from_u64(2);
     let t = time(3, opts.steps, || {
         step.step(&mut enc, &mut mu, &mut opt, &x, &p, b, &mut r);
     });
-    push("DEC clustering step (decscope)", t, b, 6.0 * enc_params as f64 * b as f64);
+    push(
+        "DEC clustering step (decscope)",
+        t,
+        b,
+        6.0 * enc_params as f64 * b as f64,
+    );
 
     // Full-data encoder pass.
     progress("full-data encoder pass");
@@ -177,9 +217,19 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     let t = time(1, 3, || {
         std::hint::black_box(ae0.encode(&big, n));
     });
-    push(&format!("encoder pass over {n} samples (decscope)"), t, n, 2.0 * enc_params as f64 * n as f64);
+    push(
+        &format!("encoder pass over {n} samples (decscope)"),
+        t,
+        n,
+        2.0 * enc_params as f64 * n as f64,
+    );
 
-    BenchReport { options: opts.clone(), threads: rayon::current_num_threads(), gemm_gflops, entries }
+    BenchReport {
+        options: opts.clone(),
+        threads: rayon::current_num_threads(),
+        gemm_gflops,
+        entries,
+    }
 }
 
 impl BenchReport {
@@ -189,7 +239,12 @@ impl BenchReport {
             "threads {}, GEMM {}x{}·{}x{}: {:.1} GFLOP/s\n{:<48} {:>9} {:>11} {:>8} {:>8}\n",
             self.threads,
             self.options.batch,
-            self.options.dims.windows(2).map(|w| w[0]).max().unwrap_or(0),
+            self.options
+                .dims
+                .windows(2)
+                .map(|w| w[0])
+                .max()
+                .unwrap_or(0),
             "k",
             "n",
             self.gemm_gflops,

@@ -164,9 +164,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => train(*a),
         Some(Command::Predict(a)) => predict(a),
         Some(Command::Bench(a)) => bench(a),
-        None => {
-            bail!("the desktop app is not built into this binary yet; use `decscope train --help`")
-        }
+        None => gui(cli.data, cli.autostart),
     }
 }
 
@@ -347,7 +345,7 @@ impl Sink for BarSink {
                 self.line(format!("  baseline {name}: {}", fmt_scores(&scores)))
             }
             Event::Message(m) => self.line(format!("  {m}")),
-            Event::Snapshot(_) => {}
+            Event::Snapshot(_) | Event::Pretrained(_) => {}
         }
     }
 }
@@ -480,7 +478,37 @@ fn bench(a: BenchArgs) -> Result<()> {
     let r = decscope::bench::run(&opts, |what| eprintln!("  measuring {what}..."));
     print!("{}", r.table());
     if let Some(p) = &a.json {
-        std::fs::write(p, serde_json::to_string_pretty(&r)?).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(&r)?)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(())
+}
+
+/// Open the desktop app.
+fn gui(data: Option<PathBuf>, autostart: bool) -> Result<()> {
+    let mut app = match &data {
+        Some(p) => decscope::app::DecApp::new(data::load(p, &LoadOptions::default())?),
+        None => decscope::app::DecApp::with_default_dataset(),
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1280.0, 820.0])
+            .with_title("decscope: Deep Embedded Clustering"),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "decscope",
+        options,
+        Box::new(move |cc| {
+            if autostart {
+                app.start(&cc.egui_ctx);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "could not open the window: {e}. Is a display available (DISPLAY or WAYLAND_DISPLAY)?"
+        )
+    })
 }

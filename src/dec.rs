@@ -151,7 +151,17 @@ impl DecStep {
         let (q, ker) = (&mut self.q[..b * k], &mut self.kernel[..b * k]);
         soft_assign(zb, mu, e, self.alpha, q, ker);
         let loss = kl_divergence(&pb[..b * k], q, b);
-        kl_gradients(zb, mu, e, self.alpha, &pb[..b * k], q, ker, &mut self.dz[..b * e], &mut self.dmu);
+        kl_gradients(
+            zb,
+            mu,
+            e,
+            self.alpha,
+            &pb[..b * k],
+            q,
+            ker,
+            &mut self.dz[..b * e],
+            &mut self.dmu,
+        );
         encoder.backward(xb, b, &[], &self.dz[..b * e], &mut self.ws, false);
         opt.begin_step();
         encoder.apply_grads(&self.ws, opt, 0);

@@ -53,6 +53,21 @@ pub struct KMeansResult {
 /// Run k-means on `x` (`n x d`). `k` must be in `1..=n` (checked by the caller's
 /// configuration; here clamped to `n`).
 pub fn kmeans(x: &[f32], d: usize, p: &KMeansParams) -> KMeansResult {
+    kmeans_interruptible(x, d, p, &|| false).unwrap_or_else(|| KMeansResult {
+        centroids: Vec::new(),
+        labels: Vec::new(),
+        inertia: 0.0,
+    })
+}
+
+/// [`kmeans`] that asks `interrupt` between Lloyd iterations and gives up (`None`)
+/// when it returns true, so a GUI's Stop acts at once even on large data.
+pub fn kmeans_interruptible(
+    x: &[f32],
+    d: usize,
+    p: &KMeansParams,
+    interrupt: &dyn Fn() -> bool,
+) -> Option<KMeansResult> {
     let n = x.len() / d;
     let k = p.k.clamp(1, n.max(1));
     let norms = row_sq_norms(x, d);
@@ -64,6 +79,9 @@ pub fn kmeans(x: &[f32], d: usize, p: &KMeansParams) -> KMeansResult {
         let mut labels = vec![0u32; n];
         let scale = x.iter().map(|v| (v * v) as f64).sum::<f64>() / n as f64;
         for _ in 0..p.max_iter.max(1) {
+            if interrupt() {
+                return None;
+            }
             sq_distances(x, &norms, &c, d, &mut dist);
             assign(&dist, k, &mut labels);
             let new_c = update(x, d, k, &labels, &dist, &c);
@@ -87,11 +105,7 @@ pub fn kmeans(x: &[f32], d: usize, p: &KMeansParams) -> KMeansResult {
             });
         }
     }
-    best.unwrap_or(KMeansResult {
-        centroids: vec![0.0; k * d],
-        labels: vec![0; n],
-        inertia: 0.0,
-    })
+    best
 }
 
 fn assign(dist: &[f32], k: usize, labels: &mut [u32]) -> f64 {

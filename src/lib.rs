@@ -6,7 +6,9 @@
 //! [`metrics`], [`pca`], the run [`config`], and the one training [`pipeline`] that the
 //! command line and the app both drive through typed events.
 
+pub mod app;
 pub mod autoencoder;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod dec;
@@ -19,7 +21,6 @@ pub mod pca;
 pub mod pipeline;
 pub mod reference;
 pub mod report;
-pub mod bench;
 
 pub use config::{DecConfig, Preset};
 pub use data::Dataset;

@@ -5,7 +5,7 @@
 //! [`Control`] handle checked between batches (pause, resume, stop), so the same code
 //! drives a progress bar in a terminal and live plots in a window.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -17,7 +17,7 @@ use crate::autoencoder::{Autoencoder, Mlp};
 use crate::config::{ConfigError, DecConfig};
 use crate::data::Dataset;
 use crate::dec::{DecStep, hard_labels, kl_divergence, soft_assign, target_distribution};
-use crate::kmeans::{KMeansParams, kmeans};
+use crate::kmeans::{KMeansParams, kmeans_interruptible};
 use crate::metrics::{Confusion, Scores, scores};
 use crate::model::DecModel;
 use crate::optim::Optimizer;
@@ -89,6 +89,8 @@ pub enum Event {
         scores: Scores,
     },
     Snapshot(Arc<Snapshot>),
+    /// Pretraining finished: the autoencoder, for callers that cache it.
+    Pretrained(Arc<Autoencoder>),
     /// Free text worth showing (e.g. "autoencoder loaded from cache").
     Message(String),
 }
@@ -115,50 +117,97 @@ enum RunState {
     Stopped,
 }
 
-/// Pause, resume and stop a running pipeline from another thread.
-#[derive(Clone)]
-pub struct Control(Arc<(Mutex<RunState>, Condvar)>);
+/// A command to a running pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Pause,
+    Resume,
+    Stop,
+}
 
-impl Default for Control {
-    fn default() -> Self {
-        Control(Arc::new((Mutex::new(RunState::Running), Condvar::new())))
+/// The sending side of a pipeline's command channel, held by the GUI (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Controller(crossbeam_channel::Sender<Command>);
+
+impl Controller {
+    pub fn send(&self, c: Command) {
+        // The pipeline may have finished already; then there is nothing to control.
+        let _ = self.0.send(c);
+    }
+    pub fn pause(&self) {
+        self.send(Command::Pause);
+    }
+    pub fn resume(&self) {
+        self.send(Command::Resume);
+    }
+    pub fn stop(&self) {
+        self.send(Command::Stop);
     }
 }
 
+/// The receiving side, owned by the running pipeline and checked between batches.
+/// `Control::default()` is never paused or stopped (the command line uses it).
+#[derive(Debug)]
+pub struct Control {
+    rx: Option<crossbeam_channel::Receiver<Command>>,
+    state: std::cell::Cell<RunState>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control {
+            rx: None,
+            state: std::cell::Cell::new(RunState::Running),
+        }
+    }
+}
+
+/// A connected controller and control.
+pub fn control_channel() -> (Controller, Control) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    (
+        Controller(tx),
+        Control {
+            rx: Some(rx),
+            state: std::cell::Cell::new(RunState::Running),
+        },
+    )
+}
+
 impl Control {
-    fn set(&self, s: RunState) {
-        let (m, cv) = &*self.0;
-        if let Ok(mut g) = m.lock()
-            && *g != RunState::Stopped
-        {
-            *g = s;
+    fn apply(&self, c: Command) {
+        if self.state.get() == RunState::Stopped {
+            return;
         }
-        cv.notify_all();
+        self.state.set(match c {
+            Command::Pause => RunState::Paused,
+            Command::Resume => RunState::Running,
+            Command::Stop => RunState::Stopped,
+        });
     }
-    pub fn pause(&self) {
-        self.set(RunState::Paused);
-    }
-    pub fn resume(&self) {
-        self.set(RunState::Running);
-    }
-    pub fn stop(&self) {
-        self.set(RunState::Stopped);
-    }
-    pub fn is_paused(&self) -> bool {
-        self.0
-            .0
-            .lock()
-            .map(|g| *g == RunState::Paused)
-            .unwrap_or(false)
-    }
-    /// Block while paused; `Err(Stopped)` once stopped.
+
+    /// Apply pending commands; block while paused; `Err(Stopped)` once stopped (or
+    /// once the controller is gone, e.g. the window closed).
     pub fn checkpoint(&self) -> Result<(), PipelineError> {
-        let (m, cv) = &*self.0;
-        let mut g = m.lock().map_err(|_| PipelineError::Stopped)?;
-        while *g == RunState::Paused {
-            g = cv.wait(g).map_err(|_| PipelineError::Stopped)?;
+        if let Some(rx) = &self.rx {
+            loop {
+                match rx.try_recv() {
+                    Ok(c) => self.apply(c),
+                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                        self.state.set(RunState::Stopped);
+                        break;
+                    }
+                }
+            }
+            while self.state.get() == RunState::Paused {
+                match rx.recv() {
+                    Ok(c) => self.apply(c),
+                    Err(_) => self.state.set(RunState::Stopped),
+                }
+            }
         }
-        if *g == RunState::Stopped {
+        if self.state.get() == RunState::Stopped {
             Err(PipelineError::Stopped)
         } else {
             Ok(())
@@ -267,7 +316,11 @@ fn train_reconstruction(
         pos += b;
         let loss = mlp.reconstruction_step(&xb, b, dropout, &mut ws, &mut opt, &mut grad, rng);
         if !loss.is_finite() {
-            return Err(PipelineError::Diverged { phase: phase.name(), step: it, loss });
+            return Err(PipelineError::Diverged {
+                phase: phase.name(),
+                step: it,
+                loss,
+            });
         }
         epoch_loss += loss as f64;
         epoch_steps += 1;
@@ -435,7 +488,9 @@ pub fn run(
             total: 0,
         });
         let t0 = Instant::now();
-        let km = kmeans(&ds.x, ds.d, &km_params(cfg.seed ^ 0x6b6d));
+        let stop = || ctx.ctl.checkpoint().is_err();
+        let km = kmeans_interruptible(&ds.x, ds.d, &km_params(cfg.seed ^ 0x6b6d), &stop)
+            .ok_or(PipelineError::Stopped)?;
         let s = scores(t, &km.labels);
         baselines.kmeans_input = Some(s);
         ctx.sink.event(Event::Baseline {
@@ -467,6 +522,7 @@ pub fn run(
             let (lw, ft) = pretrain(&mut ae, ds, cfg, &mut rng, &mut ctx)?;
             timing.pretrain_s = lw;
             timing.finetune_s = ft;
+            ctx.sink.event(Event::Pretrained(Arc::new(ae.clone())));
             (ae, "pretrained".to_string())
         }
     };
@@ -479,7 +535,9 @@ pub fn run(
     let t0 = Instant::now();
     let e = ae.encoder.n_out();
     let z = ae.encode(&ds.x, ds.n);
-    let km = kmeans(&z, e, &km_params(cfg.seed ^ 0x7a));
+    let stop = || ctx.ctl.checkpoint().is_err();
+    let km = kmeans_interruptible(&z, e, &km_params(cfg.seed ^ 0x7a), &stop)
+        .ok_or(PipelineError::Stopped)?;
     timing.kmeans_s = t0.elapsed().as_secs_f64();
     if let Some(t) = truth {
         let s = scores(t, &km.labels);

@@ -35,10 +35,15 @@ impl CandleAutoencoder {
         let mut layers = Vec::new();
         for l in ae.encoder.layers.iter().chain(&ae.decoder.layers) {
             // candle's Linear stores the weight `out x in`; ours is `in x out`.
-            let w = Tensor::from_slice(&l.w, (l.n_in, l.n_out), &dev)?.t()?.contiguous()?;
+            let w = Tensor::from_slice(&l.w, (l.n_in, l.n_out), &dev)?
+                .t()?
+                .contiguous()?;
             let w = Var::from_tensor(&w)?;
             let b = Var::from_tensor(&Tensor::from_slice(&l.b, l.n_out, &dev)?)?;
-            layers.push((Linear::new(w.as_tensor().clone(), Some(b.as_tensor().clone())), l.act));
+            layers.push((
+                Linear::new(w.as_tensor().clone(), Some(b.as_tensor().clone())),
+                l.act,
+            ));
             vars.push(w);
             vars.push(b);
         }
@@ -46,7 +51,13 @@ impl CandleAutoencoder {
             RefOptimizer::Sgd(lr) => Opt::Sgd(SGD::new(vars, lr)?),
             RefOptimizer::Adam(lr) => Opt::Adam(AdamW::new(
                 vars,
-                ParamsAdamW { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 },
+                ParamsAdamW {
+                    lr,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    weight_decay: 0.0,
+                },
             )?),
         };
         Ok(CandleAutoencoder { layers, opt })

@@ -1,0 +1,128 @@
+//! The confusion view: clusters x true labels as a heat map, rows ordered by the
+//! Hungarian matching used for ACC; clicking a cell lists the samples in it (e.g. the
+//! 4s that landed in the 9 cluster).
+
+use egui::{Color32, RichText, Sense, Vec2};
+
+use super::{DecApp, gallery};
+use crate::metrics::Confusion;
+
+pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
+    let Some(truth) = app.ds.labels.clone() else {
+        ui.label("This dataset has no labels, so there is nothing to compare the clusters with.");
+        return;
+    };
+    let Some(a) = app.run.assignments().map(<[u32]>::to_vec) else {
+        ui.label("The confusion matrix appears once k-means has assigned clusters.");
+        return;
+    };
+    let conf = Confusion::new(&truth, &a);
+    let map = conf.hungarian();
+    // Rows in the order of their matched label; unmatched clusters last.
+    let mut rows: Vec<usize> = (0..conf.n_clusters).collect();
+    rows.sort_by_key(|&c| (map[c].unwrap_or(usize::MAX), c));
+    ui.label("Rows: clusters (matched label in brackets). Columns: true labels. Click a cell to see its samples.");
+    let cell = 34.0;
+    egui::Grid::new("confusion")
+        .spacing(Vec2::splat(2.0))
+        .show(ui, |ui| {
+            ui.label("");
+            for l in 0..conf.n_labels {
+                ui.label(RichText::new(app.ds.class_name(l as u32)).strong());
+            }
+            ui.end_row();
+            for &c in &rows {
+                let matched = map[c]
+                    .map(|l| app.ds.class_name(l as u32))
+                    .unwrap_or_else(|| "-".into());
+                ui.label(format!("cluster {c} [{matched}]"));
+                let total: u64 = conf.counts[c].iter().sum::<u64>().max(1);
+                for l in 0..conf.n_labels {
+                    let v = conf.counts[c][l];
+                    let f = v as f32 / total as f32;
+                    let diag = map[c] == Some(l);
+                    let base = if diag {
+                        Color32::from_rgb(40, 140, 70)
+                    } else {
+                        Color32::from_rgb(200, 60, 50)
+                    };
+                    let fill = Color32::from_rgb(
+                        (30.0 + (base.r() as f32 - 30.0) * f.sqrt()) as u8,
+                        (30.0 + (base.g() as f32 - 30.0) * f.sqrt()) as u8,
+                        (35.0 + (base.b() as f32 - 35.0) * f.sqrt()) as u8,
+                    );
+                    let (rect, resp) = ui.allocate_exact_size(Vec2::splat(cell), Sense::click());
+                    let selected = app.selected_cell == Some((c, l));
+                    ui.painter().rect_filled(rect, 3.0, fill);
+                    if selected {
+                        ui.painter().rect_stroke(
+                            rect,
+                            3.0,
+                            (2.0, Color32::WHITE),
+                            egui::StrokeKind::Inside,
+                        );
+                    }
+                    if v > 0 {
+                        ui.painter().text(
+                            rect.center(),
+                            egui::Align2::CENTER_CENTER,
+                            v.to_string(),
+                            egui::FontId::proportional(11.0),
+                            Color32::WHITE,
+                        );
+                    }
+                    if resp.clicked() {
+                        app.selected_cell = Some((c, l));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    // Biggest confusions, to point at what got mixed.
+    let mut off: Vec<(u64, usize, usize)> = (0..conf.n_clusters)
+        .flat_map(|c| (0..conf.n_labels).map(move |l| (c, l)))
+        .filter(|&(c, l)| map[c] != Some(l))
+        .map(|(c, l)| (conf.counts[c][l], c, l))
+        .filter(|x| x.0 > 0)
+        .collect();
+    off.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Most mixed:");
+        for &(v, c, l) in off.iter().take(4) {
+            let matched = map[c]
+                .map(|m| app.ds.class_name(m as u32))
+                .unwrap_or_else(|| "-".into());
+            if ui
+                .link(format!(
+                    "{v} × label {} in cluster {c} [{matched}]",
+                    app.ds.class_name(l as u32)
+                ))
+                .clicked()
+            {
+                app.selected_cell = Some((c, l));
+            }
+        }
+    });
+    ui.separator();
+    if let Some((c, l)) = app.selected_cell {
+        let conf_q = app.run.confidence().map(<[f32]>::to_vec);
+        let mut idx: Vec<usize> = (0..a.len())
+            .filter(|&i| a[i] as usize == c && truth[i] as usize == l)
+            .collect();
+        if let Some(q) = &conf_q {
+            idx.sort_by(|&x, &y| q[y].total_cmp(&q[x]).then(x.cmp(&y)));
+        }
+        ui.label(format!(
+            "{} samples of label {} in cluster {c} (most confident first)",
+            idx.len(),
+            app.ds.class_name(l as u32)
+        ));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for &i in idx.iter().take(120) {
+                    gallery::thumb(app, ui, i, 40.0).on_hover_text(format!("#{i}"));
+                }
+            });
+        });
+    }
+}

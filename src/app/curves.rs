@@ -1,0 +1,90 @@
+//! The curves view: ACC, NMI, ARI over DEC updates with the two baselines as
+//! horizontal lines, and the losses (reconstruction per pretraining epoch, KL and
+//! label changes per DEC update).
+
+use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+
+use super::{DecApp, palette};
+
+pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
+    let h = &app.run.history;
+    if h.is_empty() {
+        ui.label("Curves appear once training runs: reconstruction loss per pretraining epoch, then ACC/NMI/ARI and KL at every update of P.");
+    }
+    let dec: Vec<_> = h.iter().filter(|e| e.phase == "dec").collect();
+    let pre: Vec<_> = h.iter().filter(|e| e.phase != "dec").collect();
+    let half = (ui.available_height() - 40.0) / 2.0;
+    ui.label("Clustering quality against true labels (x: DEC iteration)");
+    Plot::new("metrics")
+        .height(half.max(120.0))
+        .legend(Legend::default())
+        .include_y(0.0)
+        .include_y(1.0)
+        .x_axis_label("DEC iteration")
+        .show(ui, |p| {
+            for (i, (name, f)) in [
+                (
+                    "ACC",
+                    (|e: &crate::report::HistoryEntry| e.acc)
+                        as fn(&crate::report::HistoryEntry) -> Option<f64>,
+                ),
+                ("NMI", |e| e.nmi),
+                ("ARI", |e| e.ari),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let pts: Vec<[f64; 2]> = dec
+                    .iter()
+                    .filter_map(|e| f(e).map(|v| [e.step as f64, v]))
+                    .collect();
+                if !pts.is_empty() {
+                    p.line(
+                        Line::new(name, PlotPoints::from(pts))
+                            .color(palette(i))
+                            .width(2.0),
+                    );
+                }
+            }
+            for (i, (name, s)) in app.run.baselines.iter().enumerate() {
+                p.hline(
+                    HLine::new(format!("{name} (ACC)"), s.acc)
+                        .color(palette(3 + i))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+        });
+    ui.label("Losses");
+    Plot::new("losses")
+        .height(half.max(120.0))
+        .legend(Legend::default())
+        .x_axis_label("pretraining epoch / DEC update")
+        .show(ui, |p| {
+            let rec: Vec<[f64; 2]> = pre
+                .iter()
+                .enumerate()
+                .map(|(i, e)| [i as f64 + 1.0, e.loss as f64])
+                .collect();
+            if !rec.is_empty() {
+                p.line(Line::new("reconstruction MSE", PlotPoints::from(rec)).color(palette(5)));
+            }
+            let kl: Vec<[f64; 2]> = dec
+                .iter()
+                .enumerate()
+                .map(|(i, e)| [i as f64, e.loss as f64])
+                .collect();
+            if !kl.is_empty() {
+                p.line(Line::new("KL(P||Q)", PlotPoints::from(kl)).color(palette(6)));
+            }
+            let ch: Vec<[f64; 2]> = dec
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.changed.map(|c| [i as f64, c]))
+                .collect();
+            if !ch.is_empty() {
+                p.line(
+                    Line::new("fraction of labels changed", PlotPoints::from(ch)).color(palette(7)),
+                );
+            }
+        });
+}

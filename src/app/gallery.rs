@@ -1,0 +1,185 @@
+//! The clusters view (the paper's figure 3): for each cluster the 10 samples with the
+//! highest soft assignment q, with the cluster's size and majority true label; also the
+//! sample thumbnails used by every view, and the gallery PNG export.
+
+use std::path::Path;
+
+use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
+
+use super::{DecApp, palette};
+use crate::data::Dataset;
+
+/// Sample `i` as RGB pixels (h, w, bytes), grey or colour, scaled to 0..255 per image.
+/// `None` for data without an image shape.
+pub fn pixels(ds: &Dataset, i: usize) -> Option<(usize, usize, Vec<u8>)> {
+    let s = ds.image_shape?;
+    if s.len() != ds.d || s.is_empty() {
+        return None;
+    }
+    let row = ds.row(i);
+    let (lo, hi) = row
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let to8 = |v: f32| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
+    let mut rgb = Vec::with_capacity(s.height * s.width * 3);
+    for p in 0..s.height * s.width {
+        if s.channels >= 3 {
+            (0..3).for_each(|c| rgb.push(to8(row[p * s.channels + c])));
+        } else {
+            let g = to8(row[p * s.channels]);
+            rgb.extend([g, g, g]);
+        }
+    }
+    Some((s.height, s.width, rgb))
+}
+
+/// The thumbnail texture of sample `i` (cached).
+pub fn texture(app: &mut DecApp, ctx: &egui::Context, i: usize) -> Option<TextureHandle> {
+    if let Some(t) = app.textures.get(&i) {
+        return Some(t.clone());
+    }
+    let (h, w, rgb) = pixels(&app.ds, i)?;
+    let img = ColorImage::from_rgb([w, h], &rgb);
+    let t = ctx.load_texture(format!("sample-{i}"), img, TextureOptions::NEAREST);
+    if app.textures.len() > 4000 {
+        app.textures.clear();
+    }
+    app.textures.insert(i, t.clone());
+    Some(t)
+}
+
+/// A thumbnail of sample `i`: its image, or a strip of its features.
+pub fn thumb(app: &mut DecApp, ui: &mut egui::Ui, i: usize, size: f32) -> egui::Response {
+    if let Some(t) = texture(app, ui.ctx(), i) {
+        return ui.add(egui::Image::new((t.id(), Vec2::splat(size))).sense(egui::Sense::hover()));
+    }
+    let (rect, resp) =
+        ui.allocate_exact_size(Vec2::new(size * 2.0, size * 0.5), egui::Sense::hover());
+    let row = app.ds.row(i);
+    let (lo, hi) = row
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n = row.len().min(rect.width() as usize).max(1);
+    let w = rect.width() / n as f32;
+    for (c, v) in row.iter().take(n).enumerate() {
+        let g = (((v - lo) / span) * 255.0) as u8;
+        let r = egui::Rect::from_min_size(
+            rect.min + Vec2::new(c as f32 * w, 0.0),
+            Vec2::new(w.max(1.0), rect.height()),
+        );
+        ui.painter().rect_filled(r, 0.0, Color32::from_gray(g));
+    }
+    resp
+}
+
+/// For each cluster: (members sorted by confidence descending).
+pub fn members_by_confidence(assignments: &[u32], confidence: &[f32], k: usize) -> Vec<Vec<usize>> {
+    let mut m = vec![Vec::new(); k];
+    for (i, &a) in assignments.iter().enumerate() {
+        if (a as usize) < k {
+            m[a as usize].push(i);
+        }
+    }
+    for c in &mut m {
+        c.sort_by(|&a, &b| confidence[b].total_cmp(&confidence[a]).then(a.cmp(&b)));
+    }
+    m
+}
+
+pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
+    let (Some(a), Some(c)) = (
+        app.run.assignments().map(<[u32]>::to_vec),
+        app.run.confidence().map(<[f32]>::to_vec),
+    ) else {
+        ui.label("The galleries fill once k-means has placed the centroids: each row shows a cluster's 10 most confident samples.");
+        return;
+    };
+    let k = a.iter().max().map_or(0, |m| *m as usize + 1);
+    let members = members_by_confidence(&a, &c, k);
+    let labels = app.ds.labels.clone();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (j, m) in members.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let (rect, _) = ui.allocate_exact_size(Vec2::new(8.0, 44.0), egui::Sense::hover());
+                ui.painter().rect_filled(rect, 2.0, palette(j));
+                ui.vertical(|ui| {
+                    ui.set_width(150.0);
+                    ui.label(RichText::new(format!("cluster {j}")).strong());
+                    ui.label(format!("{} samples", m.len()));
+                    if let Some(l) = &labels
+                        && !m.is_empty()
+                    {
+                        let mut counts = std::collections::BTreeMap::new();
+                        m.iter()
+                            .for_each(|&i| *counts.entry(l[i]).or_insert(0usize) += 1);
+                        if let Some((lab, cnt)) = counts
+                            .iter()
+                            .max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l)))
+                        {
+                            ui.label(format!(
+                                "mostly {} ({:.0}%)",
+                                app.ds.class_name(*lab),
+                                100.0 * *cnt as f64 / m.len() as f64
+                            ));
+                        }
+                    }
+                });
+                for &i in m.iter().take(10) {
+                    thumb(app, ui, i, 44.0).on_hover_text(format!(
+                        "#{i}  q={:.3}{}",
+                        c[i],
+                        labels
+                            .as_ref()
+                            .map(|l| format!("  label {}", app.ds.class_name(l[i])))
+                            .unwrap_or_default()
+                    ));
+                }
+            });
+            ui.separator();
+        }
+    });
+}
+
+/// Write the gallery (10 most confident samples per cluster, one row each) as a PNG.
+pub fn write_png(
+    ds: &Dataset,
+    assignments: &[u32],
+    confidence: &[f32],
+    path: &Path,
+) -> Result<(), String> {
+    let k = assignments.iter().max().map_or(0, |m| *m as usize + 1);
+    let members = members_by_confidence(assignments, confidence, k);
+    let Some(shape) = ds.image_shape.filter(|s| s.len() == ds.d) else {
+        return Ok(()); // Not image data: no gallery picture.
+    };
+    let (h, w, pad) = (shape.height as u32, shape.width as u32, 2u32);
+    let mut img = image::RgbImage::from_pixel(
+        10 * (w + pad) + pad,
+        k as u32 * (h + pad) + pad,
+        image::Rgb([255, 255, 255]),
+    );
+    for (r, m) in members.iter().enumerate() {
+        for (c, &i) in m.iter().take(10).enumerate() {
+            if let Some((_, _, rgb)) = pixels(ds, i) {
+                for y in 0..h {
+                    for x in 0..w {
+                        let o = ((y * w + x) * 3) as usize;
+                        img.put_pixel(
+                            pad + c as u32 * (w + pad) + x,
+                            pad + r as u32 * (h + pad) + y,
+                            image::Rgb([rgb[o], rgb[o + 1], rgb[o + 2]]),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    img.save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

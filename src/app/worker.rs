@@ -1,0 +1,199 @@
+//! The training worker: runs the engine's pipeline on its own thread and streams its
+//! events to the GUI over bounded crossbeam channels, never waiting on the GUI.
+//!
+//! Progress steps are coalesced (at most one every 50 ms) and snapshots rate-limited
+//! (at most ~3 per second) and dropped when the GUI has not taken the previous one, so
+//! training runs at full speed whatever the frame rate. Commands (pause, resume, stop)
+//! travel the other way over the pipeline's own command channel.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use crate::autoencoder::Autoencoder;
+use crate::config::DecConfig;
+use crate::data::Dataset;
+use crate::model::DecModel;
+use crate::pipeline::{
+    self, AeSource, Controller, Event, PipelineError, RunOutput, Sink, Snapshot, control_channel,
+};
+
+/// What the worker tells the GUI.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    Event(Event),
+    /// The run ended with a result.
+    Finished(Box<RunOutput>),
+    /// The run ended without one (stopped, bad configuration, panic).
+    Failed(String),
+}
+
+/// How often the worker may send a snapshot.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(300);
+/// How often progress steps are forwarded.
+const STEP_EVERY: Duration = Duration::from_millis(50);
+
+struct ChannelSink {
+    events: Sender<WorkerMsg>,
+    snapshots: Sender<Arc<Snapshot>>,
+    repaint: Box<dyn Fn() + Send>,
+    last_snapshot: Option<Instant>,
+    last_step: Instant,
+    cache: Option<(PathBuf, DecConfig, crate::data::DatasetInfo)>,
+}
+
+impl Sink for ChannelSink {
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Snapshot(s) => {
+                // Drop rather than wait when the GUI has not drained the last one.
+                match self.snapshots.try_send(s) {
+                    Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+                }
+            }
+            Event::Pretrained(ae) => {
+                if let Some((dir, cfg, info)) = &self.cache {
+                    let m = DecModel {
+                        ae: (*ae).clone(),
+                        centroids: Vec::new(),
+                        alpha: cfg.cluster.alpha,
+                        config: cfg.clone(),
+                        dataset: info.clone(),
+                    };
+                    // A cache that cannot be written only costs time on the next run.
+                    let _ = m.save(dir);
+                }
+            }
+            Event::Step { .. } if self.last_step.elapsed() < STEP_EVERY => return,
+            Event::Step { .. } => {
+                self.last_step = Instant::now();
+                let _ = self.events.try_send(WorkerMsg::Event(e));
+            }
+            other => {
+                let _ = self.events.try_send(WorkerMsg::Event(other));
+            }
+        }
+        (self.repaint)();
+    }
+
+    fn wants_snapshot(&mut self) -> bool {
+        let due = self
+            .last_snapshot
+            .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY);
+        if due && self.snapshots.is_empty() {
+            self.last_snapshot = Some(Instant::now());
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A running (or finished) training job.
+pub struct Worker {
+    pub controller: Controller,
+    pub events: Receiver<WorkerMsg>,
+    pub snapshots: Receiver<Arc<Snapshot>>,
+    pub started: Instant,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Where to cache the autoencoder pretrained on a dataset with a configuration.
+pub fn cache_dir(ds: &Dataset, cfg: &DecConfig) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    // Key: the data and everything that shapes pretraining.
+    let key = serde_json::json!({
+        "data": ds.fingerprint(),
+        "preprocessing": ds.preprocessing,
+        "hidden": cfg.hidden,
+        "seed": cfg.seed,
+        "pretrain": cfg.pretrain,
+        "iters": cfg.finetune_iters_for(ds.n),
+    });
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.to_string().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Some(base.join("decscope").join(format!("ae-{h:016x}")))
+}
+
+impl Worker {
+    /// Start DEC on `ds` with `cfg`. `init` skips pretraining; `cache` is where to save
+    /// the autoencoder once pretrained. `repaint` wakes the GUI.
+    pub fn spawn(
+        ds: Arc<Dataset>,
+        cfg: DecConfig,
+        init: Option<(Autoencoder, String)>,
+        cache: Option<PathBuf>,
+        repaint: impl Fn() + Send + 'static,
+    ) -> Worker {
+        let (ev_tx, ev_rx) = bounded(4096);
+        let (snap_tx, snap_rx) = bounded(1);
+        let (controller, control) = control_channel();
+        let fail_tx = ev_tx.clone();
+        let repaint: Box<dyn Fn() + Send> = Box::new(repaint);
+        let handle = std::thread::Builder::new()
+            .name("decscope-train".into())
+            .spawn(move || {
+                let info = ds.info();
+                let mut sink = ChannelSink {
+                    events: ev_tx,
+                    snapshots: snap_tx,
+                    repaint,
+                    last_snapshot: None,
+                    last_step: Instant::now(),
+                    cache: cache.map(|c| (c, cfg.clone(), info)),
+                };
+                let source = match init {
+                    Some((ae, label)) => AeSource::Given(ae, label),
+                    None => AeSource::Pretrain,
+                };
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    pipeline::run(&ds, &cfg, source, &mut sink, &control)
+                }));
+                let msg = match result {
+                    Ok(Ok(out)) => WorkerMsg::Finished(Box::new(out)),
+                    Ok(Err(PipelineError::Stopped)) => WorkerMsg::Failed("stopped".into()),
+                    Ok(Err(e)) => WorkerMsg::Failed(e.to_string()),
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "unknown panic".into());
+                        WorkerMsg::Failed(format!(
+                            "the training thread crashed: {what}. Please report this."
+                        ))
+                    }
+                };
+                // The final message must arrive: wait for room (the GUI drains every frame).
+                let _ = fail_tx.send_timeout(msg, Duration::from_secs(5));
+                (sink.repaint)();
+            })
+            .ok();
+        Worker {
+            controller,
+            events: ev_rx,
+            snapshots: snap_rx,
+            started: Instant::now(),
+            handle,
+        }
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.controller.stop();
+    }
+}

@@ -1,0 +1,162 @@
+//! UI flows of the desktop app, driven headlessly with egui_kittest.
+
+use std::time::{Duration, Instant};
+
+use decscope::app::{DecApp, Tab};
+use decscope::data::{self, LoadOptions};
+use decscope::pipeline::Phase;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn harness(app: DecApp) -> Harness<'static, DecApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut DecApp| app.show(ui), app)
+}
+
+/// The bundled dataset, cut to `n` samples so flows finish in seconds.
+fn small_app(n: usize) -> DecApp {
+    let ds = data::load(
+        &data::default_dataset_path(),
+        &LoadOptions {
+            limit: Some(n),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut app = DecApp::new(ds);
+    app.settings.reuse_pretrained = false;
+    app.settings.epochs = 3;
+    app.settings.cfg.hidden = vec![64, 32, 10];
+    app.settings.cfg.cluster.max_iter = 200;
+    app.settings.cfg.cluster.update_interval = 20;
+    app.settings.cfg.cluster.kmeans_n_init = 2;
+    app
+}
+
+/// Step frames until `done` or the timeout; returns whether `done` became true.
+fn run_until(
+    h: &mut Harness<'static, DecApp>,
+    timeout: Duration,
+    done: impl Fn(&DecApp) -> bool,
+) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        h.step();
+        if done(h.state()) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn starts_with_the_default_dataset_and_its_pca() {
+    let app = DecApp::with_default_dataset();
+    let mut h = harness(app);
+    h.step();
+    assert_eq!(h.state().ds.n, 10_000);
+    assert_eq!(h.state().raw_proj.len(), 10_000);
+    assert!(h.state().error.is_none());
+    h.get_by_label("Start");
+    h.get_by_label_contains("PCA of the raw input");
+}
+
+#[test]
+fn start_streams_snapshots_and_fills_every_view() {
+    let mut h = harness(small_app(800));
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(120), |a| a
+            .run
+            .finished
+            .is_some()),
+        "run did not finish"
+    );
+    let app = h.state();
+    assert!(app.run.snapshots_seen >= 1, "no snapshot reached the GUI");
+    assert!(app.run.history.iter().any(|e| e.phase == "finetune"));
+    assert!(
+        app.run
+            .history
+            .iter()
+            .any(|e| e.phase == "dec" && e.acc.is_some())
+    );
+    assert_eq!(app.run.baselines.len(), 2, "both baselines reported");
+    assert_eq!(app.run.proj.len(), 800);
+    for tab in [Tab::Curves, Tab::Clusters, Tab::Confusion, Tab::Embedding] {
+        h.state_mut().tab = tab;
+        h.step();
+        h.step();
+        match tab {
+            Tab::Curves => h.get_by_label("Losses"),
+            Tab::Clusters => h.get_by_label("cluster 0"),
+            Tab::Confusion => h.get_by_label_contains("Most mixed"),
+            Tab::Embedding => h.get_by_label_contains("PCA of the embedding Z"),
+        };
+    }
+    h.get_by_label("DEC");
+}
+
+#[test]
+fn pause_resume_and_stop_respond() {
+    let mut app = small_app(2000);
+    app.settings.epochs = 500;
+    let mut h = harness(app);
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a.run.phase
+        == Some(Phase::Finetune)
+        && a.run.step > 5));
+    h.get_by_label("Pause").click();
+    h.step();
+    std::thread::sleep(Duration::from_millis(300));
+    h.step();
+    let s1 = h.state().run.step;
+    std::thread::sleep(Duration::from_millis(500));
+    h.step();
+    assert_eq!(h.state().run.step, s1, "training went on while paused");
+    h.get_by_label("Resume").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(10), |a| a.run.step > s1),
+        "did not resume"
+    );
+    h.get_by_label("Stop").click();
+    let t = Instant::now();
+    assert!(run_until(&mut h, Duration::from_secs(5), |a| a
+        .worker
+        .as_ref()
+        .is_some_and(|w| w.is_finished())));
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    run_until(&mut h, Duration::from_secs(2), |a| a.status == "stopped");
+    assert_eq!(h.state().status, "stopped");
+    h.get_by_label("Start");
+}
+
+#[test]
+fn a_malformed_file_shows_its_error_and_keeps_the_data() {
+    let mut h = harness(small_app(300));
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad_magic.idx");
+    h.state_mut().open(fixture);
+    assert!(run_until(&mut h, Duration::from_secs(10), |a| a
+        .error
+        .is_some()));
+    let e = h.state().error.clone().unwrap();
+    assert!(
+        e.contains("bad_magic.idx") && e.contains("not an IDX file"),
+        "{e}"
+    );
+    assert_eq!(h.state().ds.n, 300, "previous dataset kept");
+    h.get_by_label_contains("not an IDX file");
+    // Still usable: a run starts.
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
+        .run
+        .phase
+        .is_some()));
+}
