@@ -313,6 +313,7 @@ impl Mlp {
     /// One reconstruction training step on `b` rows of `xb`: forward (with input
     /// dropout), MSE against the clean input, backward, optimizer update. `grad` is a
     /// scratch buffer of at least `b x n_in`. Returns the loss before the update.
+    #[allow(clippy::too_many_arguments)]
     pub fn reconstruction_step(
         &mut self,
         xb: &[f32],

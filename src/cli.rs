@@ -40,6 +40,26 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training speed on this machine (GEMM, autoencoder and DEC steps).
     Bench(BenchArgs),
+    /// Describe a dataset: size, type, labels, value range, preprocessing and warnings.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InspectArgs {
+    /// File or folder to describe.
+    pub path: PathBuf,
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub label_col: String,
+    #[arg(long, value_enum, default_value_t = Preprocessing::Auto)]
+    pub preprocess: Preprocessing,
+    /// Warn when more clusters than this are impossible.
+    #[arg(long)]
+    pub clusters: Option<usize>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -72,6 +92,52 @@ pub struct DataArgs {
     /// Use only the first N samples.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// CSV/TSV label column: a name, a 0-based index, first, last, none or auto
+    /// (a column called label, class, target or y).
+    #[arg(long, default_value = "auto")]
+    pub label_col: String,
+    /// Bring every image of an image folder to WxH pixels.
+    #[arg(long, value_parser = parse_size)]
+    pub image_size: Option<(usize, usize)>,
+    /// Shape of one sample as HxW or HxWxC (for galleries), when it cannot be guessed.
+    #[arg(long, value_parser = parse_shape)]
+    pub image_shape: Option<decscope::data::ImageShape>,
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("'{s}': expected WxH, e.g. 28x28"))?;
+    let w = w
+        .parse()
+        .map_err(|_| format!("'{s}': width is not a number"))?;
+    let h = h
+        .parse()
+        .map_err(|_| format!("'{s}': height is not a number"))?;
+    Ok((w, h))
+}
+
+fn parse_shape(s: &str) -> Result<decscope::data::ImageShape, String> {
+    let p: Vec<usize> = s
+        .split('x')
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("'{s}': expected HxW or HxWxC"))
+        })
+        .collect::<Result<_, _>>()?;
+    match p[..] {
+        [h, w] => Ok(decscope::data::ImageShape {
+            height: h,
+            width: w,
+            channels: 1,
+        }),
+        [h, w, c] => Ok(decscope::data::ImageShape {
+            height: h,
+            width: w,
+            channels: c,
+        }),
+        _ => Err(format!("'{s}': expected HxW or HxWxC")),
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -164,17 +230,25 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => train(*a),
         Some(Command::Predict(a)) => predict(a),
         Some(Command::Bench(a)) => bench(a),
+        Some(Command::Inspect(a)) => inspect(a),
         None => gui(cli.data, cli.autostart),
     }
 }
 
-pub fn load_data(a: &DataArgs) -> Result<data::Dataset> {
-    let opts = LoadOptions {
+pub fn load_options(a: &DataArgs) -> LoadOptions {
+    LoadOptions {
         labels: a.labels.clone(),
         preprocessing: a.preprocess,
         limit: a.limit,
-    };
-    Ok(data::load(&a.data, &opts)?)
+        label_col: a.label_col.parse().unwrap_or_default(),
+        image_size: a.image_size,
+        image_shape: a.image_shape,
+        allow_non_finite: false,
+    }
+}
+
+pub fn load_data(a: &DataArgs) -> Result<data::Dataset> {
+    Ok(data::load(&a.data, &load_options(a))?)
 }
 
 /// Apply the command-line overrides to the preset.
@@ -511,4 +585,36 @@ fn gui(data: Option<PathBuf>, autostart: bool) -> Result<()> {
             "could not open the window: {e}. Is a display available (DISPLAY or WAYLAND_DISPLAY)?"
         )
     })
+}
+
+fn inspect(a: InspectArgs) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let format = data::detect(&a.path)?;
+    let opts = LoadOptions {
+        labels: a.labels.clone(),
+        // Describe the values as stored; report what preprocessing would be applied.
+        preprocessing: Preprocessing::None,
+        label_col: a.label_col.parse().unwrap_or_default(),
+        allow_non_finite: true,
+        ..Default::default()
+    };
+    let ds = data::load(&a.path, &opts)?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let chosen = a.preprocess.resolve(Some(data::kind_of(format, &ds.dtype)));
+    let mut r = decscope::data::inspect::describe(&ds, format, a.clusters);
+    r.preprocessing = format!(
+        "{chosen:?}{}",
+        if a.preprocess == Preprocessing::Auto {
+            " (auto)"
+        } else {
+            ""
+        }
+    );
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", r.text());
+        println!("loaded in {load_s:.2}s");
+    }
+    Ok(())
 }

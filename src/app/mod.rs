@@ -677,7 +677,7 @@ impl DecApp {
                 .inner_margin(6.0)
                 .corner_radius(4.0)
                 .show(ui, |ui| {
-                    ui.colored_label(Color32::from_rgb(255, 200, 200), format!("{e}"));
+                    ui.colored_label(Color32::from_rgb(255, 200, 200), e.to_string());
                     if ui.small_button("dismiss").clicked() {
                         self.error = None;
                     }

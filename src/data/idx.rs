@@ -18,6 +18,8 @@ use super::{DataError, Dataset, ImageShape};
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdxArray {
     pub dims: Vec<usize>,
+    /// Element type named by the header (u8, i8, i16, i32, f32, f64).
+    pub dtype: &'static str,
     pub data: Vec<f32>,
 }
 
@@ -143,7 +145,11 @@ pub fn parse(reader: &mut dyn Read, path: &Path) -> Result<IdxArray, DataError> 
             .map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32)
             .collect(),
     };
-    Ok(IdxArray { dims, data })
+    Ok(IdxArray {
+        dims,
+        dtype: kind,
+        data,
+    })
 }
 
 /// Read one IDX file.
@@ -240,9 +246,11 @@ pub fn load_file(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataErro
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
+    let dtype = arr.dtype;
     let mut ds = Dataset::new(name, arr.data, d, labels)?;
     ds.source = Some(path.to_path_buf());
     ds.image_shape = shape;
+    ds.dtype = dtype.to_string();
     ds.class_names = ds.labels.as_ref().map(|l| {
         let k = l.iter().copied().max().unwrap_or(0) as usize + 1;
         (0..k).map(|c| c.to_string()).collect()

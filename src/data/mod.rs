@@ -6,8 +6,14 @@
 //! against the bytes actually present before anything is allocated from them, and every
 //! error names the file, the place in it and what to do (see [`DataError`]).
 
+pub mod csv;
 pub mod idx;
+pub mod images;
+pub mod inspect;
+pub mod labels;
+pub mod npy;
 pub mod preprocess;
+pub mod svmlight;
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +80,8 @@ pub struct Dataset {
     pub image_shape: Option<ImageShape>,
     /// The preprocessing already applied to `x`.
     pub preprocessing: Preprocessing,
+    /// Element type in the file (u8, f32, ...).
+    pub dtype: String,
 }
 
 /// Summary of a dataset, as written into reports.
@@ -86,6 +94,9 @@ pub struct DatasetInfo {
     pub n_classes: Option<usize>,
     pub image_shape: Option<ImageShape>,
     pub preprocessing: Preprocessing,
+    /// Element type in the file.
+    #[serde(default)]
+    pub dtype: String,
 }
 
 impl Dataset {
@@ -128,6 +139,7 @@ impl Dataset {
             class_names: None,
             image_shape: None,
             preprocessing: Preprocessing::None,
+            dtype: "f32".into(),
         })
     }
 
@@ -165,6 +177,7 @@ impl Dataset {
             n_classes: self.n_classes(),
             image_shape: self.image_shape,
             preprocessing: self.preprocessing,
+            dtype: self.dtype.clone(),
         }
     }
 
@@ -187,6 +200,7 @@ impl Dataset {
             class_names: self.class_names.clone(),
             image_shape: self.image_shape,
             preprocessing: self.preprocessing,
+            dtype: self.dtype.clone(),
         }
     }
 
@@ -281,7 +295,7 @@ pub enum DataError {
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error(
-        "{path}: no dataset found: expected an MNIST-style IDX file (…-images-idx3-ubyte[.gz]) or a folder of them."
+        "{path}: no dataset found: expected IDX (MNIST-style), CSV/TSV, .npy/.npz, svmlight, or a folder of IDX files or images."
     )]
     NotFound { path: PathBuf },
 }
@@ -305,16 +319,142 @@ pub struct LoadOptions {
     pub preprocessing: Preprocessing,
     /// Load at most this many samples (the first ones).
     pub limit: Option<usize>,
+    /// Label column of a CSV/TSV table.
+    pub label_col: csv::LabelCol,
+    /// Bring every image of an image folder to this (width, height).
+    pub image_size: Option<(usize, usize)>,
+    /// Override the image shape of a sample (height, width, channels).
+    pub image_shape: Option<ImageShape>,
+    /// Keep NaN/infinite values instead of refusing the file (for `inspect`).
+    pub allow_non_finite: bool,
+}
+
+/// The file formats decscope reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Idx,
+    IdxDir,
+    Csv,
+    Npy,
+    Npz,
+    Svmlight,
+    ImageDir,
+}
+
+/// Decide the format of `path` by extension, then by content.
+pub fn detect(path: &Path) -> Result<Format, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if meta.is_dir() {
+        let has_idx = std::fs::read_dir(path)
+            .map_err(|e| DataError::io(path, e))?
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name().to_str().is_some_and(|n| {
+                    n.contains("images") && (n.contains("idx") || n.contains("ubyte"))
+                })
+            });
+        return if has_idx {
+            Ok(Format::IdxDir)
+        } else if images::looks_like(path) {
+            Ok(Format::ImageDir)
+        } else {
+            Err(DataError::NotFound {
+                path: path.to_path_buf(),
+            })
+        };
+    }
+    let name = path
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let ext = name.rsplit('.').next().unwrap_or_default();
+    match ext {
+        "csv" | "tsv" => return Ok(Format::Csv),
+        "npy" => return Ok(Format::Npy),
+        "npz" => return Ok(Format::Npz),
+        "svm" | "svmlight" | "libsvm" => return Ok(Format::Svmlight),
+        "idx" => return Ok(Format::Idx),
+        _ => {}
+    }
+    if name.contains("ubyte") || name.contains("idx") {
+        return Ok(Format::Idx);
+    }
+    // By content.
+    let mut head = [0u8; 512];
+    let got = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        f.read(&mut head).map_err(|e| DataError::io(path, e))?
+    };
+    let head = &head[..got];
+    if got == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if head.starts_with(b"\x93NUMPY") {
+        return Ok(Format::Npy);
+    }
+    if head.starts_with(b"PK") {
+        return Ok(Format::Npz);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) || (got >= 4 && head[0] == 0 && head[1] == 0) {
+        return Ok(Format::Idx);
+    }
+    match std::str::from_utf8(head) {
+        Ok(t) if svmlight::looks_like(t) => Ok(Format::Svmlight),
+        Ok(_) => Ok(Format::Csv),
+        Err(e) if e.valid_up_to() > 400 => Ok(Format::Csv),
+        Err(_) => Err(DataError::Unsupported {
+            path: path.to_path_buf(),
+            what: "file format".into(),
+            hint: "decscope reads IDX (MNIST), CSV/TSV, .npy/.npz, svmlight text and folders of PNG/JPEG images; give the file one of those extensions.".into(),
+        }),
+    }
+}
+
+/// The kind of data a format holds, for the `auto` preprocessing.
+pub fn kind_of(format: Format, dtype: &str) -> preprocess::Kind {
+    match format {
+        Format::Idx | Format::IdxDir | Format::ImageDir => preprocess::Kind::Pixels,
+        Format::Svmlight => preprocess::Kind::TfIdf,
+        Format::Npy | Format::Npz if dtype == "u8" => preprocess::Kind::Pixels,
+        _ => preprocess::Kind::Table,
+    }
 }
 
 /// Load a dataset from a file or folder, choosing the reader by extension and content.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
-    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    let mut ds = if meta.is_dir() {
-        idx::load_dir(path)?
-    } else {
-        idx::load_file(path, opts.labels.as_deref())?
+    let format = detect(path)?;
+    let mut ds = match format {
+        Format::IdxDir => idx::load_dir(path)?,
+        Format::Idx => idx::load_file(path, opts.labels.as_deref())?,
+        Format::Csv => csv::load(path, &opts.label_col)?,
+        Format::Npy => npy::load_npy(path, opts.labels.as_deref())?,
+        Format::Npz => npy::load_npz(path)?,
+        Format::Svmlight => svmlight::load(path)?,
+        Format::ImageDir => images::load(path, opts.image_size)?,
     };
+    let kind = kind_of(format, &ds.dtype);
+    if let Some(shape) = opts.image_shape {
+        if shape.len() != ds.d {
+            return Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "--image-shape {}x{}x{} has {} values but a sample has {}",
+                    shape.height,
+                    shape.width,
+                    shape.channels,
+                    shape.len(),
+                    ds.d
+                ),
+            });
+        }
+        ds.image_shape = Some(shape);
+    } else if ds.image_shape.is_none() {
+        ds.image_shape = ImageShape::guess(ds.d);
+    }
     if let Some(limit) = opts.limit
         && limit < ds.n
     {
@@ -323,8 +463,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         ds = ds.subset(&idx);
         ds.name = format!("{name} (first {limit})");
     }
-    ds.check_finite()?;
-    let chosen = opts.preprocessing.resolve(Some(preprocess::Kind::Pixels));
+    if !opts.allow_non_finite {
+        ds.check_finite()?;
+    }
+    let chosen = opts.preprocessing.resolve(Some(kind));
     preprocess::apply(&mut ds, chosen);
     Ok(ds)
 }

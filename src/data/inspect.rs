@@ -1,0 +1,127 @@
+//! A dataset's description for `decscope inspect`: size, element type, label counts,
+//! image shape, value range, the preprocessing chosen, and warnings about what would
+//! make DEC fail or mislead (NaN/inf, constant columns, one class, too many clusters).
+
+use serde::Serialize;
+
+use super::{Dataset, Format};
+
+/// What `inspect` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Description {
+    pub name: String,
+    pub format: String,
+    pub n: usize,
+    pub d: usize,
+    pub dtype: String,
+    pub label_counts: Option<Vec<(String, usize)>>,
+    pub image_shape: Option<String>,
+    /// Range of the features as stored in the file.
+    pub min: f32,
+    pub max: f32,
+    pub preprocessing: String,
+    pub warnings: Vec<String>,
+}
+
+pub fn describe(ds: &Dataset, format: Format, clusters: Option<usize>) -> Description {
+    let mut warnings = Vec::new();
+    let non_finite = ds.x.iter().filter(|v| !v.is_finite()).count();
+    if non_finite > 0 {
+        let first = ds.x.iter().position(|v| !v.is_finite()).unwrap_or(0);
+        warnings.push(format!(
+            "{non_finite} NaN or infinite values (first at row {}, column {}); training refuses such data",
+            first / ds.d,
+            first % ds.d
+        ));
+    }
+    let (min, max) =
+        ds.x.iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+    let mut constant = 0;
+    for c in 0..ds.d {
+        let first = ds.x[c];
+        if (1..ds.n).all(|r| ds.x[r * ds.d + c] == first) {
+            constant += 1;
+        }
+    }
+    if constant > 0 {
+        warnings.push(format!(
+            "{constant} of {} columns are constant (they carry no information)",
+            ds.d
+        ));
+    }
+    let label_counts = ds.labels.as_ref().map(|l| {
+        let k = ds.n_classes().unwrap_or(0);
+        let mut c = vec![0usize; k];
+        l.iter().for_each(|&v| c[v as usize] += 1);
+        c.into_iter()
+            .enumerate()
+            .map(|(i, n)| (ds.class_name(i as u32), n))
+            .collect::<Vec<_>>()
+    });
+    if let Some(lc) = &label_counts
+        && lc.iter().filter(|(_, n)| *n > 0).count() < 2
+    {
+        warnings.push("a single class: accuracy against the labels means nothing".into());
+    }
+    if let Some(k) = clusters
+        && k > ds.n
+    {
+        warnings.push(format!("{k} clusters asked for but only {} rows", ds.n));
+    }
+    if ds.labels.is_none() {
+        warnings
+            .push("no labels: ACC/NMI/ARI and the baselines need them (CSV: --label-col)".into());
+    }
+    Description {
+        name: ds.name.clone(),
+        format: format!("{format:?}"),
+        n: ds.n,
+        d: ds.d,
+        dtype: ds.dtype.clone(),
+        label_counts,
+        image_shape: ds
+            .image_shape
+            .map(|s| format!("{}x{}x{}", s.height, s.width, s.channels)),
+        min,
+        max,
+        preprocessing: format!("{:?}", ds.preprocessing),
+        warnings,
+    }
+}
+
+impl Description {
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "{} ({})\n  samples      {}\n  features     {}\n  dtype        {}\n  image shape  {}\n  range        [{}, {}] as stored\n  preprocessing {}\n",
+            self.name,
+            self.format,
+            self.n,
+            self.d,
+            self.dtype,
+            self.image_shape.as_deref().unwrap_or("-"),
+            self.min,
+            self.max,
+            self.preprocessing
+        );
+        match &self.label_counts {
+            Some(lc) => {
+                s += &format!("  labels       {} classes: ", lc.len());
+                s += &lc
+                    .iter()
+                    .map(|(n, c)| format!("{n}={c}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                s += "\n";
+            }
+            None => s += "  labels       none\n",
+        }
+        for w in &self.warnings {
+            s += &format!("  warning: {w}\n");
+        }
+        s
+    }
+}

@@ -1,0 +1,142 @@
+//! Every malformed fixture under tests/fixtures gets a typed error from the library
+//! and, from the command line, exit status 2 with a one-line message (never a panic).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use decscope::data::{self, DataError, LoadOptions};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// (fixture, expected error kind, a phrase the message must contain)
+const CASES: &[(&str, &str, &str)] = &[
+    ("bad_magic.idx", "BadMagic", "not an IDX file"),
+    (
+        "truncated-images-idx3-ubyte",
+        "Truncated",
+        "file ends early",
+    ),
+    (
+        "huge_header.idx",
+        "Truncated",
+        "declares 1000000000000 bytes of data but only 4",
+    ),
+    ("label_mismatch", "LabelCount", "2 labels for 3 samples"),
+    ("empty.csv", "Empty", "empty"),
+    ("ragged.csv", "Invalid", "line 3: 2 fields"),
+    (
+        "non_numeric.csv",
+        "Invalid",
+        "line 3, column 2 (x2): 'abc' is not a number",
+    ),
+    ("nan.csv", "NonFinite", "row 1, column 1"),
+    ("complex.npy", "Unsupported", "dtype"),
+    ("three_d.npy", "Invalid", "3 dimensions"),
+    ("bad_images", "Invalid", "broken.png"),
+    ("bad.svm", "Invalid", "line 2: '3-4'"),
+    ("mystery.dat", "Unsupported", "file format"),
+    ("npy_label_mismatch", "NotFound", "no dataset found"),
+    (
+        "npy_label_mismatch/x.npy",
+        "LabelCount",
+        "3 labels for 4 samples",
+    ),
+];
+
+fn kind(e: &DataError) -> &'static str {
+    match e {
+        DataError::Io { .. } => "Io",
+        DataError::Empty { .. } => "Empty",
+        DataError::BadMagic { .. } => "BadMagic",
+        DataError::Truncated { .. } => "Truncated",
+        DataError::Unsupported { .. } => "Unsupported",
+        DataError::LabelCount { .. } => "LabelCount",
+        DataError::NonFinite { .. } => "NonFinite",
+        DataError::Invalid { .. } => "Invalid",
+        DataError::NotFound { .. } => "NotFound",
+    }
+}
+
+#[test]
+fn each_fixture_gets_its_typed_error() {
+    for (name, want, phrase) in CASES {
+        let e = match data::load(&fixture(name), &LoadOptions::default()) {
+            Ok(ds) => panic!("{name}: loaded {} rows, expected {want}", ds.n),
+            Err(e) => e,
+        };
+        assert_eq!(kind(&e), *want, "{name}: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(phrase),
+            "{name}: message lacks '{phrase}': {msg}"
+        );
+        let base = name.split('/').next().unwrap_or(name);
+        assert!(
+            msg.contains(base),
+            "{name}: message does not name the file: {msg}"
+        );
+    }
+}
+
+#[test]
+fn the_cli_exits_2_with_one_line() {
+    let exe = env!("CARGO_BIN_EXE_decscope");
+    for (name, _, phrase) in CASES {
+        for args in [
+            vec!["inspect", fixture(name).to_str().unwrap()],
+            vec!["train", "--data", fixture(name).to_str().unwrap()],
+        ] {
+            let out = Command::new(exe).args(&args).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            if *name == "nan.csv" && args[0] == "inspect" {
+                // inspect describes such data and warns instead of refusing it.
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                assert_eq!(out.status.code(), Some(0), "{err}");
+                assert!(
+                    stdout.contains("warning: 1 NaN or infinite values (first at row 1, column 1)"),
+                    "{stdout}"
+                );
+                continue;
+            }
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?}: status {:?}, stderr {err}",
+                out.status
+            );
+            let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {err}");
+            assert!(lines[0].contains(phrase), "{args:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let exe = env!("CARGO_BIN_EXE_decscope");
+    for args in [
+        vec!["train", "--clusters", "many"],
+        vec!["train", "--data", "/no/such/path"],
+        vec!["train", "--limit", "5", "--clusters", "50"],
+        vec![
+            "predict",
+            "--model",
+            "/no/such/model",
+            "--out",
+            "/tmp/x.csv",
+        ],
+        vec!["frobnicate"],
+    ] {
+        let out = Command::new(exe).args(&args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
