@@ -91,6 +91,7 @@ fn time(warm: usize, steps: usize, mut f: impl FnMut()) -> f64 {
 
 /// Run every measurement.
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
+    crate::linalg::flush_subnormals();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let dims = &opts.dims;
     let b = opts.batch;

@@ -30,6 +30,12 @@ pub struct Cli {
     /// Start training as soon as the app opens.
     #[arg(long)]
     pub autostart: bool,
+    /// Close the app after this many seconds and print frame-time statistics.
+    #[arg(long)]
+    pub exit_after: Option<f64>,
+    /// Projection shown at start: pca or tsne.
+    #[arg(long, value_enum)]
+    pub view: Option<ProjectMethod>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,6 +48,52 @@ pub enum Command {
     Bench(BenchArgs),
     /// Describe a dataset: size, type, labels, value range, preprocessing and warnings.
     Inspect(InspectArgs),
+    /// Project data (or its embedding Z under a saved model) to 2-D with t-SNE or PCA.
+    Project(ProjectArgs),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectMethod {
+    Tsne,
+    Pca,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProjectArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Project the embedding Z of this saved model instead of the raw data.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ProjectMethod::Tsne)]
+    pub method: ProjectMethod,
+    /// t-SNE on at most N points (spread evenly over the clusters/labels).
+    #[arg(long, default_value_t = 10_000)]
+    pub sample: usize,
+    #[arg(long, default_value_t = 30.0)]
+    pub perplexity: f32,
+    /// t-SNE iterations (250 of them with early exaggeration).
+    #[arg(long, default_value_t = 750)]
+    pub epochs: usize,
+    /// After the fit, time this many warm updates (as the app does at each snapshot).
+    #[arg(long, default_value_t = 0)]
+    pub warm_updates: usize,
+    /// Iterations of each warm update.
+    #[arg(long, default_value_t = 100)]
+    pub warm_epochs: usize,
+    /// Also cluster the 2-D layout with k-means (k = classes or --clusters) and score it.
+    #[arg(long)]
+    pub kmeans: bool,
+    #[arg(long)]
+    pub clusters: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the projected input (Z or the data) of the sampled points as CSV, e.g. to compare with openTSNE.
+    #[arg(long)]
+    pub dump_input: Option<PathBuf>,
+    /// Output CSV: index,x,y[,label][,cluster].
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -231,7 +283,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Predict(a)) => predict(a),
         Some(Command::Bench(a)) => bench(a),
         Some(Command::Inspect(a)) => inspect(a),
-        None => gui(cli.data, cli.autostart),
+        Some(Command::Project(a)) => project(a),
+        None => gui(cli.data, cli.autostart, cli.exit_after, cli.view),
     }
 }
 
@@ -559,7 +612,7 @@ fn bench(a: BenchArgs) -> Result<()> {
 }
 
 /// Open the desktop app.
-fn gui(data: Option<PathBuf>, autostart: bool) -> Result<()> {
+fn gui(data: Option<PathBuf>, autostart: bool, exit_after: Option<f64>, view: Option<ProjectMethod>) -> Result<()> {
     let mut app = match &data {
         Some(p) => decscope::app::DecApp::new(data::load(p, &LoadOptions::default())?),
         None => decscope::app::DecApp::with_default_dataset(),
@@ -574,6 +627,10 @@ fn gui(data: Option<PathBuf>, autostart: bool) -> Result<()> {
         "decscope",
         options,
         Box::new(move |cc| {
+            app.exit_after = exit_after.map(|s| (std::time::Instant::now(), s));
+            if view == Some(ProjectMethod::Tsne) {
+                app.set_method(decscope::app::Method::Tsne);
+            }
             if autostart {
                 app.start(&cc.egui_ctx);
             }
@@ -616,5 +673,93 @@ fn inspect(a: InspectArgs) -> Result<()> {
         print!("{}", r.text());
         println!("loaded in {load_s:.2}s");
     }
+    Ok(())
+}
+
+fn project(a: ProjectArgs) -> Result<()> {
+    use decscope::projection::{TsneParams, balanced_sample, procrustes_align, tsne};
+    let ds = load_data(&a.data)?;
+    let (z, e, clusters) = match &a.model {
+        Some(dir) => {
+            let m = DecModel::load(dir)?;
+            m.check_input(ds.d, dir)?;
+            let (c, _, z) = if m.n_clusters() > 0 {
+                m.predict(&ds.x, ds.n)
+            } else {
+                (Vec::new(), Vec::new(), m.ae.encode(&ds.x, ds.n))
+            };
+            let e = m.ae.encoder.n_out();
+            (z, e, (!c.is_empty()).then_some(c))
+        }
+        None => (ds.x.clone(), ds.d, None),
+    };
+    let groups = clusters.clone().or_else(|| ds.labels.clone());
+    let idx: Vec<usize> = match a.method {
+        ProjectMethod::Tsne => balanced_sample(ds.n, groups.as_deref(), a.sample.max(1), a.seed),
+        ProjectMethod::Pca => (0..ds.n).collect(),
+    };
+    let x: Vec<f32> = idx.iter().flat_map(|&i| z[i * e..(i + 1) * e].iter().copied()).collect();
+    if let Some(p) = &a.dump_input {
+        let mut w = BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?);
+        for row in x.chunks_exact(e) {
+            writeln!(w, "{}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","))?;
+        }
+        w.flush()?;
+    }
+    let t0 = std::time::Instant::now();
+    let params = TsneParams { perplexity: a.perplexity, epochs: a.epochs, warm_epochs: a.warm_epochs, sample: a.sample, seed: a.seed, ..Default::default() };
+    let (y, kl) = match a.method {
+        ProjectMethod::Tsne => tsne(&x, e, &params, None),
+        ProjectMethod::Pca => (decscope::pca::Pca::fit(&x, e, 2).transform(&x), f32::NAN),
+    };
+    let secs = t0.elapsed().as_secs_f64();
+    match a.method {
+        ProjectMethod::Tsne => eprintln!("t-SNE of {} points x {e} dims: {secs:.2}s, KL {kl:.4}", idx.len()),
+        ProjectMethod::Pca => eprintln!("PCA of {} points x {e} dims: {secs:.2}s", idx.len()),
+    }
+    if a.method == ProjectMethod::Tsne {
+        let mut prev = y.clone();
+        for k in 0..a.warm_updates {
+            let t = std::time::Instant::now();
+            let (mut y2, kl2) = tsne(&x, e, &params, Some(&prev));
+            procrustes_align(&prev, &mut y2);
+            eprintln!("warm update {}: {} iterations in {:.3}s, KL {kl2:.4}", k + 1, a.warm_epochs, t.elapsed().as_secs_f64());
+            prev = y2;
+        }
+    }
+    if a.kmeans
+        && let Some(t) = &ds.labels
+    {
+        let k = a.clusters.unwrap_or_else(|| ds.n_classes().unwrap_or(10));
+        let km = decscope::kmeans::kmeans(&y, 2, &decscope::kmeans::KMeansParams { seed: a.seed, ..decscope::kmeans::KMeansParams::new(k) });
+        let truth: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
+        let s = decscope::metrics::scores(&truth, &km.labels);
+        eprintln!("k-means on the 2-D layout: {}", fmt_scores(&s));
+        if let Some(c) = &clusters {
+            let dec: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
+            eprintln!("DEC clusters on the same points: {}", fmt_scores(&decscope::metrics::scores(&truth, &dec)));
+        }
+    }
+    let mut w = BufWriter::new(File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?);
+    write!(w, "index,x,y")?;
+    if ds.labels.is_some() {
+        write!(w, ",label")?;
+    }
+    if clusters.is_some() {
+        write!(w, ",cluster")?;
+    }
+    writeln!(w)?;
+    for (r, &i) in idx.iter().enumerate() {
+        write!(w, "{i},{},{}", y[2 * r], y[2 * r + 1])?;
+        if let Some(l) = &ds.labels {
+            write!(w, ",{}", ds.class_name(l[i]))?;
+        }
+        if let Some(c) = &clusters {
+            write!(w, ",{}", c[i])?;
+        }
+        writeln!(w)?;
+    }
+    w.flush()?;
+    println!("{}", a.out.display());
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod model;
 pub mod optim;
 pub mod pca;
 pub mod pipeline;
+pub mod projection;
 pub mod reference;
 pub mod report;
 

@@ -8,6 +8,29 @@
 
 use gemm::{Parallelism, gemm};
 
+/// Make the current thread and every thread of rayon's pool flush subnormal floats to
+/// zero (FTZ) and treat subnormal inputs as zero (DAZ).
+///
+/// Why: late in training, Adam's second moments and some gradients decay into the
+/// subnormal range, where x86 arithmetic takes a slow microcode path; measured here,
+/// an autoencoder step on MNIST slowed from 36 ms to over 60 ms after ~700 steps.
+/// Values below 1.2e-38 do not matter to training. No effect on other architectures.
+pub fn flush_subnormals() {
+    fn set() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: reads and writes this thread's MXCSR register only, setting the FTZ
+        // (bit 15) and DAZ (bit 6) flags, which every x86-64 CPU supports.
+        unsafe {
+            let mut csr: u32 = 0;
+            std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack));
+            csr |= 0x8040;
+            std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack));
+        }
+    }
+    set();
+    rayon::broadcast(|_| set());
+}
+
 /// Below this many multiply-adds a product runs on one thread: spawning costs more.
 const PARALLEL_THRESHOLD: usize = 1 << 18;
 

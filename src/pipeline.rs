@@ -462,6 +462,7 @@ pub fn run(
 ) -> Result<RunOutput, PipelineError> {
     let n_classes = ds.n_classes();
     cfg.validate(ds.n, n_classes)?;
+    crate::linalg::flush_subnormals();
     let k = cfg.clusters_for(n_classes);
     let mut ctx = Ctx {
         sink,

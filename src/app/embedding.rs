@@ -1,10 +1,14 @@
-//! The embedding view: a 2-D PCA of Z for every sample (of the raw input before
-//! training), coloured by cluster or true label, drawn as one mesh so 10,000+ points
-//! stay cheap, with the hovered sample's image in a tooltip.
+//! The embedding view: PCA of Z for every sample, or t-SNE of a fixed balanced sample
+//! (warm-started at every snapshot on its own thread), coloured by cluster or true
+//! label, drawn as one mesh so 70,000 points stay cheap. Hover shows a sample's image;
+//! dragging a box selects samples; the timeline replays every kept layout.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use egui::{Color32, Mesh, Pos2, Rect, Sense, Shape, Vec2};
 
-use super::{DecApp, gallery, palette};
+use super::{DecApp, Frame, Method, gallery, palette};
 
 /// Bounds of the points with a small margin.
 fn bounds(p: &[[f32; 2]]) -> Rect {
@@ -18,13 +22,8 @@ fn bounds(p: &[[f32; 2]]) -> Rect {
     r.expand2(r.size() * 0.03)
 }
 
-/// Draw all points as small squares in one mesh.
-pub fn point_mesh(
-    points: &[[f32; 2]],
-    colors: &dyn Fn(usize) -> Color32,
-    to_screen: &dyn Fn([f32; 2]) -> Pos2,
-    radius: f32,
-) -> Mesh {
+/// All points as small squares in one mesh.
+pub fn point_mesh(points: &[[f32; 2]], colors: &dyn Fn(usize) -> Color32, to_screen: &dyn Fn([f32; 2]) -> Pos2, radius: f32) -> Mesh {
     let mut mesh = Mesh::default();
     mesh.reserve_vertices(points.len() * 4);
     mesh.reserve_triangles(points.len() * 2);
@@ -32,8 +31,7 @@ pub fn point_mesh(
         let c = to_screen(*p);
         let col = colors(i);
         let idx = mesh.vertices.len() as u32;
-        let r = radius;
-        for (dx, dy) in [(-r, -r), (r, -r), (r, r), (-r, r)] {
+        for (dx, dy) in [(-radius, -radius), (radius, -radius), (radius, radius), (-radius, radius)] {
             mesh.colored_vertex(Pos2::new(c.x + dx, c.y + dy), col);
         }
         mesh.add_triangle(idx, idx + 1, idx + 2);
@@ -42,88 +40,117 @@ pub fn point_mesh(
     mesh
 }
 
-pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
-    let (points, what) = if app.run.proj.len() == app.ds.n {
-        let s = app
-            .run
-            .snapshot
-            .as_ref()
-            .map(|s| format!("{:?} step {}", s.phase, s.step))
-            .unwrap_or_default();
-        (&app.run.proj, format!("PCA of the embedding Z ({s})"))
-    } else {
-        (
-            &app.raw_proj,
-            "PCA of the raw input (press Start to train)".to_string(),
-        )
-    };
-    let assignments = app.run.assignments().map(|a| a.to_vec());
-    let by_label = app.color_by_label && app.ds.labels.is_some();
-    ui.horizontal(|ui| {
-        ui.label(what);
-        ui.separator();
-        ui.add_enabled(
-            app.ds.labels.is_some(),
-            egui::Checkbox::new(&mut app.color_by_label, "colour by true label"),
-        );
-        if !by_label && assignments.is_none() {
-            ui.label(egui::RichText::new("(clusters appear after k-means)").weak());
+/// What to draw now: points, the sample each one is, the assignments, a caption.
+fn current_frame(app: &mut DecApp) -> (Frame, String) {
+    let method = app.method;
+    let kept: Vec<usize> = (0..app.run.frames.len()).filter(|&i| app.run.frames[i].method == method).collect();
+    if let Some(r) = app.replay
+        && let Some(&i) = kept.get(r)
+    {
+        let f = app.run.frames[i].clone();
+        let cap = format!("replay {}/{}: {:?} step {}", r + 1, kept.len(), f.phase, f.step);
+        return (f, cap);
+    }
+    let live_assign = app.run.assignments().map(|a| Arc::new(a.to_vec()));
+    match method {
+        Method::Tsne if app.run.tsne.is_some() => {
+            let l = app.run.tsne.as_ref().map(|l| (l.points.clone(), l.indices.clone(), l.kl, l.seconds, l.step));
+            let (pts, idx, kl, secs, step) = l.unwrap_or_default();
+            let cap = format!("t-SNE of Z on {} points (step {step}, KL {:.3}, {:.2}s)", pts.len(), kl.unwrap_or(f32::NAN), secs);
+            (Frame { step, phase: crate::pipeline::Phase::Done, method, points: Arc::new(pts), indices: Some(idx), assignments: live_assign }, cap)
         }
+        _ => {
+            let (pts, cap) = if app.run.proj.len() == app.ds.n {
+                let s = app.run.snapshot.as_ref().map(|s| format!("{:?} step {}", s.phase, s.step)).unwrap_or_default();
+                (app.run.proj.clone(), format!("PCA of the embedding Z ({s})"))
+            } else {
+                (app.raw_proj.clone(), "PCA of the raw input (press Start to train)".to_string())
+            };
+            let cap = if method == Method::Tsne { format!("{cap}; t-SNE is being computed...") } else { cap };
+            (Frame { step: 0, phase: crate::pipeline::Phase::Done, method: Method::Pca, points: Arc::new(pts), indices: None, assignments: live_assign }, cap)
+        }
+    }
+}
+
+pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
+    // Controls.
+    let mut method = app.method;
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut method, Method::Pca, "PCA");
+        ui.selectable_value(&mut method, Method::Tsne, "t-SNE");
+        ui.separator();
+        ui.add_enabled(app.ds.labels.is_some(), egui::Checkbox::new(&mut app.color_by_label, "colour by true label"));
     });
+    if method != app.method {
+        app.set_method(method);
+    }
+    timeline(app, ui);
+    let (frame, caption) = current_frame(app);
+    ui.label(caption);
+    let by_label = app.color_by_label && app.ds.labels.is_some();
     let labels = app.ds.labels.clone();
+    let sample_of = |i: usize| frame.indices.as_ref().map_or(i, |ix| ix[i]);
     let colors = |i: usize| -> Color32 {
+        let s = sample_of(i);
         if by_label {
-            labels
-                .as_ref()
-                .map_or(Color32::GRAY, |l| palette(l[i] as usize))
-        } else if let Some(a) = &assignments {
-            palette(a[i] as usize)
+            labels.as_ref().map_or(Color32::GRAY, |l| palette(l[s] as usize))
+        } else if let Some(a) = &frame.assignments {
+            a.get(s).map_or(Color32::GRAY, |&c| palette(c as usize))
         } else {
             Color32::from_gray(150)
         }
     };
-    let size = ui.available_size();
-    let (resp, painter) = ui.allocate_painter(size, Sense::hover());
+    let grid_h = if app.selection.is_empty() { 0.0 } else { 130.0 };
+    let size = ui.available_size() - Vec2::new(0.0, grid_h);
+    let (resp, painter) = ui.allocate_painter(size.max(Vec2::splat(50.0)), Sense::click_and_drag());
     let rect = resp.rect;
     painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    let points = &frame.points;
     let b = bounds(points);
     let scale = (rect.width() / b.width()).min(rect.height() / b.height());
-    let centre = rect.center();
-    let bc = b.center();
-    let to_screen = |p: [f32; 2]| {
-        Pos2::new(
-            centre.x + (p[0] - bc.x) * scale,
-            centre.y - (p[1] - bc.y) * scale,
-        )
-    };
+    let (centre, bc) = (rect.center(), b.center());
+    let to_screen = |p: [f32; 2]| Pos2::new(centre.x + (p[0] - bc.x) * scale, centre.y - (p[1] - bc.y) * scale);
     let radius = if points.len() > 20_000 { 1.0 } else { 1.6 };
     painter.add(Shape::mesh(point_mesh(points, &colors, &to_screen, radius)));
     // Legend.
     let k = if by_label {
         app.ds.n_classes().unwrap_or(0)
     } else {
-        assignments
-            .as_ref()
-            .map_or(0, |a| a.iter().max().map_or(0, |m| *m as usize + 1))
+        frame.assignments.as_ref().map_or(0, |a| a.iter().max().map_or(0, |m| *m as usize + 1))
     };
     for j in 0..k.min(30) {
         let y = rect.top() + 10.0 + j as f32 * 16.0;
         painter.circle_filled(Pos2::new(rect.right() - 70.0, y), 5.0, palette(j));
-        let name = if by_label {
-            format!("label {}", app.ds.class_name(j as u32))
-        } else {
-            format!("cluster {j}")
-        };
-        painter.text(
-            Pos2::new(rect.right() - 60.0, y),
-            egui::Align2::LEFT_CENTER,
-            name,
-            egui::FontId::proportional(12.0),
-            ui.visuals().text_color(),
-        );
+        let name = if by_label { format!("label {}", app.ds.class_name(j as u32)) } else { format!("cluster {j}") };
+        painter.text(Pos2::new(rect.right() - 60.0, y), egui::Align2::LEFT_CENTER, name, egui::FontId::proportional(12.0), ui.visuals().text_color());
+    }
+    // Box selection.
+    let drag_id = ui.make_persistent_id("box-select");
+    if resp.drag_started()
+        && let Some(p) = resp.interact_pointer_pos()
+    {
+        ui.data_mut(|d| d.insert_temp(drag_id, p));
+    }
+    let start: Option<Pos2> = ui.data(|d| d.get_temp(drag_id));
+    if let (Some(s), Some(p)) = (start, resp.interact_pointer_pos())
+        && resp.dragged()
+    {
+        painter.rect_stroke(Rect::from_two_pos(s, p), 0.0, (1.0, Color32::WHITE), egui::StrokeKind::Inside);
+    }
+    if resp.drag_stopped()
+        && let (Some(s), Some(p)) = (start, resp.interact_pointer_pos())
+    {
+        let r = Rect::from_two_pos(s, p);
+        app.selection = (0..points.len()).filter(|&i| r.contains(to_screen(points[i]))).map(sample_of).collect();
+        ui.data_mut(|d| d.remove::<Pos2>(drag_id));
+    }
+    if resp.clicked() {
+        app.selection.clear();
     }
     // Hover: nearest point within 8 px (a linear scan: 70,000 points take ~0.1 ms).
-    if let Some(h) = resp.hover_pos() {
+    if let Some(h) = resp.hover_pos()
+        && !resp.dragged()
+    {
         let mut best = (usize::MAX, 64.0f32);
         for (i, p) in points.iter().enumerate() {
             let d = to_screen(*p).distance_sq(h);
@@ -133,22 +160,17 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         }
         if best.0 != usize::MAX {
             let i = best.0;
+            let s = sample_of(i);
             painter.circle_stroke(to_screen(points[i]), 5.0, (2.0, Color32::WHITE));
-            let conf = app.run.confidence().map(|c| c[i]);
-            let cluster = assignments.as_ref().map(|a| a[i]);
-            let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[i]));
-            let tex = gallery::texture(app, ui.ctx(), i);
-            egui::Tooltip::always_open(
-                ui.ctx().clone(),
-                ui.layer_id(),
-                ui.scope_id().with("pt-tip"),
-                egui::PopupAnchor::Pointer,
-            )
-            .show(|ui| {
+            let conf = app.run.confidence().and_then(|c| c.get(s).copied());
+            let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
+            let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
+            let tex = gallery::texture(app, ui.ctx(), s);
+            egui::Tooltip::always_open(ui.ctx().clone(), ui.layer_id(), ui.scope_id().with("pt-tip"), egui::PopupAnchor::Pointer).show(|ui| {
                 if let Some(t) = tex {
                     ui.image((t.id(), Vec2::splat(84.0)));
                 }
-                ui.label(format!("sample #{i}"));
+                ui.label(format!("sample #{s}"));
                 if let Some(l) = label {
                     ui.label(format!("true label: {l}"));
                 }
@@ -160,5 +182,58 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 }
             });
         }
+    }
+    if !app.selection.is_empty() {
+        ui.horizontal(|ui| {
+            ui.label(format!("{} selected (drag a box to select, click to clear)", app.selection.len()));
+        });
+        egui::ScrollArea::horizontal().id_salt("selection").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for &i in app.selection.clone().iter().take(200) {
+                    gallery::thumb(app, ui, i, 36.0).on_hover_text(format!("#{i}"));
+                }
+            });
+        });
+    }
+}
+
+/// The replay timeline: scrub through kept layouts, play them forward, or follow live.
+fn timeline(app: &mut DecApp, ui: &mut egui::Ui) {
+    let n = app.run.frames.iter().filter(|f| f.method == app.method).count();
+    if n < 2 {
+        return;
+    }
+    ui.horizontal(|ui| {
+        let live = app.replay.is_none();
+        if ui.selectable_label(live, "live").clicked() {
+            app.replay = None;
+            app.playing = false;
+        }
+        let play_label = if app.playing { "pause replay" } else { "play" };
+        if ui.button(play_label).clicked() {
+            app.playing = !app.playing;
+            if app.playing && app.replay.is_none_or(|r| r + 1 >= n) {
+                app.replay = Some(0);
+            }
+        }
+        let mut pos = app.replay.unwrap_or(n - 1);
+        let lab = ui.label("timeline");
+        if ui.add(egui::Slider::new(&mut pos, 0..=n - 1).show_value(false)).labelled_by(lab.id).changed() {
+            app.replay = Some(pos);
+            app.playing = false;
+        }
+    });
+    if app.playing {
+        let now = Instant::now();
+        if app.last_play.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(120)) {
+            app.last_play = Some(now);
+            let next = app.replay.map_or(0, |r| r + 1);
+            if next >= n {
+                app.playing = false;
+            } else {
+                app.replay = Some(next);
+            }
+        }
+        ui.ctx().request_repaint_after(Duration::from_millis(30));
     }
 }

@@ -47,6 +47,28 @@ pub enum Tab {
     Confusion,
 }
 
+/// Which projection the embedding view shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Pca,
+    Tsne,
+}
+
+/// One kept frame of the embedding view, for replay.
+#[derive(Clone)]
+pub struct Frame {
+    pub step: usize,
+    pub phase: Phase,
+    pub method: Method,
+    pub points: Arc<Vec<[f32; 2]>>,
+    /// Sample index of each point (`None`: all samples in order).
+    pub indices: Option<Arc<Vec<usize>>>,
+    pub assignments: Option<Arc<Vec<u32>>>,
+}
+
+/// At most this many frames are kept for replay (oldest thinned out first).
+pub const MAX_FRAMES: usize = 300;
+
 /// Live state of the current run, rebuilt from the worker's events.
 #[derive(Default)]
 pub struct RunView {
@@ -61,6 +83,10 @@ pub struct RunView {
     /// 2-D PCA of the snapshot's Z.
     pub proj: Vec<[f32; 2]>,
     pub snapshots_seen: usize,
+    /// Kept layouts for the timeline (PCA and t-SNE).
+    pub frames: Vec<Frame>,
+    /// The latest t-SNE layout.
+    pub tsne: Option<crate::projection::Layout>,
     pub paused: bool,
     pub finished: Option<Box<RunOutput>>,
     pub messages: Vec<String>,
@@ -120,6 +146,21 @@ pub struct DecApp {
     pub frame_ms: VecDeque<f32>,
     last_frame: Option<Instant>,
     pub preprocess: Preprocessing,
+    pub method: Method,
+    pub tsne_worker: Option<crate::projection::TsneWorker>,
+    pub tsne_params: crate::projection::TsneParams,
+    /// Replay position in `run.frames` (`None`: follow the live run).
+    pub replay: Option<usize>,
+    pub playing: bool,
+    last_play: Option<Instant>,
+    /// Samples selected with a box in the embedding view.
+    pub selection: Vec<usize>,
+    /// The GUI context, to wake the window from other threads.
+    repaint: Option<egui::Context>,
+    /// eframe's CPU time of each frame (ms).
+    pub frame_cpu_ms: VecDeque<f32>,
+    /// Close the window after this many seconds and print frame statistics.
+    pub exit_after: Option<(Instant, f64)>,
 }
 
 enum DialogResult {
@@ -164,6 +205,16 @@ impl DecApp {
             frame_ms: VecDeque::new(),
             last_frame: None,
             preprocess: Preprocessing::Auto,
+            method: Method::Pca,
+            tsne_worker: None,
+            tsne_params: crate::projection::TsneParams::default(),
+            replay: None,
+            playing: false,
+            last_play: None,
+            selection: Vec::new(),
+            repaint: None,
+            frame_cpu_ms: VecDeque::new(),
+            exit_after: None,
         };
         app.on_new_dataset();
         app
@@ -187,6 +238,9 @@ impl DecApp {
     fn on_new_dataset(&mut self) {
         self.raw_proj = pca_2d(&self.ds.x, self.ds.d);
         self.run = RunView::default();
+        self.tsne_worker = None;
+        self.replay = None;
+        self.selection.clear();
         self.textures.clear();
         self.selected_cell = None;
         self.color_by_label = self.ds.labels.is_some();
@@ -256,6 +310,9 @@ impl DecApp {
         };
         self.run = RunView::default();
         self.selected_cell = None;
+        self.tsne_worker = None;
+        self.replay = None;
+        self.selection.clear();
         let ctx2 = ctx.clone();
         self.worker = Some(Worker::spawn(
             self.ds.clone(),
@@ -317,6 +374,7 @@ impl DecApp {
 
     /// Drain the worker's and loaders' channels (never blocks).
     pub fn poll(&mut self) {
+        self.poll_tsne();
         if let Some((path, rx)) = &self.loading {
             match rx.try_recv() {
                 Ok(Ok(ds)) => {
@@ -367,8 +425,96 @@ impl DecApp {
 
     fn set_snapshot(&mut self, s: Arc<Snapshot>) {
         self.run.proj = pca_2d(&s.z, s.e);
+        let assignments = s.assignments.clone().map(Arc::new);
+        self.push_frame(Frame {
+            step: s.step,
+            phase: s.phase,
+            method: Method::Pca,
+            points: Arc::new(self.run.proj.clone()),
+            indices: None,
+            assignments: assignments.clone(),
+        });
+        if self.method == Method::Tsne {
+            self.request_tsne(&s);
+        }
         self.run.snapshot = Some(s);
         self.run.snapshots_seen += 1;
+    }
+
+    fn push_frame(&mut self, f: Frame) {
+        let frames = &mut self.run.frames;
+        frames.push(f);
+        if frames.len() > MAX_FRAMES {
+            // Thin out: drop every other frame of the older half.
+            let half = frames.len() / 2;
+            let mut i = 0;
+            frames.retain(|_| {
+                i += 1;
+                i > half || i % 2 == 0
+            });
+        }
+    }
+
+    /// Switch the embedding view between PCA and t-SNE (t-SNE starts computing at once,
+    /// on Z when a run has produced one, else on the raw input).
+    pub fn set_method(&mut self, m: Method) {
+        if m == self.method {
+            return;
+        }
+        self.method = m;
+        self.replay = None;
+        if m == Method::Tsne {
+            let snap = self.run.snapshot.clone().unwrap_or_else(|| {
+                Arc::new(Snapshot {
+                    phase: Phase::Done,
+                    step: 0,
+                    z: self.ds.x.clone(),
+                    e: self.ds.d,
+                    assignments: None,
+                    confidence: None,
+                    centroids: None,
+                    scores: None,
+                })
+            });
+            self.request_tsne(&snap);
+        }
+    }
+
+    /// Ask the t-SNE thread for a layout of this snapshot's Z.
+    pub fn request_tsne(&mut self, s: &Snapshot) {
+        let ctx_wake = self.repaint.clone();
+        let params = self.tsne_params.clone();
+        let w = self.tsne_worker.get_or_insert_with(|| {
+            crate::projection::TsneWorker::spawn(params, move || {
+                if let Some(c) = &ctx_wake {
+                    c.request_repaint();
+                }
+            })
+        });
+        let groups = s.assignments.clone().or_else(|| self.ds.labels.clone());
+        w.offer(crate::projection::ProjectRequest { z: Arc::new(s.z.clone()), e: s.e, step: s.step, groups });
+    }
+
+    /// Take finished t-SNE layouts.
+    fn poll_tsne(&mut self) {
+        let Some(w) = &self.tsne_worker else { return };
+        let mut got = Vec::new();
+        while let Ok(l) = w.layouts.try_recv() {
+            got.push(l);
+        }
+        for l in got {
+            let assignments = self.run.snapshot.as_ref().and_then(|s| s.assignments.clone()).map(Arc::new);
+            let phase = self.run.snapshot.as_ref().map_or(Phase::Done, |s| s.phase);
+            self.push_frame(Frame {
+                step: l.step,
+                phase,
+                method: Method::Tsne,
+                points: Arc::new(l.points.clone()),
+                indices: Some(l.indices.clone()),
+                assignments,
+            });
+            self.run.tsne = Some(l);
+        }
     }
 
     fn on_msg(&mut self, m: WorkerMsg) {
@@ -526,6 +672,9 @@ impl DecApp {
 
     /// Draw the whole window.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        if self.repaint.is_none() {
+            self.repaint = Some(ui.ctx().clone());
+        }
         let now = Instant::now();
         if let Some(t) = self.last_frame.replace(now) {
             self.frame_ms
@@ -574,7 +723,7 @@ impl DecApp {
                 Tab::Confusion => confusion::show(self, ui),
             }
         });
-        if self.is_running() || self.loading.is_some() || self.dialog.is_some() {
+        if self.is_running() || self.loading.is_some() || self.dialog.is_some() || self.playing {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
@@ -638,9 +787,10 @@ impl DecApp {
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(&self.status);
-            if let Some(p) = percentile(&self.frame_ms, 0.95) {
+            let src = if self.frame_cpu_ms.is_empty() { &self.frame_ms } else { &self.frame_cpu_ms };
+            if let Some(p) = percentile(src, 0.95) {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(RichText::new(format!("frame p95 {p:.1} ms")).weak());
+                    ui.label(RichText::new(format!("frame time p95 {p:.1} ms")).weak());
                 });
             }
         });
@@ -861,8 +1011,39 @@ fn percentile(v: &VecDeque<f32>, q: f64) -> Option<f32> {
 }
 
 impl eframe::App for DecApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        // Frame time as eframe measures it: the app's ui plus rendering, without vsync.
+        if let Some(cpu) = frame.info().cpu_usage {
+            self.frame_cpu_ms.push_back(cpu * 1e3);
+            if self.frame_cpu_ms.len() > 20_000 {
+                self.frame_cpu_ms.pop_front();
+            }
+        }
         self.show(ui);
+        if let Some((t0, secs)) = self.exit_after
+            && t0.elapsed().as_secs_f64() >= secs
+        {
+            println!("{}", self.frame_stats());
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            self.exit_after = None;
+        }
+    }
+}
+
+impl DecApp {
+    /// Frame-time statistics (from eframe's per-frame CPU time) as one line.
+    pub fn frame_stats(&self) -> String {
+        let v = &self.frame_cpu_ms;
+        match (percentile(v, 0.5), percentile(v, 0.95), percentile(v, 1.0)) {
+            (Some(a), Some(b), Some(c)) => format!(
+                "frames {}: frame time p50 {a:.2} ms, p95 {b:.2} ms, max {c:.2} ms; points drawn {}; phase {:?}; snapshots {}",
+                v.len(),
+                self.ds.n,
+                self.run.phase,
+                self.run.snapshots_seen
+            ),
+            _ => "too few frames to measure".into(),
+        }
     }
 }
 

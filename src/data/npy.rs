@@ -189,7 +189,12 @@ pub fn load_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError
 /// Load a `.npz` archive.
 pub fn load_npz(path: &Path) -> Result<Dataset, DataError> {
     let f = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut z = NpzReader::new(f).map_err(|e| npy_err(path, e))?;
+    parse_npz(f, path)
+}
+
+/// Read a `.npz` archive from any seekable reader (`path` is for messages).
+pub fn parse_npz<R: std::io::Read + std::io::Seek>(r: R, path: &Path) -> Result<Dataset, DataError> {
+    let mut z = NpzReader::new(r).map_err(|e| npy_err(path, e))?;
     let names = z.names().map_err(|e| npy_err(path, e))?;
     let find = |keys: &[&str]| {
         keys.iter().find_map(|k| {

@@ -1,0 +1,137 @@
+//! Every supported format loads a realistic file (MNIST digits written out in that
+//! format) with the same features and labels, and trains end to end.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use decscope::config::DecConfig;
+use decscope::data::{self, Dataset, LoadOptions, Preprocessing};
+use decscope::pipeline::{AeSource, Control, NullSink, run};
+use ndarray::{Array1, Array2};
+
+const N: usize = 300;
+
+fn mnist() -> Dataset {
+    let opts = LoadOptions { limit: Some(N), preprocessing: Preprocessing::None, ..Default::default() };
+    data::load(&data::default_dataset_path(), &opts).unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("decscope-formats-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn tiny_train(ds: &Dataset) -> f64 {
+    let mut c = DecConfig::default().with_hidden(vec![32, 10]);
+    c.pretrain.finetune_epochs = Some(3);
+    c.cluster.max_iter = 30;
+    c.cluster.update_interval = 10;
+    c.cluster.kmeans_n_init = 2;
+    let out = run(ds, &c, AeSource::Pretrain, &mut NullSink, &Control::default()).unwrap();
+    assert_eq!(out.assignments.len(), ds.n);
+    out.report.final_.acc.unwrap_or(0.0)
+}
+
+fn check(path: &Path, opts: &LoadOptions, want: &Dataset, pixels: bool) {
+    let raw = data::load(path, &LoadOptions { preprocessing: Preprocessing::None, ..opts.clone() }).unwrap();
+    assert_eq!((raw.n, raw.d), (want.n, want.d), "{}", path.display());
+    assert_eq!(raw.x, want.x, "{}: features differ", path.display());
+    let l = raw.labels.as_ref().unwrap();
+    let names: Vec<String> = l.iter().map(|&c| raw.class_name(c)).collect();
+    let want_names: Vec<String> = want.labels.as_ref().unwrap().iter().map(|&c| want.class_name(c)).collect();
+    assert_eq!(names, want_names, "{}: labels differ", path.display());
+    let ds = data::load(path, opts).unwrap();
+    let expect = if pixels { Preprocessing::UnitRange } else { Preprocessing::Standardize };
+    assert_eq!(ds.preprocessing, expect, "{}: auto preprocessing", path.display());
+    assert_eq!(ds.image_shape.map(|s| s.len()), Some(784), "28x28 guessed or known");
+    let acc = tiny_train(&ds);
+    assert!(acc > 0.2, "{}: trained to ACC {acc}", path.display());
+}
+
+#[test]
+fn csv_with_header_and_label_column() {
+    let m = mnist();
+    let p = tmp("csv").join("digits.csv");
+    let mut f = std::fs::File::create(&p).unwrap();
+    let header: Vec<String> = (0..784).map(|i| format!("px{i}")).collect();
+    writeln!(f, "{},label", header.join(",")).unwrap();
+    for i in 0..N {
+        let row: Vec<String> = m.row(i).iter().map(|v| v.to_string()).collect();
+        writeln!(f, "{},{}", row.join(","), m.labels.as_ref().unwrap()[i]).unwrap();
+    }
+    drop(f);
+    check(&p, &LoadOptions::default(), &m, false);
+}
+
+#[test]
+fn npy_with_sibling_labels_and_npz() {
+    let m = mnist();
+    let dir = tmp("npy");
+    let x = Array2::from_shape_vec((N, 784), m.x.iter().map(|&v| v as u8).collect()).unwrap();
+    let y = Array1::from_vec(m.labels.clone().unwrap().iter().map(|&v| v as i64).collect());
+    ndarray_npy::write_npy(dir.join("x.npy"), &x).unwrap();
+    ndarray_npy::write_npy(dir.join("y.npy"), &y).unwrap();
+    check(&dir.join("x.npy"), &LoadOptions::default(), &m, true);
+    let mut z = ndarray_npy::NpzWriter::new(std::fs::File::create(dir.join("d.npz")).unwrap());
+    z.add_array("X", &x.mapv(|v| v as f32)).unwrap();
+    z.add_array("labels", &y).unwrap();
+    z.finish().unwrap();
+    check(&dir.join("d.npz"), &LoadOptions::default(), &m, false);
+}
+
+#[test]
+fn svmlight_sparse_text() {
+    let m = mnist();
+    let p = tmp("svm").join("digits.svm");
+    let mut f = std::fs::File::create(&p).unwrap();
+    for i in 0..N {
+        write!(f, "{}", m.labels.as_ref().unwrap()[i]).unwrap();
+        for (j, v) in m.row(i).iter().enumerate() {
+            if *v != 0.0 {
+                write!(f, " {}:{v}", j + 1).unwrap();
+            }
+        }
+        writeln!(f).unwrap();
+    }
+    drop(f);
+    // Trailing all-zero columns shrink d in svmlight; MNIST's last pixel is zero in
+    // these rows, so pass the shape explicitly as a user would.
+    let raw = data::load(&p, &LoadOptions { preprocessing: Preprocessing::None, ..Default::default() }).unwrap();
+    let d = raw.d;
+    assert!(d <= 784 && d > 700);
+    assert_eq!(raw.labels, m.labels);
+    for i in 0..N {
+        assert_eq!(raw.row(i), &m.row(i)[..d]);
+    }
+    let ds = data::load(&p, &LoadOptions::default()).unwrap();
+    assert_eq!(ds.preprocessing, Preprocessing::L2Rows);
+    assert!(tiny_train(&ds) > 0.2);
+}
+
+#[test]
+fn image_folder_with_class_subfolders() {
+    let m = mnist();
+    let dir = tmp("img");
+    for i in 0..N {
+        let class = format!("digit{}", m.labels.as_ref().unwrap()[i]);
+        std::fs::create_dir_all(dir.join(&class)).unwrap();
+        let px: Vec<u8> = m.row(i).iter().map(|&v| v as u8).collect();
+        let img = image::GrayImage::from_raw(28, 28, px).unwrap();
+        img.save(dir.join(&class).join(format!("{i:05}.png"))).unwrap();
+    }
+    let ds = data::load(&dir, &LoadOptions::default()).unwrap();
+    assert_eq!((ds.n, ds.d), (N, 784));
+    assert_eq!(ds.preprocessing, Preprocessing::UnitRange);
+    assert_eq!(ds.class_names.as_ref().unwrap()[0], "digit0");
+    // Files are read class by class: compare as multisets of (label, image).
+    let mut want: Vec<(String, Vec<u32>)> = (0..N).map(|i| (format!("digit{}", m.labels.as_ref().unwrap()[i]), m.row(i).iter().map(|&v| v as u32).collect())).collect();
+    let mut got: Vec<(String, Vec<u32>)> = (0..ds.n).map(|i| (ds.class_name(ds.labels.as_ref().unwrap()[i]), ds.row(i).iter().map(|&v| (v * 255.0).round() as u32).collect())).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(tiny_train(&ds) > 0.2);
+    // A requested size resamples every image.
+    let small = data::load(&dir, &LoadOptions { image_size: Some((14, 14)), ..Default::default() }).unwrap();
+    assert_eq!(small.d, 196);
+}
