@@ -36,6 +36,17 @@ pub struct Cli {
     /// Projection shown at start: pca or tsne.
     #[arg(long, value_enum)]
     pub view: Option<ProjectMethod>,
+    /// Tab shown at start.
+    #[arg(long, value_enum)]
+    pub tab: Option<TabArg>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TabArg {
+    Embedding,
+    Curves,
+    Clusters,
+    Confusion,
 }
 
 #[derive(Subcommand, Debug)]
@@ -210,6 +221,10 @@ pub struct TrainArgs {
     /// Save the trained model (weights, centroids, configuration) into this folder.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Also save the autoencoder as it is right after pretraining (before DEC changes
+    /// the encoder), for `--init-from` and the app's bundled model.
+    #[arg(long)]
+    pub save_pretrained: Option<PathBuf>,
     /// Start from the autoencoder of a saved model and skip pretraining.
     #[arg(long)]
     pub init_from: Option<PathBuf>,
@@ -284,7 +299,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => bench(a),
         Some(Command::Inspect(a)) => inspect(a),
         Some(Command::Project(a)) => project(a),
-        None => gui(cli.data, cli.autostart, cli.exit_after, cli.view),
+        None => gui(cli.data, cli.autostart, cli.exit_after, cli.view, cli.tab),
     }
 }
 
@@ -389,6 +404,9 @@ struct BarSink {
     multi: MultiProgress,
     bar: Option<ProgressBar>,
     quiet: bool,
+    /// Where to save the pretrained autoencoder, with what to record beside it.
+    save_pretrained: Option<(PathBuf, DecConfig, decscope::data::DatasetInfo)>,
+    error: Option<anyhow::Error>,
 }
 
 impl BarSink {
@@ -472,7 +490,25 @@ impl Sink for BarSink {
                 self.line(format!("  baseline {name}: {}", fmt_scores(&scores)))
             }
             Event::Message(m) => self.line(format!("  {m}")),
-            Event::Snapshot(_) | Event::Pretrained(_) => {}
+            Event::Pretrained(ae) => {
+                if let Some((dir, cfg, info)) = &self.save_pretrained {
+                    let m = DecModel {
+                        ae: (*ae).clone(),
+                        centroids: Vec::new(),
+                        alpha: cfg.cluster.alpha,
+                        config: cfg.clone(),
+                        dataset: info.clone(),
+                    };
+                    match m.save(dir) {
+                        Ok(()) => self.line(format!(
+                            "  pretrained autoencoder saved to {}",
+                            dir.display()
+                        )),
+                        Err(e) => self.error = Some(e.into()),
+                    }
+                }
+            }
+            Event::Snapshot(_) => {}
         }
     }
 }
@@ -505,8 +541,16 @@ fn train(a: TrainArgs) -> Result<()> {
         multi: MultiProgress::new(),
         bar: None,
         quiet: a.quiet,
+        save_pretrained: a
+            .save_pretrained
+            .clone()
+            .map(|d| (d, cfg.clone(), ds.info())),
+        error: None,
     };
     let out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
+    if let Some(e) = sink.error.take() {
+        return Err(e);
+    }
     if let Some(b) = sink.bar.take() {
         b.finish_and_clear();
     }
@@ -612,7 +656,14 @@ fn bench(a: BenchArgs) -> Result<()> {
 }
 
 /// Open the desktop app.
-fn gui(data: Option<PathBuf>, autostart: bool, exit_after: Option<f64>, view: Option<ProjectMethod>) -> Result<()> {
+#[cfg(feature = "gui")]
+fn gui(
+    data: Option<PathBuf>,
+    autostart: bool,
+    exit_after: Option<f64>,
+    view: Option<ProjectMethod>,
+    tab: Option<TabArg>,
+) -> Result<()> {
     let mut app = match &data {
         Some(p) => decscope::app::DecApp::new(data::load(p, &LoadOptions::default())?),
         None => decscope::app::DecApp::with_default_dataset(),
@@ -631,6 +682,13 @@ fn gui(data: Option<PathBuf>, autostart: bool, exit_after: Option<f64>, view: Op
             if view == Some(ProjectMethod::Tsne) {
                 app.set_method(decscope::app::Method::Tsne);
             }
+            use decscope::app::Tab;
+            app.tab = match tab {
+                Some(TabArg::Curves) => Tab::Curves,
+                Some(TabArg::Clusters) => Tab::Clusters,
+                Some(TabArg::Confusion) => Tab::Confusion,
+                _ => Tab::Embedding,
+            };
             if autostart {
                 app.start(&cc.egui_ctx);
             }
@@ -698,23 +756,44 @@ fn project(a: ProjectArgs) -> Result<()> {
         ProjectMethod::Tsne => balanced_sample(ds.n, groups.as_deref(), a.sample.max(1), a.seed),
         ProjectMethod::Pca => (0..ds.n).collect(),
     };
-    let x: Vec<f32> = idx.iter().flat_map(|&i| z[i * e..(i + 1) * e].iter().copied()).collect();
+    let x: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| z[i * e..(i + 1) * e].iter().copied())
+        .collect();
     if let Some(p) = &a.dump_input {
-        let mut w = BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?);
+        let mut w =
+            BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?);
         for row in x.chunks_exact(e) {
-            writeln!(w, "{}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","))?;
+            writeln!(
+                w,
+                "{}",
+                row.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )?;
         }
         w.flush()?;
     }
     let t0 = std::time::Instant::now();
-    let params = TsneParams { perplexity: a.perplexity, epochs: a.epochs, warm_epochs: a.warm_epochs, sample: a.sample, seed: a.seed, ..Default::default() };
+    let params = TsneParams {
+        perplexity: a.perplexity,
+        epochs: a.epochs,
+        warm_epochs: a.warm_epochs,
+        sample: a.sample,
+        seed: a.seed,
+        ..Default::default()
+    };
     let (y, kl) = match a.method {
         ProjectMethod::Tsne => tsne(&x, e, &params, None),
         ProjectMethod::Pca => (decscope::pca::Pca::fit(&x, e, 2).transform(&x), f32::NAN),
     };
     let secs = t0.elapsed().as_secs_f64();
     match a.method {
-        ProjectMethod::Tsne => eprintln!("t-SNE of {} points x {e} dims: {secs:.2}s, KL {kl:.4}", idx.len()),
+        ProjectMethod::Tsne => eprintln!(
+            "t-SNE of {} points x {e} dims: {secs:.2}s, KL {kl:.4}",
+            idx.len()
+        ),
         ProjectMethod::Pca => eprintln!("PCA of {} points x {e} dims: {secs:.2}s", idx.len()),
     }
     if a.method == ProjectMethod::Tsne {
@@ -723,7 +802,12 @@ fn project(a: ProjectArgs) -> Result<()> {
             let t = std::time::Instant::now();
             let (mut y2, kl2) = tsne(&x, e, &params, Some(&prev));
             procrustes_align(&prev, &mut y2);
-            eprintln!("warm update {}: {} iterations in {:.3}s, KL {kl2:.4}", k + 1, a.warm_epochs, t.elapsed().as_secs_f64());
+            eprintln!(
+                "warm update {}: {} iterations in {:.3}s, KL {kl2:.4}",
+                k + 1,
+                a.warm_epochs,
+                t.elapsed().as_secs_f64()
+            );
             prev = y2;
         }
     }
@@ -731,16 +815,28 @@ fn project(a: ProjectArgs) -> Result<()> {
         && let Some(t) = &ds.labels
     {
         let k = a.clusters.unwrap_or_else(|| ds.n_classes().unwrap_or(10));
-        let km = decscope::kmeans::kmeans(&y, 2, &decscope::kmeans::KMeansParams { seed: a.seed, ..decscope::kmeans::KMeansParams::new(k) });
+        let km = decscope::kmeans::kmeans(
+            &y,
+            2,
+            &decscope::kmeans::KMeansParams {
+                seed: a.seed,
+                ..decscope::kmeans::KMeansParams::new(k)
+            },
+        );
         let truth: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
         let s = decscope::metrics::scores(&truth, &km.labels);
         eprintln!("k-means on the 2-D layout: {}", fmt_scores(&s));
         if let Some(c) = &clusters {
             let dec: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
-            eprintln!("DEC clusters on the same points: {}", fmt_scores(&decscope::metrics::scores(&truth, &dec)));
+            eprintln!(
+                "DEC clusters on the same points: {}",
+                fmt_scores(&decscope::metrics::scores(&truth, &dec))
+            );
         }
     }
-    let mut w = BufWriter::new(File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?);
+    let mut w = BufWriter::new(
+        File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?,
+    );
     write!(w, "index,x,y")?;
     if ds.labels.is_some() {
         write!(w, ",label")?;
@@ -762,4 +858,17 @@ fn project(a: ProjectArgs) -> Result<()> {
     w.flush()?;
     println!("{}", a.out.display());
     Ok(())
+}
+
+#[cfg(not(feature = "gui"))]
+fn gui(
+    _: Option<PathBuf>,
+    _: bool,
+    _: Option<f64>,
+    _: Option<ProjectMethod>,
+    _: Option<TabArg>,
+) -> Result<()> {
+    bail!(
+        "this decscope was built without the desktop app (feature `gui`); use `decscope train --help`"
+    )
 }

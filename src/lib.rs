@@ -6,6 +6,7 @@
 //! [`metrics`], [`pca`], the run [`config`], and the one training [`pipeline`] that the
 //! command line and the app both drive through typed events.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod autoencoder;
 pub mod bench;

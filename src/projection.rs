@@ -36,7 +36,14 @@ pub struct TsneParams {
 
 impl Default for TsneParams {
     fn default() -> Self {
-        TsneParams { perplexity: 30.0, epochs: 750, early_exaggeration: 12.0, warm_epochs: 100, sample: 10_000, seed: 0 }
+        TsneParams {
+            perplexity: 30.0,
+            epochs: 750,
+            early_exaggeration: 12.0,
+            warm_epochs: 100,
+            sample: 10_000,
+            seed: 0,
+        }
     }
 }
 
@@ -113,32 +120,54 @@ pub fn pca_init(x: &[f32], d: usize) -> Vec<f32> {
 }
 
 fn euclid(a: &&[f32], b: &&[f32]) -> f32 {
-    a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
 }
+
+/// Inputs wider than this are first reduced by PCA (the usual t-SNE practice: the
+/// neighbour search in 784-D pixels would take tens of seconds).
+pub const TSNE_MAX_DIMS: usize = 50;
 
 /// t-SNE of the rows of `x` (`n x d`): from `init` (a warm start: no exaggeration,
 /// `warm_epochs` iterations) or from a PCA seed (`epochs` with early exaggeration).
 /// Returns the flat `n x 2` layout and its KL divergence.
 pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f32>, f32) {
+    if d > TSNE_MAX_DIMS {
+        let reduced = Pca::fit(x, d, TSNE_MAX_DIMS).transform(x);
+        return tsne(&reduced, TSNE_MAX_DIMS, p, init);
+    }
     let n = x.len() / d.max(1);
     if n < 4 {
         return (vec![0.0; 2 * n], 0.0);
     }
     let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
     // bhtsne needs n - 1 >= 3 * perplexity.
-    let perplexity = p.perplexity.min(((n - 1) as f32 / 3.0).floor() - 1.0).max(1.0);
+    let perplexity = p
+        .perplexity
+        .min(((n - 1) as f32 / 3.0).floor() - 1.0)
+        .max(1.0);
     let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
     t.perplexity(perplexity);
     match init {
         Some(y0) => {
-            t.epochs(p.warm_epochs).early_exaggeration(1.0).stop_lying_epoch(0).momentum(0.8).momentum_switch_epoch(0);
+            t.epochs(p.warm_epochs)
+                .early_exaggeration(1.0)
+                .stop_lying_epoch(0)
+                .momentum(0.8)
+                .momentum_switch_epoch(0);
             // openTSNE's learning rate for the non-exaggerated phase: n / 1.
             t.learning_rate((n as f32).max(50.0));
             t.initial_embedding(y0.to_vec());
         }
         None => {
             let exag_epochs = p.epochs.min(250);
-            t.epochs(p.epochs).early_exaggeration(p.early_exaggeration).stop_lying_epoch(exag_epochs).momentum_switch_epoch(exag_epochs);
+            t.epochs(p.epochs)
+                .early_exaggeration(p.early_exaggeration)
+                .stop_lying_epoch(exag_epochs)
+                .momentum_switch_epoch(exag_epochs);
             t.initial_embedding(pca_init(x, d));
         }
     }
@@ -155,7 +184,9 @@ pub fn procrustes_align(prev: &[f32], cur: &mut [f32]) {
         return;
     }
     let mean = |v: &[f32]| {
-        let (sx, sy) = v.chunks_exact(2).fold((0.0f64, 0.0f64), |(a, b), p| (a + p[0] as f64, b + p[1] as f64));
+        let (sx, sy) = v.chunks_exact(2).fold((0.0f64, 0.0f64), |(a, b), p| {
+            (a + p[0] as f64, b + p[1] as f64)
+        });
         (sx / n as f64, sy / n as f64)
     };
     let (pmx, pmy) = mean(prev);
@@ -219,6 +250,15 @@ impl TsneWorker {
         std::thread::Builder::new()
             .name("decscope-tsne".into())
             .spawn(move || {
+                // bhtsne parallelises with rayon: give it a pool of its own, so its work
+                // never queues in front of the training thread's GEMMs in the global pool.
+                let Ok(pool) = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(|_| "decscope-tsne-pool".into())
+                    .build()
+                else {
+                    return;
+                };
                 let mut indices: Option<Arc<Vec<usize>>> = None;
                 let mut prev: Option<Vec<f32>> = None;
                 let mut prev_n = 0usize;
@@ -229,14 +269,24 @@ impl TsneWorker {
                     }
                     let n = req.z.len() / req.e.max(1);
                     if indices.is_none() || n != prev_n {
-                        indices = Some(Arc::new(balanced_sample(n, req.groups.as_deref(), p.sample, p.seed)));
+                        indices = Some(Arc::new(balanced_sample(
+                            n,
+                            req.groups.as_deref(),
+                            p.sample,
+                            p.seed,
+                        )));
                         prev = None;
                         prev_n = n;
                     }
                     let idx = indices.clone().unwrap_or_default();
-                    let x: Vec<f32> = idx.iter().flat_map(|&i| req.z[i * req.e..(i + 1) * req.e].iter().copied()).collect();
+                    let x: Vec<f32> = idx
+                        .iter()
+                        .flat_map(|&i| req.z[i * req.e..(i + 1) * req.e].iter().copied())
+                        .collect();
                     let t = Instant::now();
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tsne(&x, req.e, &p, prev.as_deref())));
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        pool.install(|| tsne(&x, req.e, &p, prev.as_deref()))
+                    }));
                     let Ok((mut y, kl)) = r else { continue };
                     if let Some(pv) = &prev {
                         procrustes_align(pv, &mut y);
@@ -256,7 +306,11 @@ impl TsneWorker {
                 }
             })
             .ok();
-        TsneWorker { requests: req_tx, layouts: lay_rx, params }
+        TsneWorker {
+            requests: req_tx,
+            layouts: lay_rx,
+            params,
+        }
     }
 
     /// Offer a new snapshot; dropped if the thread is still busy with one queued.
@@ -310,21 +364,36 @@ mod tests {
                 x.push(c + rng.random_range(-1.0f32..1.0));
             }
         }
-        let p = TsneParams { epochs: 300, ..Default::default() };
+        let p = TsneParams {
+            epochs: 300,
+            ..Default::default()
+        };
         let (y, kl) = tsne(&x, 5, &p, None);
         assert!(kl.is_finite() && kl > 0.0);
         let centre = |r: std::ops::Range<usize>| {
             let m = r.len() as f32;
-            r.fold((0.0, 0.0), |(a, b), i| (a + y[2 * i] / m, b + y[2 * i + 1] / m))
+            r.fold((0.0, 0.0), |(a, b), i| {
+                (a + y[2 * i] / m, b + y[2 * i + 1] / m)
+            })
         };
         let (a, b) = (centre(0..150), centre(150..300));
-        let spread: f32 = (0..150).map(|i| ((y[2 * i] - a.0).powi(2) + (y[2 * i + 1] - a.1).powi(2)).sqrt()).sum::<f32>() / 150.0;
+        let spread: f32 = (0..150)
+            .map(|i| ((y[2 * i] - a.0).powi(2) + (y[2 * i + 1] - a.1).powi(2)).sqrt())
+            .sum::<f32>()
+            / 150.0;
         let gap = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-        assert!(gap > 3.0 * spread, "blobs not separated: gap {gap}, spread {spread}");
+        assert!(
+            gap > 3.0 * spread,
+            "blobs not separated: gap {gap}, spread {spread}"
+        );
         // Warm start on the same data moves little.
         let (mut y2, _) = tsne(&x, 5, &p, Some(&y));
         procrustes_align(&y, &mut y2);
-        let moved: f32 = y.iter().zip(&y2).map(|(a, b)| (a - b).abs()).sum::<f32>() / y.len() as f32;
-        assert!(moved < spread, "warm start jumped: {moved} vs spread {spread}");
+        let moved: f32 =
+            y.iter().zip(&y2).map(|(a, b)| (a - b).abs()).sum::<f32>() / y.len() as f32;
+        assert!(
+            moved < spread,
+            "warm start jumped: {moved} vs spread {spread}"
+        );
     }
 }

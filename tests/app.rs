@@ -160,3 +160,36 @@ fn a_malformed_file_shows_its_error_and_keeps_the_data() {
         .phase
         .is_some()));
 }
+
+#[test]
+fn tsne_view_gets_a_layout_off_the_gui_thread_and_replay_scrubs() {
+    let mut h = harness(small_app(600));
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(120), |a| a
+        .run
+        .finished
+        .is_some()));
+    h.get_by_label("t-SNE").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(60), |a| a.run.tsne.is_some()),
+        "no t-SNE layout arrived"
+    );
+    let l = h.state().run.tsne.clone().unwrap();
+    assert_eq!(l.points.len(), 600);
+    assert!(l.kl.is_some_and(|k| k.is_finite() && k > 0.0));
+    h.get_by_label_contains("t-SNE of Z on 600 points");
+    // Replay: the PCA frames of the run can be scrubbed.
+    h.get_by_label("PCA").click();
+    h.step();
+    let n = h
+        .state()
+        .run
+        .frames
+        .iter()
+        .filter(|f| f.method == decscope::app::Method::Pca)
+        .count();
+    assert!(n >= 2, "only {n} PCA frames kept");
+    h.state_mut().replay = Some(0);
+    h.step();
+    h.get_by_label_contains("replay 1/");
+}

@@ -12,7 +12,11 @@ use ndarray::{Array1, Array2};
 const N: usize = 300;
 
 fn mnist() -> Dataset {
-    let opts = LoadOptions { limit: Some(N), preprocessing: Preprocessing::None, ..Default::default() };
+    let opts = LoadOptions {
+        limit: Some(N),
+        preprocessing: Preprocessing::None,
+        ..Default::default()
+    };
     data::load(&data::default_dataset_path(), &opts).unwrap()
 }
 
@@ -28,23 +32,56 @@ fn tiny_train(ds: &Dataset) -> f64 {
     c.cluster.max_iter = 30;
     c.cluster.update_interval = 10;
     c.cluster.kmeans_n_init = 2;
-    let out = run(ds, &c, AeSource::Pretrain, &mut NullSink, &Control::default()).unwrap();
+    let out = run(
+        ds,
+        &c,
+        AeSource::Pretrain,
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap();
     assert_eq!(out.assignments.len(), ds.n);
     out.report.final_.acc.unwrap_or(0.0)
 }
 
 fn check(path: &Path, opts: &LoadOptions, want: &Dataset, pixels: bool) {
-    let raw = data::load(path, &LoadOptions { preprocessing: Preprocessing::None, ..opts.clone() }).unwrap();
+    let raw = data::load(
+        path,
+        &LoadOptions {
+            preprocessing: Preprocessing::None,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
     assert_eq!((raw.n, raw.d), (want.n, want.d), "{}", path.display());
     assert_eq!(raw.x, want.x, "{}: features differ", path.display());
     let l = raw.labels.as_ref().unwrap();
     let names: Vec<String> = l.iter().map(|&c| raw.class_name(c)).collect();
-    let want_names: Vec<String> = want.labels.as_ref().unwrap().iter().map(|&c| want.class_name(c)).collect();
+    let want_names: Vec<String> = want
+        .labels
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&c| want.class_name(c))
+        .collect();
     assert_eq!(names, want_names, "{}: labels differ", path.display());
     let ds = data::load(path, opts).unwrap();
-    let expect = if pixels { Preprocessing::UnitRange } else { Preprocessing::Standardize };
-    assert_eq!(ds.preprocessing, expect, "{}: auto preprocessing", path.display());
-    assert_eq!(ds.image_shape.map(|s| s.len()), Some(784), "28x28 guessed or known");
+    let expect = if pixels {
+        Preprocessing::UnitRange
+    } else {
+        Preprocessing::Standardize
+    };
+    assert_eq!(
+        ds.preprocessing,
+        expect,
+        "{}: auto preprocessing",
+        path.display()
+    );
+    assert_eq!(
+        ds.image_shape.map(|s| s.len()),
+        Some(784),
+        "28x28 guessed or known"
+    );
     let acc = tiny_train(&ds);
     assert!(acc > 0.2, "{}: trained to ACC {acc}", path.display());
 }
@@ -69,7 +106,14 @@ fn npy_with_sibling_labels_and_npz() {
     let m = mnist();
     let dir = tmp("npy");
     let x = Array2::from_shape_vec((N, 784), m.x.iter().map(|&v| v as u8).collect()).unwrap();
-    let y = Array1::from_vec(m.labels.clone().unwrap().iter().map(|&v| v as i64).collect());
+    let y = Array1::from_vec(
+        m.labels
+            .clone()
+            .unwrap()
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
+    );
     ndarray_npy::write_npy(dir.join("x.npy"), &x).unwrap();
     ndarray_npy::write_npy(dir.join("y.npy"), &y).unwrap();
     check(&dir.join("x.npy"), &LoadOptions::default(), &m, true);
@@ -97,7 +141,14 @@ fn svmlight_sparse_text() {
     drop(f);
     // Trailing all-zero columns shrink d in svmlight; MNIST's last pixel is zero in
     // these rows, so pass the shape explicitly as a user would.
-    let raw = data::load(&p, &LoadOptions { preprocessing: Preprocessing::None, ..Default::default() }).unwrap();
+    let raw = data::load(
+        &p,
+        &LoadOptions {
+            preprocessing: Preprocessing::None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let d = raw.d;
     assert!(d <= 784 && d > 700);
     assert_eq!(raw.labels, m.labels);
@@ -118,20 +169,45 @@ fn image_folder_with_class_subfolders() {
         std::fs::create_dir_all(dir.join(&class)).unwrap();
         let px: Vec<u8> = m.row(i).iter().map(|&v| v as u8).collect();
         let img = image::GrayImage::from_raw(28, 28, px).unwrap();
-        img.save(dir.join(&class).join(format!("{i:05}.png"))).unwrap();
+        img.save(dir.join(&class).join(format!("{i:05}.png")))
+            .unwrap();
     }
     let ds = data::load(&dir, &LoadOptions::default()).unwrap();
     assert_eq!((ds.n, ds.d), (N, 784));
     assert_eq!(ds.preprocessing, Preprocessing::UnitRange);
     assert_eq!(ds.class_names.as_ref().unwrap()[0], "digit0");
     // Files are read class by class: compare as multisets of (label, image).
-    let mut want: Vec<(String, Vec<u32>)> = (0..N).map(|i| (format!("digit{}", m.labels.as_ref().unwrap()[i]), m.row(i).iter().map(|&v| v as u32).collect())).collect();
-    let mut got: Vec<(String, Vec<u32>)> = (0..ds.n).map(|i| (ds.class_name(ds.labels.as_ref().unwrap()[i]), ds.row(i).iter().map(|&v| (v * 255.0).round() as u32).collect())).collect();
+    let mut want: Vec<(String, Vec<u32>)> = (0..N)
+        .map(|i| {
+            (
+                format!("digit{}", m.labels.as_ref().unwrap()[i]),
+                m.row(i).iter().map(|&v| v as u32).collect(),
+            )
+        })
+        .collect();
+    let mut got: Vec<(String, Vec<u32>)> = (0..ds.n)
+        .map(|i| {
+            (
+                ds.class_name(ds.labels.as_ref().unwrap()[i]),
+                ds.row(i)
+                    .iter()
+                    .map(|&v| (v * 255.0).round() as u32)
+                    .collect(),
+            )
+        })
+        .collect();
     want.sort();
     got.sort();
     assert_eq!(got, want);
     assert!(tiny_train(&ds) > 0.2);
     // A requested size resamples every image.
-    let small = data::load(&dir, &LoadOptions { image_size: Some((14, 14)), ..Default::default() }).unwrap();
+    let small = data::load(
+        &dir,
+        &LoadOptions {
+            image_size: Some((14, 14)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(small.d, 196);
 }

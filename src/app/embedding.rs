@@ -23,7 +23,12 @@ fn bounds(p: &[[f32; 2]]) -> Rect {
 }
 
 /// All points as small squares in one mesh.
-pub fn point_mesh(points: &[[f32; 2]], colors: &dyn Fn(usize) -> Color32, to_screen: &dyn Fn([f32; 2]) -> Pos2, radius: f32) -> Mesh {
+pub fn point_mesh(
+    points: &[[f32; 2]],
+    colors: &dyn Fn(usize) -> Color32,
+    to_screen: &dyn Fn([f32; 2]) -> Pos2,
+    radius: f32,
+) -> Mesh {
     let mut mesh = Mesh::default();
     mesh.reserve_vertices(points.len() * 4);
     mesh.reserve_triangles(points.len() * 2);
@@ -31,7 +36,12 @@ pub fn point_mesh(points: &[[f32; 2]], colors: &dyn Fn(usize) -> Color32, to_scr
         let c = to_screen(*p);
         let col = colors(i);
         let idx = mesh.vertices.len() as u32;
-        for (dx, dy) in [(-radius, -radius), (radius, -radius), (radius, radius), (-radius, radius)] {
+        for (dx, dy) in [
+            (-radius, -radius),
+            (radius, -radius),
+            (radius, radius),
+            (-radius, radius),
+        ] {
             mesh.colored_vertex(Pos2::new(c.x + dx, c.y + dy), col);
         }
         mesh.add_triangle(idx, idx + 1, idx + 2);
@@ -43,31 +53,83 @@ pub fn point_mesh(points: &[[f32; 2]], colors: &dyn Fn(usize) -> Color32, to_scr
 /// What to draw now: points, the sample each one is, the assignments, a caption.
 fn current_frame(app: &mut DecApp) -> (Frame, String) {
     let method = app.method;
-    let kept: Vec<usize> = (0..app.run.frames.len()).filter(|&i| app.run.frames[i].method == method).collect();
+    let kept: Vec<usize> = (0..app.run.frames.len())
+        .filter(|&i| app.run.frames[i].method == method)
+        .collect();
     if let Some(r) = app.replay
         && let Some(&i) = kept.get(r)
     {
         let f = app.run.frames[i].clone();
-        let cap = format!("replay {}/{}: {:?} step {}", r + 1, kept.len(), f.phase, f.step);
+        let cap = format!(
+            "replay {}/{}: {:?} step {}",
+            r + 1,
+            kept.len(),
+            f.phase,
+            f.step
+        );
         return (f, cap);
     }
     let live_assign = app.run.assignments().map(|a| Arc::new(a.to_vec()));
     match method {
         Method::Tsne if app.run.tsne.is_some() => {
-            let l = app.run.tsne.as_ref().map(|l| (l.points.clone(), l.indices.clone(), l.kl, l.seconds, l.step));
+            let l = app
+                .run
+                .tsne
+                .as_ref()
+                .map(|l| (l.points.clone(), l.indices.clone(), l.kl, l.seconds, l.step));
             let (pts, idx, kl, secs, step) = l.unwrap_or_default();
-            let cap = format!("t-SNE of Z on {} points (step {step}, KL {:.3}, {:.2}s)", pts.len(), kl.unwrap_or(f32::NAN), secs);
-            (Frame { step, phase: crate::pipeline::Phase::Done, method, points: Arc::new(pts), indices: Some(idx), assignments: live_assign }, cap)
+            let cap = format!(
+                "t-SNE of Z on {} points (step {step}, KL {:.3}, {:.2}s)",
+                pts.len(),
+                kl.unwrap_or(f32::NAN),
+                secs
+            );
+            (
+                Frame {
+                    step,
+                    phase: crate::pipeline::Phase::Done,
+                    method,
+                    points: Arc::new(pts),
+                    indices: Some(idx),
+                    assignments: live_assign,
+                },
+                cap,
+            )
         }
         _ => {
             let (pts, cap) = if app.run.proj.len() == app.ds.n {
-                let s = app.run.snapshot.as_ref().map(|s| format!("{:?} step {}", s.phase, s.step)).unwrap_or_default();
-                (app.run.proj.clone(), format!("PCA of the embedding Z ({s})"))
+                let s = app
+                    .run
+                    .snapshot
+                    .as_ref()
+                    .map(|s| format!("{:?} step {}", s.phase, s.step))
+                    .unwrap_or_default();
+                (
+                    app.run.proj.clone(),
+                    format!("PCA of the embedding Z ({s})"),
+                )
             } else {
-                (app.raw_proj.clone(), "PCA of the raw input (press Start to train)".to_string())
+                (
+                    app.raw_proj.clone(),
+                    "PCA of the raw input (press Start to train)".to_string(),
+                )
             };
-            let cap = if method == Method::Tsne { format!("{cap}; t-SNE is being computed...") } else { cap };
-            (Frame { step: 0, phase: crate::pipeline::Phase::Done, method: Method::Pca, points: Arc::new(pts), indices: None, assignments: live_assign }, cap)
+            let cap = if method == Method::Tsne {
+                format!("{cap}; t-SNE is being computed...")
+            } else {
+                cap
+            };
+            (
+                Frame {
+                    step: 0,
+                    phase: crate::pipeline::Phase::Done,
+                    method: Method::Pca,
+                    points: Arc::new(pts),
+                    indices: None,
+                    assignments: live_assign,
+                },
+                cap,
+            )
         }
     }
 }
@@ -79,7 +141,10 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         ui.selectable_value(&mut method, Method::Pca, "PCA");
         ui.selectable_value(&mut method, Method::Tsne, "t-SNE");
         ui.separator();
-        ui.add_enabled(app.ds.labels.is_some(), egui::Checkbox::new(&mut app.color_by_label, "colour by true label"));
+        ui.add_enabled(
+            app.ds.labels.is_some(),
+            egui::Checkbox::new(&mut app.color_by_label, "colour by true label"),
+        );
     });
     if method != app.method {
         app.set_method(method);
@@ -93,7 +158,9 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let colors = |i: usize| -> Color32 {
         let s = sample_of(i);
         if by_label {
-            labels.as_ref().map_or(Color32::GRAY, |l| palette(l[s] as usize))
+            labels
+                .as_ref()
+                .map_or(Color32::GRAY, |l| palette(l[s] as usize))
         } else if let Some(a) = &frame.assignments {
             a.get(s).map_or(Color32::GRAY, |&c| palette(c as usize))
         } else {
@@ -109,20 +176,38 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let b = bounds(points);
     let scale = (rect.width() / b.width()).min(rect.height() / b.height());
     let (centre, bc) = (rect.center(), b.center());
-    let to_screen = |p: [f32; 2]| Pos2::new(centre.x + (p[0] - bc.x) * scale, centre.y - (p[1] - bc.y) * scale);
+    let to_screen = |p: [f32; 2]| {
+        Pos2::new(
+            centre.x + (p[0] - bc.x) * scale,
+            centre.y - (p[1] - bc.y) * scale,
+        )
+    };
     let radius = if points.len() > 20_000 { 1.0 } else { 1.6 };
     painter.add(Shape::mesh(point_mesh(points, &colors, &to_screen, radius)));
     // Legend.
     let k = if by_label {
         app.ds.n_classes().unwrap_or(0)
     } else {
-        frame.assignments.as_ref().map_or(0, |a| a.iter().max().map_or(0, |m| *m as usize + 1))
+        frame
+            .assignments
+            .as_ref()
+            .map_or(0, |a| a.iter().max().map_or(0, |m| *m as usize + 1))
     };
     for j in 0..k.min(30) {
         let y = rect.top() + 10.0 + j as f32 * 16.0;
         painter.circle_filled(Pos2::new(rect.right() - 70.0, y), 5.0, palette(j));
-        let name = if by_label { format!("label {}", app.ds.class_name(j as u32)) } else { format!("cluster {j}") };
-        painter.text(Pos2::new(rect.right() - 60.0, y), egui::Align2::LEFT_CENTER, name, egui::FontId::proportional(12.0), ui.visuals().text_color());
+        let name = if by_label {
+            format!("label {}", app.ds.class_name(j as u32))
+        } else {
+            format!("cluster {j}")
+        };
+        painter.text(
+            Pos2::new(rect.right() - 60.0, y),
+            egui::Align2::LEFT_CENTER,
+            name,
+            egui::FontId::proportional(12.0),
+            ui.visuals().text_color(),
+        );
     }
     // Box selection.
     let drag_id = ui.make_persistent_id("box-select");
@@ -135,13 +220,21 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     if let (Some(s), Some(p)) = (start, resp.interact_pointer_pos())
         && resp.dragged()
     {
-        painter.rect_stroke(Rect::from_two_pos(s, p), 0.0, (1.0, Color32::WHITE), egui::StrokeKind::Inside);
+        painter.rect_stroke(
+            Rect::from_two_pos(s, p),
+            0.0,
+            (1.0, Color32::WHITE),
+            egui::StrokeKind::Inside,
+        );
     }
     if resp.drag_stopped()
         && let (Some(s), Some(p)) = (start, resp.interact_pointer_pos())
     {
         let r = Rect::from_two_pos(s, p);
-        app.selection = (0..points.len()).filter(|&i| r.contains(to_screen(points[i]))).map(sample_of).collect();
+        app.selection = (0..points.len())
+            .filter(|&i| r.contains(to_screen(points[i])))
+            .map(sample_of)
+            .collect();
         ui.data_mut(|d| d.remove::<Pos2>(drag_id));
     }
     if resp.clicked() {
@@ -166,7 +259,13 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
             let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
             let tex = gallery::texture(app, ui.ctx(), s);
-            egui::Tooltip::always_open(ui.ctx().clone(), ui.layer_id(), ui.scope_id().with("pt-tip"), egui::PopupAnchor::Pointer).show(|ui| {
+            egui::Tooltip::always_open(
+                ui.ctx().clone(),
+                ui.layer_id(),
+                ui.scope_id().with("pt-tip"),
+                egui::PopupAnchor::Pointer,
+            )
+            .show(|ui| {
                 if let Some(t) = tex {
                     ui.image((t.id(), Vec2::splat(84.0)));
                 }
@@ -185,21 +284,31 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     }
     if !app.selection.is_empty() {
         ui.horizontal(|ui| {
-            ui.label(format!("{} selected (drag a box to select, click to clear)", app.selection.len()));
+            ui.label(format!(
+                "{} selected (drag a box to select, click to clear)",
+                app.selection.len()
+            ));
         });
-        egui::ScrollArea::horizontal().id_salt("selection").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                for &i in app.selection.clone().iter().take(200) {
-                    gallery::thumb(app, ui, i, 36.0).on_hover_text(format!("#{i}"));
-                }
+        egui::ScrollArea::horizontal()
+            .id_salt("selection")
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for &i in app.selection.clone().iter().take(200) {
+                        gallery::thumb(app, ui, i, 36.0).on_hover_text(format!("#{i}"));
+                    }
+                });
             });
-        });
     }
 }
 
 /// The replay timeline: scrub through kept layouts, play them forward, or follow live.
 fn timeline(app: &mut DecApp, ui: &mut egui::Ui) {
-    let n = app.run.frames.iter().filter(|f| f.method == app.method).count();
+    let n = app
+        .run
+        .frames
+        .iter()
+        .filter(|f| f.method == app.method)
+        .count();
     if n < 2 {
         return;
     }
@@ -218,14 +327,21 @@ fn timeline(app: &mut DecApp, ui: &mut egui::Ui) {
         }
         let mut pos = app.replay.unwrap_or(n - 1);
         let lab = ui.label("timeline");
-        if ui.add(egui::Slider::new(&mut pos, 0..=n - 1).show_value(false)).labelled_by(lab.id).changed() {
+        if ui
+            .add(egui::Slider::new(&mut pos, 0..=n - 1).show_value(false))
+            .labelled_by(lab.id)
+            .changed()
+        {
             app.replay = Some(pos);
             app.playing = false;
         }
     });
     if app.playing {
         let now = Instant::now();
-        if app.last_play.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(120)) {
+        if app
+            .last_play
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(120))
+        {
             app.last_play = Some(now);
             let next = app.replay.map_or(0, |r| r + 1);
             if next >= n {

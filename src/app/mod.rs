@@ -492,7 +492,12 @@ impl DecApp {
             })
         });
         let groups = s.assignments.clone().or_else(|| self.ds.labels.clone());
-        w.offer(crate::projection::ProjectRequest { z: Arc::new(s.z.clone()), e: s.e, step: s.step, groups });
+        w.offer(crate::projection::ProjectRequest {
+            z: Arc::new(s.z.clone()),
+            e: s.e,
+            step: s.step,
+            groups,
+        });
     }
 
     /// Take finished t-SNE layouts.
@@ -503,7 +508,12 @@ impl DecApp {
             got.push(l);
         }
         for l in got {
-            let assignments = self.run.snapshot.as_ref().and_then(|s| s.assignments.clone()).map(Arc::new);
+            let assignments = self
+                .run
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.assignments.clone())
+                .map(Arc::new);
             let phase = self.run.snapshot.as_ref().map_or(Phase::Done, |s| s.phase);
             self.push_frame(Frame {
                 step: l.step,
@@ -520,6 +530,9 @@ impl DecApp {
     fn on_msg(&mut self, m: WorkerMsg) {
         match m {
             WorkerMsg::Event(Event::Phase { phase, total }) => {
+                if let Some((t0, _)) = self.exit_after {
+                    println!("[{:6.2}s] phase {phase:?}", t0.elapsed().as_secs_f64());
+                }
                 self.run.phase = Some(phase);
                 self.run.total = total;
                 self.run.step = 0;
@@ -787,7 +800,11 @@ impl DecApp {
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(&self.status);
-            let src = if self.frame_cpu_ms.is_empty() { &self.frame_ms } else { &self.frame_cpu_ms };
+            let src = if self.frame_cpu_ms.is_empty() {
+                &self.frame_ms
+            } else {
+                &self.frame_cpu_ms
+            };
             if let Some(p) = percentile(src, 0.95) {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.label(RichText::new(format!("frame time p95 {p:.1} ms")).weak());

@@ -193,7 +193,10 @@ pub fn load_npz(path: &Path) -> Result<Dataset, DataError> {
 }
 
 /// Read a `.npz` archive from any seekable reader (`path` is for messages).
-pub fn parse_npz<R: std::io::Read + std::io::Seek>(r: R, path: &Path) -> Result<Dataset, DataError> {
+pub fn parse_npz<R: std::io::Read + std::io::Seek>(
+    r: R,
+    path: &Path,
+) -> Result<Dataset, DataError> {
     let mut z = NpzReader::new(r).map_err(|e| npy_err(path, e))?;
     let names = z.names().map_err(|e| npy_err(path, e))?;
     let find = |keys: &[&str]| {
