@@ -109,9 +109,28 @@ fn pause_resume_and_stop_respond() {
         == Some(Phase::Finetune)
         && a.run.step > 5));
     h.get_by_label("Pause").click();
-    h.step();
-    std::thread::sleep(Duration::from_millis(300));
-    h.step();
+    let t_pause = Instant::now();
+    // The worker stops at its next batch: steps stop arriving.
+    let mut last = h.state().run.step;
+    let mut still = Instant::now();
+    while t_pause.elapsed() < Duration::from_secs(3) {
+        h.step();
+        let s = h.state().run.step;
+        if s != last {
+            last = s;
+            still = Instant::now();
+        }
+        if still.elapsed() > Duration::from_millis(300) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pause_latency = still.duration_since(t_pause);
+    eprintln!("pause took effect after {pause_latency:?}");
+    assert!(
+        pause_latency < Duration::from_millis(200),
+        "pause took {pause_latency:?}"
+    );
     let s1 = h.state().run.step;
     std::thread::sleep(Duration::from_millis(500));
     h.step();

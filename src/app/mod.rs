@@ -146,6 +146,8 @@ pub struct DecApp {
     pub frame_ms: VecDeque<f32>,
     last_frame: Option<Instant>,
     pub preprocess: Preprocessing,
+    /// CSV label column for the next load (see `--label-col`).
+    pub label_col: String,
     pub method: Method,
     pub tsne_worker: Option<crate::projection::TsneWorker>,
     pub tsne_params: crate::projection::TsneParams,
@@ -205,6 +207,7 @@ impl DecApp {
             frame_ms: VecDeque::new(),
             last_frame: None,
             preprocess: Preprocessing::Auto,
+            label_col: "auto".into(),
             method: Method::Pca,
             tsne_worker: None,
             tsne_params: crate::projection::TsneParams::default(),
@@ -567,6 +570,9 @@ impl DecApp {
                     Some(a) => format!("done: ACC {a:.4} in {:.0}s", out.report.timing.total_s),
                     None => format!("done in {:.0}s", out.report.timing.total_s),
                 };
+                if let Some((t0, _)) = self.exit_after {
+                    println!("[{:6.2}s] {}", t0.elapsed().as_secs_f64(), self.status);
+                }
                 self.run.phase = Some(Phase::Done);
                 self.run.finished = Some(out);
             }
@@ -621,12 +627,13 @@ impl DecApp {
         }
     }
 
-    fn export_dir() -> PathBuf {
+    /// `decscope-export/<what>-<unix time>`.
+    fn export_path(what: &str) -> PathBuf {
         let ts = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        PathBuf::from("decscope-export").join(format!("run-{ts}"))
+        PathBuf::from("decscope-export").join(format!("{what}-{ts}"))
     }
 
     /// Write assignments CSV, report JSON, model and gallery PNG of the finished run.
@@ -634,7 +641,7 @@ impl DecApp {
         let Some(out) = &self.run.finished else {
             return Err("nothing to export yet: finish a run first".into());
         };
-        let dir = Self::export_dir();
+        let dir = Self::export_path("run");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut csv = String::from("index,cluster,confidence,label\n");
         for i in 0..self.ds.n {

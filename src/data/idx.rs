@@ -20,7 +20,60 @@ pub struct IdxArray {
     pub dims: Vec<usize>,
     /// Element type named by the header (u8, i8, i16, i32, f32, f64).
     pub dtype: &'static str,
-    pub data: Vec<f32>,
+    /// The data as stored (big-endian); converted once, straight into the features.
+    raw: Vec<u8>,
+}
+
+impl IdxArray {
+    /// Append the values, as f32, to `out`.
+    pub fn extend_f32(&self, out: &mut Vec<f32>) {
+        let raw = &self.raw;
+        match self.dtype {
+            "u8" => out.extend(raw.iter().map(|&b| b as f32)),
+            "i8" => out.extend(raw.iter().map(|&b| b as i8 as f32)),
+            "i16" => out.extend(
+                raw.chunks_exact(2)
+                    .map(|c| i16::from_be_bytes([c[0], c[1]]) as f32),
+            ),
+            "i32" => out.extend(
+                raw.chunks_exact(4)
+                    .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f32),
+            ),
+            "f32" => out.extend(
+                raw.chunks_exact(4)
+                    .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+            ),
+            _ => out.extend(raw.chunks_exact(8).map(|c| {
+                f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+            })),
+        }
+    }
+
+    /// The values as f32.
+    pub fn to_f32(&self) -> Vec<f32> {
+        let mut v = Vec::with_capacity(self.raw.len() / self.dtype_size());
+        self.extend_f32(&mut v);
+        v
+    }
+
+    fn dtype_size(&self) -> usize {
+        match self.dtype {
+            "u8" | "i8" => 1,
+            "i16" => 2,
+            "i32" | "f32" => 4,
+            _ => 8,
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.raw.len() / self.dtype_size()
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
 }
 
 fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
@@ -125,30 +178,10 @@ pub fn parse(reader: &mut dyn Read, path: &Path) -> Result<IdxArray, DataError> 
             found: raw.len() as u64,
         });
     }
-    let data: Vec<f32> = match kind {
-        "u8" => raw.iter().map(|&b| b as f32).collect(),
-        "i8" => raw.iter().map(|&b| b as i8 as f32).collect(),
-        "i16" => raw
-            .chunks_exact(2)
-            .map(|c| i16::from_be_bytes([c[0], c[1]]) as f32)
-            .collect(),
-        "i32" => raw
-            .chunks_exact(4)
-            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f32)
-            .collect(),
-        "f32" => raw
-            .chunks_exact(4)
-            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        _ => raw
-            .chunks_exact(8)
-            .map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32)
-            .collect(),
-    };
     Ok(IdxArray {
         dims,
         dtype: kind,
-        data,
+        raw,
     })
 }
 
@@ -183,7 +216,7 @@ fn to_labels(arr: IdxArray, path: &Path) -> Result<Vec<u32>, DataError> {
             ),
         });
     }
-    arr.data
+    arr.to_f32()
         .iter()
         .enumerate()
         .map(|(i, &v)| {
@@ -199,8 +232,17 @@ fn to_labels(arr: IdxArray, path: &Path) -> Result<Vec<u32>, DataError> {
         .collect()
 }
 
-/// Load an images file, with labels from `labels` or the sibling label file.
-pub fn load_file(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
+/// An images file read but not yet converted: its array, labels and shape.
+struct Part {
+    path: PathBuf,
+    arr: IdxArray,
+    n: usize,
+    d: usize,
+    shape: Option<ImageShape>,
+    labels: Option<Vec<u32>>,
+}
+
+fn read_part(path: &Path, labels: Option<&Path>) -> Result<Part, DataError> {
     let arr = read(path)?;
     if arr.dims.len() == 1 {
         return Err(DataError::Invalid {
@@ -242,13 +284,59 @@ pub fn load_file(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataErro
         }
         None => None,
     };
-    let name = path
-        .file_name()
+    Ok(Part {
+        path: path.to_path_buf(),
+        arr,
+        n,
+        d,
+        shape,
+        labels,
+    })
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    let dtype = arr.dtype;
-    let mut ds = Dataset::new(name, arr.data, d, labels)?;
-    ds.source = Some(path.to_path_buf());
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Convert parts into one dataset, allocating the features once.
+fn build(parts: Vec<Part>, name: String, source: &Path) -> Result<Dataset, DataError> {
+    let Some(first) = parts.first() else {
+        return Err(DataError::NotFound {
+            path: source.to_path_buf(),
+        });
+    };
+    let (d, shape, labelled) = (first.d, first.shape, first.labels.is_some());
+    for p in &parts[1..] {
+        if p.d != d {
+            return Err(DataError::Invalid {
+                path: p.path.clone(),
+                reason: format!(
+                    "has {} features per sample but the folder's first file has {d}; keep one kind of data per folder.",
+                    p.d
+                ),
+            });
+        }
+        if p.labels.is_some() != labelled {
+            return Err(DataError::Invalid {
+                path: p.path.clone(),
+                reason: "some image files in this folder have label files and others do not; add the missing labels files.".into(),
+            });
+        }
+    }
+    let total: usize = parts.iter().map(|p| p.n).sum();
+    let dtype = first.arr.dtype;
+    let mut x = Vec::with_capacity(total * d);
+    let mut labels: Option<Vec<u32>> = labelled.then(|| Vec::with_capacity(total));
+    for p in parts {
+        p.arr.extend_f32(&mut x);
+        if let (Some(all), Some(l)) = (&mut labels, p.labels) {
+            all.extend(l);
+        }
+    }
+    let mut ds = Dataset::new(name, x, d, labels)?;
+    ds.source = Some(source.to_path_buf());
     ds.image_shape = shape;
     ds.dtype = dtype.to_string();
     ds.class_names = ds.labels.as_ref().map(|l| {
@@ -258,8 +346,16 @@ pub fn load_file(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataErro
     Ok(ds)
 }
 
+/// Load an images file, with labels from `labels` or the sibling label file.
+pub fn load_file(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
+    let part = read_part(path, labels)?;
+    build(vec![part], name_of(path), path)
+}
+
 /// Load every images/labels pair in a folder, train files before test files, as one
-/// dataset (`../shared/datasets/mnist` gives all 70,000 MNIST digits).
+/// dataset (`../shared/datasets/mnist` gives all 70,000 MNIST digits). The raw bytes of
+/// every file are read first and converted once into a single feature buffer, so the
+/// peak memory stays near the size of the features.
 pub fn load_dir(dir: &Path) -> Result<Dataset, DataError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
     let mut images: Vec<PathBuf> = Vec::new();
@@ -287,45 +383,11 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, DataError> {
             path: dir.to_path_buf(),
         });
     }
-    let mut parts = images
+    let parts = images
         .iter()
-        .map(|p| load_file(p, None))
+        .map(|p| read_part(p, None))
         .collect::<Result<Vec<_>, _>>()?;
-    let first = parts.remove(0);
-    let mut out = first;
-    for p in parts {
-        if p.d != out.d {
-            return Err(DataError::Invalid {
-                path: p.source.clone().unwrap_or_default(),
-                reason: format!(
-                    "has {} features per sample but the folder's first file has {}; keep one kind of data per folder.",
-                    p.d, out.d
-                ),
-            });
-        }
-        if out.labels.is_some() != p.labels.is_some() {
-            return Err(DataError::Invalid {
-                path: p.source.clone().unwrap_or_default(),
-                reason: "some image files in this folder have label files and others do not; add the missing labels files.".into(),
-            });
-        }
-        out.x.extend_from_slice(&p.x);
-        if let (Some(a), Some(b)) = (&mut out.labels, p.labels) {
-            a.extend(b);
-        }
-        if let (Some(a), Some(b)) = (&out.class_names, &p.class_names)
-            && b.len() > a.len()
-        {
-            out.class_names = Some(b.clone());
-        }
-        out.n += p.n;
-    }
-    out.name = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dir.display().to_string());
-    out.source = Some(dir.to_path_buf());
-    Ok(out)
+    build(parts, name_of(dir), dir)
 }
 
 #[cfg(test)]
@@ -346,7 +408,7 @@ mod tests {
         let b = idx_bytes(8, &[2, 2, 2], &[0, 1, 2, 3, 4, 5, 6, 255]);
         let a = parse(&mut &b[..], Path::new("t")).unwrap();
         assert_eq!(a.dims, vec![2, 2, 2]);
-        assert_eq!(a.data, vec![0., 1., 2., 3., 4., 5., 6., 255.]);
+        assert_eq!(a.to_f32(), vec![0., 1., 2., 3., 4., 5., 6., 255.]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! target), read with ndarray-npy.
 
 use std::fs::File;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2, Ix1, Ix2};
@@ -27,10 +27,10 @@ fn npy_err(path: &Path, e: impl std::fmt::Display) -> DataError {
 }
 
 fn try2<T: ReadableElement + Copy>(
-    bytes: &[u8],
+    open: &dyn Fn() -> std::io::Result<Box<dyn Read>>,
     f: impl Fn(T) -> f32,
 ) -> Result<Option<(Vec<f32>, usize, usize)>, ReadNpyError> {
-    match Array2::<T>::read_npy(Cursor::new(bytes)) {
+    match Array2::<T>::read_npy(open()?) {
         Ok(a) => {
             let (n, d) = a.dim();
             Ok(Some((a.iter().map(|&v| f(v)).collect(), n, d)))
@@ -41,24 +41,45 @@ fn try2<T: ReadableElement + Copy>(
 }
 
 /// Decode a 2-D array of any supported dtype from `.npy` bytes: (values, n, d, dtype).
-pub fn decode_2d(
-    bytes: &[u8],
+pub fn decode_2d(bytes: &[u8], path: &Path) -> Result<Decoded, DataError> {
+    let owned = bytes.to_vec();
+    decode_2d_from(
+        &move || Ok(Box::new(Cursor::new(owned.clone())) as Box<dyn Read>),
+        path,
+    )
+}
+
+/// Decode a 2-D `.npy` array, reading it from `open()` once per dtype tried. f32 data
+/// in C order is taken over without a copy, so reading a file costs little more memory
+/// than its features.
+fn decode_2d_from(
+    open: &dyn Fn() -> std::io::Result<Box<dyn Read>>,
     path: &Path,
-) -> Result<(Vec<f32>, usize, usize, &'static str), DataError> {
+) -> Result<Decoded, DataError> {
     let r = (|| -> Result<Option<Decoded>, ReadNpyError> {
-        if let Some((x, n, d)) = try2::<f32>(bytes, |v| v)? {
-            return Ok(Some((x, n, d, "f32")));
+        match Array2::<f32>::read_npy(open()?) {
+            Ok(a) => {
+                let (n, d) = a.dim();
+                let v = if a.is_standard_layout() {
+                    a.into_raw_vec_and_offset().0
+                } else {
+                    a.iter().copied().collect()
+                };
+                return Ok(Some((v, n, d, "f32")));
+            }
+            Err(ReadNpyError::WrongDescriptor(_)) => {}
+            Err(e) => return Err(e),
         }
-        if let Some((x, n, d)) = try2::<f64>(bytes, |v| v as f32)? {
+        if let Some((x, n, d)) = try2::<f64>(open, |v| v as f32)? {
             return Ok(Some((x, n, d, "f64")));
         }
-        if let Some((x, n, d)) = try2::<u8>(bytes, |v| v as f32)? {
+        if let Some((x, n, d)) = try2::<u8>(open, |v| v as f32)? {
             return Ok(Some((x, n, d, "u8")));
         }
-        if let Some((x, n, d)) = try2::<i32>(bytes, |v| v as f32)? {
+        if let Some((x, n, d)) = try2::<i32>(open, |v| v as f32)? {
             return Ok(Some((x, n, d, "i32")));
         }
-        if let Some((x, n, d)) = try2::<i64>(bytes, |v| v as f32)? {
+        if let Some((x, n, d)) = try2::<i64>(open, |v| v as f32)? {
             return Ok(Some((x, n, d, "i64")));
         }
         Ok(None)
@@ -77,6 +98,7 @@ pub fn decode_2d(
                 want.unwrap_or(2)
             ),
         }),
+        Err(ReadNpyError::Io(e)) => Err(DataError::io(path, e)),
         Err(e) => Err(npy_err(path, e)),
     }
 }
@@ -175,7 +197,11 @@ fn build(
 
 /// Load a `.npy` features file.
 pub fn load_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
-    let (x, n, d, dtype) = decode_2d(&read(path)?, path)?;
+    let p = path.to_path_buf();
+    let open = move || -> std::io::Result<Box<dyn Read>> {
+        Ok(Box::new(std::io::BufReader::new(File::open(&p)?)))
+    };
+    let (x, n, d, dtype) = decode_2d_from(&open, path)?;
     let lp = labels
         .map(Path::to_path_buf)
         .or_else(|| sibling_labels(path));
