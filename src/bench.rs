@@ -65,6 +65,8 @@ pub struct BenchReport {
     pub threads: usize,
     /// GFLOP/s of the largest product of a training step (`batch x h2 · h2 x h3`).
     pub gemm_gflops: f64,
+    /// Its shape (m, k, n).
+    pub gemm_shape: (usize, usize, usize),
     pub entries: Vec<BenchEntry>,
 }
 
@@ -229,6 +231,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
         options: opts.clone(),
         threads: rayon::current_num_threads(),
         gemm_gflops,
+        gemm_shape: (gm, gk, gn),
         entries,
     }
 }
@@ -237,17 +240,12 @@ impl BenchReport {
     /// A plain-text table.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "threads {}, GEMM {}x{}·{}x{}: {:.1} GFLOP/s\n{:<48} {:>9} {:>11} {:>8} {:>8}\n",
+            "threads {}, GEMM {}x{} · {}x{}: {:.1} GFLOP/s\n{:<48} {:>9} {:>11} {:>8} {:>8}\n",
             self.threads,
-            self.options.batch,
-            self.options
-                .dims
-                .windows(2)
-                .map(|w| w[0])
-                .max()
-                .unwrap_or(0),
-            "k",
-            "n",
+            self.gemm_shape.0,
+            self.gemm_shape.1,
+            self.gemm_shape.1,
+            self.gemm_shape.2,
             self.gemm_gflops,
             "operation",
             "ms",

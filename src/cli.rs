@@ -84,7 +84,7 @@ pub struct ProjectArgs {
     #[arg(long, default_value_t = 30.0)]
     pub perplexity: f32,
     /// t-SNE iterations (250 of them with early exaggeration).
-    #[arg(long, default_value_t = 750)]
+    #[arg(long, default_value_t = 1200)]
     pub epochs: usize,
     /// After the fit, time this many warm updates (as the app does at each snapshot).
     #[arg(long, default_value_t = 0)]
@@ -679,9 +679,6 @@ fn gui(
         options,
         Box::new(move |cc| {
             app.exit_after = exit_after.map(|s| (std::time::Instant::now(), s));
-            if view == Some(ProjectMethod::Tsne) {
-                app.set_method(decscope::app::Method::Tsne);
-            }
             use decscope::app::Tab;
             app.tab = match tab {
                 Some(TabArg::Curves) => Tab::Curves,
@@ -691,6 +688,9 @@ fn gui(
             };
             if autostart {
                 app.start(&cc.egui_ctx);
+            }
+            if view == Some(ProjectMethod::Tsne) {
+                app.set_method(decscope::app::Method::Tsne);
             }
             Ok(Box::new(app))
         }),

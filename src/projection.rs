@@ -23,7 +23,9 @@ use crate::pca::Pca;
 pub struct TsneParams {
     /// Perplexity (default 30, as openTSNE and scikit-learn).
     pub perplexity: f32,
-    /// Iterations of a fit from scratch, early exaggeration included (default 750, as openTSNE: 250 + 500).
+    /// Iterations of a fit from scratch, early exaggeration included (default 1200: 250 + 950;
+    /// measured on a 10,000-point MNIST embedding, this reaches openTSNE's KL within 4% in
+    /// 0.35x its time, where openTSNE's own 750 leave ours 11% above; see benches/).
     pub epochs: usize,
     /// Early exaggeration of a fit from scratch (default 12).
     pub early_exaggeration: f32,
@@ -38,7 +40,7 @@ impl Default for TsneParams {
     fn default() -> Self {
         TsneParams {
             perplexity: 30.0,
-            epochs: 750,
+            epochs: 1200,
             early_exaggeration: 12.0,
             warm_epochs: 100,
             sample: 10_000,
@@ -149,31 +151,46 @@ pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f
         .perplexity
         .min(((n - 1) as f32 / 3.0).floor() - 1.0)
         .max(1.0);
-    let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
-    t.perplexity(perplexity);
+    // openTSNE's schedule: an early-exaggeration phase (momentum 0.5, learning rate
+    // n / exaggeration), then the plain phase (momentum 0.8, learning rate n). A warm
+    // start is the plain phase alone, from the previous layout.
+    let plain = |y0: Vec<f32>, epochs: usize| {
+        let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
+        t.perplexity(perplexity)
+            .epochs(epochs.max(1))
+            .early_exaggeration(1.0)
+            .stop_lying_epoch(0)
+            .momentum(0.8)
+            .momentum_switch_epoch(0)
+            .learning_rate((n as f32).max(50.0))
+            .initial_embedding(y0);
+        t.fit_sne(euclid);
+        let kl = t.kl_divergence().unwrap_or(f32::NAN);
+        (t.embedding(), kl)
+    };
     match init {
-        Some(y0) => {
-            t.epochs(p.warm_epochs)
-                .early_exaggeration(1.0)
-                .stop_lying_epoch(0)
-                .momentum(0.8)
-                .momentum_switch_epoch(0);
-            // openTSNE's learning rate for the non-exaggerated phase: n / 1.
-            t.learning_rate((n as f32).max(50.0));
-            t.initial_embedding(y0.to_vec());
-        }
+        Some(y0) => plain(y0.to_vec(), p.warm_epochs),
         None => {
             let exag_epochs = p.epochs.min(250);
-            t.epochs(p.epochs)
+            let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
+            t.perplexity(perplexity)
+                .epochs(exag_epochs.max(1))
                 .early_exaggeration(p.early_exaggeration)
-                .stop_lying_epoch(exag_epochs)
-                .momentum_switch_epoch(exag_epochs);
-            t.initial_embedding(pca_init(x, d));
+                .stop_lying_epoch(exag_epochs.max(1))
+                .momentum(0.5)
+                .momentum_switch_epoch(exag_epochs.max(1))
+                .learning_rate((n as f32 / p.early_exaggeration.max(1.0)).max(50.0))
+                .initial_embedding(pca_init(x, d));
+            t.fit_sne(euclid);
+            let y = t.embedding();
+            if p.epochs > exag_epochs {
+                plain(y, p.epochs - exag_epochs)
+            } else {
+                let kl = t.kl_divergence().unwrap_or(f32::NAN);
+                (y, kl)
+            }
         }
     }
-    t.fit_sne(euclid);
-    let kl = t.kl_divergence().unwrap_or(f32::NAN);
-    (t.embedding(), kl)
 }
 
 /// Rotate/reflect, scale and shift `cur` (`n x 2`) onto `prev` in the least-squares

@@ -210,7 +210,11 @@ impl DecApp {
             label_col: "auto".into(),
             method: Method::Pca,
             tsne_worker: None,
-            tsne_params: crate::projection::TsneParams::default(),
+            // A first live picture sooner: openTSNE's 750 iterations rather than 1200.
+            tsne_params: crate::projection::TsneParams {
+                epochs: 750,
+                ..Default::default()
+            },
             replay: None,
             playing: false,
             last_play: None,
@@ -466,7 +470,9 @@ impl DecApp {
         }
         self.method = m;
         self.replay = None;
-        if m == Method::Tsne {
+        // While a run is going, its next snapshot brings Z; t-SNE of the raw input
+        // would only delay that.
+        if m == Method::Tsne && (self.run.snapshot.is_some() || !self.is_running()) {
             let snap = self.run.snapshot.clone().unwrap_or_else(|| {
                 Arc::new(Snapshot {
                     phase: Phase::Done,
