@@ -146,8 +146,9 @@ fn pause_resume_and_stop_respond() {
         .worker
         .as_ref()
         .is_some_and(|w| w.is_finished())));
+    eprintln!("stop: worker ended {:?} after the click", t.elapsed());
     assert!(
-        t.elapsed() < Duration::from_secs(2),
+        t.elapsed() < Duration::from_millis(200),
         "stop took {:?}",
         t.elapsed()
     );
