@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array1, Array2, Ix1, Ix2};
-use ndarray_npy::{NpzReader, ReadNpyError, ReadNpyExt, ReadableElement};
+use ndarray::{Array1, Array2};
+use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
 
 use super::{DataError, Dataset};
 
@@ -42,11 +42,100 @@ fn try2<T: ReadableElement + Copy>(
 
 /// Decode a 2-D array of any supported dtype from `.npy` bytes: (values, n, d, dtype).
 pub fn decode_2d(bytes: &[u8], path: &Path) -> Result<Decoded, DataError> {
+    check_header(
+        &bytes[..bytes.len().min(65_536 + 12)],
+        bytes.len() as u64,
+        path,
+    )?;
     let owned = bytes.to_vec();
     decode_2d_from(
         &move || Ok(Box::new(Cursor::new(owned.clone())) as Box<dyn Read>),
         path,
     )
+}
+
+/// Check a `.npy` header against the bytes actually present before any decoder sees it:
+/// numpy headers are small (numpy itself refuses over 10,000 bytes) and the data the
+/// header's shape and dtype declare must fit in the rest of the file. Never allocate
+/// from an unchecked header.
+pub fn check_header(head: &[u8], total_len: u64, path: &Path) -> Result<(), DataError> {
+    let bad = |offset: u64, reason: String| DataError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("byte {offset}: {reason}"),
+    };
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return Err(bad(
+            0,
+            "not a NumPy .npy file (magic \\x93NUMPY missing); save it with numpy.save".into(),
+        ));
+    }
+    let (hlen, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10usize),
+        2 | 3 if head.len() >= 12 => (
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize,
+            12usize,
+        ),
+        v => return Err(bad(6, format!("unsupported .npy format version {v}"))),
+    };
+    if hlen > 65_536 {
+        return Err(bad(
+            8,
+            format!(
+                "header claims {hlen} bytes; real .npy headers are under 10,000. The file is corrupt."
+            ),
+        ));
+    }
+    if head.len() < start + hlen {
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            offset: head.len() as u64,
+            expected: (start + hlen) as u64,
+            found: head.len() as u64,
+        });
+    }
+    let text = String::from_utf8_lossy(&head[start..start + hlen]);
+    let item = text
+        .split("'descr':")
+        .nth(1)
+        .and_then(|r| r.split('\'').nth(1))
+        .and_then(|d| {
+            d.trim_start_matches(['<', '>', '|', '='])
+                .get(1..)
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .unwrap_or(1)
+        .max(1);
+    let shape = text
+        .split("'shape':")
+        .nth(1)
+        .and_then(|r| r.split('(').nth(1))
+        .and_then(|r| r.split(')').next())
+        .unwrap_or("");
+    let mut count: u64 = 1;
+    for part in shape.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let v: u64 = part.trim_end_matches('L').parse().map_err(|_| {
+            bad(
+                start as u64,
+                format!("shape entry '{part}' is not a number"),
+            )
+        })?;
+        count = count
+            .checked_mul(v)
+            .ok_or_else(|| bad(start as u64, "shape overflows".into()))?;
+    }
+    let need = count
+        .checked_mul(item)
+        .ok_or_else(|| bad(start as u64, "shape overflows".into()))?;
+    let have = total_len.saturating_sub((start + hlen) as u64);
+    if need > have {
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            offset: total_len,
+            expected: need,
+            found: have,
+        });
+    }
+    Ok(())
 }
 
 /// Decode a 2-D `.npy` array, reading it from `open()` once per dtype tried. f32 data
@@ -105,6 +194,11 @@ fn decode_2d_from(
 
 /// Decode 1-D labels of an integer or float dtype.
 pub fn decode_labels(bytes: &[u8], path: &Path) -> Result<Vec<String>, DataError> {
+    check_header(
+        &bytes[..bytes.len().min(65_536 + 12)],
+        bytes.len() as u64,
+        path,
+    )?;
     macro_rules! attempt {
         ($t:ty) => {
             match Array1::<$t>::read_npy(Cursor::new(bytes)) {
@@ -197,6 +291,17 @@ fn build(
 
 /// Load a `.npy` features file.
 pub fn load_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
+    {
+        use std::io::Read as _;
+        let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+        let total = f.metadata().map_err(|e| DataError::io(path, e))?.len();
+        let mut head = Vec::new();
+        f.by_ref()
+            .take(65_536 + 12)
+            .read_to_end(&mut head)
+            .map_err(|e| DataError::io(path, e))?;
+        check_header(&head, total, path)?;
+    }
     let p = path.to_path_buf();
     let open = move || -> std::io::Result<Box<dyn Read>> {
         Ok(Box::new(std::io::BufReader::new(File::open(&p)?)))
@@ -218,13 +323,17 @@ pub fn load_npz(path: &Path) -> Result<Dataset, DataError> {
     parse_npz(f, path)
 }
 
-/// Read a `.npz` archive from any seekable reader (`path` is for messages).
+/// Read a `.npz` archive from any seekable reader (`path` is for messages). Each member
+/// is read (at most its declared size, and never more than 4 GiB) and then checked and
+/// decoded like a `.npy` file.
 pub fn parse_npz<R: std::io::Read + std::io::Seek>(
     r: R,
     path: &Path,
 ) -> Result<Dataset, DataError> {
-    let mut z = NpzReader::new(r).map_err(|e| npy_err(path, e))?;
-    let names = z.names().map_err(|e| npy_err(path, e))?;
+    let zerr =
+        |e: zip::result::ZipError| npy_err(path, format!("not a readable .npz (zip) archive: {e}"));
+    let mut z = zip::ZipArchive::new(r).map_err(zerr)?;
+    let names: Vec<String> = z.file_names().map(str::to_string).collect();
     let find = |keys: &[&str]| {
         keys.iter().find_map(|k| {
             names
@@ -232,6 +341,14 @@ pub fn parse_npz<R: std::io::Read + std::io::Seek>(
                 .find(|n| n.as_str() == *k || n.trim_end_matches(".npy") == *k)
                 .cloned()
         })
+    };
+    let mut member = |name: &str| -> Result<Vec<u8>, DataError> {
+        let mut f = z.by_name(name).map_err(zerr)?;
+        let limit = f.size().min(1 << 32);
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut f, limit), &mut v)
+            .map_err(|e| DataError::io(path, e))?;
+        Ok(v)
     };
     let Some(xk) = find(&FEATURE_KEYS) else {
         return Err(DataError::Invalid {
@@ -242,47 +359,9 @@ pub fn parse_npz<R: std::io::Read + std::io::Seek>(
             ),
         });
     };
-    macro_rules! by_name2 {
-        ($($t:ty => $tag:literal),*) => {{
-            let mut out = None;
-            $(
-                if out.is_none() {
-                    match z.by_name::<ndarray::OwnedRepr<$t>, Ix2>(&xk) {
-                        Ok(a) => { let (n, d) = a.dim(); out = Some((a.iter().map(|&v| v as f32).collect::<Vec<f32>>(), n, d, $tag)); }
-                        Err(ndarray_npy::ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_))) => {}
-                        Err(e) => return Err(npy_err(path, e)),
-                    }
-                }
-            )*
-            out
-        }};
-    }
-    let Some((x, n, d, dtype)) =
-        by_name2!(f32 => "f32", f64 => "f64", u8 => "u8", i32 => "i32", i64 => "i64")
-    else {
-        return Err(DataError::Unsupported {
-            path: path.to_path_buf(),
-            what: format!("dtype of `{xk}`"),
-            hint: "Use f32, f64, u8, i32 or i64.".into(),
-        });
-    };
+    let (x, n, d, dtype) = decode_2d(&member(&xk)?, path)?;
     let labels = match find(&LABEL_KEYS) {
-        Some(lk) => {
-            let mut raw = None;
-            macro_rules! lab {
-                ($($t:ty),*) => {$(
-                    if raw.is_none() {
-                        match z.by_name::<ndarray::OwnedRepr<$t>, Ix1>(&lk) {
-                            Ok(a) => raw = Some(a.iter().map(|v| v.to_string()).collect::<Vec<String>>()),
-                            Err(ndarray_npy::ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_))) => {}
-                            Err(e) => return Err(npy_err(path, e)),
-                        }
-                    }
-                )*};
-            }
-            lab!(i64, i32, u8, u32, f64, f32);
-            raw.map(|r| (r, path.to_path_buf()))
-        }
+        Some(lk) => Some((decode_labels(&member(&lk)?, path)?, path.to_path_buf())),
         None => None,
     };
     build(path, x, n, d, dtype, labels)

@@ -7,8 +7,11 @@ use std::path::Path;
 use super::labels::encode;
 use super::{DataError, Dataset};
 
-/// Refuse to densify more than this many values (8 GiB of f32).
-const MAX_DENSE: usize = 1 << 31;
+/// Refuse to densify more than this many values (1 GiB of f32)...
+const MAX_DENSE: usize = 1 << 28;
+/// ...or more than this many values per byte of text beyond the first 16 M values, so a
+/// tiny file with one huge index cannot ask for gigabytes (found by fuzzing).
+const DENSE_PER_BYTE: usize = 1000;
 
 pub fn parse(text: &str, path: &Path) -> Result<Dataset, DataError> {
     let mut rows: Vec<Vec<(usize, f32)>> = Vec::new();
@@ -61,7 +64,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Dataset, DataError> {
         max_idx.max(1)
     };
     let n = rows.len();
-    if n.checked_mul(d).is_none_or(|v| v > MAX_DENSE) {
+    if n.checked_mul(d)
+        .is_none_or(|v| v > MAX_DENSE || v > (1 << 24) + DENSE_PER_BYTE * text.len())
+    {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),
             reason: format!(
