@@ -1050,6 +1050,11 @@ impl eframe::App for DecApp {
             }
         }
         self.show(ui);
+        if self.exit_after.is_some() {
+            // Keep frames coming so the deadline is noticed even when nothing changes.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
         if let Some((t0, secs)) = self.exit_after
             && t0.elapsed().as_secs_f64() >= secs
         {
