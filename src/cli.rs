@@ -492,13 +492,7 @@ impl Sink for BarSink {
             Event::Message(m) => self.line(format!("  {m}")),
             Event::Pretrained(ae) => {
                 if let Some((dir, cfg, info)) = &self.save_pretrained {
-                    let m = DecModel {
-                        ae: (*ae).clone(),
-                        centroids: Vec::new(),
-                        alpha: cfg.cluster.alpha,
-                        config: cfg.clone(),
-                        dataset: info.clone(),
-                    };
+                    let m = DecModel::autoencoder_only((*ae).clone(), cfg, info);
                     match m.save(dir) {
                         Ok(()) => self.line(format!(
                             "  pretrained autoencoder saved to {}",

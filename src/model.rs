@@ -71,6 +71,22 @@ fn invalid(path: &Path, reason: impl ToString) -> ModelError {
 }
 
 impl DecModel {
+    /// A bare autoencoder (no centroids yet), e.g. right after pretraining, with the
+    /// configuration and data it was trained on.
+    pub fn autoencoder_only(
+        ae: Autoencoder,
+        config: &DecConfig,
+        dataset: &DatasetInfo,
+    ) -> DecModel {
+        DecModel {
+            ae,
+            centroids: Vec::new(),
+            alpha: config.cluster.alpha,
+            config: config.clone(),
+            dataset: dataset.clone(),
+        }
+    }
+
     /// Number of clusters (0 for a bare autoencoder).
     pub fn n_clusters(&self) -> usize {
         self.centroids.len() / self.ae.encoder.n_out().max(1)

@@ -56,13 +56,7 @@ impl Sink for ChannelSink {
             }
             Event::Pretrained(ae) => {
                 if let Some((dir, cfg, info)) = &self.cache {
-                    let m = DecModel {
-                        ae: (*ae).clone(),
-                        centroids: Vec::new(),
-                        alpha: cfg.cluster.alpha,
-                        config: cfg.clone(),
-                        dataset: info.clone(),
-                    };
+                    let m = DecModel::autoencoder_only((*ae).clone(), cfg, info);
                     // A cache that cannot be written only costs time on the next run.
                     let _ = m.save(dir);
                 }
