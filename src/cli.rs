@@ -430,14 +430,10 @@ impl Sink for BarSink {
                 if let Some(b) = self.bar.take() {
                     b.finish();
                 }
-                let what = match phase {
-                    Phase::Baseline => "k-means on input".to_string(),
-                    Phase::PretrainLayer(l) => format!("pretrain layer {}", l + 1),
-                    Phase::Finetune => "fine-tune AE".into(),
-                    Phase::KMeans => "k-means on Z".into(),
-                    Phase::Clustering => "DEC".into(),
-                    Phase::Done => return,
-                };
+                if phase == Phase::Done {
+                    return;
+                }
+                let what = phase.label();
                 if self.quiet {
                     eprintln!("[{what}]");
                     return;

@@ -36,6 +36,18 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// What the phase is doing, for progress displays (the CLI's bars, the app's panel).
+    pub fn label(&self) -> String {
+        match self {
+            Phase::Baseline => "k-means on input".into(),
+            Phase::PretrainLayer(l) => format!("pretrain layer {}", l + 1),
+            Phase::Finetune => "pretrain autoencoder".into(),
+            Phase::KMeans => "k-means on Z".into(),
+            Phase::Clustering => "DEC clustering".into(),
+            Phase::Done => "done".into(),
+        }
+    }
+
     /// Short name, as used in the history.
     pub fn name(&self) -> String {
         match self {

@@ -1001,14 +1001,7 @@ impl DecApp {
 
     fn progress(&mut self, ui: &mut egui::Ui) {
         let Some(phase) = self.run.phase else { return };
-        let name = match phase {
-            Phase::Baseline => "k-means on input (baseline)".to_string(),
-            Phase::PretrainLayer(l) => format!("pretraining layer {}", l + 1),
-            Phase::Finetune => "pretraining autoencoder".into(),
-            Phase::KMeans => "k-means on Z".into(),
-            Phase::Clustering => "DEC clustering".into(),
-            Phase::Done => "done".into(),
-        };
+        let name = phase.label();
         ui.label(RichText::new(name).strong());
         if self.run.total > 0 && phase != Phase::Done {
             let f = self.run.step as f32 / self.run.total as f32;

@@ -214,10 +214,7 @@ pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset,
     } else {
         (None, None)
     };
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = super::file_name(path);
     let mut ds = Dataset::new(name, x, d, labels)?;
     ds.class_names = class_names;
     ds.source = Some(path.to_path_buf());

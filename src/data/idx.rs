@@ -294,12 +294,6 @@ fn read_part(path: &Path, labels: Option<&Path>) -> Result<Part, DataError> {
     })
 }
 
-fn name_of(path: &Path) -> String {
-    path.file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
-}
-
 /// Convert parts into one dataset, allocating the features once.
 fn build(parts: Vec<Part>, name: String, source: &Path) -> Result<Dataset, DataError> {
     let Some(first) = parts.first() else {
@@ -349,7 +343,7 @@ fn build(parts: Vec<Part>, name: String, source: &Path) -> Result<Dataset, DataE
 /// Load an images file, with labels from `labels` or the sibling label file.
 pub fn load_file(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
     let part = read_part(path, labels)?;
-    build(vec![part], name_of(path), path)
+    build(vec![part], super::file_name(path), path)
 }
 
 /// Load every images/labels pair in a folder, train files before test files, as one
@@ -387,7 +381,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, DataError> {
         .iter()
         .map(|p| read_part(p, None))
         .collect::<Result<Vec<_>, _>>()?;
-    build(parts, name_of(dir), dir)
+    build(parts, super::file_name(dir), dir)
 }
 
 #[cfg(test)]

@@ -115,10 +115,7 @@ pub fn load(dir: &Path, size: Option<(usize, usize)>) -> Result<Dataset, DataErr
     } else {
         (None, None)
     };
-    let name = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = super::file_name(dir);
     let mut ds = Dataset::new(name, x, w * h * c, labels)?;
     ds.class_names = names;
     ds.image_shape = Some(ImageShape {

@@ -310,6 +310,13 @@ impl DataError {
     }
 }
 
+/// The last component of `path`, as a dataset name.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
 /// Options for [`load`].
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {

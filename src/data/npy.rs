@@ -278,10 +278,7 @@ fn build(
         }
         None => (None, None),
     };
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = super::file_name(path);
     let mut ds = Dataset::new(name, x, d, labels)?;
     ds.class_names = names;
     ds.source = Some(path.to_path_buf());

@@ -82,10 +82,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Dataset, DataError> {
         }
     }
     let (labels, names) = encode(&raw_labels);
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = super::file_name(path);
     let mut ds = Dataset::new(name, x, d, Some(labels))?;
     ds.class_names = Some(names);
     ds.source = Some(path.to_path_buf());
