@@ -92,6 +92,12 @@ pub struct ProjectArgs {
     /// Iterations of each warm update.
     #[arg(long, default_value_t = 100)]
     pub warm_epochs: usize,
+    /// Barnes-Hut accuracy of warm updates (0: the FFT gradient of a full fit).
+    #[arg(long, default_value_t = 0.5)]
+    pub warm_theta: f32,
+    /// Search the neighbour table anew every K warm updates (between: refresh distances).
+    #[arg(long, default_value_t = 5)]
+    pub knn_refresh: usize,
     /// Also cluster the 2-D layout with k-means (k = classes or --clusters) and score it.
     #[arg(long)]
     pub kmeans: bool,
@@ -725,7 +731,7 @@ fn inspect(a: InspectArgs) -> Result<()> {
 }
 
 fn project(a: ProjectArgs) -> Result<()> {
-    use decscope::projection::{TsneParams, balanced_sample, procrustes_align, tsne};
+    use decscope::projection::{TsneParams, WarmTsne, balanced_sample};
     let ds = load_data(&a.data)?;
     let (z, e, clusters) = match &a.model {
         Some(dir) => {
@@ -770,12 +776,18 @@ fn project(a: ProjectArgs) -> Result<()> {
         perplexity: a.perplexity,
         epochs: a.epochs,
         warm_epochs: a.warm_epochs,
+        warm_theta: a.warm_theta,
+        knn_refresh: a.knn_refresh,
         sample: a.sample,
         seed: a.seed,
         ..Default::default()
     };
+    let mut warm = WarmTsne::new();
     let (y, kl) = match a.method {
-        ProjectMethod::Tsne => tsne(&x, e, &params, None),
+        ProjectMethod::Tsne => {
+            let (y, kl, _) = warm.update(&x, e, &params);
+            (y, kl)
+        }
         ProjectMethod::Pca => (decscope::pca::Pca::fit(&x, e, 2).transform(&x), f32::NAN),
     };
     let secs = t0.elapsed().as_secs_f64();
@@ -787,34 +799,30 @@ fn project(a: ProjectArgs) -> Result<()> {
         ProjectMethod::Pca => eprintln!("PCA of {} points x {e} dims: {secs:.2}s", idx.len()),
     }
     if a.method == ProjectMethod::Tsne {
-        let mut prev = y.clone();
         for k in 0..a.warm_updates {
             let t = std::time::Instant::now();
-            let (mut y2, kl2) = tsne(&x, e, &params, Some(&prev));
-            procrustes_align(&prev, &mut y2);
+            let (_, kl2, info) = warm.update(&x, e, &params);
             eprintln!(
-                "warm update {}: {} iterations in {:.3}s, KL {kl2:.4}",
+                "warm update {}: {} iterations in {:.3}s (neighbours {} in {:.3}s), KL {kl2:.4}",
                 k + 1,
                 a.warm_epochs,
-                t.elapsed().as_secs_f64()
+                t.elapsed().as_secs_f64(),
+                if info.searched {
+                    "searched"
+                } else {
+                    "refreshed"
+                },
+                info.knn_seconds,
             );
-            prev = y2;
         }
     }
     if a.kmeans
         && let Some(t) = &ds.labels
     {
         let k = a.clusters.unwrap_or_else(|| ds.n_classes().unwrap_or(10));
-        let km = decscope::kmeans::kmeans(
-            &y,
-            2,
-            &decscope::kmeans::KMeansParams {
-                seed: a.seed,
-                ..decscope::kmeans::KMeansParams::new(k)
-            },
-        );
+        let km = decscope::projection::manifold_kmeans(&y, k, a.seed);
         let truth: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
-        let s = decscope::metrics::scores(&truth, &km.labels);
+        let s = decscope::metrics::scores(&truth, &km);
         eprintln!("k-means on the 2-D layout: {}", fmt_scores(&s));
         if let Some(c) = &clusters {
             let dec: Vec<u32> = idx.iter().map(|&i| c[i]).collect();

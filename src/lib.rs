@@ -17,6 +17,7 @@ pub mod kmeans;
 pub mod linalg;
 pub mod metrics;
 pub mod model;
+pub mod neighbors;
 pub mod optim;
 pub mod pca;
 pub mod pipeline;

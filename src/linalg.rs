@@ -42,6 +42,19 @@ fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
     }
 }
 
+/// How a product uses the threads of rayon's pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// The gemm crate splits the product across the pool (small products: one thread).
+    Auto,
+    /// One thread, the caller's. For running two independent products side by side
+    /// with `rayon::join` (a layer's weight and input gradients).
+    Single,
+    /// Split the rows of `c` into one block per pool thread, each a single-threaded
+    /// product (see [`matmul_rows`]).
+    Rows,
+}
+
 /// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major.
 ///
 /// `op(a)` is `m x k`: `a` is stored `m x k`, or `k x m` when `ta` (then used transposed).
@@ -51,6 +64,53 @@ fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
 /// When a slice is shorter than its shape says (a programming error, never user data).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    matmul_on(Threads::Auto, m, n, k, a, ta, b, tb, c, accumulate);
+}
+
+/// [`matmul`] with the rows of `c` split into one block per rayon thread, each block a
+/// single-threaded product, when the shape is one where that measured faster.
+///
+/// Why: on the autoencoder's shapes at batch 256 (2 threads, AVX-512), the gemm
+/// crate's own split reached 210-220 GFLOP/s on `256x784·784x500`, `256x2000·2000x500`
+/// and `256x500·500x500`, and row blocks 250-285; but on `256x500·500x2000` its own
+/// split was faster (293 vs 253). Measured with `cargo run --release --example
+/// gemm_shapes`. The rule below keeps the gemm crate's split where `op(b)` is much
+/// wider than deep.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_rows(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let wide = n >= 2 * k && k >= 64;
+    let threads = if ta || wide || m < 32 || rayon::current_num_threads() < 2 {
+        Threads::Auto
+    } else {
+        Threads::Rows
+    };
+    matmul_on(threads, m, n, k, a, ta, b, tb, c, accumulate);
+}
+
+/// [`matmul`] with an explicit use of threads.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_on(
+    threads: Threads,
     m: usize,
     n: usize,
     k: usize,
@@ -91,6 +151,23 @@ pub fn matmul(
         }
         return;
     }
+    let par = match threads {
+        Threads::Auto => parallelism(m, n, k),
+        Threads::Single => Parallelism::None,
+        Threads::Rows if !ta => {
+            use rayon::prelude::*;
+            let rows = m.div_ceil(rayon::current_num_threads().max(1));
+            c[..m * n]
+                .par_chunks_mut(rows * n)
+                .zip(a[..m * k].par_chunks(rows * k))
+                .for_each(|(cb, ab)| {
+                    let mb = cb.len() / n;
+                    matmul_on(Threads::Single, mb, n, k, ab, false, b, tb, cb, accumulate);
+                });
+            return;
+        }
+        Threads::Rows => parallelism(m, n, k),
+    };
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     // SAFETY: the asserts above guarantee every index the strides reach lies inside
@@ -115,7 +192,7 @@ pub fn matmul(
             false,
             false,
             false,
-            parallelism(m, n, k),
+            par,
         );
     }
 }
@@ -179,6 +256,23 @@ mod tests {
                 matmul(m, n, k, &a, ta, &b, tb, &mut acc, true);
                 for (g, w) in acc.iter().zip(&want) {
                     assert!((g - 2.0 * w).abs() < 1e-4);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_thread_split_gives_the_same_product() {
+        let (m, n, k) = (67, 33, 41);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        for tb in [false, true] {
+            let want = naive(m, n, k, &a, false, &b, tb);
+            for threads in [Threads::Auto, Threads::Single, Threads::Rows] {
+                let mut got = vec![0.0; m * n];
+                matmul_on(threads, m, n, k, &a, false, &b, tb, &mut got, false);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-4, "{threads:?} tb={tb}: {g} vs {w}");
                 }
             }
         }

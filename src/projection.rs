@@ -16,6 +16,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::neighbors::{Neighbor, exact_knn, refresh_distances};
 use crate::pca::Pca;
 
 /// Settings of t-SNE, with documented defaults.
@@ -31,6 +32,16 @@ pub struct TsneParams {
     pub early_exaggeration: f32,
     /// Iterations of a warm update at a new snapshot (default 100).
     pub warm_epochs: usize,
+    /// Barnes-Hut accuracy of warm updates (default 0.5, the usual BH-SNE value; 0
+    /// uses the FFT-interpolated gradient of a fit from scratch instead). Why: the FFT
+    /// grid grows with the square of the layout's extent, so on a spread-out layout
+    /// (~130 units for 10,000 points) an FFT iteration costs ~22 ms here and a
+    /// Barnes-Hut one ~5 ms (`examples/tsne_warm`).
+    pub warm_theta: f32,
+    /// A warm update keeps the sample's nearest-neighbour table and only recomputes its
+    /// distances on the new Z; every this many updates the table is searched anew
+    /// (default 5; 1 = every update). The search costs ~0.3 s, the refresh ~4 ms.
+    pub knn_refresh: usize,
     /// At most this many points get a t-SNE position (default 10,000).
     pub sample: usize,
     pub seed: u64,
@@ -43,6 +54,8 @@ impl Default for TsneParams {
             epochs: 1200,
             early_exaggeration: 12.0,
             warm_epochs: 100,
+            warm_theta: 0.5,
+            knn_refresh: 5,
             sample: 10_000,
             seed: 0,
         }
@@ -60,6 +73,24 @@ pub struct Layout {
     pub seconds: f64,
     /// The training step of the snapshot it shows.
     pub step: usize,
+    /// Manifold clustering: k-means on this 2-D layout (one cluster per point, as
+    /// N2D does with UMAP), when the request asked for it.
+    pub kmeans: Option<Vec<u32>>,
+}
+
+/// Manifold clustering: k-means (k-means++, 20 restarts, fixed seed) on a 2-D layout
+/// (`n x 2`); one label per point. Clusters that t-SNE separates but DEC's Z keeps
+/// close show up here (on MNIST it often splits 4 from 9 better than DEC does).
+pub fn manifold_kmeans(layout: &[f32], k: usize, seed: u64) -> Vec<u32> {
+    let km = crate::kmeans::kmeans(
+        layout,
+        2,
+        &crate::kmeans::KMeansParams {
+            seed,
+            ..crate::kmeans::KMeansParams::new(k)
+        },
+    );
+    km.labels
 }
 
 /// Up to `max` sample indices spread evenly over `groups` (clusters or labels),
@@ -146,11 +177,7 @@ pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f
         return (vec![0.0; 2 * n], 0.0);
     }
     let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
-    // bhtsne needs n - 1 >= 3 * perplexity.
-    let perplexity = p
-        .perplexity
-        .min(((n - 1) as f32 / 3.0).floor() - 1.0)
-        .max(1.0);
+    let perplexity = clamp_perplexity(p.perplexity, n);
     // openTSNE's schedule: an early-exaggeration phase (momentum 0.5, learning rate
     // n / exaggeration), then the plain phase (momentum 0.8, learning rate n). A warm
     // start is the plain phase alone, from the previous layout.
@@ -191,6 +218,120 @@ pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f
             }
         }
     }
+}
+
+/// What a warm update did, for the views and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WarmInfo {
+    /// The neighbour table was searched anew (not just its distances refreshed).
+    pub searched: bool,
+    /// Seconds spent on the neighbour table.
+    pub knn_seconds: f64,
+}
+
+/// A t-SNE layout that follows a changing embedding: the first call fits from scratch
+/// ([`tsne`]); each later call warm-starts from the previous layout on the new Z,
+/// reusing the sample's nearest-neighbour table (distances refreshed every time, the
+/// search redone every [`TsneParams::knn_refresh`] updates), with the Barnes-Hut
+/// gradient ([`TsneParams::warm_theta`]).
+#[derive(Clone, Debug, Default)]
+pub struct WarmTsne {
+    table: Vec<Vec<Neighbor>>,
+    since_search: usize,
+    layout: Option<Vec<f32>>,
+}
+
+impl WarmTsne {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The last layout (`n x 2`), if any.
+    pub fn layout(&self) -> Option<&[f32]> {
+        self.layout.as_deref()
+    }
+
+    /// Forget the layout and neighbours (a new sample or new data).
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Lay out the rows of `x` (`n x d`, the same sample as before): from scratch the
+    /// first time, else a warm update aligned onto the previous layout. Returns the
+    /// layout, bhtsne's KL estimate and what the update did.
+    pub fn update(&mut self, x: &[f32], d: usize, p: &TsneParams) -> (Vec<f32>, f32, WarmInfo) {
+        let n = x.len() / d.max(1);
+        let prev = match self.layout.take() {
+            Some(prev) if prev.len() == 2 * n && n >= 4 => prev,
+            _ => {
+                let (y, kl) = tsne(x, d, p, None);
+                self.table.clear();
+                self.layout = Some(y.clone());
+                return (y, kl, WarmInfo::default());
+            }
+        };
+        if d > TSNE_MAX_DIMS {
+            let reduced = Pca::fit(x, d, TSNE_MAX_DIMS).transform(x);
+            self.layout = Some(prev);
+            return self.update(&reduced, TSNE_MAX_DIMS, p);
+        }
+        let perplexity = clamp_perplexity(p.perplexity, n);
+        let k = ((3.0 * perplexity) as usize).min(n - 1);
+        let t = Instant::now();
+        let searched = self.table.len() != n
+            || self.table.first().is_none_or(|r| r.len() != k)
+            || self.since_search + 1 >= p.knn_refresh.max(1);
+        if searched {
+            self.table = exact_knn(x, d, k);
+            self.since_search = 0;
+        } else {
+            refresh_distances(&mut self.table, x, d);
+            self.since_search += 1;
+        }
+        let info = WarmInfo {
+            searched,
+            knn_seconds: t.elapsed().as_secs_f64(),
+        };
+        let nb: Vec<Vec<bhtsne::Neighbor<f32>>> = self
+            .table
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|n| bhtsne::Neighbor {
+                        index: n.index as usize,
+                        distance: n.distance,
+                    })
+                    .collect()
+            })
+            .collect();
+        let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
+        let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
+        t.perplexity(perplexity)
+            .epochs(p.warm_epochs.max(1))
+            .early_exaggeration(1.0)
+            .stop_lying_epoch(0)
+            .momentum(0.8)
+            .momentum_switch_epoch(0)
+            .learning_rate((n as f32).max(50.0))
+            .initial_embedding(prev.clone());
+        if p.warm_theta > 0.0 {
+            t.barnes_hut_with_neighbors(p.warm_theta, &nb);
+        } else {
+            t.fit_sne_with_neighbors(&nb);
+        }
+        let kl = t.kl_divergence().unwrap_or(f32::NAN);
+        let mut y = t.embedding();
+        procrustes_align(&prev, &mut y);
+        self.layout = Some(y.clone());
+        (y, kl, info)
+    }
+}
+
+/// bhtsne needs `n - 1 >= 3 * perplexity`.
+fn clamp_perplexity(perplexity: f32, n: usize) -> f32 {
+    perplexity
+        .min(((n - 1) as f32 / 3.0).floor() - 1.0)
+        .max(1.0)
 }
 
 /// Rotate/reflect, scale and shift `cur` (`n x 2`) onto `prev` in the least-squares
@@ -249,6 +390,8 @@ pub struct ProjectRequest {
     pub step: usize,
     /// Groups for the balanced sample, used when the sample is first drawn.
     pub groups: Option<Vec<u32>>,
+    /// Clusters for k-means on the layout (manifold clustering); 0 or 1: none.
+    pub clusters: usize,
 }
 
 /// Runs t-SNE on its own thread: takes the latest snapshot's Z, warm-starts from the
@@ -277,7 +420,7 @@ impl TsneWorker {
                     return;
                 };
                 let mut indices: Option<Arc<Vec<usize>>> = None;
-                let mut prev: Option<Vec<f32>> = None;
+                let mut warm = WarmTsne::new();
                 let mut prev_n = 0usize;
                 while let Ok(mut req) = req_rx.recv() {
                     // Only the newest snapshot matters.
@@ -292,7 +435,7 @@ impl TsneWorker {
                             p.sample,
                             p.seed,
                         )));
-                        prev = None;
+                        warm.reset();
                         prev_n = n;
                     }
                     let idx = indices.clone().unwrap_or_default();
@@ -302,20 +445,25 @@ impl TsneWorker {
                         .collect();
                     let t = Instant::now();
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        pool.install(|| tsne(&x, req.e, &p, prev.as_deref()))
+                        pool.install(|| {
+                            let (y, kl, _) = warm.update(&x, req.e, &p);
+                            let km = (req.clusters > 1)
+                                .then(|| manifold_kmeans(&y, req.clusters, p.seed));
+                            (y, kl, km)
+                        })
                     }));
-                    let Ok((mut y, kl)) = r else { continue };
-                    if let Some(pv) = &prev {
-                        procrustes_align(pv, &mut y);
-                    }
+                    let Ok((y, kl, km)) = r else {
+                        warm.reset();
+                        continue;
+                    };
                     let layout = Layout {
                         points: y.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
                         indices: idx,
                         kl: Some(kl),
                         seconds: t.elapsed().as_secs_f64(),
                         step: req.step,
+                        kmeans: km,
                     };
-                    prev = Some(y);
                     if lay_tx.send(layout).is_err() {
                         break;
                     }
@@ -412,5 +560,59 @@ mod tests {
             moved < spread,
             "warm start jumped: {moved} vs spread {spread}"
         );
+    }
+
+    #[test]
+    fn warm_updates_keep_the_neighbour_table_and_stay_put() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        use rand::Rng;
+        let mut x = Vec::new();
+        for i in 0..400 {
+            let c = if i < 200 { 0.0 } else { 6.0 };
+            for _ in 0..4 {
+                x.push(c + rng.random_range(-1.0f32..1.0));
+            }
+        }
+        let p = TsneParams {
+            epochs: 300,
+            warm_epochs: 50,
+            knn_refresh: 2,
+            ..Default::default()
+        };
+        let mut w = WarmTsne::new();
+        let (y0, _, i0) = w.update(&x, 4, &p);
+        assert!(!i0.searched, "a fit from scratch uses bhtsne's own search");
+        // Z drifts a little between snapshots.
+        x.iter_mut().for_each(|v| *v *= 1.02);
+        let (y1, kl1, i1) = w.update(&x, 4, &p);
+        assert!(i1.searched, "no table yet: must search");
+        let (_, _, i2) = w.update(&x, 4, &p);
+        assert!(!i2.searched, "second warm update refreshes distances only");
+        let (y3, _, i3) = w.update(&x, 4, &p);
+        assert!(i3.searched, "knn_refresh = 2: searched again");
+        assert!(kl1.is_finite());
+        let spread = |y: &[f32]| {
+            let n = y.len() / 2;
+            let (mx, my) = (0..n).fold((0.0, 0.0), |(a, b), i| (a + y[2 * i], b + y[2 * i + 1]));
+            let (mx, my) = (mx / n as f32, my / n as f32);
+            (0..n)
+                .map(|i| ((y[2 * i] - mx).powi(2) + (y[2 * i + 1] - my).powi(2)).sqrt())
+                .sum::<f32>()
+                / n as f32
+        };
+        for y in [&y1, &y3] {
+            let moved: f32 = y0
+                .iter()
+                .zip(y.iter())
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f32>()
+                / y0.len() as f32;
+            assert!(moved < 0.5 * spread(&y0), "warm update jumped: {moved}");
+        }
+        // Manifold clustering on the layout recovers the two blobs.
+        let km = manifold_kmeans(&y3, 2, 0);
+        let first = km[0];
+        assert!(km[..200].iter().all(|&c| c == first));
+        assert!(km[200..].iter().all(|&c| c != first));
     }
 }

@@ -200,6 +200,21 @@ fn tsne_view_gets_a_layout_off_the_gui_thread_and_replay_scrubs() {
     assert_eq!(l.points.len(), 600);
     assert!(l.kl.is_some_and(|k| k.is_finite() && k > 0.0));
     h.get_by_label_contains("t-SNE of Z on 600 points");
+    // Manifold clustering: k-means on the layout, scored beside DEC in the side panel,
+    // and selectable as the colouring.
+    let km = l.kmeans.clone().expect("k-means on the t-SNE layout");
+    assert_eq!(km.len(), 600);
+    let (m, dec) = h.state().run.manifold_scores.expect("manifold scores");
+    assert!(
+        m.acc > 0.3 && m.acc <= 1.0,
+        "k-means on t-SNE ACC {}",
+        m.acc
+    );
+    assert!(dec.is_some_and(|d| d.acc > 0.3));
+    h.get_by_label_contains("k-means on t-SNE (600 pts)");
+    h.get_by_label("colour by k-means on t-SNE").click();
+    h.step();
+    assert!(h.state().color_by_manifold);
     // Replay: the PCA frames of the run can be scrubbed.
     h.get_by_label("PCA").click();
     h.step();

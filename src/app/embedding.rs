@@ -145,6 +145,16 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             app.ds.labels.is_some(),
             egui::Checkbox::new(&mut app.color_by_label, "colour by true label"),
         );
+        let has_km = app.run.tsne.as_ref().is_some_and(|l| l.kmeans.is_some());
+        if method == Method::Tsne {
+            ui.add_enabled(
+                has_km,
+                egui::Checkbox::new(&mut app.color_by_manifold, "colour by k-means on t-SNE"),
+            )
+            .on_hover_text(
+                "Manifold clustering: k-means on this 2-D layout; its scores are in the side panel",
+            );
+        }
     });
     if method != app.method {
         app.set_method(method);
@@ -152,12 +162,26 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     timeline(app, ui);
     let (frame, caption) = current_frame(app);
     ui.label(caption);
-    let by_label = app.color_by_label && app.ds.labels.is_some();
+    // k-means on the layout, when this frame is the latest t-SNE layout.
+    let manifold: Option<Vec<u32>> = app
+        .run
+        .tsne
+        .as_ref()
+        .filter(|l| {
+            app.color_by_manifold
+                && frame.method == Method::Tsne
+                && l.points.len() == frame.points.len()
+                && app.replay.is_none()
+        })
+        .and_then(|l| l.kmeans.clone());
+    let by_label = app.color_by_label && app.ds.labels.is_some() && manifold.is_none();
     let labels = app.ds.labels.clone();
     let sample_of = |i: usize| frame.indices.as_ref().map_or(i, |ix| ix[i]);
     let colors = |i: usize| -> Color32 {
         let s = sample_of(i);
-        if by_label {
+        if let Some(m) = &manifold {
+            m.get(i).map_or(Color32::GRAY, |&c| palette(c as usize))
+        } else if by_label {
             labels
                 .as_ref()
                 .map_or(Color32::GRAY, |l| palette(l[s] as usize))
@@ -185,7 +209,9 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let radius = if points.len() > 20_000 { 1.0 } else { 1.6 };
     painter.add(Shape::mesh(point_mesh(points, &colors, &to_screen, radius)));
     // Legend.
-    let k = if by_label {
+    let k = if let Some(m) = &manifold {
+        m.iter().max().map_or(0, |v| *v as usize + 1)
+    } else if by_label {
         app.ds.n_classes().unwrap_or(0)
     } else {
         frame
@@ -196,7 +222,9 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     for j in 0..k.min(30) {
         let y = rect.top() + 10.0 + j as f32 * 16.0;
         painter.circle_filled(Pos2::new(rect.right() - 70.0, y), 5.0, palette(j));
-        let name = if by_label {
+        let name = if manifold.is_some() {
+            format!("k-means {j}")
+        } else if by_label {
             format!("label {}", app.ds.class_name(j as u32))
         } else {
             format!("cluster {j}")

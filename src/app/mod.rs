@@ -87,6 +87,9 @@ pub struct RunView {
     pub frames: Vec<Frame>,
     /// The latest t-SNE layout.
     pub tsne: Option<crate::projection::Layout>,
+    /// Manifold clustering on the latest t-SNE layout, scored against the true labels:
+    /// (k-means on the 2-D layout, DEC's clusters on the same points).
+    pub manifold_scores: Option<(Scores, Option<Scores>)>,
     pub paused: bool,
     pub finished: Option<Box<RunOutput>>,
     pub messages: Vec<String>,
@@ -136,6 +139,8 @@ pub struct DecApp {
     pub run: RunView,
     pub tab: Tab,
     pub color_by_label: bool,
+    /// In the t-SNE view, colour by k-means on the layout (manifold clustering).
+    pub color_by_manifold: bool,
     pub error: Option<String>,
     pub status: String,
     loading: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
@@ -197,6 +202,7 @@ impl DecApp {
             run: RunView::default(),
             tab: Tab::Embedding,
             color_by_label: false,
+            color_by_manifold: false,
             error: None,
             status: String::new(),
             loading: None,
@@ -501,11 +507,21 @@ impl DecApp {
             })
         });
         let groups = s.assignments.clone().or_else(|| self.ds.labels.clone());
+        // Manifold clustering uses DEC's number of clusters (the classes before DEC).
+        let clusters = s
+            .centroids
+            .as_ref()
+            .map(|c| c.len() / s.e.max(1))
+            .filter(|&k| k > 0)
+            .or_else(|| (self.settings.cfg.n_clusters > 0).then_some(self.settings.cfg.n_clusters))
+            .or_else(|| self.ds.n_classes())
+            .unwrap_or(0);
         w.offer(crate::projection::ProjectRequest {
             z: Arc::new(s.z.clone()),
             e: s.e,
             step: s.step,
             groups,
+            clusters,
         });
     }
 
@@ -532,6 +548,17 @@ impl DecApp {
                 indices: Some(l.indices.clone()),
                 assignments,
             });
+            self.run.manifold_scores = match (&l.kmeans, &self.ds.labels) {
+                (Some(km), Some(truth)) => {
+                    let t: Vec<u32> = l.indices.iter().map(|&i| truth[i]).collect();
+                    let dec = self.run.assignments().map(|a| {
+                        let d: Vec<u32> = l.indices.iter().map(|&i| a[i]).collect();
+                        crate::metrics::scores(&t, &d)
+                    });
+                    Some((crate::metrics::scores(&t, km), dec))
+                }
+                _ => None,
+            };
             self.run.tsne = Some(l);
         }
     }
@@ -911,6 +938,25 @@ impl DecApp {
                     ui.label(format!("{:.3}", h.nmi.unwrap_or(0.0)));
                     ui.label(format!("{:.3}", h.ari.unwrap_or(0.0)));
                     ui.end_row();
+                }
+                if let Some((km, dec)) = &self.run.manifold_scores {
+                    let n = self.run.tsne.as_ref().map_or(0, |l| l.points.len());
+                    let rows = [
+                        (format!("k-means on t-SNE ({n} pts)"), Some(km)),
+                        ("DEC on the same points".to_string(), dec.as_ref()),
+                    ];
+                    for (name, s) in rows {
+                        if let Some(s) = s {
+                            ui.label(name).on_hover_text(
+                                "Manifold clustering: k-means on the 2-D t-SNE layout of Z \
+                                 (as N2D does with UMAP), scored on the t-SNE sample",
+                            );
+                            ui.label(format!("{:.3}", s.acc));
+                            ui.label(format!("{:.3}", s.nmi));
+                            ui.label(format!("{:.3}", s.ari));
+                            ui.end_row();
+                        }
+                    }
                 }
             });
         }

@@ -1,0 +1,112 @@
+//! Throughput of every product of an autoencoder training step (batch 256), under each
+//! way of using the threads, to back the choices in `src/linalg.rs` and
+//! `Mlp::backward`: `cargo run --release --example gemm_shapes`.
+
+use std::time::Instant;
+
+use decscope::linalg::{Threads, flush_subnormals, matmul_on};
+
+fn median_ms(mut f: impl FnMut()) -> f64 {
+    for _ in 0..5 {
+        f();
+    }
+    let mut v: Vec<f64> = (0..60)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    flush_subnormals();
+    let b = 256;
+    let fill = |n: usize, s: usize| -> Vec<f32> {
+        (0..n).map(|i| ((i * s) % 1000) as f32 / 1000.0).collect()
+    };
+    println!("layer        forward: auto / rows      dW+dX: auto,auto / join(single,single)");
+    for (ni, no) in [
+        (784, 500),
+        (500, 500),
+        (500, 2000),
+        (2000, 10),
+        (10, 2000),
+        (2000, 500),
+        (500, 784),
+    ] {
+        let (x, w, d) = (fill(b * ni, 7919), fill(ni * no, 104_729), fill(b * no, 31));
+        let (mut o, mut dw, mut dx) = (vec![0.0; b * no], vec![0.0; ni * no], vec![0.0; b * ni]);
+        let gf = 2.0 * (b * ni * no) as f64 / 1e6;
+        let mut fwd =
+            |t| median_ms(|| matmul_on(t, b, no, ni, &x, false, &w, false, &mut o, false));
+        let (fa, fr) = (fwd(Threads::Auto), fwd(Threads::Rows));
+        let seq = median_ms(|| {
+            matmul_on(
+                Threads::Auto,
+                ni,
+                no,
+                b,
+                &x,
+                true,
+                &d,
+                false,
+                &mut dw,
+                false,
+            );
+            matmul_on(
+                Threads::Auto,
+                b,
+                ni,
+                no,
+                &d,
+                false,
+                &w,
+                true,
+                &mut dx,
+                false,
+            );
+        });
+        let join = median_ms(|| {
+            rayon::join(
+                || {
+                    matmul_on(
+                        Threads::Single,
+                        ni,
+                        no,
+                        b,
+                        &x,
+                        true,
+                        &d,
+                        false,
+                        &mut dw,
+                        false,
+                    )
+                },
+                || {
+                    matmul_on(
+                        Threads::Single,
+                        b,
+                        ni,
+                        no,
+                        &d,
+                        false,
+                        &w,
+                        true,
+                        &mut dx,
+                        false,
+                    )
+                },
+            );
+        });
+        println!(
+            "{ni:4}->{no:4}   {:5.0} / {:5.0} GFLOP/s    {:5.0} / {:5.0} GFLOP/s",
+            gf / fa,
+            gf / fr,
+            2.0 * gf / seq,
+            2.0 * gf / join
+        );
+    }
+}
