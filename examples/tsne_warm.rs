@@ -111,4 +111,25 @@ fn main() {
             exact_kl(&ts.embedding())
         );
     }
+    // decscope's own Barnes-Hut (src/tsne.rs), as the warm updates use it.
+    for theta in [0.5f32, 0.3] {
+        let t = Instant::now();
+        let p = decscope::tsne::affinities(&table, 30.0);
+        let mut y2 = y.clone();
+        decscope::tsne::optimize(
+            &mut y2,
+            &p,
+            &decscope::tsne::Descent {
+                epochs: 100,
+                learning_rate: n as f32,
+                momentum: 0.8,
+                theta,
+            },
+        );
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "100 iterations, decscope BH θ={theta}: {secs:.3}s (P included), exact KL {:.4}",
+            exact_kl(&y2)
+        );
+    }
 }

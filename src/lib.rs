@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod projection;
 pub mod reference;
 pub mod report;
+pub mod tsne;
 
 pub use config::{DecConfig, Preset};
 pub use data::Dataset;

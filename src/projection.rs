@@ -32,11 +32,12 @@ pub struct TsneParams {
     pub early_exaggeration: f32,
     /// Iterations of a warm update at a new snapshot (default 100).
     pub warm_epochs: usize,
-    /// Barnes-Hut accuracy of warm updates (default 0.5, the usual BH-SNE value; 0
-    /// uses the FFT-interpolated gradient of a fit from scratch instead). Why: the FFT
+    /// Barnes-Hut accuracy of warm updates (default 0.5, van der Maaten's usual value;
+    /// 0 uses the FFT-interpolated gradient of a fit from scratch instead). Why: the FFT
     /// grid grows with the square of the layout's extent, so on a spread-out layout
-    /// (~130 units for 10,000 points) an FFT iteration costs ~22 ms here and a
-    /// Barnes-Hut one ~5 ms (`examples/tsne_warm`).
+    /// (~130 units for 10,000 points) 100 FFT iterations took 1.95 s here and 100
+    /// Barnes-Hut ones ([`crate::tsne`]) 0.45 s, P included, at an exact KL 0.4% above
+    /// the FFT's (`examples/tsne_warm`).
     pub warm_theta: f32,
     /// A warm update keeps the sample's nearest-neighbour table and only recomputes its
     /// distances on the new Z; every this many updates the table is searched anew
@@ -233,7 +234,7 @@ pub struct WarmInfo {
 /// ([`tsne`]); each later call warm-starts from the previous layout on the new Z,
 /// reusing the sample's nearest-neighbour table (distances refreshed every time, the
 /// search redone every [`TsneParams::knn_refresh`] updates), with the Barnes-Hut
-/// gradient ([`TsneParams::warm_theta`]).
+/// gradient of [`crate::tsne`] ([`TsneParams::warm_theta`]).
 #[derive(Clone, Debug, Default)]
 pub struct WarmTsne {
     table: Vec<Vec<Neighbor>>,
@@ -292,35 +293,47 @@ impl WarmTsne {
             searched,
             knn_seconds: t.elapsed().as_secs_f64(),
         };
-        let nb: Vec<Vec<bhtsne::Neighbor<f32>>> = self
-            .table
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|n| bhtsne::Neighbor {
-                        index: n.index as usize,
-                        distance: n.distance,
-                    })
-                    .collect()
-            })
-            .collect();
-        let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
-        let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
-        t.perplexity(perplexity)
-            .epochs(p.warm_epochs.max(1))
-            .early_exaggeration(1.0)
-            .stop_lying_epoch(0)
-            .momentum(0.8)
-            .momentum_switch_epoch(0)
-            .learning_rate((n as f32).max(50.0))
-            .initial_embedding(prev.clone());
-        if p.warm_theta > 0.0 {
-            t.barnes_hut_with_neighbors(p.warm_theta, &nb);
+        let (mut y, kl) = if p.warm_theta > 0.0 {
+            // Our own Barnes-Hut (src/tsne.rs): see there for why.
+            let aff = crate::tsne::affinities(&self.table, perplexity);
+            let mut y = prev.clone();
+            let kl = crate::tsne::optimize(
+                &mut y,
+                &aff,
+                &crate::tsne::Descent {
+                    epochs: p.warm_epochs,
+                    learning_rate: (n as f32).max(50.0),
+                    momentum: 0.8,
+                    theta: p.warm_theta,
+                },
+            );
+            (y, kl)
         } else {
+            let nb: Vec<Vec<bhtsne::Neighbor<f32>>> = self
+                .table
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|n| bhtsne::Neighbor {
+                            index: n.index as usize,
+                            distance: n.distance,
+                        })
+                        .collect()
+                })
+                .collect();
+            let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
+            let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
+            t.perplexity(perplexity)
+                .epochs(p.warm_epochs.max(1))
+                .early_exaggeration(1.0)
+                .stop_lying_epoch(0)
+                .momentum(0.8)
+                .momentum_switch_epoch(0)
+                .learning_rate((n as f32).max(50.0))
+                .initial_embedding(prev.clone());
             t.fit_sne_with_neighbors(&nb);
-        }
-        let kl = t.kl_divergence().unwrap_or(f32::NAN);
-        let mut y = t.embedding();
+            (t.embedding(), t.kl_divergence().unwrap_or(f32::NAN))
+        };
         procrustes_align(&prev, &mut y);
         self.layout = Some(y.clone());
         (y, kl, info)
