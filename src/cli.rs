@@ -800,10 +800,15 @@ fn project(a: ProjectArgs) -> Result<()> {
     }
     if a.method == ProjectMethod::Tsne {
         for k in 0..a.warm_updates {
+            // As the app: between snapshots, the neighbour search when it is due.
+            let prep = warm.prepare(&x, e, &params);
+            if prep > 0.0 {
+                eprintln!("between updates: neighbour table searched in {prep:.3}s");
+            }
             let t = std::time::Instant::now();
             let (_, kl2, info) = warm.update(&x, e, &params);
             eprintln!(
-                "warm update {}: {} iterations in {:.3}s (neighbours {} in {:.3}s), KL {kl2:.4}",
+                "warm update {}: {} iterations in {:.3}s (neighbour distances {} in {:.3}s), KL {kl2:.4}",
                 k + 1,
                 a.warm_epochs,
                 t.elapsed().as_secs_f64(),

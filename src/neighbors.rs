@@ -1,19 +1,18 @@
 //! Exact k-nearest neighbours of the rows of a small dense matrix (the t-SNE sample of
-//! the embedding Z), by blocked brute force: one GEMM per block of rows for the
-//! distances, then a bounded heap per row.
+//! the embedding Z), by brute force: each row's squared distances to all others in `d`
+//! vectorised passes over the coordinates stored column by column, then one scan with a
+//! bounded heap.
 //!
 //! Why not the vantage-point tree inside the bhtsne crate: t-SNE's warm updates need
 //! the neighbour table itself, to keep it between snapshots and to refresh only its
 //! distances (see [`crate::projection`]); bhtsne does not expose its tree. On 10,000
-//! points of 10-D with k = 90, this brute force takes ~0.1 s on two threads, about as
-//! long as bhtsne's tree search (measured with `examples/tsne_warm`).
+//! points of 10-D with k = 90 this takes ~0.2 s on two threads (bhtsne's tree search
+//! plus P: ~0.5 s; `examples/tsne_warm`).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
-
-use crate::linalg::{Threads, matmul_on, row_sq_norms};
 
 /// One neighbour: its row index and its Euclidean distance (not squared).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,8 +39,7 @@ impl Ord for Entry {
     }
 }
 
-/// Rows per distance block: 256 x n distances (10 MB at n = 10,000) stay in cache-sized
-/// pieces and give every thread work.
+/// Rows per parallel task.
 const BLOCK: usize = 256;
 
 /// The `k` nearest other rows of each row of `x` (`n x d`), nearest first. Ties are
@@ -54,45 +52,50 @@ pub fn exact_knn(x: &[f32], d: usize, k: usize) -> Vec<Vec<Neighbor>> {
     if k == 0 {
         return vec![Vec::new(); n];
     }
-    let norms = row_sq_norms(x, d);
+    // Coordinates stored column by column, so that one row's distances to all others
+    // are d vectorised passes over contiguous memory (exact: no |a|² - 2a·b + |b|²
+    // cancellation).
+    let mut xt = vec![0.0f32; n * d];
+    for (j, row) in x.chunks_exact(d).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            xt[c * n + j] = v;
+        }
+    }
     let blocks: Vec<usize> = (0..n).step_by(BLOCK).collect();
     let per_block: Vec<Vec<Vec<Neighbor>>> = blocks
         .par_iter()
         .map(|&r0| {
             let rows = BLOCK.min(n - r0);
-            // Dot products of this block's rows with every row, then |a|² - 2a·b + |b|².
-            let mut dots = vec![0.0f32; rows * n];
-            matmul_on(
-                Threads::Single,
-                rows,
-                n,
-                d,
-                &x[r0 * d..(r0 + rows) * d],
-                false,
-                x,
-                true,
-                &mut dots,
-                false,
-            );
             let mut heap: BinaryHeap<Entry> = BinaryHeap::with_capacity(k + 1);
-            dots.chunks_exact(n)
-                .enumerate()
-                .map(|(r, row)| {
-                    let i = r0 + r;
-                    heap.clear();
-                    let ni = norms[i];
-                    for (j, (&dot, &nj)) in row.iter().zip(&norms).enumerate() {
-                        if j == i {
-                            continue;
+            let mut dist = vec![0.0f32; n];
+            (r0..r0 + rows)
+                .map(|i| {
+                    dist.fill(0.0);
+                    for (c, &xc) in x[i * d..(i + 1) * d].iter().enumerate() {
+                        for (o, &v) in dist.iter_mut().zip(&xt[c * n..(c + 1) * n]) {
+                            let t = v - xc;
+                            *o += t * t;
                         }
-                        let dist = (ni - 2.0 * dot + nj).max(0.0);
-                        if heap.len() < k {
-                            heap.push(Entry(dist, j as u32));
-                        } else if let Some(top) = heap.peek()
-                            && Entry(dist, j as u32) < *top
-                        {
-                            heap.pop();
-                            heap.push(Entry(dist, j as u32));
+                    }
+                    dist[i] = f32::INFINITY;
+                    heap.clear();
+                    // Seed with the first k others, then scan the rest.
+                    let mut j = 0;
+                    while heap.len() < k && j < n {
+                        if j != i {
+                            heap.push(Entry(dist[j], j as u32));
+                        }
+                        j += 1;
+                    }
+                    let mut thr = heap.peek().map_or(f32::INFINITY, |e| e.0);
+                    for (jj, &dj) in dist.iter().enumerate().skip(j) {
+                        if dj <= thr {
+                            let e = Entry(dj, jj as u32);
+                            if heap.peek().is_some_and(|top| e < *top) {
+                                heap.pop();
+                                heap.push(e);
+                                thr = heap.peek().map_or(f32::INFINITY, |e| e.0);
+                            }
                         }
                     }
                     let mut out: Vec<Neighbor> = heap

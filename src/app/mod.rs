@@ -533,6 +533,15 @@ impl DecApp {
             got.push(l);
         }
         for l in got {
+            if let Some((t0, _)) = self.exit_after {
+                println!(
+                    "[{:6.2}s] t-SNE layout of step {}: {:.2}s, KL {:.4}",
+                    t0.elapsed().as_secs_f64(),
+                    l.step,
+                    l.seconds,
+                    l.kl.unwrap_or(f32::NAN)
+                );
+            }
             let assignments = self
                 .run
                 .snapshot
