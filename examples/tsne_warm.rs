@@ -124,6 +124,7 @@ fn main() {
                 learning_rate: n as f32,
                 momentum: 0.8,
                 theta,
+                exaggeration: 1.0,
             },
         );
         let secs = t.elapsed().as_secs_f64();

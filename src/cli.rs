@@ -95,6 +95,9 @@ pub struct ProjectArgs {
     /// Barnes-Hut accuracy of warm updates (0: the FFT gradient of a full fit).
     #[arg(long, default_value_t = 0.5)]
     pub warm_theta: f32,
+    /// Barnes-Hut accuracy of the fit from scratch (0: bhtsne's FFT gradient, as default).
+    #[arg(long, default_value_t = 0.0)]
+    pub fit_theta: f32,
     /// Search the neighbour table anew every K warm updates (between: refresh distances).
     #[arg(long, default_value_t = 5)]
     pub knn_refresh: usize,
@@ -777,6 +780,7 @@ fn project(a: ProjectArgs) -> Result<()> {
         epochs: a.epochs,
         warm_epochs: a.warm_epochs,
         warm_theta: a.warm_theta,
+        fit_theta: a.fit_theta,
         knn_refresh: a.knn_refresh,
         sample: a.sample,
         seed: a.seed,

@@ -39,6 +39,11 @@ pub struct TsneParams {
     /// Barnes-Hut ones ([`crate::tsne`]) 0.45 s, P included, at an exact KL 0.4% above
     /// the FFT's (`examples/tsne_warm`).
     pub warm_theta: f32,
+    /// Barnes-Hut accuracy of a fit from scratch; 0 (the default) uses the bhtsne
+    /// crate's FFT gradient, which measured closest to openTSNE's result (benches/). The
+    /// app sets 0.5: on its one t-SNE thread, beside training, the FFT fit of 750
+    /// iterations took ~18 s to a first picture, the Barnes-Hut one a fraction of that.
+    pub fit_theta: f32,
     /// A warm update keeps the sample's nearest-neighbour table and only recomputes its
     /// distances on the new Z; every this many updates the table is searched anew
     /// between snapshots ([`WarmTsne::prepare`]; default 5; 1 = after every update).
@@ -57,6 +62,7 @@ impl Default for TsneParams {
             early_exaggeration: 12.0,
             warm_epochs: 100,
             warm_theta: 0.5,
+            fit_theta: 0.0,
             knn_refresh: 5,
             sample: 10_000,
             seed: 0,
@@ -259,6 +265,56 @@ impl WarmTsne {
         *self = Self::default();
     }
 
+    /// A fit from scratch with [`crate::tsne`]: exact neighbours, PCA seed, openTSNE's
+    /// two phases (exaggeration 12 at learning rate n/12 and momentum 0.5 for up to
+    /// 250 iterations, then none at rate n and momentum 0.8).
+    fn fit_barnes_hut(&mut self, x: &[f32], d: usize, p: &TsneParams) -> (Vec<f32>, f32, WarmInfo) {
+        if d > TSNE_MAX_DIMS {
+            let reduced = Pca::fit(x, d, TSNE_MAX_DIMS).transform(x);
+            return self.fit_barnes_hut(&reduced, TSNE_MAX_DIMS, p);
+        }
+        let n = x.len() / d.max(1);
+        let perplexity = clamp_perplexity(p.perplexity, n);
+        let t = Instant::now();
+        self.table = exact_knn(x, d, neighbours_for(perplexity, n));
+        self.since_search = 0;
+        let info = WarmInfo {
+            searched: true,
+            knn_seconds: t.elapsed().as_secs_f64(),
+        };
+        let aff = crate::tsne::affinities(&self.table, perplexity);
+        let mut y = pca_init(x, d);
+        let exag_epochs = p.epochs.min(250);
+        let ex = p.early_exaggeration.max(1.0);
+        let lr = (n as f32).max(50.0);
+        let mut kl = crate::tsne::optimize(
+            &mut y,
+            &aff,
+            &crate::tsne::Descent {
+                epochs: exag_epochs.max(1),
+                learning_rate: (lr / ex).max(50.0),
+                momentum: 0.5,
+                theta: p.fit_theta,
+                exaggeration: ex,
+            },
+        );
+        if p.epochs > exag_epochs {
+            kl = crate::tsne::optimize(
+                &mut y,
+                &aff,
+                &crate::tsne::Descent {
+                    epochs: p.epochs - exag_epochs,
+                    learning_rate: lr,
+                    momentum: 0.8,
+                    theta: p.fit_theta,
+                    exaggeration: 1.0,
+                },
+            );
+        }
+        self.layout = Some(y.clone());
+        (y, kl, info)
+    }
+
     fn table_fits(&self, n: usize, k: usize) -> bool {
         self.table.len() == n && self.table.first().is_some_and(|r| r.len() == k)
     }
@@ -294,6 +350,9 @@ impl WarmTsne {
         let n = x.len() / d.max(1);
         let prev = match self.layout.take() {
             Some(prev) if prev.len() == 2 * n && n >= 4 => prev,
+            _ if p.fit_theta > 0.0 && n >= 4 => {
+                return self.fit_barnes_hut(x, d, p);
+            }
             _ => {
                 let (y, kl) = tsne(x, d, p, None);
                 self.table.clear();
@@ -333,6 +392,7 @@ impl WarmTsne {
                     learning_rate: (n as f32).max(50.0),
                     momentum: 0.8,
                     theta: p.warm_theta,
+                    exaggeration: 1.0,
                 },
             );
             (y, kl)
@@ -676,5 +736,32 @@ mod tests {
         let first = km[0];
         assert!(km[..200].iter().all(|&c| c == first));
         assert!(km[200..].iter().all(|&c| c != first));
+    }
+
+    #[test]
+    fn barnes_hut_fit_from_scratch_separates_blobs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        use rand::Rng;
+        let mut x = Vec::new();
+        for i in 0..300 {
+            let c = if i < 150 { 0.0 } else { 6.0 };
+            for _ in 0..3 {
+                x.push(c + rng.random_range(-1.0f32..1.0));
+            }
+        }
+        let p = TsneParams {
+            epochs: 300,
+            fit_theta: 0.5,
+            ..Default::default()
+        };
+        let mut w = WarmTsne::new();
+        let (y, kl, info) = w.update(&x, 3, &p);
+        assert!(info.searched && kl.is_finite() && kl > 0.0);
+        let km = manifold_kmeans(&y, 2, 0);
+        assert!(km[..150].iter().all(|&c| c == km[0]));
+        assert!(km[150..].iter().all(|&c| c != km[0]));
+        // Same seed and data, same layout.
+        let (y2, _, _) = WarmTsne::new().update(&x, 3, &p);
+        assert_eq!(y, y2);
     }
 }

@@ -348,6 +348,8 @@ pub struct Descent {
     pub momentum: f32,
     /// Barnes-Hut accuracy (0.5 is the usual value; smaller is more exact and slower).
     pub theta: f32,
+    /// Early exaggeration: P's attraction multiplied by this (1 = none).
+    pub exaggeration: f32,
 }
 
 /// Run gradient descent on the layout `y` (`n x 2`, changed in place) for P, with
@@ -359,6 +361,7 @@ pub fn optimize(y: &mut [f32], p: &Affinities, d: &Descent) -> f32 {
         return f32::NAN;
     }
     let theta2 = d.theta * d.theta;
+    let exag = d.exaggeration.max(f32::MIN_POSITIVE);
     let mut uy = vec![0.0f32; 2 * n];
     let mut gains = vec![1.0f32; 2 * n];
     let mut rep = vec![[0.0f32; 3]; n];
@@ -399,7 +402,7 @@ pub fn optimize(y: &mut [f32], p: &Affinities, d: &Descent) -> f32 {
                     for (&j, &pv) in p.cols[r0..r1].iter().zip(&p.vals[r0..r1]) {
                         let j = j as usize;
                         let (dx, dy) = (px - yr[2 * j], py - yr[2 * j + 1]);
-                        let f = pv / (1.0 + dx * dx + dy * dy);
+                        let f = exag * pv / (1.0 + dx * dx + dy * dy);
                         ax += f * dx;
                         ay += f * dy;
                     }
@@ -545,6 +548,7 @@ mod tests {
             learning_rate: 200.0,
             momentum: 0.8,
             theta: 0.5,
+            exaggeration: 1.0,
         };
         let kl0 = optimize(&mut y.clone(), &p, &d);
         let kl = optimize(&mut y, &p, &Descent { epochs: 400, ..d });
