@@ -22,6 +22,25 @@ fn bounds(p: &[[f32; 2]]) -> Rect {
     r.expand2(r.size() * 0.03)
 }
 
+/// A quick digest of a sequence (multiply-xor fold): tells whether a frame's points or
+/// colours changed, at ~0.1 ms for 70,000 points, against ~5 ms to rebuild the mesh.
+fn fingerprint(v: impl Iterator<Item = u32>) -> u64 {
+    v.fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+        (h ^ x as u64).wrapping_mul(0x0100_0000_01b3).rotate_left(5)
+    })
+}
+
+/// What the scatter's mesh was built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeshKey {
+    points: u64,
+    assignments: u64,
+    manifold: u64,
+    by_label: bool,
+    rect: [u32; 4],
+    radius: u32,
+}
+
 /// All points as small squares in one mesh.
 pub fn point_mesh(
     points: &[[f32; 2]],
@@ -206,8 +225,26 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             centre.y - (p[1] - bc.y) * scale,
         )
     };
-    let radius = if points.len() > 20_000 { 1.0 } else { 1.6 };
-    painter.add(Shape::mesh(point_mesh(points, &colors, &to_screen, radius)));
+    let radius: f32 = if points.len() > 20_000 { 1.0 } else { 1.6 };
+    // Building 70,000 quads costs a few ms; reuse the mesh while nothing it depends on
+    // changed (hover and selection are drawn on top).
+    let key = MeshKey {
+        points: fingerprint(points.iter().flat_map(|p| [p[0].to_bits(), p[1].to_bits()])),
+        assignments: fingerprint(frame.assignments.iter().flat_map(|a| a.iter().copied())),
+        manifold: fingerprint(manifold.iter().flat_map(|m| m.iter().copied())),
+        by_label,
+        rect: [rect.min.x, rect.min.y, rect.max.x, rect.max.y].map(f32::to_bits),
+        radius: radius.to_bits(),
+    };
+    let mesh = match &app.mesh_cache {
+        Some((k, m)) if *k == key => m.clone(),
+        _ => {
+            let m = Arc::new(point_mesh(points, &colors, &to_screen, radius));
+            app.mesh_cache = Some((key, m.clone()));
+            m
+        }
+    };
+    painter.add(Shape::Mesh(mesh));
     // Legend.
     let k = if let Some(m) = &manifold {
         m.iter().max().map_or(0, |v| *v as usize + 1)

@@ -141,6 +141,9 @@ pub struct DecApp {
     pub color_by_label: bool,
     /// In the t-SNE view, colour by k-means on the layout (manifold clustering).
     pub color_by_manifold: bool,
+    /// The scatter's last mesh and what it was built from: rebuilt only when the
+    /// points, colours or view change, not on every repaint.
+    pub(crate) mesh_cache: Option<(embedding::MeshKey, Arc<egui::Mesh>)>,
     pub error: Option<String>,
     pub status: String,
     loading: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
@@ -203,6 +206,7 @@ impl DecApp {
             tab: Tab::Embedding,
             color_by_label: false,
             color_by_manifold: false,
+            mesh_cache: None,
             error: None,
             status: String::new(),
             loading: None,
