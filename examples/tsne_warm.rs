@@ -37,17 +37,7 @@ fn main() {
     let t = Instant::now();
     refresh_distances(&mut table, &x, d);
     println!("distance refresh: {:.4}s", t.elapsed().as_secs_f64());
-    let nb: Vec<Vec<bhtsne::Neighbor<f32>>> = table
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|n| bhtsne::Neighbor {
-                    index: n.index as usize,
-                    distance: n.distance,
-                })
-                .collect()
-        })
-        .collect();
+    let nb = decscope::neighbors::to_bhtsne(&table);
     let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
     let mut reference: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
     reference

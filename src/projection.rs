@@ -397,18 +397,7 @@ impl WarmTsne {
             );
             (y, kl)
         } else {
-            let nb: Vec<Vec<bhtsne::Neighbor<f32>>> = self
-                .table
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .map(|n| bhtsne::Neighbor {
-                            index: n.index as usize,
-                            distance: n.distance,
-                        })
-                        .collect()
-                })
-                .collect();
+            let nb = crate::neighbors::to_bhtsne(&self.table);
             let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
             let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
             t.perplexity(perplexity)
@@ -603,6 +592,20 @@ impl TsneWorker {
 mod tests {
     use super::*;
 
+    /// `per` points around 0 and `per` around `gap` on every axis of `d`, uniform ±1.
+    fn two_blobs(per: usize, d: usize, gap: f32, seed: u64) -> Vec<f32> {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..2 * per)
+            .flat_map(|i| {
+                let c = if i < per { 0.0 } else { gap };
+                (0..d)
+                    .map(|_| c + rng.random_range(-1.0f32..1.0))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     #[test]
     fn procrustes_undoes_rotation_reflection_scale_and_shift() {
         let prev: Vec<f32> = vec![0.0, 0.0, 1.0, 0.0, 0.0, 2.0, -1.0, 0.5];
@@ -633,15 +636,7 @@ mod tests {
 
     #[test]
     fn tsne_separates_two_blobs_and_warm_start_stays_put() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        use rand::Rng;
-        let mut x = Vec::new();
-        for i in 0..300 {
-            let c = if i < 150 { 0.0 } else { 8.0 };
-            for _ in 0..5 {
-                x.push(c + rng.random_range(-1.0f32..1.0));
-            }
-        }
+        let x = two_blobs(150, 5, 8.0, 1);
         let p = TsneParams {
             epochs: 300,
             ..Default::default()
@@ -677,15 +672,7 @@ mod tests {
 
     #[test]
     fn warm_updates_keep_the_neighbour_table_and_stay_put() {
-        let mut rng = ChaCha8Rng::seed_from_u64(2);
-        use rand::Rng;
-        let mut x = Vec::new();
-        for i in 0..400 {
-            let c = if i < 200 { 0.0 } else { 6.0 };
-            for _ in 0..4 {
-                x.push(c + rng.random_range(-1.0f32..1.0));
-            }
-        }
+        let mut x = two_blobs(200, 4, 6.0, 2);
         let p = TsneParams {
             epochs: 300,
             warm_epochs: 50,
@@ -740,15 +727,7 @@ mod tests {
 
     #[test]
     fn barnes_hut_fit_from_scratch_separates_blobs() {
-        let mut rng = ChaCha8Rng::seed_from_u64(6);
-        use rand::Rng;
-        let mut x = Vec::new();
-        for i in 0..300 {
-            let c = if i < 150 { 0.0 } else { 6.0 };
-            for _ in 0..3 {
-                x.push(c + rng.random_range(-1.0f32..1.0));
-            }
-        }
+        let x = two_blobs(150, 3, 6.0, 6);
         let p = TsneParams {
             epochs: 300,
             fit_theta: 0.5,
