@@ -43,62 +43,19 @@ fn main() {
         let mut fwd =
             |t| median_ms(|| matmul_on(t, b, no, ni, &x, false, &w, false, &mut o, false));
         let (fa, fr) = (fwd(Threads::Auto), fwd(Threads::Rows));
+        // The two backward products of the layer, with a given use of threads.
+        let (dw_of, dx_of) = (
+            |t, dw: &mut [f32]| matmul_on(t, ni, no, b, &x, true, &d, false, dw, false),
+            |t, dx: &mut [f32]| matmul_on(t, b, ni, no, &d, false, &w, true, dx, false),
+        );
         let seq = median_ms(|| {
-            matmul_on(
-                Threads::Auto,
-                ni,
-                no,
-                b,
-                &x,
-                true,
-                &d,
-                false,
-                &mut dw,
-                false,
-            );
-            matmul_on(
-                Threads::Auto,
-                b,
-                ni,
-                no,
-                &d,
-                false,
-                &w,
-                true,
-                &mut dx,
-                false,
-            );
+            dw_of(Threads::Auto, &mut dw);
+            dx_of(Threads::Auto, &mut dx);
         });
         let join = median_ms(|| {
             rayon::join(
-                || {
-                    matmul_on(
-                        Threads::Single,
-                        ni,
-                        no,
-                        b,
-                        &x,
-                        true,
-                        &d,
-                        false,
-                        &mut dw,
-                        false,
-                    )
-                },
-                || {
-                    matmul_on(
-                        Threads::Single,
-                        b,
-                        ni,
-                        no,
-                        &d,
-                        false,
-                        &w,
-                        true,
-                        &mut dx,
-                        false,
-                    )
-                },
+                || dw_of(Threads::Single, &mut dw),
+                || dx_of(Threads::Single, &mut dx),
             );
         });
         println!(

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{Threads, matmul_on, matmul_rows};
+use crate::linalg::{Threads, matmul_on, row_split};
 use crate::optim::Optimizer;
 
 /// Activation after a dense layer.
@@ -236,7 +236,8 @@ impl Mlp {
                 input
             };
             let out = &mut rest[0][..b * layer.n_out];
-            matmul_rows(
+            matmul_on(
+                row_split(b, layer.n_out, layer.n_in),
                 b,
                 layer.n_out,
                 layer.n_in,
@@ -347,7 +348,8 @@ impl Mlp {
             let mut input: &[f32] = &x[start * d..(start + b) * d];
             for layer in &self.layers {
                 let o = &mut c[..b * layer.n_out];
-                matmul_rows(
+                matmul_on(
+                    row_split(b, layer.n_out, layer.n_in),
                     b,
                     layer.n_out,
                     layer.n_in,

@@ -77,34 +77,22 @@ pub fn matmul(
     matmul_on(Threads::Auto, m, n, k, a, ta, b, tb, c, accumulate);
 }
 
-/// [`matmul`] with the rows of `c` split into one block per rayon thread, each block a
-/// single-threaded product, when the shape is one where that measured faster.
+/// [`Threads::Rows`] for a product `m x k · k x n` (not transposed on the left) where
+/// row blocks measured faster than the gemm crate's own split, else [`Threads::Auto`].
 ///
 /// Why: on the autoencoder's shapes at batch 256 (2 threads, AVX-512), the gemm
 /// crate's own split reached 210-220 GFLOP/s on `256x784·784x500`, `256x2000·2000x500`
 /// and `256x500·500x500`, and row blocks 250-285; but on `256x500·500x2000` its own
 /// split was faster (293 vs 253). Measured with `cargo run --release --example
-/// gemm_shapes`. The rule below keeps the gemm crate's split where `op(b)` is much
-/// wider than deep.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_rows(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    ta: bool,
-    b: &[f32],
-    tb: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+/// gemm_shapes`. The rule keeps the gemm crate's split where `op(b)` is much wider
+/// than deep.
+pub fn row_split(m: usize, n: usize, k: usize) -> Threads {
     let wide = n >= 2 * k && k >= 64;
-    let threads = if ta || wide || m < 32 || rayon::current_num_threads() < 2 {
+    if wide || m < 32 || rayon::current_num_threads() < 2 {
         Threads::Auto
     } else {
         Threads::Rows
-    };
-    matmul_on(threads, m, n, k, a, ta, b, tb, c, accumulate);
+    }
 }
 
 /// [`matmul`] with an explicit use of threads.
