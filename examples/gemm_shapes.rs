@@ -1,10 +1,10 @@
 //! Throughput of every product of an autoencoder training step (batch 256), under each
-//! way of using the threads, to back the choices in `src/linalg.rs` and
+//! way of using the threads, to back the choices in `src/engine/linalg.rs` and
 //! `Mlp::backward`: `cargo run --release --example gemm_shapes`.
 
 use std::time::Instant;
 
-use decscope::linalg::{Threads, flush_subnormals, matmul_on};
+use decscope::engine::linalg::{Threads, flush_subnormals, matmul_on};
 
 fn median_ms(mut f: impl FnMut()) -> f64 {
     for _ in 0..5 {

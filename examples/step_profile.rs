@@ -1,6 +1,6 @@
-use decscope::autoencoder::Autoencoder;
-use decscope::linalg::{flush_subnormals, matmul};
-use decscope::optim::{Optimizer, OptimizerConfig};
+use decscope::engine::autoencoder::Autoencoder;
+use decscope::engine::linalg::{flush_subnormals, matmul};
+use decscope::engine::optim::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;

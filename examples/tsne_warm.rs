@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use decscope::neighbors::{exact_knn, refresh_distances};
+use decscope::projection::neighbors::{exact_knn, refresh_distances};
 use decscope::projection::{TsneParams, tsne};
 
 fn main() {
@@ -37,7 +37,7 @@ fn main() {
     let t = Instant::now();
     refresh_distances(&mut table, &x, d);
     println!("distance refresh: {:.4}s", t.elapsed().as_secs_f64());
-    let nb = decscope::neighbors::to_bhtsne(&table);
+    let nb = decscope::projection::neighbors::to_bhtsne(&table);
     let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
     let mut reference: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
     reference
@@ -101,15 +101,15 @@ fn main() {
             exact_kl(&ts.embedding())
         );
     }
-    // decscope's own Barnes-Hut (src/tsne.rs), as the warm updates use it.
+    // decscope's own Barnes-Hut (src/projection/barnes_hut.rs), as the warm updates use it.
     for theta in [0.5f32, 0.3] {
         let t = Instant::now();
-        let p = decscope::tsne::affinities(&table, 30.0);
+        let p = decscope::projection::barnes_hut::affinities(&table, 30.0);
         let mut y2 = y.clone();
-        decscope::tsne::optimize(
+        decscope::projection::barnes_hut::optimize(
             &mut y2,
             &p,
-            &decscope::tsne::Descent {
+            &decscope::projection::barnes_hut::Descent {
                 epochs: 100,
                 learning_rate: n as f32,
                 momentum: 0.8,

@@ -1,31 +1,26 @@
 //! decscope: Deep Embedded Clustering (Xie, Girshick & Farhadi, ICML 2016) as a
 //! library, a command line and a live desktop app.
 //!
-//! The library holds everything that computes: [`data`] loading, the
-//! [`autoencoder`], [`optim`]izers, [`kmeans`], the [`dec`] clustering layer,
-//! [`metrics`], [`pca`], the run [`config`], and the one training [`pipeline`] that the
-//! command line and the app both drive through typed events.
+//! The library holds everything that computes, one folder a layer:
+//!
+//! | layer | what |
+//! |---|---|
+//! | [`data`] | the dataset type, one loader per format, preprocessing, `inspect` |
+//! | [`engine`] | autoencoder, optimizers, k-means, the DEC layer, metrics, config, the one training [`engine::pipeline`], reports, saved models |
+//! | [`projection`] | PCA, t-SNE (fit, warm updates, alignment) and the projection thread |
+//! | [`bench`] | `decscope bench` and the plain candle-nn yardstick |
+//! | `app` | the desktop app (feature `gui`), a thin client of the pipeline |
+//!
+//! The command line (`src/cli/`) and the app both drive [`engine::pipeline::run`] through
+//! typed [`Event`]s and commands; no library module imports the app or the CLI.
 
 #[cfg(feature = "gui")]
 pub mod app;
-pub mod autoencoder;
 pub mod bench;
-pub mod config;
 pub mod data;
-pub mod dec;
-pub mod kmeans;
-pub mod linalg;
-pub mod metrics;
-pub mod model;
-pub mod neighbors;
-pub mod optim;
-pub mod pca;
-pub mod pipeline;
+pub mod engine;
 pub mod projection;
-pub mod reference;
-pub mod report;
-pub mod tsne;
 
-pub use config::{DecConfig, Preset};
 pub use data::Dataset;
-pub use pipeline::{AeSource, Control, Event, Sink, run};
+pub use engine::config::{DecConfig, Preset};
+pub use engine::pipeline::{AeSource, Control, Event, Sink, run};

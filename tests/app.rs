@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use decscope::app::{DecApp, Tab};
 use decscope::data::{self, LoadOptions};
-use decscope::pipeline::Phase;
+use decscope::engine::pipeline::Phase;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 

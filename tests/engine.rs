@@ -1,11 +1,11 @@
 //! End-to-end properties of the engine on real MNIST digits (the bundled test set).
 
-use decscope::autoencoder::Autoencoder;
-use decscope::config::DecConfig;
+use decscope::bench::reference::{CandleAutoencoder, RefOptimizer};
 use decscope::data::{self, Dataset, LoadOptions};
-use decscope::optim::{Optimizer, OptimizerConfig};
-use decscope::pipeline::{AeSource, Control, NullSink, run};
-use decscope::reference::{CandleAutoencoder, RefOptimizer};
+use decscope::engine::autoencoder::Autoencoder;
+use decscope::engine::config::DecConfig;
+use decscope::engine::optim::{Optimizer, OptimizerConfig};
+use decscope::engine::pipeline::{AeSource, Control, NullSink, run};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

@@ -5,7 +5,7 @@
 use egui::{Color32, RichText, Sense, Vec2};
 
 use super::{DecApp, gallery};
-use crate::metrics::Confusion;
+use crate::engine::metrics::Confusion;
 
 pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let Some(truth) = app.ds.labels.clone() else {

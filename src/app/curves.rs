@@ -25,8 +25,8 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             for (i, (name, f)) in [
                 (
                     "ACC",
-                    (|e: &crate::report::HistoryEntry| e.acc)
-                        as fn(&crate::report::HistoryEntry) -> Option<f64>,
+                    (|e: &crate::engine::report::HistoryEntry| e.acc)
+                        as fn(&crate::engine::report::HistoryEntry) -> Option<f64>,
                 ),
                 ("NMI", |e| e.nmi),
                 ("ARI", |e| e.ari),

@@ -106,7 +106,7 @@ fn current_frame(app: &mut DecApp) -> (Frame, String) {
             (
                 Frame {
                     step,
-                    phase: crate::pipeline::Phase::Done,
+                    phase: crate::engine::pipeline::Phase::Done,
                     method,
                     points: Arc::new(pts),
                     indices: Some(idx),
@@ -141,7 +141,7 @@ fn current_frame(app: &mut DecApp) -> (Frame, String) {
             (
                 Frame {
                     step: 0,
-                    phase: crate::pipeline::Phase::Done,
+                    phase: crate::engine::pipeline::Phase::Done,
                     method: Method::Pca,
                     points: Arc::new(pts),
                     indices: None,

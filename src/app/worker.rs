@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
-use crate::autoencoder::Autoencoder;
-use crate::config::DecConfig;
 use crate::data::Dataset;
-use crate::model::DecModel;
-use crate::pipeline::{
+use crate::engine::autoencoder::Autoencoder;
+use crate::engine::config::DecConfig;
+use crate::engine::model::DecModel;
+use crate::engine::pipeline::{
     self, AeSource, Controller, Event, PipelineError, RunOutput, Sink, Snapshot, control_channel,
 };
 

@@ -9,7 +9,9 @@ use super::{DataError, Dataset};
 /// Which column holds the labels.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum LabelCol {
-    /// A column named label, class, target or y (any case), if present.
+    /// A column named label, class, target or y (any case); in a file without a
+    /// header, the last or else the first column when it looks like class ids (see
+    /// [`guess_label_column`]).
     #[default]
     Auto,
     None,
@@ -215,11 +217,88 @@ pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset,
         (None, None)
     };
     let name = super::file_name(path);
+    let guessed = (label_col == &LabelCol::Auto && !header)
+        .then(|| guess_label_column(&x, d))
+        .flatten();
+    let (x, d, labels, class_names, label_note) = match guessed {
+        Some(g) => {
+            let raw: Vec<String> = x
+                .chunks_exact(d)
+                .map(|r| format!("{}", r[g.column] as i64))
+                .collect();
+            let x: Vec<f32> = x
+                .chunks_exact(d)
+                .flat_map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .filter(|&(c, _)| c != g.column)
+                        .map(|(_, &v)| v)
+                })
+                .collect();
+            let (l, n) = encode(&raw);
+            (x, d - 1, Some(l), Some(n), Some(g.note(d)))
+        }
+        None => (x, d, labels, class_names, None),
+    };
     let mut ds = Dataset::new(name, x, d, labels)?;
     ds.class_names = class_names;
+    ds.label_note = label_note;
     ds.source = Some(path.to_path_buf());
     ds.dtype = "f32 (text)".into();
     Ok(ds)
+}
+
+/// A column that [`guess_label_column`] took for class ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuessedLabels {
+    /// 0-based column index.
+    pub column: usize,
+    pub distinct: usize,
+}
+
+impl GuessedLabels {
+    /// One line for `inspect` and the app: which column and why, and how to undo it.
+    pub fn note(&self, width: usize) -> String {
+        let which = if self.column == 0 { "first" } else { "last" };
+        format!(
+            "labels from column {} of {width} ({which}, no header): integers with {} distinct values, none in over half the rows; --label-col none keeps it as a feature",
+            self.column, self.distinct
+        )
+    }
+}
+
+/// Most class ids a guessed label column may have.
+pub const MAX_GUESSED_CLASSES: usize = 50;
+
+/// In a headerless numeric table (`x`, `width` columns), the column that holds class
+/// ids, if one does: the last column, else the first, when all its values are
+/// non-negative integers with 2 to 50 distinct values, at most a tenth as many as
+/// rows, and no value in over half the rows (a near-empty border pixel or a constant
+/// column is no label). At least 20 rows and 3 columns are needed to say.
+pub fn guess_label_column(x: &[f32], width: usize) -> Option<GuessedLabels> {
+    let n = x.len() / width.max(1);
+    if n < 20 || width < 3 {
+        return None;
+    }
+    let check = |c: usize| -> Option<GuessedLabels> {
+        let mut counts = std::collections::BTreeMap::<i64, usize>::new();
+        for row in x.chunks_exact(width) {
+            let v = row[c];
+            if !(v >= 0.0 && v.fract() == 0.0) {
+                return None;
+            }
+            *counts.entry(v as i64).or_default() += 1;
+            if counts.len() > MAX_GUESSED_CLASSES {
+                return None;
+            }
+        }
+        let top = counts.values().copied().max().unwrap_or(0);
+        (counts.len() >= 2 && counts.len() * 10 <= n && top * 2 <= n).then_some(GuessedLabels {
+            column: c,
+            distinct: counts.len(),
+        })
+    };
+    check(width - 1).or_else(|| check(0))
 }
 
 fn csv_err(path: &Path, e: csv::Error) -> DataError {
@@ -283,5 +362,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 2: 2 fields"), "{e}");
+    }
+
+    #[test]
+    fn headerless_label_column_is_guessed_last_then_first() {
+        // 8x8-digit-like rows: 4 pixel columns 0..16 (mostly 0), label last.
+        let mut text = String::new();
+        for i in 0..120 {
+            let px = if i % 3 == 0 { 16 } else { 0 };
+            text += &format!("0,{px},{},3,{}\n", i % 17, i % 10);
+        }
+        let ds = parse(text.as_bytes(), Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert_eq!(ds.d, 4);
+        assert_eq!(ds.n_classes(), Some(10));
+        assert!(ds.label_note.as_deref().unwrap().contains("column 4 of 5"));
+        // Label first, constant last column: the first is taken.
+        let mut text = String::new();
+        for i in 0..60 {
+            text += &format!("{},{},{},0\n", i % 4, i * 7 % 255, i % 2);
+        }
+        let ds = parse(text.as_bytes(), Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert_eq!((ds.d, ds.n_classes()), (3, Some(4)));
+        // Real-valued columns, or --label-col none: no labels.
+        let mut text = String::new();
+        for i in 0..60 {
+            text += &format!("{}.5,{},{}\n", i, i % 5, i as f32 * 0.1);
+        }
+        let ds = parse(text.as_bytes(), Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert!(ds.labels.is_none() && ds.label_note.is_none());
+        let ds = parse(b"1,2,3\n", Path::new("t.csv"), &LabelCol::None).unwrap();
+        assert!(ds.labels.is_none());
     }
 }

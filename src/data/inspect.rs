@@ -2,9 +2,10 @@
 //! image shape, value range, the preprocessing chosen, and warnings about what would
 //! make DEC fail or mislead (NaN/inf, constant columns, one class, too many clusters).
 
+use clap::ValueEnum;
 use serde::Serialize;
 
-use super::{Dataset, Format};
+use super::{Dataset, Format, Preprocessing};
 
 /// What `inspect` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -19,11 +20,23 @@ pub struct Description {
     /// Range of the features as stored in the file.
     pub min: f32,
     pub max: f32,
+    /// The preprocessing training would apply (`auto` resolved).
     pub preprocessing: String,
+    /// Why: the rule of `auto` that fired, or "asked for".
+    pub preprocessing_reason: String,
+    /// How the labels were found, when guessed.
+    pub label_note: Option<String>,
     pub warnings: Vec<String>,
 }
 
-pub fn describe(ds: &Dataset, format: Format, clusters: Option<usize>) -> Description {
+/// Describe `ds` as loaded without preprocessing; `asked` is the preprocessing the user
+/// asked for (`Auto` resolves from the content, as training would).
+pub fn describe(
+    ds: &Dataset,
+    format: Format,
+    clusters: Option<usize>,
+    asked: Preprocessing,
+) -> Description {
     let mut warnings = Vec::new();
     let non_finite = ds.x.iter().filter(|v| !v.is_finite()).count();
     if non_finite > 0 {
@@ -76,6 +89,7 @@ pub fn describe(ds: &Dataset, format: Format, clusters: Option<usize>) -> Descri
         warnings
             .push("no labels: ACC/NMI/ARI and the baselines need them (CSV: --label-col)".into());
     }
+    let choice = asked.resolve(ds, Some(format));
     Description {
         name: ds.name.clone(),
         format: format!("{format:?}"),
@@ -88,7 +102,20 @@ pub fn describe(ds: &Dataset, format: Format, clusters: Option<usize>) -> Descri
             .map(|s| format!("{}x{}x{}", s.height, s.width, s.channels)),
         min,
         max,
-        preprocessing: format!("{:?}", ds.preprocessing),
+        preprocessing: format!(
+            "{}{}",
+            choice.preprocessing.to_possible_value().map_or_else(
+                || format!("{:?}", choice.preprocessing),
+                |v| v.get_name().to_string()
+            ),
+            if asked == Preprocessing::Auto {
+                " (auto)"
+            } else {
+                ""
+            }
+        ),
+        preprocessing_reason: choice.reason,
+        label_note: ds.label_note.clone(),
         warnings,
     }
 }
@@ -96,7 +123,7 @@ pub fn describe(ds: &Dataset, format: Format, clusters: Option<usize>) -> Descri
 impl Description {
     pub fn text(&self) -> String {
         let mut s = format!(
-            "{} ({})\n  samples      {}\n  features     {}\n  dtype        {}\n  image shape  {}\n  range        [{}, {}] as stored\n  preprocessing {}\n",
+            "{} ({})\n  samples      {}\n  features     {}\n  dtype        {}\n  image shape  {}\n  range        [{}, {}] as stored\n  preprocessing {}: {}\n",
             self.name,
             self.format,
             self.n,
@@ -105,7 +132,8 @@ impl Description {
             self.image_shape.as_deref().unwrap_or("-"),
             self.min,
             self.max,
-            self.preprocessing
+            self.preprocessing,
+            self.preprocessing_reason
         );
         match &self.label_counts {
             Some(lc) => {
@@ -118,6 +146,9 @@ impl Description {
                 s += "\n";
             }
             None => s += "  labels       none\n",
+        }
+        if let Some(note) = &self.label_note {
+            s += &format!("               {note}\n");
         }
         for w in &self.warnings {
             s += &format!("  warning: {w}\n");

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod labels;
 pub mod npy;
 pub mod preprocess;
+pub mod standins;
 pub mod svmlight;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,17 @@ pub struct ImageShape {
     pub channels: usize,
 }
 
+impl std::fmt::Display for ImageShape {
+    /// `HxW` for grey images, `HxWxC` otherwise (what [`ImageShape::parse`] reads).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.channels == 1 {
+            write!(f, "{}x{}", self.height, self.width)
+        } else {
+            write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+        }
+    }
+}
+
 impl ImageShape {
     /// Number of features one image of this shape has.
     pub fn len(&self) -> usize {
@@ -38,6 +50,33 @@ impl ImageShape {
     /// Whether the shape holds no pixel at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Parse `HxW` (grey) or `HxWxC`, as `--image-shape` takes it.
+    pub fn parse(s: &str) -> Result<ImageShape, String> {
+        let bad = || format!("'{s}': expected HxW or HxWxC, e.g. 28x28");
+        let p: Vec<usize> = s
+            .trim()
+            .split('x')
+            .map(|v| v.trim().parse().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?;
+        let shape = match p[..] {
+            [height, width] => ImageShape {
+                height,
+                width,
+                channels: 1,
+            },
+            [height, width, channels] => ImageShape {
+                height,
+                width,
+                channels,
+            },
+            _ => return Err(bad()),
+        };
+        if shape.is_empty() {
+            return Err(format!("'{s}': every size must be at least 1"));
+        }
+        Ok(shape)
     }
 
     /// Guess the shape of a sample from its width alone: square grey images
@@ -80,6 +119,11 @@ pub struct Dataset {
     pub image_shape: Option<ImageShape>,
     /// The preprocessing already applied to `x`.
     pub preprocessing: Preprocessing,
+    /// Why that preprocessing: the rule of `auto` that fired, or "asked for".
+    pub preprocessing_reason: Option<String>,
+    /// How the labels were found, when a loader guessed (e.g. the last column of a
+    /// headerless CSV).
+    pub label_note: Option<String>,
     /// Element type in the file (u8, f32, ...).
     pub dtype: String,
 }
@@ -94,6 +138,12 @@ pub struct DatasetInfo {
     pub n_classes: Option<usize>,
     pub image_shape: Option<ImageShape>,
     pub preprocessing: Preprocessing,
+    /// Why that preprocessing (see [`Dataset::preprocessing_reason`]).
+    #[serde(default)]
+    pub preprocessing_reason: Option<String>,
+    /// How the labels were found, when a loader guessed.
+    #[serde(default)]
+    pub label_note: Option<String>,
     /// Element type in the file.
     #[serde(default)]
     pub dtype: String,
@@ -139,6 +189,8 @@ impl Dataset {
             class_names: None,
             image_shape: None,
             preprocessing: Preprocessing::None,
+            preprocessing_reason: None,
+            label_note: None,
             dtype: "f32".into(),
         })
     }
@@ -177,6 +229,8 @@ impl Dataset {
             n_classes: self.n_classes(),
             image_shape: self.image_shape,
             preprocessing: self.preprocessing,
+            preprocessing_reason: self.preprocessing_reason.clone(),
+            label_note: self.label_note.clone(),
             dtype: self.dtype.clone(),
         }
     }
@@ -200,6 +254,8 @@ impl Dataset {
             class_names: self.class_names.clone(),
             image_shape: self.image_shape,
             preprocessing: self.preprocessing,
+            preprocessing_reason: self.preprocessing_reason.clone(),
+            label_note: self.label_note.clone(),
             dtype: self.dtype.clone(),
         }
     }
@@ -421,16 +477,6 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
     }
 }
 
-/// The kind of data a format holds, for the `auto` preprocessing.
-pub fn kind_of(format: Format, dtype: &str) -> preprocess::Kind {
-    match format {
-        Format::Idx | Format::IdxDir | Format::ImageDir => preprocess::Kind::Pixels,
-        Format::Svmlight => preprocess::Kind::TfIdf,
-        Format::Npy | Format::Npz if dtype == "u8" => preprocess::Kind::Pixels,
-        _ => preprocess::Kind::Table,
-    }
-}
-
 /// Load a dataset from a file or folder, choosing the reader by extension and content.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
     let format = detect(path)?;
@@ -443,7 +489,6 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         Format::Svmlight => svmlight::load(path)?,
         Format::ImageDir => images::load(path, opts.image_size)?,
     };
-    let kind = kind_of(format, &ds.dtype);
     if let Some(shape) = opts.image_shape {
         if shape.len() != ds.d {
             return Err(DataError::Invalid {
@@ -473,8 +518,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
     if !opts.allow_non_finite {
         ds.check_finite()?;
     }
-    let chosen = opts.preprocessing.resolve(Some(kind));
-    preprocess::apply(&mut ds, chosen);
+    let chosen = opts.preprocessing.resolve(&ds, Some(format));
+    preprocess::apply(&mut ds, chosen.preprocessing);
+    ds.preprocessing_reason = Some(chosen.reason);
     Ok(ds)
 }
 

@@ -1,11 +1,13 @@
 //! `decscope bench`: how fast this machine trains DEC, measured in one run against two
 //! references taken in the same run: the raw GEMM throughput of the autoencoder's
 //! largest product, and the straightforward candle-nn implementation
-//! ([`crate::reference`]).
+//! ([`crate::bench::reference`]).
 //!
 //! Figures: ms per step, samples/s, achieved GFLOP/s (6 x parameters x batch per
 //! training step, 2 x parameters x samples per inference pass) and the ratio of that
 //! to the GEMM throughput.
+
+pub mod reference;
 
 use std::time::Instant;
 
@@ -13,12 +15,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::autoencoder::Autoencoder;
-use crate::dec::{DecStep, soft_assign, target_distribution};
-use crate::kmeans::{KMeansParams, kmeans};
-use crate::linalg::matmul;
-use crate::optim::{Optimizer, OptimizerConfig};
-use crate::reference::{CandleAutoencoder, RefOptimizer};
+use crate::bench::reference::{CandleAutoencoder, RefOptimizer};
+use crate::engine::autoencoder::Autoencoder;
+use crate::engine::dec::{DecStep, soft_assign, target_distribution};
+use crate::engine::kmeans::{KMeansParams, kmeans};
+use crate::engine::linalg::matmul;
+use crate::engine::optim::{Optimizer, OptimizerConfig};
 
 /// Settings of a benchmark run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -93,7 +95,7 @@ fn time(warm: usize, steps: usize, mut f: impl FnMut()) -> f64 {
 
 /// Run every measurement.
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
-    crate::linalg::flush_subnormals();
+    crate::engine::linalg::flush_subnormals();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let dims = &opts.dims;
     let b = opts.batch;

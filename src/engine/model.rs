@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::autoencoder::{Activation, Autoencoder, Dense, Mlp};
-use crate::config::DecConfig;
 use crate::data::DatasetInfo;
-use crate::dec::{hard_labels, soft_assign};
+use crate::engine::autoencoder::{Activation, Autoencoder, Dense, Mlp};
+use crate::engine::config::DecConfig;
+use crate::engine::dec::{hard_labels, soft_assign};
 
 /// Autoencoder, centroids and the settings they were trained with.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::DecConfig;
 use crate::data::DatasetInfo;
-use crate::metrics::{Confusion, Scores};
+use crate::engine::config::DecConfig;
+use crate::engine::metrics::{Confusion, Scores};
 
 /// One point of the training history: a pretraining epoch or a P update of DEC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

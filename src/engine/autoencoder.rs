@@ -7,7 +7,7 @@
 //! bias and ReLU fused into one pass after the GEMM, the ReLU backward fused into the
 //! mask of the incoming gradient, transposes taken as strides, and every buffer
 //! allocated once per batch size. `decscope bench` measures the gain against a plain
-//! candle-nn implementation (`crate::reference`), and a test checks both give the same
+//! candle-nn implementation (`crate::bench::reference`), and a test checks both give the same
 //! loss curve.
 
 use rand::Rng;
@@ -16,8 +16,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{Threads, matmul_on, row_split};
-use crate::optim::Optimizer;
+use crate::engine::linalg::{Threads, matmul_on, row_split};
+use crate::engine::optim::Optimizer;
 
 /// Activation after a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

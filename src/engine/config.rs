@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::optim::OptimizerConfig;
+use crate::engine::optim::OptimizerConfig;
 
 /// Named starting points for a configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -56,6 +56,49 @@ pub struct ClusterConfig {
     pub max_iter: usize,
     /// Restarts of the k-means that initialises the centroids.
     pub kmeans_n_init: usize,
+    /// A cluster has collapsed when, at a P update, it holds fewer samples than this
+    /// fraction of the smaller of its size at the start of DEC and n/k (default 0.25;
+    /// an empty cluster always counts).
+    #[serde(default = "default_collapse_fraction")]
+    pub collapse_fraction: f32,
+    /// What a collapse does: `stop` (the default) ends DEC with the last healthy state,
+    /// `warn` only reports it and goes on.
+    #[serde(default)]
+    pub on_collapse: OnCollapse,
+}
+
+fn default_collapse_fraction() -> f32 {
+    0.25
+}
+
+/// What the DEC phase does when a cluster collapses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum OnCollapse {
+    /// Report it (event, report, CLI summary, app) and keep training.
+    Warn,
+    /// Report it and end DEC with the encoder and centroids of the last P update at
+    /// which no cluster had collapsed. The default: a collapsed cluster rarely comes
+    /// back, and the samples it lost end up in its neighbours.
+    #[default]
+    Stop,
+}
+
+/// The inputs and outcome of the `fast` preset's scaling rule
+/// ([`DecConfig::scaled_to`]), kept in the configuration so every report says how its
+/// schedule was derived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    /// Rows of the data the schedule was derived for.
+    pub n: usize,
+    /// Batches per epoch at the derived batch size.
+    pub steps_per_epoch: usize,
+    /// Pretraining length in epochs that the derived step count amounts to.
+    pub pretrain_epochs: f64,
+    /// P updates per epoch.
+    pub updates_per_epoch: f64,
+    /// The rule, in words.
+    pub rule: String,
 }
 
 /// Everything that determines a DEC run.
@@ -71,6 +114,9 @@ pub struct DecConfig {
     pub cluster: ClusterConfig,
     /// Also run the paper's k-means-on-input baseline (labelled data only).
     pub baselines: bool,
+    /// Set when the schedule was derived from the data's size by [`DecConfig::scaled_to`].
+    #[serde(default)]
+    pub scaled: Option<Scaling>,
 }
 
 /// A configuration that cannot run, with the field at fault and what to use instead.
@@ -128,8 +174,11 @@ impl DecConfig {
                     tol: 0.001,
                     max_iter: 8_000,
                     kmeans_n_init: 20,
+                    collapse_fraction: default_collapse_fraction(),
+                    on_collapse: OnCollapse::Stop,
                 },
                 baselines: true,
+                scaled: None,
             },
             Preset::Paper => DecConfig {
                 preset: p,
@@ -160,8 +209,11 @@ impl DecConfig {
                     tol: 0.001,
                     max_iter: 200_000,
                     kmeans_n_init: 20,
+                    collapse_fraction: default_collapse_fraction(),
+                    on_collapse: OnCollapse::Stop,
                 },
                 baselines: true,
+                scaled: None,
             },
         }
     }

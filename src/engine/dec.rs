@@ -3,8 +3,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::autoencoder::{Mlp, Workspace};
-use crate::optim::Optimizer;
+use crate::engine::autoencoder::{Mlp, Workspace};
+use crate::engine::optim::Optimizer;
 
 /// Soft assignment (eq. 1), written into `q` (`n x k`) for embeddings `z` (`n x e`)
 /// and centroids `mu` (`k x e`):

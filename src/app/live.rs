@@ -1,0 +1,260 @@
+//! Keeping the window in step with the run: drain the worker's and loaders' channels
+//! once per frame (never blocking), turn snapshots into projections and replay
+//! frames, and hand t-SNE requests to the projection thread.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::TryRecvError;
+
+use super::worker::WorkerMsg;
+use super::{DecApp, DialogResult, Frame, MAX_FRAMES, Method};
+use crate::engine::pipeline::{Event, Phase, Snapshot};
+use crate::projection::pca::pca_2d;
+
+impl DecApp {
+    /// Drain the worker's and loaders' channels (never blocks).
+    pub fn poll(&mut self) {
+        self.poll_tsne();
+        if let Some((path, rx)) = &self.loading {
+            match rx.try_recv() {
+                Ok(Ok(ds)) => {
+                    let path = path.clone();
+                    self.loading = None;
+                    self.stop();
+                    self.worker = None;
+                    self.ds = Arc::new(ds);
+                    self.error = None;
+                    self.on_new_dataset();
+                    self.remember(&path);
+                }
+                Ok(Err(e)) => {
+                    self.loading = None;
+                    self.error = Some(e);
+                    self.status = format!("kept {}", self.ds.name);
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => self.loading = None,
+            }
+        }
+        if let Some(rx) = &self.dialog
+            && let Ok(r) = rx.try_recv()
+        {
+            self.dialog = None;
+            match r {
+                DialogResult::OpenData(Some(p)) => self.open(p),
+                DialogResult::LoadModel(Some(p)) => self.load_model(&p),
+                _ => {}
+            }
+        }
+        let Some(w) = &self.worker else { return };
+        let mut latest = None;
+        while let Ok(s) = w.snapshots.try_recv() {
+            latest = Some(s);
+        }
+        let mut msgs = Vec::new();
+        while let Ok(m) = w.events.try_recv() {
+            msgs.push(m);
+        }
+        if let Some(s) = latest {
+            self.set_snapshot(s);
+        }
+        for m in msgs {
+            self.on_msg(m);
+        }
+    }
+
+    pub(super) fn set_snapshot(&mut self, s: Arc<Snapshot>) {
+        self.run.proj = pca_2d(&s.z, s.e);
+        let assignments = s.assignments.clone().map(Arc::new);
+        self.push_frame(Frame {
+            step: s.step,
+            phase: s.phase,
+            method: Method::Pca,
+            points: Arc::new(self.run.proj.clone()),
+            indices: None,
+            assignments: assignments.clone(),
+        });
+        if self.method == Method::Tsne {
+            self.request_tsne(&s);
+        }
+        self.run.snapshot = Some(s);
+        self.run.snapshots_seen += 1;
+    }
+
+    pub(super) fn push_frame(&mut self, f: Frame) {
+        let frames = &mut self.run.frames;
+        frames.push(f);
+        if frames.len() > MAX_FRAMES {
+            // Thin out: drop every other frame of the older half.
+            let half = frames.len() / 2;
+            let mut i = 0;
+            frames.retain(|_| {
+                i += 1;
+                i > half || i % 2 == 0
+            });
+        }
+    }
+
+    /// Switch the embedding view between PCA and t-SNE (t-SNE starts computing at once,
+    /// on Z when a run has produced one, else on the raw input).
+    pub fn set_method(&mut self, m: Method) {
+        if m == self.method {
+            return;
+        }
+        self.method = m;
+        self.replay = None;
+        // While a run is going, its next snapshot brings Z; t-SNE of the raw input
+        // would only delay that.
+        if m == Method::Tsne && (self.run.snapshot.is_some() || !self.is_running()) {
+            let snap = self.run.snapshot.clone().unwrap_or_else(|| {
+                Arc::new(Snapshot {
+                    phase: Phase::Done,
+                    step: 0,
+                    z: self.ds.x.clone(),
+                    e: self.ds.d,
+                    assignments: None,
+                    confidence: None,
+                    centroids: None,
+                    scores: None,
+                })
+            });
+            self.request_tsne(&snap);
+        }
+    }
+
+    /// Ask the t-SNE thread for a layout of this snapshot's Z.
+    pub fn request_tsne(&mut self, s: &Snapshot) {
+        let ctx_wake = self.repaint.clone();
+        let params = self.tsne_params.clone();
+        let w = self.tsne_worker.get_or_insert_with(|| {
+            crate::projection::TsneWorker::spawn(params, move || {
+                if let Some(c) = &ctx_wake {
+                    c.request_repaint();
+                }
+            })
+        });
+        let groups = s.assignments.clone().or_else(|| self.ds.labels.clone());
+        // Manifold clustering uses DEC's number of clusters (the classes before DEC).
+        let clusters = s
+            .centroids
+            .as_ref()
+            .map(|c| c.len() / s.e.max(1))
+            .filter(|&k| k > 0)
+            .or_else(|| (self.settings.cfg.n_clusters > 0).then_some(self.settings.cfg.n_clusters))
+            .or_else(|| self.ds.n_classes())
+            .unwrap_or(0);
+        w.offer(crate::projection::ProjectRequest {
+            z: Arc::new(s.z.clone()),
+            e: s.e,
+            step: s.step,
+            groups,
+            clusters,
+        });
+    }
+
+    /// Take finished t-SNE layouts.
+    pub(super) fn poll_tsne(&mut self) {
+        let Some(w) = &self.tsne_worker else { return };
+        let mut got = Vec::new();
+        while let Ok(l) = w.layouts.try_recv() {
+            got.push(l);
+        }
+        for l in got {
+            if let Some((t0, _)) = self.exit_after {
+                println!(
+                    "[{:6.2}s] t-SNE layout of step {}: {:.2}s, KL {:.4}",
+                    t0.elapsed().as_secs_f64(),
+                    l.step,
+                    l.seconds,
+                    l.kl.unwrap_or(f32::NAN)
+                );
+            }
+            let assignments = self
+                .run
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.assignments.clone())
+                .map(Arc::new);
+            let phase = self.run.snapshot.as_ref().map_or(Phase::Done, |s| s.phase);
+            self.push_frame(Frame {
+                step: l.step,
+                phase,
+                method: Method::Tsne,
+                points: Arc::new(l.points.clone()),
+                indices: Some(l.indices.clone()),
+                assignments,
+            });
+            self.run.manifold_scores = match (&l.kmeans, &self.ds.labels) {
+                (Some(km), Some(truth)) => {
+                    let t: Vec<u32> = l.indices.iter().map(|&i| truth[i]).collect();
+                    let dec = self.run.assignments().map(|a| {
+                        let d: Vec<u32> = l.indices.iter().map(|&i| a[i]).collect();
+                        crate::engine::metrics::scores(&t, &d)
+                    });
+                    Some((crate::engine::metrics::scores(&t, km), dec))
+                }
+                _ => None,
+            };
+            self.run.tsne = Some(l);
+        }
+    }
+
+    pub(super) fn on_msg(&mut self, m: WorkerMsg) {
+        match m {
+            WorkerMsg::Event(Event::Phase { phase, total }) => {
+                if let Some((t0, _)) = self.exit_after {
+                    println!("[{:6.2}s] phase {phase:?}", t0.elapsed().as_secs_f64());
+                }
+                self.run.phase = Some(phase);
+                self.run.total = total;
+                self.run.step = 0;
+                self.run.phase_started = Some(Instant::now());
+            }
+            WorkerMsg::Event(Event::Step {
+                step, total, loss, ..
+            }) => {
+                self.run.step = step;
+                self.run.total = total;
+                self.run.loss = loss;
+            }
+            WorkerMsg::Event(Event::History(h)) => self.run.history.push(h),
+            WorkerMsg::Event(Event::Baseline { name, scores }) => {
+                self.run.baselines.push((name, scores))
+            }
+            WorkerMsg::Event(Event::Snapshot(s)) => self.set_snapshot(s),
+            WorkerMsg::Event(Event::Message(m)) => self.run.messages.push(m),
+            WorkerMsg::Event(Event::Pretrained(_)) => {}
+            WorkerMsg::Finished(out) => {
+                self.set_snapshot(Arc::new(Snapshot {
+                    phase: Phase::Done,
+                    step: out.report.final_.iterations,
+                    z: out.z.clone(),
+                    e: out.model.ae.encoder.n_out(),
+                    assignments: Some(out.assignments.clone()),
+                    confidence: Some(out.confidence.clone()),
+                    centroids: Some(out.model.centroids.clone()),
+                    scores: None,
+                }));
+                self.status = match out.report.final_.acc {
+                    Some(a) => format!("done: ACC {a:.4} in {:.0}s", out.report.timing.total_s),
+                    None => format!("done in {:.0}s", out.report.timing.total_s),
+                };
+                if let Some((t0, _)) = self.exit_after {
+                    println!("[{:6.2}s] {}", t0.elapsed().as_secs_f64(), self.status);
+                }
+                self.run.phase = Some(Phase::Done);
+                self.run.finished = Some(out);
+            }
+            WorkerMsg::Failed(e) => {
+                if e == "stopped" {
+                    self.status = "stopped".into();
+                } else {
+                    self.error = Some(e);
+                    self.status = "training failed".into();
+                }
+                self.run.phase = None;
+            }
+        }
+    }
+}

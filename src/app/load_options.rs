@@ -1,0 +1,168 @@
+//! The "Load options" window: how the app reads a file (label column, preprocessing,
+//! image shape), the same options `decscope train` takes, so a user can correct what
+//! `auto` guessed and reload.
+//!
+//! Why: a headerless table's label column or a pixel table's scale can be guessed
+//! wrong, and without this the app would train on the labels as a feature.
+
+use clap::ValueEnum;
+use egui::RichText;
+
+use super::DecApp;
+use crate::data::{ImageShape, LoadOptions, Preprocessing};
+
+/// The load options as the window edits them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadForm {
+    /// `auto`, `none`, `first`, `last`, a 0-based index or a header name.
+    pub label_col: String,
+    pub preprocess: Preprocessing,
+    /// Empty, or `HxW` / `HxWxC`.
+    pub image_shape: String,
+    /// Whether the window is shown.
+    pub open: bool,
+}
+
+impl Default for LoadForm {
+    fn default() -> Self {
+        LoadForm {
+            label_col: "auto".into(),
+            preprocess: Preprocessing::Auto,
+            image_shape: String::new(),
+            open: false,
+        }
+    }
+}
+
+impl LoadForm {
+    /// Take the command line's choices.
+    pub fn set(&mut self, label_col: &str, preprocess: Preprocessing, shape: Option<ImageShape>) {
+        self.label_col = label_col.to_string();
+        self.preprocess = preprocess;
+        self.image_shape = shape.map(|s| s.to_string()).unwrap_or_default();
+    }
+
+    /// The library's load options; the error says which field is wrong.
+    pub fn options(&self) -> Result<LoadOptions, String> {
+        let image_shape = match self.image_shape.trim() {
+            "" => None,
+            s => Some(ImageShape::parse(s).map_err(|e| format!("image shape {e}"))?),
+        };
+        let label_col = match self.label_col.trim() {
+            "" => "auto",
+            s => s,
+        };
+        Ok(LoadOptions {
+            preprocessing: self.preprocess,
+            label_col: label_col.parse().unwrap_or_default(),
+            image_shape,
+            ..Default::default()
+        })
+    }
+}
+
+/// The command-line name of a preprocessing (`unit-range`, ...).
+pub fn preprocessing_name(p: Preprocessing) -> String {
+    p.to_possible_value()
+        .map_or_else(|| format!("{p:?}"), |v| v.get_name().to_string())
+}
+
+impl DecApp {
+    /// Open the current dataset's file again with the form's options.
+    pub fn reload(&mut self) {
+        match self.ds.source.clone() {
+            Some(path) => self.open(path),
+            None => self.error = Some("this dataset was not read from a file".into()),
+        }
+    }
+
+    /// The window, when open.
+    pub(super) fn load_options_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.load.open;
+        let mut reload = false;
+        egui::Window::new("Load options")
+            .open(&mut open)
+            .resizable(false)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("load-options")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let lab = ui.label("label column");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.load.label_col)
+                                .desired_width(120.0),
+                        )
+                        .labelled_by(lab.id)
+                        .on_hover_text(
+                            "auto, none, first, last, a 0-based column index or a header name",
+                        );
+                        ui.end_row();
+                        let lab = ui.label("preprocessing");
+                        egui::ComboBox::from_id_salt("load-preprocess")
+                            .selected_text(preprocessing_name(self.load.preprocess))
+                            .show_ui(ui, |ui| {
+                                for p in Preprocessing::value_variants() {
+                                    ui.selectable_value(
+                                        &mut self.load.preprocess,
+                                        *p,
+                                        preprocessing_name(*p),
+                                    );
+                                }
+                            })
+                            .response
+                            .labelled_by(lab.id);
+                        ui.end_row();
+                        let lab = ui.label("image shape");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.load.image_shape)
+                                .hint_text("HxW, e.g. 8x8")
+                                .desired_width(120.0),
+                        )
+                        .labelled_by(lab.id);
+                        ui.end_row();
+                    });
+                if let Some(r) = &self.ds.preprocessing_reason {
+                    ui.label(RichText::new(format!("now: {r}")).weak().small());
+                }
+                if let Some(n) = &self.ds.label_note {
+                    ui.label(RichText::new(n).weak().small());
+                }
+                ui.horizontal(|ui| {
+                    let can = self.ds.source.is_some() && self.loading.is_none();
+                    if ui.add_enabled(can, egui::Button::new("Reload")).clicked() {
+                        reload = true;
+                    }
+                    if ui.button("Defaults").clicked() {
+                        self.load = LoadForm {
+                            open: true,
+                            ..LoadForm::default()
+                        };
+                    }
+                });
+            });
+        self.load.open = open;
+        if reload {
+            self.reload();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_parses_into_load_options() {
+        let mut f = LoadForm::default();
+        f.set("last", Preprocessing::UnitRange, None);
+        f.image_shape = "8x8".into();
+        let o = f.options().unwrap();
+        assert_eq!(o.label_col, crate::data::csv::LabelCol::Last);
+        assert_eq!(o.preprocessing, Preprocessing::UnitRange);
+        assert_eq!(o.image_shape.map(|s| s.to_string()), Some("8x8".into()));
+        f.image_shape = "8by8".into();
+        assert!(f.options().unwrap_err().contains("image shape"));
+        assert_eq!(preprocessing_name(Preprocessing::UnitRange), "unit-range");
+    }
+}

@@ -1,0 +1,264 @@
+//! The side panel, top to bottom: the dataset, the training settings and buttons with
+//! the progress of the run, the scores table, and the pipeline's messages.
+
+use egui::{Color32, RichText};
+
+use super::DecApp;
+use crate::engine::config::{DecConfig, Preset};
+use crate::engine::pipeline::Phase;
+
+impl DecApp {
+    /// The whole side panel.
+    pub(super) fn controls(&mut self, ui: &mut egui::Ui) {
+        self.dataset_section(ui);
+        ui.separator();
+        self.training_section(ui);
+        if !self.run.baselines.is_empty() || self.run.finished.is_some() {
+            ui.separator();
+            self.scores_section(ui);
+        }
+        for m in &self.run.messages {
+            ui.label(RichText::new(m).weak().small());
+        }
+    }
+
+    /// The dataset's name, size, preprocessing, load state and last error.
+    pub(super) fn dataset_section(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Dataset");
+        ui.label(RichText::new(&self.ds.name).strong());
+        ui.label(format!(
+            "{} samples × {} features{}",
+            self.ds.n,
+            self.ds.d,
+            self.ds
+                .n_classes()
+                .map(|c| format!(", {c} classes"))
+                .unwrap_or_default()
+        ));
+        let pre = ui.label(
+            RichText::new(format!(
+                "preprocessing: {}",
+                super::load_options::preprocessing_name(self.ds.preprocessing)
+            ))
+            .weak(),
+        );
+        if let Some(r) = &self.ds.preprocessing_reason {
+            pre.on_hover_text(r.clone());
+            ui.label(RichText::new(r).weak().small());
+        }
+        if let Some(n) = &self.ds.label_note {
+            ui.label(RichText::new(n).weak().small());
+        }
+        if ui
+            .small_button("Load options...")
+            .on_hover_text("Label column, preprocessing and image shape; reload with them")
+            .clicked()
+        {
+            self.load.open = true;
+        }
+        if self.loading.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("loading...");
+            });
+        }
+        ui.label(
+            RichText::new("Drop a file or folder here, or use File > Open.")
+                .weak()
+                .small(),
+        );
+        if let Some(e) = self.error.clone() {
+            ui.add_space(4.0);
+            egui::Frame::new()
+                .fill(Color32::from_rgb(90, 30, 30))
+                .inner_margin(6.0)
+                .corner_radius(4.0)
+                .show(ui, |ui| {
+                    ui.colored_label(Color32::from_rgb(255, 200, 200), e.to_string());
+                    if ui.small_button("dismiss").clicked() {
+                        self.error = None;
+                    }
+                });
+        }
+    }
+
+    /// The settings of the next run, Start/Pause/Resume/Stop and the progress.
+    pub(super) fn training_section(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Training");
+        let running = self.is_running();
+        ui.add_enabled_ui(!running, |ui| self.parameters(ui));
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if !running {
+                if ui.button("Start").clicked() {
+                    let ctx = ui.ctx().clone();
+                    self.start(&ctx);
+                }
+            } else {
+                if self.run.paused {
+                    if ui.button("Resume").clicked() {
+                        self.resume();
+                    }
+                } else if ui.button("Pause").clicked() {
+                    self.pause();
+                }
+                if ui.button("Stop").clicked() {
+                    self.stop();
+                }
+            }
+        });
+        self.progress(ui);
+    }
+
+    /// ACC/NMI/ARI of the baselines, DEC and the manifold clustering.
+    pub(super) fn scores_section(&mut self, ui: &mut egui::Ui) {
+        {
+            ui.heading("Scores");
+            egui::Grid::new("scores").striped(true).show(ui, |ui| {
+                ui.label("");
+                ui.label("ACC");
+                ui.label("NMI");
+                ui.label("ARI");
+                ui.end_row();
+                for (name, s) in &self.run.baselines {
+                    ui.label(*name);
+                    ui.label(format!("{:.3}", s.acc));
+                    ui.label(format!("{:.3}", s.nmi));
+                    ui.label(format!("{:.3}", s.ari));
+                    ui.end_row();
+                }
+                let last = self.run.history.iter().rev().find(|h| h.acc.is_some());
+                if let Some(h) = last {
+                    ui.label(RichText::new("DEC").strong());
+                    ui.label(RichText::new(format!("{:.3}", h.acc.unwrap_or(0.0))).strong());
+                    ui.label(format!("{:.3}", h.nmi.unwrap_or(0.0)));
+                    ui.label(format!("{:.3}", h.ari.unwrap_or(0.0)));
+                    ui.end_row();
+                }
+                if let Some((km, dec)) = &self.run.manifold_scores {
+                    let n = self.run.tsne.as_ref().map_or(0, |l| l.points.len());
+                    let rows = [
+                        (format!("k-means on t-SNE ({n} pts)"), Some(km)),
+                        ("DEC on the same points".to_string(), dec.as_ref()),
+                    ];
+                    for (name, s) in rows {
+                        if let Some(s) = s {
+                            ui.label(name).on_hover_text(
+                                "Manifold clustering: k-means on the 2-D t-SNE layout of Z \
+                                 (as N2D does with UMAP), scored on the t-SNE sample",
+                            );
+                            ui.label(format!("{:.3}", s.acc));
+                            ui.label(format!("{:.3}", s.nmi));
+                            ui.label(format!("{:.3}", s.ari));
+                            ui.end_row();
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    pub(super) fn parameters(&mut self, ui: &mut egui::Ui) {
+        let s = &mut self.settings;
+        egui::Grid::new("params").num_columns(2).show(ui, |ui| {
+            let lab = ui.label("preset");
+            let before = s.preset;
+            let combo = egui::ComboBox::from_id_salt("preset")
+                .selected_text(format!("{:?}", s.preset))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut s.preset, Preset::Fast, "Fast");
+                    ui.selectable_value(&mut s.preset, Preset::Paper, "Paper");
+                });
+            combo.response.labelled_by(lab.id);
+            if s.preset != before {
+                let seed = s.cfg.seed;
+                s.cfg = DecConfig::preset(s.preset).with_seed(seed);
+            }
+            ui.end_row();
+            let lab = ui.label("clusters (0 = classes)");
+            ui.add(egui::DragValue::new(&mut s.cfg.n_clusters).range(0..=100))
+                .labelled_by(lab.id);
+            ui.end_row();
+            let lab = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut s.cfg.seed))
+                .labelled_by(lab.id);
+            ui.end_row();
+            if s.preset == Preset::Fast {
+                let lab = ui.label("pretrain epochs");
+                ui.add(egui::DragValue::new(&mut s.epochs).range(1..=1000))
+                    .labelled_by(lab.id);
+            } else {
+                let lab = ui.label("layer-wise iters");
+                ui.add(
+                    egui::DragValue::new(&mut s.cfg.pretrain.layerwise_iters).range(0..=200_000),
+                )
+                .labelled_by(lab.id);
+                ui.end_row();
+                let lab = ui.label("fine-tune iters");
+                ui.add(egui::DragValue::new(&mut s.cfg.pretrain.finetune_iters).range(0..=500_000))
+                    .labelled_by(lab.id);
+            }
+            ui.end_row();
+            let lab = ui.label("batch size");
+            if ui
+                .add(egui::DragValue::new(&mut s.cfg.pretrain.batch_size).range(1..=4096))
+                .labelled_by(lab.id)
+                .changed()
+            {
+                s.cfg.cluster.batch_size = s.cfg.pretrain.batch_size;
+            }
+            ui.end_row();
+            let lab = ui.label("update interval");
+            ui.add(egui::DragValue::new(&mut s.cfg.cluster.update_interval).range(1..=10_000))
+                .labelled_by(lab.id);
+            ui.end_row();
+            let lab = ui.label("tol");
+            ui.add(
+                egui::DragValue::new(&mut s.cfg.cluster.tol)
+                    .range(0.0..=0.5)
+                    .speed(0.0005)
+                    .max_decimals(4),
+            )
+            .labelled_by(lab.id);
+            ui.end_row();
+            let lab = ui.label("alpha");
+            ui.add(
+                egui::DragValue::new(&mut s.cfg.cluster.alpha)
+                    .range(0.01..=100.0)
+                    .speed(0.05),
+            )
+            .labelled_by(lab.id);
+            ui.end_row();
+            let lab = ui.label("max DEC iters");
+            ui.add(egui::DragValue::new(&mut s.cfg.cluster.max_iter).range(0..=1_000_000))
+                .labelled_by(lab.id);
+            ui.end_row();
+        });
+        ui.checkbox(&mut s.reuse_pretrained, "reuse a pretrained autoencoder")
+            .on_hover_text("Skip pretraining with the bundled autoencoder (MNIST test set) or one cached from an earlier run on the same data and settings. Untick to pretrain from scratch.");
+    }
+
+    pub(super) fn progress(&mut self, ui: &mut egui::Ui) {
+        let Some(phase) = self.run.phase else { return };
+        let name = phase.label();
+        ui.label(RichText::new(name).strong());
+        if self.run.total > 0 && phase != Phase::Done {
+            let f = self.run.step as f32 / self.run.total as f32;
+            let eta = self
+                .run
+                .eta_s()
+                .map(|s| format!(", ETA {s:.0}s"))
+                .unwrap_or_default();
+            ui.add(
+                egui::ProgressBar::new(f)
+                    .text(format!("{}/{}{eta}", self.run.step, self.run.total)),
+            );
+            ui.label(RichText::new(format!("loss {:.4}", self.run.loss)).weak());
+        } else if phase != Phase::Done {
+            ui.spinner();
+        }
+        if self.run.paused {
+            ui.label("paused");
+        }
+    }
+}

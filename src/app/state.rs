@@ -1,0 +1,102 @@
+//! The app's state that is not widgets: which tab and projection are shown, the kept
+//! frames of the replay, the live view of the current run and the settings of the next.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::config::{DecConfig, Preset};
+use crate::engine::metrics::Scores;
+use crate::engine::pipeline::{Phase, RunOutput, Snapshot};
+use crate::engine::report::HistoryEntry;
+
+/// The four views of the central panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Embedding,
+    Curves,
+    Clusters,
+    Confusion,
+}
+
+/// Which projection the embedding view shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Pca,
+    Tsne,
+}
+
+/// One kept frame of the embedding view, for replay.
+#[derive(Clone)]
+pub struct Frame {
+    pub step: usize,
+    pub phase: Phase,
+    pub method: Method,
+    pub points: Arc<Vec<[f32; 2]>>,
+    /// Sample index of each point (`None`: all samples in order).
+    pub indices: Option<Arc<Vec<usize>>>,
+    pub assignments: Option<Arc<Vec<u32>>>,
+}
+
+/// At most this many frames are kept for replay (oldest thinned out first).
+pub const MAX_FRAMES: usize = 300;
+
+/// Live state of the current run, rebuilt from the worker's events.
+#[derive(Default)]
+pub struct RunView {
+    pub phase: Option<Phase>,
+    pub step: usize,
+    pub total: usize,
+    pub loss: f32,
+    pub phase_started: Option<Instant>,
+    pub history: Vec<HistoryEntry>,
+    pub baselines: Vec<(&'static str, Scores)>,
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// 2-D PCA of the snapshot's Z.
+    pub proj: Vec<[f32; 2]>,
+    pub snapshots_seen: usize,
+    /// Kept layouts for the timeline (PCA and t-SNE).
+    pub frames: Vec<Frame>,
+    /// The latest t-SNE layout.
+    pub tsne: Option<crate::projection::Layout>,
+    /// Manifold clustering on the latest t-SNE layout, scored against the true labels:
+    /// (k-means on the 2-D layout, DEC's clusters on the same points).
+    pub manifold_scores: Option<(Scores, Option<Scores>)>,
+    pub paused: bool,
+    pub finished: Option<Box<RunOutput>>,
+    pub messages: Vec<String>,
+}
+
+impl RunView {
+    /// Cluster of each sample, once known.
+    pub fn assignments(&self) -> Option<&[u32]> {
+        if let Some(f) = &self.finished {
+            return Some(&f.assignments);
+        }
+        self.snapshot.as_ref()?.assignments.as_deref()
+    }
+
+    /// Confidence (max q) of each sample, once known.
+    pub fn confidence(&self) -> Option<&[f32]> {
+        if let Some(f) = &self.finished {
+            return Some(&f.confidence);
+        }
+        self.snapshot.as_ref()?.confidence.as_deref()
+    }
+
+    /// Estimated seconds left in the current phase.
+    pub fn eta_s(&self) -> Option<f64> {
+        let t = self.phase_started?.elapsed().as_secs_f64();
+        (self.step > 0 && self.total > self.step)
+            .then(|| t / self.step as f64 * (self.total - self.step) as f64)
+    }
+}
+
+/// Editable settings of the next run.
+pub struct Settings {
+    pub preset: Preset,
+    pub cfg: DecConfig,
+    /// Pretraining length in epochs.
+    pub epochs: usize,
+    /// Skip pretraining with the bundled or cached autoencoder when one matches.
+    pub reuse_pretrained: bool,
+}

@@ -1,0 +1,90 @@
+//! The data arguments that every command shares (`--data`, `--labels`,
+//! `--preprocess`, ...), and how they become the library's [`LoadOptions`].
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use decscope::data::{self, LoadOptions, Preprocessing};
+
+/// How to read a file: labels, preprocessing and image shape. Shared by every command
+/// that loads data (`train`, `predict`, `project` through [`DataArgs`], and `inspect`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Label file, when not found next to the data.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Feature preprocessing (auto: chosen from the content; `inspect` says which and why).
+    #[arg(long, value_enum, default_value_t = Preprocessing::Auto)]
+    pub preprocess: Preprocessing,
+    /// CSV/TSV label column: a name, a 0-based index, first, last, none or auto
+    /// (a column called label/class/target/y, else a likely first or last column).
+    #[arg(long, default_value = "auto")]
+    pub label_col: String,
+    /// Shape of one sample as HxW or HxWxC (for galleries), when it cannot be guessed.
+    #[arg(long, value_parser = parse_shape)]
+    pub image_shape: Option<decscope::data::ImageShape>,
+}
+
+impl LoadArgs {
+    /// The library's load options for these arguments.
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            labels: self.labels.clone(),
+            preprocessing: self.preprocess,
+            label_col: self.label_col.parse().unwrap_or_default(),
+            image_shape: self.image_shape,
+            ..Default::default()
+        }
+    }
+}
+
+/// `--data` and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Data file or folder (IDX/MNIST files or a folder of them, CSV/TSV, npy/npz,
+    /// svmlight, a folder of images).
+    #[arg(long, default_value = "datasets/mnist-test")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Use only the first N samples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Bring every image of an image folder to WxH pixels.
+    #[arg(long, value_parser = parse_size)]
+    pub image_size: Option<(usize, usize)>,
+}
+
+impl DataArgs {
+    /// The library's load options for these arguments.
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            limit: self.limit,
+            image_size: self.image_size,
+            ..self.load.options()
+        }
+    }
+
+    /// Load the data as the arguments say.
+    pub fn load(&self) -> Result<data::Dataset> {
+        Ok(data::load(&self.data, &self.options())?)
+    }
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("'{s}': expected WxH, e.g. 28x28"))?;
+    let w = w
+        .parse()
+        .map_err(|_| format!("'{s}': width is not a number"))?;
+    let h = h
+        .parse()
+        .map_err(|_| format!("'{s}': height is not a number"))?;
+    Ok((w, h))
+}
+
+fn parse_shape(s: &str) -> Result<decscope::data::ImageShape, String> {
+    decscope::data::ImageShape::parse(s)
+}

@@ -1,0 +1,66 @@
+//! `decscope` with no subcommand: the desktop app.
+
+use anyhow::Result;
+
+use super::AppArgs;
+#[cfg(feature = "gui")]
+use super::{TabArg, project::ProjectMethod};
+
+/// Open the desktop app.
+#[cfg(feature = "gui")]
+pub fn gui(a: AppArgs) -> Result<()> {
+    let AppArgs {
+        data,
+        load,
+        autostart,
+        exit_after,
+        view,
+        tab,
+    } = a;
+    let opts = load.options();
+    let mut app = match &data {
+        Some(p) => decscope::app::DecApp::new(decscope::data::load(p, &opts)?),
+        None => decscope::app::DecApp::with_default_dataset(),
+    };
+    app.load
+        .set(&load.label_col, load.preprocess, load.image_shape);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1280.0, 820.0])
+            .with_title("decscope: Deep Embedded Clustering"),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "decscope",
+        options,
+        Box::new(move |cc| {
+            app.exit_after = exit_after.map(|s| (std::time::Instant::now(), s));
+            use decscope::app::Tab;
+            app.tab = match tab {
+                Some(TabArg::Curves) => Tab::Curves,
+                Some(TabArg::Clusters) => Tab::Clusters,
+                Some(TabArg::Confusion) => Tab::Confusion,
+                _ => Tab::Embedding,
+            };
+            if autostart {
+                app.start(&cc.egui_ctx);
+            }
+            if view == Some(ProjectMethod::Tsne) {
+                app.set_method(decscope::app::Method::Tsne);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "could not open the window: {e}. Is a display available (DISPLAY or WAYLAND_DISPLAY)?"
+        )
+    })
+}
+
+#[cfg(not(feature = "gui"))]
+pub fn gui(_: AppArgs) -> Result<()> {
+    anyhow::bail!(
+        "this decscope was built without the desktop app (feature `gui`); use `decscope train --help`"
+    )
+}

@@ -1,0 +1,95 @@
+//! The command line: `decscope` (the app) and the headless commands, one file each.
+//!
+//! Thin on purpose: every command parses its arguments, calls the library and prints.
+//! Errors become one line on stderr and exit status 2 (see `main.rs`).
+
+mod bench;
+mod data_args;
+mod gui;
+mod inspect;
+mod predict;
+mod project;
+mod train;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+pub use data_args::DataArgs;
+use project::ProjectMethod;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "decscope",
+    version,
+    about = "Deep Embedded Clustering: train, inspect and watch it live"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub app: AppArgs,
+}
+
+/// The app's arguments (no subcommand).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AppArgs {
+    /// Dataset to open in the app (default: the bundled MNIST test set).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// How to read it (the same options as `train`); the app's "Load options" can
+    /// change them later.
+    #[command(flatten)]
+    pub load: data_args::LoadArgs,
+    /// Start training as soon as the app opens.
+    #[arg(long)]
+    pub autostart: bool,
+    /// Close the app after this many seconds and print frame-time statistics.
+    #[arg(long)]
+    pub exit_after: Option<f64>,
+    /// Projection shown at start: pca or tsne.
+    #[arg(long, value_enum)]
+    pub view: Option<ProjectMethod>,
+    /// Tab shown at start.
+    #[arg(long, value_enum)]
+    pub tab: Option<TabArg>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TabArg {
+    Embedding,
+    Curves,
+    Clusters,
+    Confusion,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train DEC on a dataset and report ACC/NMI/ARI against the paper's baselines.
+    Train(Box<train::TrainArgs>),
+    /// Assign clusters to new data with a saved model.
+    Predict(predict::PredictArgs),
+    /// Measure training speed on this machine (GEMM, autoencoder and DEC steps).
+    Bench(bench::BenchArgs),
+    /// Describe a dataset: size, type, labels, value range, preprocessing and warnings.
+    Inspect(inspect::InspectArgs),
+    /// Project data (or its embedding Z under a saved model) to 2-D with t-SNE or PCA.
+    Project(project::ProjectArgs),
+}
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Train(a)) => train::train(*a),
+        Some(Command::Predict(a)) => predict::predict(a),
+        Some(Command::Bench(a)) => bench::bench(a),
+        Some(Command::Inspect(a)) => inspect::inspect(a),
+        Some(Command::Project(a)) => project::project(a),
+        None => gui::gui(cli.app),
+    }
+}
+
+/// ACC, NMI and ARI on one line.
+fn fmt_scores(s: &decscope::engine::metrics::Scores) -> String {
+    format!("ACC {:.4}  NMI {:.4}  ARI {:.4}", s.acc, s.nmi, s.ari)
+}

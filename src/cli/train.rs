@@ -1,0 +1,362 @@
+//! `decscope train`: DEC on a dataset with progress bars, then ACC/NMI/ARI next to
+//! the paper's baselines, the report and the saved model.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use decscope::engine::config::{DecConfig, Preset};
+use decscope::engine::metrics::Scores;
+use decscope::engine::model::DecModel;
+use decscope::engine::optim::OptimizerConfig;
+use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Sink, run};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::{DataArgs, fmt_scores};
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Starting configuration: fast (default) or the paper's schedule.
+    #[arg(long, value_enum, default_value_t = Preset::Fast)]
+    pub preset: Preset,
+    /// Number of clusters (default: number of classes, else 10).
+    #[arg(long)]
+    pub clusters: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Save the trained model (weights, centroids, configuration) into this folder.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Also save the autoencoder as it is right after pretraining (before DEC changes
+    /// the encoder), for `--init-from` and the app's bundled model.
+    #[arg(long)]
+    pub save_pretrained: Option<PathBuf>,
+    /// Start from the autoencoder of a saved model and skip pretraining.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Encoder widths after the input, e.g. 500,500,2000,10.
+    #[arg(long, value_delimiter = ',')]
+    pub dims: Option<Vec<usize>>,
+    /// Layer-wise pretraining iterations per layer (0 skips the layer-wise stage).
+    #[arg(long)]
+    pub layerwise_iters: Option<usize>,
+    /// End-to-end fine-tuning iterations of the autoencoder.
+    #[arg(long)]
+    pub finetune_iters: Option<usize>,
+    /// Same as --finetune-iters, in epochs over the data.
+    #[arg(long, conflicts_with = "finetune_iters")]
+    pub finetune_epochs: Option<usize>,
+    /// Dropout rate of the layer-wise stage.
+    #[arg(long)]
+    pub dropout: Option<f32>,
+    /// Pretraining optimizer: adam or sgd.
+    #[arg(long)]
+    pub pretrain_optimizer: Option<String>,
+    /// Pretraining learning rate.
+    #[arg(long)]
+    pub pretrain_lr: Option<f32>,
+    /// Divide the pretraining learning rate by 10 every N iterations (0: never).
+    #[arg(long)]
+    pub lr_step: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// DEC learning rate (SGD with momentum 0.9).
+    #[arg(long)]
+    pub dec_lr: Option<f32>,
+    /// Recompute the target distribution every N batches.
+    #[arg(long)]
+    pub update_interval: Option<usize>,
+    /// Stop when fewer than this fraction of labels change between updates.
+    #[arg(long)]
+    pub tol: Option<f32>,
+    /// Cap on DEC iterations.
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// Student's t degrees of freedom.
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// k-means restarts.
+    #[arg(long)]
+    pub kmeans_n_init: Option<usize>,
+    /// Skip the k-means-on-input baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Apply the command-line overrides to the preset.
+pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
+    let mut c = DecConfig::preset(a.preset).with_seed(a.seed);
+    if let Some(k) = a.clusters {
+        c = c.with_clusters(k);
+    }
+    if let Some(d) = &a.dims {
+        c = c.with_hidden(d.clone());
+    }
+    let p = &mut c.pretrain;
+    if let Some(v) = a.layerwise_iters {
+        p.layerwise_iters = v;
+    }
+    if let Some(v) = a.batch_size {
+        p.batch_size = v;
+        c.cluster.batch_size = v;
+    }
+    let p = &mut c.pretrain;
+    if let Some(v) = a.finetune_iters {
+        p.finetune_iters = v;
+        p.finetune_epochs = None;
+    }
+    if let Some(e) = a.finetune_epochs {
+        p.finetune_epochs = Some(e);
+        p.finetune_iters = p.finetune_iters.max(e * n.div_ceil(p.batch_size.max(1)));
+    }
+    if let Some(v) = a.dropout {
+        p.dropout = v;
+    }
+    if let Some(o) = &a.pretrain_optimizer {
+        let lr = a.pretrain_lr.unwrap_or(match o.as_str() {
+            "sgd" => 0.1,
+            _ => 1e-3,
+        });
+        p.optimizer = match o.as_str() {
+            "adam" => OptimizerConfig::adam(lr),
+            "sgd" => OptimizerConfig::Sgd { lr, momentum: 0.9 },
+            other => bail!("--pretrain-optimizer {other}: unknown; use adam or sgd"),
+        };
+    } else if let Some(lr) = a.pretrain_lr {
+        p.optimizer = match p.optimizer {
+            OptimizerConfig::Sgd { momentum, .. } => OptimizerConfig::Sgd { lr, momentum },
+            OptimizerConfig::Adam {
+                beta1, beta2, eps, ..
+            } => OptimizerConfig::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            },
+        };
+    }
+    if let Some(v) = a.lr_step {
+        p.lr_step = v;
+    }
+    let cl = &mut c.cluster;
+    if let Some(lr) = a.dec_lr {
+        cl.optimizer = OptimizerConfig::Sgd { lr, momentum: 0.9 };
+    }
+    if let Some(v) = a.update_interval {
+        cl.update_interval = v;
+    }
+    if let Some(v) = a.tol {
+        cl.tol = v;
+    }
+    if let Some(v) = a.max_iter {
+        cl.max_iter = v;
+    }
+    if let Some(v) = a.alpha {
+        cl.alpha = v;
+    }
+    if let Some(v) = a.kmeans_n_init {
+        cl.kmeans_n_init = v;
+    }
+    if a.no_baseline {
+        c.baselines = false;
+    }
+    Ok(c)
+}
+
+/// Progress bars for the terminal.
+struct BarSink {
+    multi: MultiProgress,
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    /// Where to save the pretrained autoencoder, with what to record beside it.
+    save_pretrained: Option<(PathBuf, DecConfig, decscope::data::DatasetInfo)>,
+    error: Option<anyhow::Error>,
+}
+
+impl BarSink {
+    fn line(&self, s: String) {
+        if self.quiet {
+            eprintln!("{s}");
+        } else {
+            let _ = self.multi.println(s);
+        }
+    }
+}
+
+impl Sink for BarSink {
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Phase { phase, total } => {
+                if let Some(b) = self.bar.take() {
+                    b.finish();
+                }
+                if phase == Phase::Done {
+                    return;
+                }
+                let what = phase.label();
+                if self.quiet {
+                    eprintln!("[{what}]");
+                    return;
+                }
+                let bar = if total > 0 {
+                    let b = self.multi.add(ProgressBar::new(total as u64));
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix:>18} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    b
+                } else {
+                    let b = self.multi.add(ProgressBar::new_spinner());
+                    b.enable_steady_tick(Duration::from_millis(120));
+                    b
+                };
+                bar.set_prefix(what);
+                self.bar = Some(bar);
+            }
+            Event::Step { step, loss, .. } => {
+                if let Some(b) = &self.bar
+                    && (step % 20 == 0)
+                {
+                    b.set_position(step as u64);
+                    b.set_message(format!("loss {loss:.4}"));
+                }
+            }
+            Event::History(h) => {
+                if h.phase == "dec" {
+                    let m = match h.acc {
+                        Some(a) => format!(
+                            "ACC {a:.4}  NMI {:.4}  ARI {:.4}  ",
+                            h.nmi.unwrap_or(0.0),
+                            h.ari.unwrap_or(0.0)
+                        ),
+                        None => String::new(),
+                    };
+                    self.line(format!(
+                        "  dec step {:>6}: {m}KL {:.5}  changed {:.3}%",
+                        h.step,
+                        h.loss,
+                        100.0 * h.changed.unwrap_or(0.0)
+                    ));
+                }
+            }
+            Event::Baseline { name, scores } => {
+                self.line(format!("  baseline {name}: {}", fmt_scores(&scores)))
+            }
+            Event::Message(m) => self.line(format!("  {m}")),
+            Event::Pretrained(ae) => {
+                if let Some((dir, cfg, info)) = &self.save_pretrained {
+                    let m = DecModel::autoencoder_only((*ae).clone(), cfg, info);
+                    match m.save(dir) {
+                        Ok(()) => self.line(format!(
+                            "  pretrained autoencoder saved to {}",
+                            dir.display()
+                        )),
+                        Err(e) => self.error = Some(e.into()),
+                    }
+                }
+            }
+            Event::Snapshot(_) => {}
+        }
+    }
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let ds = a.data.load()?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let cfg = build_config(&a, ds.n)?;
+    cfg.validate(ds.n, ds.n_classes())?;
+    eprintln!(
+        "decscope: {} ({} samples x {} features{}), preprocessing {:?}, loaded in {load_s:.2}s",
+        ds.name,
+        ds.n,
+        ds.d,
+        ds.n_classes()
+            .map(|c| format!(", {c} classes"))
+            .unwrap_or_default(),
+        ds.preprocessing
+    );
+    let source = match &a.init_from {
+        Some(dir) => {
+            let m = DecModel::load(dir)?;
+            m.check_input(ds.d, dir)?;
+            AeSource::Given(m.ae, format!("init-from {}", dir.display()))
+        }
+        None => AeSource::Pretrain,
+    };
+    let mut sink = BarSink {
+        multi: MultiProgress::new(),
+        bar: None,
+        quiet: a.quiet,
+        save_pretrained: a
+            .save_pretrained
+            .clone()
+            .map(|d| (d, cfg.clone(), ds.info())),
+        error: None,
+    };
+    let out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
+    if let Some(e) = sink.error.take() {
+        return Err(e);
+    }
+    if let Some(b) = sink.bar.take() {
+        b.finish_and_clear();
+    }
+    let r = &out.report;
+    if let Some(path) = &a.report {
+        std::fs::write(path, r.to_json())
+            .with_context(|| format!("writing report {}", path.display()))?;
+    }
+    if let Some(dir) = &a.save {
+        out.model.save(dir)?;
+    }
+    // Summary table.
+    println!();
+    println!("{:<28} {:>8} {:>8} {:>8}", "method", "ACC", "NMI", "ARI");
+    let row = |name: &str, s: Option<Scores>| match s {
+        Some(s) => println!("{name:<28} {:>8.4} {:>8.4} {:>8.4}", s.acc, s.nmi, s.ari),
+        None => println!("{name:<28} {:>8} {:>8} {:>8}", "-", "-", "-"),
+    };
+    row("k-means on input", r.baselines.kmeans_input);
+    row("AE + k-means", r.baselines.ae_kmeans);
+    let fin = r.final_.acc.map(|acc| Scores {
+        acc,
+        nmi: r.final_.nmi.unwrap_or(0.0),
+        nmi_geometric: r.final_.nmi_geometric.unwrap_or(0.0),
+        ari: r.final_.ari.unwrap_or(0.0),
+    });
+    row("DEC", fin);
+    println!(
+        "\nDEC: {} iterations, {}; cluster sizes {:?}",
+        r.final_.iterations,
+        if r.final_.converged {
+            "converged (label changes below tol)"
+        } else {
+            "stopped at max_iter"
+        },
+        r.final_.cluster_sizes
+    );
+    let t = &r.timing;
+    println!(
+        "time: baseline {:.1}s, pretrain {:.1}s, finetune {:.1}s, k-means {:.1}s, DEC {:.1}s, total {:.1}s",
+        t.baseline_s, t.pretrain_s, t.finetune_s, t.kmeans_s, t.dec_s, t.total_s
+    );
+    if let Some(p) = &a.report {
+        println!("report: {}", p.display());
+    }
+    if let Some(p) = &a.save {
+        println!("model: {}", p.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! The DEC engine: everything that trains, clusters and scores, with no user interface.
+//!
+//! Why one layer: the command line, the app and the benchmarks all drive the same
+//! [`pipeline`], so a figure from one is a figure from the others. From the bottom up:
+//! [`linalg`] (GEMM on our buffers), [`autoencoder`] (layers with hand-written
+//! backward passes), [`optim`] (SGD with momentum, Adam), [`kmeans`], [`dec`] (soft
+//! assignment, target distribution, KL and its gradients), [`metrics`] (ACC, NMI, ARI),
+//! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
+//! events), [`report`] (the JSON record of a run) and [`model`] (saved models).
+
+pub mod autoencoder;
+pub mod config;
+pub mod dec;
+pub mod kmeans;
+pub mod linalg;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod pipeline;
+pub mod report;

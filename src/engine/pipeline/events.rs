@@ -1,0 +1,112 @@
+//! What a run tells its caller: the phases, per-step progress, history entries,
+//! baselines, snapshots of the embedding and free-text messages.
+//!
+//! Why typed events: the command line turns them into progress bars and the app into
+//! live plots, and neither reaches into the engine's state.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::autoencoder::Autoencoder;
+use crate::engine::metrics::Scores;
+use crate::engine::report::HistoryEntry;
+
+/// Stages of a run, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Baseline,
+    /// Layer-wise denoising pretraining of encoder/decoder pair `n` (0-based).
+    PretrainLayer(usize),
+    Finetune,
+    KMeans,
+    Clustering,
+    Done,
+}
+
+impl Phase {
+    /// What the phase is doing, for progress displays (the CLI's bars, the app's panel).
+    pub fn label(&self) -> String {
+        match self {
+            Phase::Baseline => "k-means on input".into(),
+            Phase::PretrainLayer(l) => format!("pretrain layer {}", l + 1),
+            Phase::Finetune => "pretrain autoencoder".into(),
+            Phase::KMeans => "k-means on Z".into(),
+            Phase::Clustering => "DEC clustering".into(),
+            Phase::Done => "done".into(),
+        }
+    }
+
+    /// Short name, as used in the history.
+    pub fn name(&self) -> String {
+        match self {
+            Phase::Baseline => "baseline".into(),
+            Phase::PretrainLayer(l) => format!("pretrain_layer_{}", l + 1),
+            Phase::Finetune => "finetune".into(),
+            Phase::KMeans => "kmeans".into(),
+            Phase::Clustering => "dec".into(),
+            Phase::Done => "done".into(),
+        }
+    }
+}
+
+/// A picture of the model's state for live views.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub phase: Phase,
+    pub step: usize,
+    /// Embedding of every sample, `n x e`.
+    pub z: Vec<f32>,
+    pub e: usize,
+    /// Cluster of each sample and its q (after k-means has run).
+    pub assignments: Option<Vec<u32>>,
+    pub confidence: Option<Vec<f32>>,
+    /// `k x e` centroids (after k-means has run).
+    pub centroids: Option<Vec<f32>>,
+    pub scores: Option<Scores>,
+}
+
+/// What the pipeline reports while it runs.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A phase begins; `total` iterations (0 when not counted in iterations).
+    Phase {
+        phase: Phase,
+        total: usize,
+    },
+    /// One iteration done.
+    Step {
+        phase: Phase,
+        step: usize,
+        total: usize,
+        loss: f32,
+        elapsed_s: f64,
+    },
+    /// A pretraining epoch or a P update ended.
+    History(HistoryEntry),
+    /// A baseline was scored.
+    Baseline {
+        name: &'static str,
+        scores: Scores,
+    },
+    Snapshot(Arc<Snapshot>),
+    /// Pretraining finished: the autoencoder, for callers that cache it.
+    Pretrained(Arc<Autoencoder>),
+    /// Free text worth showing (e.g. "autoencoder loaded from cache").
+    Message(String),
+}
+
+/// Receives the pipeline's events.
+pub trait Sink {
+    fn event(&mut self, e: Event);
+    /// Whether a snapshot (which costs a pass over all data) is wanted now.
+    fn wants_snapshot(&mut self) -> bool {
+        false
+    }
+}
+
+/// A sink that drops everything (for tests and scripted use).
+pub struct NullSink;
+impl Sink for NullSink {
+    fn event(&mut self, _: Event) {}
+}

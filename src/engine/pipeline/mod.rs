@@ -1,0 +1,293 @@
+//! The one DEC training pipeline that the command line and the app both run, in
+//! phases a reader can find by name:
+//! [`baseline`] (k-means on the input) -> [`pretrain`] (layer-wise, then fine-tuning)
+//! -> [`init_centroids`] (k-means on Z) -> [`cluster`] (DEC: KL(P‖Q) by SGD) ->
+//! [`finish`] (final assignment and report).
+//!
+//! It talks to its caller only through typed [`Event`]s sent to a [`Sink`] and a
+//! [`Control`] handle checked between batches (pause, resume, stop), so the same code
+//! drives a progress bar in a terminal and live plots in a window.
+
+mod cluster;
+mod control;
+mod events;
+mod pretrain;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use control::{Command, Control, Controller, control_channel};
+pub use events::{Event, NullSink, Phase, Sink, Snapshot};
+
+use crate::data::Dataset;
+use crate::engine::autoencoder::Autoencoder;
+use crate::engine::config::{ConfigError, DecConfig};
+use crate::engine::dec::hard_labels;
+use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
+use crate::engine::metrics::{Confusion, scores};
+use crate::engine::model::DecModel;
+use crate::engine::report::{Baselines, Final, HistoryEntry, Report, Timing};
+
+/// Why a run ended without a result.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("stopped by the user")]
+    Stopped,
+    #[error(
+        "the initial autoencoder takes {got} inputs but the data has {want} features; pretrain a new one or pick the matching data"
+    )]
+    InitMismatch { got: usize, want: usize },
+    #[error(
+        "training diverged in {phase} at step {step} (loss is {loss}); lower the learning rate or check the data's scale"
+    )]
+    Diverged {
+        phase: String,
+        step: usize,
+        loss: f32,
+    },
+}
+
+/// What a finished run hands back.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub report: Report,
+    pub model: DecModel,
+    pub assignments: Vec<u32>,
+    pub confidence: Vec<f32>,
+    pub z: Vec<f32>,
+}
+
+/// Where the autoencoder of a run comes from.
+pub enum AeSource {
+    /// Pretrain from scratch with the configuration's schedule.
+    Pretrain,
+    /// Use this one and skip pretraining (`--init-from`, the app's cache or bundled asset).
+    Given(Autoencoder, String),
+}
+
+/// What every phase shares: where events go, the control handle, the clock, the
+/// history so far, the phase timings and the baselines.
+struct Ctx<'a> {
+    sink: &'a mut dyn Sink,
+    ctl: &'a Control,
+    start: Instant,
+    history: Vec<HistoryEntry>,
+    timing: Timing,
+    baselines: Baselines,
+}
+
+impl Ctx<'_> {
+    fn elapsed(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+    fn record(&mut self, h: HistoryEntry) {
+        self.history.push(h.clone());
+        self.sink.event(Event::History(h));
+    }
+    fn phase(&mut self, phase: Phase, total: usize) {
+        self.sink.event(Event::Phase { phase, total });
+    }
+}
+
+/// Run DEC on `ds` end to end: the phases below, in order.
+pub fn run(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    source: AeSource,
+    sink: &mut dyn Sink,
+    ctl: &Control,
+) -> Result<RunOutput, PipelineError> {
+    cfg.validate(ds.n, ds.n_classes())?;
+    crate::engine::linalg::flush_subnormals();
+    let k = cfg.clusters_for(ds.n_classes());
+    let mut ctx = Ctx {
+        sink,
+        ctl,
+        start: Instant::now(),
+        history: Vec::new(),
+        timing: Timing::default(),
+        baselines: Baselines::default(),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    baseline(ds, cfg, k, &mut ctx)?;
+    let (ae, ae_source) = autoencoder(ds, cfg, source, &mut rng, &mut ctx)?;
+    let km = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
+    let t0 = Instant::now();
+    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx);
+    ctx.timing.dec_s = t0.elapsed().as_secs_f64();
+    Ok(finish(ds, cfg, k, dec, ae_source, ctx))
+}
+
+/// k-means with the configured restarts; `None` when the user stopped it.
+fn kmeans_on(
+    x: &[f32],
+    d: usize,
+    cfg: &DecConfig,
+    k: usize,
+    seed: u64,
+    ctx: &Ctx,
+) -> Result<KMeansResult, PipelineError> {
+    let params = KMeansParams {
+        n_init: cfg.cluster.kmeans_n_init,
+        seed,
+        ..KMeansParams::new(k)
+    };
+    let stop = || ctx.ctl.checkpoint().is_err();
+    kmeans_interruptible(x, d, &params, &stop).ok_or(PipelineError::Stopped)
+}
+
+/// The paper's first baseline: k-means on the (preprocessed) input, for labelled data.
+fn baseline(ds: &Dataset, cfg: &DecConfig, k: usize, ctx: &mut Ctx) -> Result<(), PipelineError> {
+    let Some(truth) = ds.labels.as_deref().filter(|_| cfg.baselines) else {
+        return Ok(());
+    };
+    ctx.phase(Phase::Baseline, 0);
+    let t0 = Instant::now();
+    let km = kmeans_on(&ds.x, ds.d, cfg, k, cfg.seed ^ 0x6b6d, ctx)?;
+    let s = scores(truth, &km.labels);
+    ctx.baselines.kmeans_input = Some(s);
+    ctx.sink.event(Event::Baseline {
+        name: "k-means on input",
+        scores: s,
+    });
+    ctx.timing.baseline_s = t0.elapsed().as_secs_f64();
+    ctx.ctl.checkpoint()
+}
+
+/// The autoencoder of the run: the one given (checked against the data), or a new one
+/// pretrained from scratch. Returns it with a note of where it came from.
+fn autoencoder(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    source: AeSource,
+    rng: &mut ChaCha8Rng,
+    ctx: &mut Ctx,
+) -> Result<(Autoencoder, String), PipelineError> {
+    match source {
+        AeSource::Given(ae, label) => {
+            if ae.encoder.n_in() != ds.d {
+                return Err(PipelineError::InitMismatch {
+                    got: ae.encoder.n_in(),
+                    want: ds.d,
+                });
+            }
+            ctx.sink.event(Event::Message(format!(
+                "autoencoder from {label}; pretraining skipped"
+            )));
+            Ok((ae, label))
+        }
+        AeSource::Pretrain => {
+            let mut dims = vec![ds.d];
+            dims.extend(&cfg.hidden);
+            let mut ae = Autoencoder::new(&dims, cfg.seed);
+            let (lw, ft) = pretrain::pretrain(&mut ae, ds, cfg, rng, ctx)?;
+            ctx.timing.pretrain_s = lw;
+            ctx.timing.finetune_s = ft;
+            ctx.sink.event(Event::Pretrained(Arc::new(ae.clone())));
+            Ok((ae, "pretrained".to_string()))
+        }
+    }
+}
+
+/// DEC's initialisation and the paper's second baseline ("DEC without backprop"):
+/// k-means on the embedding Z of the pretrained encoder.
+fn init_centroids(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    k: usize,
+    ae: &Autoencoder,
+    ctx: &mut Ctx,
+) -> Result<KMeansResult, PipelineError> {
+    ctx.phase(Phase::KMeans, 0);
+    let t0 = Instant::now();
+    let z = ae.encode(&ds.x, ds.n);
+    let km = kmeans_on(&z, ae.encoder.n_out(), cfg, k, cfg.seed ^ 0x7a, ctx)?;
+    ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
+    if let Some(t) = ds.labels.as_deref() {
+        let s = scores(t, &km.labels);
+        ctx.baselines.ae_kmeans = Some(s);
+        ctx.sink.event(Event::Baseline {
+            name: "AE + k-means",
+            scores: s,
+        });
+    }
+    ctx.ctl.checkpoint()?;
+    Ok(km)
+}
+
+/// The final assignment of every sample, the last snapshot, the report and the model.
+fn finish(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    k: usize,
+    dec: cluster::DecOutcome,
+    ae_source: String,
+    mut ctx: Ctx,
+) -> RunOutput {
+    let cluster::DecOutcome {
+        ae,
+        mu,
+        iterations,
+        converged,
+        stopped,
+    } = dec;
+    let e = ae.encoder.n_out();
+    let (z, q) = cluster::full_q(ds, &ae, &mu, k, cfg.cluster.alpha);
+    let (assignments, confidence) = hard_labels(&q, k);
+    let truth = ds.labels.as_deref();
+    let s = truth.map(|t| scores(t, &assignments));
+    let mut sizes = vec![0usize; k];
+    assignments.iter().for_each(|&a| sizes[a as usize] += 1);
+    ctx.timing.total_s = ctx.elapsed();
+    ctx.phase(Phase::Done, 0);
+    ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
+        phase: Phase::Done,
+        step: iterations,
+        z: z.clone(),
+        e,
+        assignments: Some(assignments.clone()),
+        confidence: Some(confidence.clone()),
+        centroids: Some(mu.clone()),
+        scores: s,
+    })));
+    let report = Report {
+        decscope_version: env!("CARGO_PKG_VERSION").to_string(),
+        dataset: ds.info(),
+        config: cfg.clone(),
+        autoencoder_source: ae_source,
+        baselines: ctx.baselines,
+        final_: Final {
+            acc: s.map(|s| s.acc),
+            nmi: s.map(|s| s.nmi),
+            nmi_geometric: s.map(|s| s.nmi_geometric),
+            ari: s.map(|s| s.ari),
+            iterations,
+            converged,
+            stopped,
+            n_clusters: k,
+            cluster_sizes: sizes,
+        },
+        confusion: truth.map(|t| Confusion::new(t, &assignments)),
+        history: ctx.history,
+        timing: ctx.timing,
+    };
+    let model = DecModel {
+        ae,
+        centroids: mu,
+        alpha: cfg.cluster.alpha,
+        config: cfg.clone(),
+        dataset: ds.info(),
+    };
+    RunOutput {
+        report,
+        model,
+        assignments,
+        confidence,
+        z,
+    }
+}

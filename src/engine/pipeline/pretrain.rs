@@ -1,0 +1,197 @@
+//! Autoencoder pretraining: the layer-wise denoising stage (each encoder/decoder pair
+//! reconstructs its input under dropout corruption) and the end-to-end fine-tuning
+//! (MSE), as in section 3.2 of the paper.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::{Ctx, Event, Phase, PipelineError, Snapshot};
+use crate::data::Dataset;
+use crate::engine::autoencoder::{Autoencoder, Mlp};
+use crate::engine::config::DecConfig;
+use crate::engine::optim::Optimizer;
+use crate::engine::report::HistoryEntry;
+
+/// Train an MLP to reconstruct its input: `iters` batches of `batch` rows from `x`.
+#[allow(clippy::too_many_arguments)]
+fn train_reconstruction(
+    mlp: &mut Mlp,
+    x: &[f32],
+    n: usize,
+    iters: usize,
+    dropout: &[f32],
+    cfg: &DecConfig,
+    phase: Phase,
+    rng: &mut ChaCha8Rng,
+    ctx: &mut Ctx,
+    z_of: &dyn Fn(&Mlp) -> Option<Vec<f32>>,
+) -> Result<(), PipelineError> {
+    let p = &cfg.pretrain;
+    let d = mlp.n_in();
+    let bsz = p.batch_size.min(n);
+    let mut ws = mlp.workspace(bsz);
+    let mut opt = Optimizer::new(p.optimizer);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut pos = n;
+    let mut xb = vec![0.0f32; bsz * d];
+    let mut grad = vec![0.0f32; bsz * d];
+    let steps_per_epoch = n.div_ceil(bsz);
+    let (mut epoch_loss, mut epoch_steps) = (0.0f64, 0usize);
+    ctx.sink.event(Event::Phase {
+        phase,
+        total: iters,
+    });
+    for it in 0..iters {
+        ctx.ctl.checkpoint()?;
+        if let Some(k) = it.checked_div(p.lr_step) {
+            opt.lr = p.optimizer.lr() / p.lr_gamma.powi(k as i32);
+        }
+        if pos >= n {
+            order.shuffle(rng);
+            pos = 0;
+        }
+        let b = bsz.min(n - pos);
+        for (r, &i) in order[pos..pos + b].iter().enumerate() {
+            xb[r * d..(r + 1) * d].copy_from_slice(&x[i * d..(i + 1) * d]);
+        }
+        pos += b;
+        let loss = mlp.reconstruction_step(&xb, b, dropout, &mut ws, &mut opt, &mut grad, rng);
+        if !loss.is_finite() {
+            return Err(PipelineError::Diverged {
+                phase: phase.name(),
+                step: it,
+                loss,
+            });
+        }
+        epoch_loss += loss as f64;
+        epoch_steps += 1;
+        ctx.sink.event(Event::Step {
+            phase,
+            step: it + 1,
+            total: iters,
+            loss,
+            elapsed_s: ctx.elapsed(),
+        });
+        if (it + 1) % steps_per_epoch == 0 || it + 1 == iters {
+            let h = HistoryEntry {
+                phase: phase.name(),
+                step: it + 1,
+                loss: (epoch_loss / epoch_steps as f64) as f32,
+                acc: None,
+                nmi: None,
+                ari: None,
+                changed: None,
+                elapsed_s: ctx.elapsed(),
+            };
+            ctx.record(h);
+            (epoch_loss, epoch_steps) = (0.0, 0);
+            if ctx.sink.wants_snapshot()
+                && let Some(z) = z_of(mlp)
+            {
+                let e = z.len() / n.max(1);
+                ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
+                    phase,
+                    step: it + 1,
+                    z,
+                    e,
+                    assignments: None,
+                    confidence: None,
+                    centroids: None,
+                    scores: None,
+                })));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pretrain the autoencoder: layer-wise denoising stage (if configured), then
+/// end-to-end fine-tuning. Returns (layer-wise seconds, fine-tune seconds).
+pub(super) fn pretrain(
+    ae: &mut Autoencoder,
+    ds: &Dataset,
+    cfg: &DecConfig,
+    rng: &mut ChaCha8Rng,
+    ctx: &mut Ctx,
+) -> Result<(f64, f64), PipelineError> {
+    let t0 = Instant::now();
+    let n_layers = ae.encoder.layers.len();
+    let p = cfg.pretrain.dropout;
+    if cfg.pretrain.layerwise_iters > 0 {
+        for l in 0..n_layers {
+            // Input of pair l: the data through the (already trained) first l encoder layers.
+            let h = if l == 0 {
+                ds.x.clone()
+            } else {
+                Mlp {
+                    layers: ae.encoder.layers[..l].to_vec(),
+                }
+                .predict(&ds.x, ds.n)
+            };
+            let dec_idx = n_layers - 1 - l;
+            let mut pair = Mlp {
+                layers: vec![
+                    ae.encoder.layers[l].clone(),
+                    ae.decoder.layers[dec_idx].clone(),
+                ],
+            };
+            let enc_prefix = ae.encoder.layers[..l].to_vec();
+            let z_of = |m: &Mlp| {
+                // Embedding so far: encoder up to and including this pair's encoder.
+                let mut layers = enc_prefix.clone();
+                layers.push(m.layers[0].clone());
+                Some(Mlp { layers }.predict(&ds.x, ds.n))
+            };
+            train_reconstruction(
+                &mut pair,
+                &h,
+                ds.n,
+                cfg.pretrain.layerwise_iters,
+                &[p, p],
+                cfg,
+                Phase::PretrainLayer(l),
+                rng,
+                ctx,
+                &z_of,
+            )?;
+            let mut it = pair.layers.into_iter();
+            if let (Some(e), Some(d)) = (it.next(), it.next()) {
+                ae.encoder.layers[l] = e;
+                ae.decoder.layers[dec_idx] = d;
+            }
+        }
+    }
+    let layerwise_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let finetune_iters = cfg.finetune_iters_for(ds.n);
+    if finetune_iters > 0 {
+        let n_enc = n_layers;
+        let mut whole = ae.joined();
+        let z_of = |m: &Mlp| {
+            Some(
+                Mlp {
+                    layers: m.layers[..n_enc].to_vec(),
+                }
+                .predict(&ds.x, ds.n),
+            )
+        };
+        let r = train_reconstruction(
+            &mut whole,
+            &ds.x,
+            ds.n,
+            finetune_iters,
+            &[],
+            cfg,
+            Phase::Finetune,
+            rng,
+            ctx,
+            &z_of,
+        );
+        ae.split(whole);
+        r?;
+    }
+    Ok((layerwise_s, t1.elapsed().as_secs_f64()))
+}
