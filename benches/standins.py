@@ -24,7 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-DECSCOPE = os.path.join(TARGET, "release", "decscope")
+DECSCOPE = os.environ.get("DECSCOPE", os.path.join(TARGET, "release", "decscope"))
 MAKER = os.path.join(TARGET, "release", "examples", "make_standins")
 
 STANDINS = [

@@ -230,3 +230,86 @@ fn tsne_view_gets_a_layout_off_the_gui_thread_and_replay_scrubs() {
     h.step();
     h.get_by_label_contains("replay 1/");
 }
+
+/// A headerless CSV whose label column the first load got wrong (`--label-col none`):
+/// in "Load options" the user names the last column and another preprocessing,
+/// reloads, and the run's scores appear.
+#[test]
+fn load_options_fix_the_label_column_and_reload() {
+    use egui::accesskit::Role;
+    // 300 MNIST digits as an 8x8 table of integers 0..16, label last, no header.
+    let m = data::load(
+        &data::default_dataset_path(),
+        &LoadOptions {
+            limit: Some(300),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let t = data::standins::optdigits_8x8(&m).unwrap();
+    let dir = std::env::temp_dir().join(format!("decscope-app-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("digits.csv");
+    let mut text = String::new();
+    for i in 0..t.n {
+        let row: Vec<String> = t.row(i).iter().map(|v| format!("{v}")).collect();
+        text += &format!("{},{}\n", row.join(","), t.labels.as_ref().unwrap()[i]);
+    }
+    std::fs::write(&path, text).unwrap();
+
+    let mut app = small_app(200);
+    app.load.label_col = "none".into();
+    app.open(path.clone());
+    let mut h = harness(app);
+    assert!(run_until(&mut h, Duration::from_secs(20), |a| a.ds.d == 65));
+    assert!(
+        h.state().ds.labels.is_none(),
+        "label column read as a feature"
+    );
+
+    h.get_by_label("Load options...").click();
+    // A new window takes a frame to size itself before it shows.
+    for _ in 0..4 {
+        h.step();
+    }
+    let field = h.get_by_role_and_label(Role::TextInput, "label column");
+    field.click();
+    h.step();
+    h.key_press(egui::Key::End);
+    for _ in 0..4 {
+        h.key_press(egui::Key::Backspace);
+    }
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "label column")
+        .type_text("last");
+    h.step();
+    assert_eq!(h.state().load.label_col, "last");
+    h.get_by_role_and_label(Role::ComboBox, "preprocessing")
+        .click();
+    h.step();
+    h.step();
+    h.get_by_label("standardize").click();
+    h.step();
+    h.get_by_label("Reload").click();
+    assert!(run_until(&mut h, Duration::from_secs(20), |a| a.ds.d == 64));
+    let ds = &h.state().ds;
+    assert_eq!(ds.n_classes(), Some(10));
+    assert_eq!(ds.preprocessing, decscope::data::Preprocessing::Standardize);
+
+    // Train with tiny settings: the scores appear in the side panel.
+    let s = &mut h.state_mut().settings;
+    s.reuse_pretrained = false;
+    s.epochs = 3;
+    s.cfg.hidden = vec![32, 10];
+    s.cfg.cluster.max_iter = 50;
+    s.cfg.cluster.kmeans_n_init = 2;
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
+        .run
+        .finished
+        .is_some()));
+    h.step();
+    h.get_by_label("k-means on input");
+    h.get_by_label("AE + k-means");
+    let _ = std::fs::remove_dir_all(&dir);
+}

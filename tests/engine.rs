@@ -58,6 +58,8 @@ fn dec_beats_kmeans_on_pixels() {
         dec >= ae - 0.01,
         "DEC {dec:.3} fell below its initialisation {ae:.3}"
     );
+    // A healthy run raises no warning.
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     // The report carries everything the CLI writes.
     let js: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
     for key in [
@@ -162,4 +164,57 @@ fn loss_curve_matches_candle_nn_reference() {
             "training made no progress: {first} -> {last}"
         );
     }
+}
+
+/// Far too many clusters (60 for 10 digits) drain some of them: DEC must say so, and
+/// with `on_collapse: stop` end on the last update at which every cluster was healthy;
+/// with `warn` it reports and goes on.
+#[test]
+fn a_collapse_is_reported_and_stop_keeps_the_last_healthy_state() {
+    use decscope::engine::config::OnCollapse;
+    use decscope::engine::report::WarningKind;
+    let ds = mnist(1000);
+    let mut c = small_config(0).with_clusters(60).with_hidden(vec![128, 10]);
+    c.pretrain.finetune_epochs = Some(20);
+    c.cluster.update_interval = 8;
+    c.cluster.max_iter = 400;
+    c.cluster.kmeans_n_init = 2;
+    let run_with = |policy: OnCollapse| {
+        let mut c = c.clone();
+        c.cluster.on_collapse = policy;
+        run(
+            &ds,
+            &c,
+            AeSource::Pretrain,
+            &mut NullSink,
+            &Control::default(),
+        )
+        .unwrap()
+        .report
+    };
+    let stop = run_with(OnCollapse::Stop);
+    let collapses: Vec<_> = stop
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::Collapse)
+        .collect();
+    assert!(
+        !collapses.is_empty(),
+        "no collapse reported: {:?}",
+        stop.warnings
+    );
+    let w = collapses[0];
+    assert!(w.cluster.is_some() && w.size.is_some());
+    assert!(w.message.contains("collapsed"), "{}", w.message);
+    assert!(stop.final_.stopped_on_collapse);
+    // Stopped at the first collapse: the run is shorter than max_iter.
+    assert!(stop.final_.iterations < 400);
+    let warn = run_with(OnCollapse::Warn);
+    assert!(!warn.final_.stopped_on_collapse);
+    assert!(
+        warn.warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::Collapse)
+    );
+    assert!(warn.final_.iterations >= stop.final_.iterations);
 }

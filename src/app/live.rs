@@ -224,6 +224,16 @@ impl DecApp {
             }
             WorkerMsg::Event(Event::Snapshot(s)) => self.set_snapshot(s),
             WorkerMsg::Event(Event::Message(m)) => self.run.messages.push(m),
+            WorkerMsg::Event(Event::Warning(w)) => {
+                if let Some((t0, _)) = self.exit_after {
+                    println!(
+                        "[{:6.2}s] warning: {}",
+                        t0.elapsed().as_secs_f64(),
+                        w.message
+                    );
+                }
+                self.run.warnings.push(w)
+            }
             WorkerMsg::Event(Event::Pretrained(_)) => {}
             WorkerMsg::Finished(out) => {
                 self.set_snapshot(Arc::new(Snapshot {

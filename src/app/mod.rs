@@ -116,6 +116,7 @@ impl DecApp {
                 preset: Preset::Fast,
                 cfg: DecConfig::default(),
                 epochs: 200,
+                derived_epochs: 200,
                 reuse_pretrained: true,
             },
             worker: None,
@@ -180,7 +181,7 @@ impl DecApp {
         self.textures.clear();
         self.selected_cell = None;
         self.color_by_label = self.ds.labels.is_some();
-        self.settings.cfg.n_clusters = 0;
+        self.settings.fit_to(self.ds.n);
         self.status = format!(
             "{}: {} samples x {} features",
             self.ds.name, self.ds.n, self.ds.d
@@ -191,7 +192,11 @@ impl DecApp {
     pub fn run_config(&self) -> DecConfig {
         let mut c = self.settings.cfg.clone();
         c.preset = self.settings.preset;
-        if self.settings.preset == Preset::Fast {
+        // Pretraining epochs as the panel shows them, unless left at the derived value
+        // (then the derived step count stands, as `decscope train` would use it).
+        if self.settings.preset == Preset::Fast
+            && self.settings.epochs != self.settings.derived_epochs
+        {
             c.pretrain.finetune_epochs = Some(self.settings.epochs);
             c.pretrain.finetune_iters = c
                 .pretrain

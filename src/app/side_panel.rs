@@ -4,7 +4,7 @@
 use egui::{Color32, RichText};
 
 use super::DecApp;
-use crate::engine::config::{DecConfig, Preset};
+use crate::engine::config::Preset;
 use crate::engine::pipeline::Phase;
 
 impl DecApp {
@@ -16,6 +16,12 @@ impl DecApp {
         if !self.run.baselines.is_empty() || self.run.finished.is_some() {
             ui.separator();
             self.scores_section(ui);
+        }
+        for w in &self.run.warnings {
+            ui.colored_label(
+                Color32::from_rgb(240, 170, 60),
+                RichText::new(format!("warning: {}", w.message)).small(),
+            );
         }
         for m in &self.run.messages {
             ui.label(RichText::new(m).weak().small());
@@ -159,6 +165,7 @@ impl DecApp {
     }
 
     pub(super) fn parameters(&mut self, ui: &mut egui::Ui) {
+        let n = self.ds.n;
         let s = &mut self.settings;
         egui::Grid::new("params").num_columns(2).show(ui, |ui| {
             let lab = ui.label("preset");
@@ -171,8 +178,7 @@ impl DecApp {
                 });
             combo.response.labelled_by(lab.id);
             if s.preset != before {
-                let seed = s.cfg.seed;
-                s.cfg = DecConfig::preset(s.preset).with_seed(seed);
+                s.fit_to(n);
             }
             ui.end_row();
             let lab = ui.label("clusters (0 = classes)");

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::engine::config::{DecConfig, Preset};
 use crate::engine::metrics::Scores;
 use crate::engine::pipeline::{Phase, RunOutput, Snapshot};
-use crate::engine::report::HistoryEntry;
+use crate::engine::report::{HistoryEntry, RunWarning};
 
 /// The four views of the central panel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub struct RunView {
     pub paused: bool,
     pub finished: Option<Box<RunOutput>>,
     pub messages: Vec<String>,
+    /// Collapses, no convergence, a result below its start (also in the report).
+    pub warnings: Vec<RunWarning>,
 }
 
 impl RunView {
@@ -91,12 +93,26 @@ impl RunView {
     }
 }
 
+impl Settings {
+    /// The preset's schedule fitted to data of `n` rows (`DecConfig::scaled_to`),
+    /// keeping the seed; k goes back to "the number of classes".
+    pub fn fit_to(&mut self, n: usize) {
+        let seed = self.cfg.seed;
+        self.cfg = DecConfig::preset(self.preset).with_seed(seed).scaled_to(n);
+        let spe = n.div_ceil(self.cfg.pretrain.batch_size.max(1)).max(1);
+        self.derived_epochs = self.cfg.finetune_iters_for(n).div_ceil(spe);
+        self.epochs = self.derived_epochs;
+    }
+}
+
 /// Editable settings of the next run.
 pub struct Settings {
     pub preset: Preset,
     pub cfg: DecConfig,
     /// Pretraining length in epochs.
     pub epochs: usize,
+    /// The epochs the `fast` schedule derived for this data (see [`Settings::fit_to`]).
+    pub derived_epochs: usize,
     /// Skip pretraining with the bundled or cached autoencoder when one matches.
     pub reuse_pretrained: bool,
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use decscope::engine::config::{DecConfig, Preset};
+use decscope::engine::config::{DecConfig, OnCollapse, Preset};
 use decscope::engine::metrics::Scores;
 use decscope::engine::model::DecModel;
 use decscope::engine::optim::OptimizerConfig;
@@ -84,6 +84,12 @@ pub struct TrainArgs {
     /// k-means restarts.
     #[arg(long)]
     pub kmeans_n_init: Option<usize>,
+    /// What a collapsed cluster does: stop (end DEC with the last healthy state) or warn.
+    #[arg(long, value_enum)]
+    pub on_collapse: Option<OnCollapse>,
+    /// A cluster collapses below this fraction of min(its size after k-means, n/k).
+    #[arg(long)]
+    pub collapse_fraction: Option<f32>,
     /// Skip the k-means-on-input baseline.
     #[arg(long)]
     pub no_baseline: bool,
@@ -92,9 +98,11 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
-/// Apply the command-line overrides to the preset.
+/// The preset fitted to `n` rows ([`DecConfig::scaled_to`]), then the command-line
+/// overrides.
 pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
-    let mut c = DecConfig::preset(a.preset).with_seed(a.seed);
+    // The preset's schedule fitted to the data first; the flags override it.
+    let mut c = DecConfig::preset(a.preset).with_seed(a.seed).scaled_to(n);
     if let Some(k) = a.clusters {
         c = c.with_clusters(k);
     }
@@ -165,6 +173,12 @@ pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
     }
     if let Some(v) = a.kmeans_n_init {
         cl.kmeans_n_init = v;
+    }
+    if let Some(v) = a.on_collapse {
+        cl.on_collapse = v;
+    }
+    if let Some(v) = a.collapse_fraction {
+        cl.collapse_fraction = v;
     }
     if a.no_baseline {
         c.baselines = false;
@@ -255,6 +269,7 @@ impl Sink for BarSink {
                 self.line(format!("  baseline {name}: {}", fmt_scores(&scores)))
             }
             Event::Message(m) => self.line(format!("  {m}")),
+            Event::Warning(w) => self.line(format!("  warning: {}", w.message)),
             Event::Pretrained(ae) => {
                 if let Some((dir, cfg, info)) = &self.save_pretrained {
                     let m = DecModel::autoencoder_only((*ae).clone(), cfg, info);
@@ -340,13 +355,18 @@ pub fn train(a: TrainArgs) -> Result<()> {
     println!(
         "\nDEC: {} iterations, {}; cluster sizes {:?}",
         r.final_.iterations,
-        if r.final_.converged {
+        if r.final_.stopped_on_collapse {
+            "stopped on a collapsed cluster (kept the last healthy state)"
+        } else if r.final_.converged {
             "converged (label changes below tol)"
         } else {
             "stopped at max_iter"
         },
         r.final_.cluster_sizes
     );
+    for w in &r.warnings {
+        println!("warning: {}", w.message);
+    }
     let t = &r.timing;
     println!(
         "time: baseline {:.1}s, pretrain {:.1}s, finetune {:.1}s, k-means {:.1}s, DEC {:.1}s, total {:.1}s",

@@ -9,6 +9,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::optim::OptimizerConfig;
 
+/// `fast` schedule: pretraining length in epochs (see [`DecConfig::scaled_to`]).
+pub const FAST_PRETRAIN_EPOCHS: usize = 200;
+/// `fast` schedule: fewest pretraining steps, whatever the size of the data.
+pub const FAST_PRETRAIN_MIN_STEPS: usize = 4_000;
+/// `fast` schedule: most pretraining steps (MNIST-70k: 20,000, as before).
+pub const FAST_PRETRAIN_MAX_STEPS: usize = 20_000;
+/// `fast` schedule: epochs between two computations of the target P, at most.
+pub const FAST_EPOCHS_PER_UPDATE: f64 = 3.5;
+/// `fast` schedule: most DEC epochs.
+pub const FAST_DEC_EPOCHS: usize = 200;
+/// `fast` schedule: the convergence test needs fewer than this many changed labels at
+/// least (0.1% of 1,797 rows is under 2 samples: noise).
+pub const FAST_MIN_CHANGES: usize = 5;
+
+/// The `fast` schedule's batch size for `n` rows: 256, or for small data the largest
+/// power of two at most n/8 (at least 32).
+pub fn fast_batch_size(n: usize) -> usize {
+    if n >= 2048 {
+        return 256;
+    }
+    let target = (n / 8).max(32);
+    let mut b = 32;
+    while b * 2 <= target {
+        b *= 2;
+    }
+    b
+}
+
 /// Named starting points for a configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -252,6 +280,56 @@ impl DecConfig {
         self
     }
 
+    /// The `fast` preset's schedule fitted to data of `n` rows; other presets are
+    /// returned unchanged (the `paper` preset is the paper's). The rule, with B the
+    /// batch size and E = ceil(n / B) batches per epoch:
+    ///
+    /// - B = 256, or for fewer than 2,048 rows the largest power of two at most n/8,
+    ///   and at least 32, so that an epoch has at least 8 batches;
+    /// - pretraining: [`FAST_PRETRAIN_EPOCHS`] epochs, at least
+    ///   [`FAST_PRETRAIN_MIN_STEPS`] and at most [`FAST_PRETRAIN_MAX_STEPS`] steps
+    ///   (small data needs more epochs to learn an embedding; large data fewer);
+    /// - P recomputed every min(140, max(1, round([`FAST_EPOCHS_PER_UPDATE`] x E)))
+    ///   batches: at most every 140 batches, as DEC's reference implementations do on
+    ///   MNIST, and never less often than every [`FAST_EPOCHS_PER_UPDATE`] epochs;
+    /// - at most min(8,000, [`FAST_DEC_EPOCHS`] x E) DEC iterations;
+    /// - tol = 0.1% of the labels, as the paper, but at least [`FAST_MIN_CHANGES`] samples
+    ///   per update, so that small data does not stop on noise.
+    ///
+    /// On the MNIST test set (n = 10,000) this is the fixed schedule the `fast` preset
+    /// always had: B = 256, 8,000 pretraining steps, P every 140 batches, 8,000 DEC
+    /// iterations at most, tol 0.001. Command-line overrides apply after the rule.
+    pub fn scaled_to(mut self, n: usize) -> DecConfig {
+        if self.preset != Preset::Fast || n == 0 {
+            return self;
+        }
+        let b = fast_batch_size(n);
+        let spe = n.div_ceil(b);
+        let steps =
+            (FAST_PRETRAIN_EPOCHS * spe).clamp(FAST_PRETRAIN_MIN_STEPS, FAST_PRETRAIN_MAX_STEPS);
+        let update = ((FAST_EPOCHS_PER_UPDATE * spe as f64).round() as usize).clamp(1, 140);
+        let max_iter = (FAST_DEC_EPOCHS * spe).min(8_000);
+        let tol = (FAST_MIN_CHANGES as f32 / n as f32).max(0.001);
+        self.pretrain.batch_size = b;
+        self.pretrain.finetune_iters = steps;
+        self.pretrain.finetune_epochs = None;
+        self.cluster.batch_size = b;
+        self.cluster.update_interval = update;
+        self.cluster.max_iter = max_iter;
+        self.cluster.tol = tol;
+        self.scaled = Some(Scaling {
+            n,
+            steps_per_epoch: spe,
+            pretrain_epochs: steps as f64 / spe as f64,
+            updates_per_epoch: spe as f64 / update as f64,
+            rule: format!(
+                "fast schedule for n = {n}: batch {b} ({spe} per epoch), pretraining {steps} steps ({:.0} epochs: {FAST_PRETRAIN_EPOCHS} epochs within [{FAST_PRETRAIN_MIN_STEPS}, {FAST_PRETRAIN_MAX_STEPS}] steps), P every {update} batches, at most {max_iter} DEC iterations, tol {tol}",
+                steps as f64 / spe as f64
+            ),
+        });
+        self
+    }
+
     /// End-to-end pretraining iterations on `n` rows.
     pub fn finetune_iters_for(&self, n: usize) -> usize {
         let p = &self.pretrain;
@@ -335,6 +413,13 @@ impl DecConfig {
                 "a fraction in [0, 1) (the paper: 0.001)",
             ));
         }
+        if !(0.0..1.0).contains(&c.collapse_fraction) {
+            return Err(bad(
+                "cluster.collapse_fraction",
+                c.collapse_fraction,
+                "a fraction in [0, 1) (default 0.25; 0 flags only empty clusters)",
+            ));
+        }
         if c.kmeans_n_init == 0 {
             return Err(bad(
                 "cluster.kmeans_n_init",
@@ -412,6 +497,41 @@ mod tests {
                 .to_string()
                 .contains("pretrain.optimizer")
         );
+    }
+
+    #[test]
+    fn fast_schedule_scales_with_n_and_keeps_mnist_10k() {
+        // MNIST test set: exactly the schedule the fast preset always had.
+        let c = DecConfig::default().scaled_to(10_000);
+        assert_eq!(c.pretrain.batch_size, 256);
+        assert_eq!(c.finetune_iters_for(10_000), 8_000);
+        assert_eq!(c.cluster.update_interval, 140);
+        assert_eq!(c.cluster.max_iter, 8_000);
+        assert_eq!(c.cluster.tol, 0.001);
+        // MNIST-70k: 20,000 pretraining steps and P every 140 batches, as before.
+        let c = DecConfig::default().scaled_to(70_000);
+        assert_eq!(c.finetune_iters_for(70_000), 20_000);
+        assert_eq!(c.cluster.update_interval, 140);
+        // 1,797 rows: batches of 128 (15 an epoch), P within a few epochs, a tol that
+        // needs more than noise, pretraining at the floor.
+        let c = DecConfig::default().scaled_to(1797);
+        assert_eq!(c.pretrain.batch_size, 128);
+        assert!(
+            c.cluster.update_interval <= 4 * 15,
+            "{}",
+            c.cluster.update_interval
+        );
+        assert!(c.cluster.tol * 1797.0 >= FAST_MIN_CHANGES as f32 - 1e-3);
+        assert_eq!(c.finetune_iters_for(1797), FAST_PRETRAIN_MIN_STEPS);
+        let s = c.scaled.as_ref().unwrap();
+        assert_eq!((s.n, s.steps_per_epoch), (1797, 15));
+        c.validate(1797, Some(10)).unwrap();
+        // The paper's preset is the paper's.
+        let p = DecConfig::preset(Preset::Paper);
+        assert_eq!(p.clone().scaled_to(1797), p);
+        assert_eq!(fast_batch_size(100), 32);
+        assert_eq!(fast_batch_size(1000), 64);
+        assert_eq!(fast_batch_size(2047), 128);
     }
 
     #[test]

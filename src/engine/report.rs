@@ -49,6 +49,37 @@ pub struct Final {
     pub stopped: bool,
     pub n_clusters: usize,
     pub cluster_sizes: Vec<usize>,
+    /// Whether a collapsed cluster ended DEC (`on_collapse: stop`); the result is then
+    /// the last healthy state.
+    #[serde(default)]
+    pub stopped_on_collapse: bool,
+}
+
+/// What a [`RunWarning`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// A cluster shrank below its collapse threshold or emptied.
+    Collapse,
+    /// DEC reached `max_iter` with the label changes still above `tol`.
+    NotConverged,
+    /// With labels: DEC ended with a lower ACC than its AE + k-means start.
+    BelowStart,
+}
+
+/// Something about a run that its user should know, found without labels except
+/// for [`WarningKind::BelowStart`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunWarning {
+    pub kind: WarningKind,
+    /// DEC iteration (batch) at which it was seen.
+    pub step: usize,
+    /// The cluster concerned, if one.
+    pub cluster: Option<usize>,
+    /// Its size then, if a cluster.
+    pub size: Option<usize>,
+    /// One line for people.
+    pub message: String,
 }
 
 /// Wall time of each phase, in seconds.
@@ -76,6 +107,9 @@ pub struct Report {
     pub confusion: Option<Confusion>,
     pub history: Vec<HistoryEntry>,
     pub timing: Timing,
+    /// Collapses, a run that did not converge, a result below its start.
+    #[serde(default)]
+    pub warnings: Vec<RunWarning>,
 }
 
 impl Report {

@@ -2,6 +2,13 @@
 //! weights and the centroids together, recomputing the target P from all data every
 //! `update_interval` batches, until fewer than `tol` of the labels change between two
 //! updates.
+//!
+//! DEC can destroy a good start: on small data a cluster may drain into its
+//! neighbours while the loss keeps falling. At every P update this phase checks,
+//! without labels, each cluster's size against its collapse threshold
+//! (`collapse_fraction` x min(its size after k-means, n/k)); a collapse is reported as
+//! a [`RunWarning`], and with `on_collapse: stop` (the default) DEC ends with the
+//! encoder and centroids of the last update at which every cluster was healthy.
 
 use std::sync::Arc;
 
@@ -11,12 +18,12 @@ use rand_chacha::ChaCha8Rng;
 use super::{Ctx, Event, Phase, Snapshot};
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;
-use crate::engine::config::DecConfig;
+use crate::engine::config::{DecConfig, OnCollapse};
 use crate::engine::dec::{DecStep, hard_labels, kl_divergence, soft_assign, target_distribution};
 use crate::engine::kmeans::KMeansResult;
 use crate::engine::metrics::scores;
 use crate::engine::optim::Optimizer;
-use crate::engine::report::HistoryEntry;
+use crate::engine::report::{HistoryEntry, RunWarning, WarningKind};
 
 /// Where DEC ended.
 pub(super) struct DecOutcome {
@@ -27,6 +34,25 @@ pub(super) struct DecOutcome {
     pub iterations: usize,
     pub converged: bool,
     pub stopped: bool,
+    /// DEC ended on a collapse and `ae`/`mu` are the last healthy state.
+    pub stopped_on_collapse: bool,
+}
+
+/// The collapse threshold of each cluster: `fraction` x min(its size at the start of
+/// DEC, n/k). A cluster below it (or empty) has collapsed.
+pub(super) fn collapse_thresholds(init_sizes: &[usize], n: usize, fraction: f32) -> Vec<f64> {
+    let k = init_sizes.len().max(1);
+    init_sizes
+        .iter()
+        .map(|&s| f64::from(fraction) * (s as f64).min(n as f64 / k as f64))
+        .collect()
+}
+
+/// Sizes of the `k` clusters of `labels`.
+pub(super) fn cluster_sizes(labels: &[u32], k: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; k];
+    labels.iter().for_each(|&a| sizes[a as usize] += 1);
+    sizes
 }
 
 /// Z of all samples and their soft assignments Q (eq. 1:
@@ -61,6 +87,7 @@ pub(super) fn run_dec(
     let e = ae.encoder.n_out();
     let mut mu = km.centroids;
     let mut prev = km.labels;
+    let init_sizes = cluster_sizes(&prev, k);
     let bsz = c.batch_size.min(ds.n);
     let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
     let mut opt = Optimizer::new(c.optimizer);
@@ -72,7 +99,13 @@ pub(super) fn run_dec(
     let mut p_all: Vec<f32> = Vec::new();
     let mut converged = false;
     let mut stopped = false;
+    let mut stopped_on_collapse = false;
     let mut iterations = 0;
+    let thresholds = collapse_thresholds(&init_sizes, ds.n, c.collapse_fraction);
+    let mut warned = vec![false; k];
+    // The encoder and centroids at the last P update with every cluster healthy.
+    let mut healthy: Option<(crate::engine::autoencoder::Mlp, Vec<f32>)> = None;
+    let mut recent_changes: Vec<f64> = Vec::new();
     ctx.phase(Phase::Clustering, c.max_iter);
     for it in 0..=c.max_iter {
         if it % c.update_interval == 0 || it == c.max_iter {
@@ -83,6 +116,11 @@ pub(super) fn run_dec(
             let changed =
                 labels.iter().zip(&prev).filter(|(a, b)| a != b).count() as f64 / ds.n as f64;
             prev = labels;
+            recent_changes.push(changed);
+            let sizes = cluster_sizes(&prev, k);
+            let collapsed: Vec<usize> = (0..k)
+                .filter(|&j| sizes[j] == 0 || (sizes[j] as f64) < thresholds[j])
+                .collect();
             let s = truth.map(|t| scores(t, &prev));
             let loss = kl_divergence(&p_all, &q, ds.n);
             ctx.record(HistoryEntry {
@@ -106,6 +144,40 @@ pub(super) fn run_dec(
                     centroids: Some(mu.clone()),
                     scores: s,
                 })));
+            }
+            for &j in &collapsed {
+                if !std::mem::replace(&mut warned[j], true) {
+                    let w = RunWarning {
+                        kind: WarningKind::Collapse,
+                        step: it,
+                        cluster: Some(j),
+                        size: Some(sizes[j]),
+                        message: format!(
+                            "cluster {j} collapsed at DEC step {it}: {} samples, below its threshold of {:.0} ({} x min(its {} samples after k-means, n/k = {:.0})){}",
+                            sizes[j],
+                            thresholds[j],
+                            c.collapse_fraction,
+                            init_sizes[j],
+                            ds.n as f64 / k as f64,
+                            match c.on_collapse {
+                                OnCollapse::Stop => "; DEC stopped and kept the last healthy state",
+                                OnCollapse::Warn => "; DEC goes on (on_collapse: warn)",
+                            }
+                        ),
+                    };
+                    ctx.warn(w);
+                }
+            }
+            if !collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
+                if let Some((enc, m)) = healthy.take() {
+                    ae.encoder = enc;
+                    mu = m;
+                }
+                stopped_on_collapse = true;
+                break;
+            }
+            if collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
+                healthy = Some((ae.encoder.clone(), mu.clone()));
             }
             if it > 0 && changed < c.tol as f64 {
                 converged = true;
@@ -140,11 +212,33 @@ pub(super) fn run_dec(
             elapsed_s: ctx.elapsed(),
         });
     }
+    if !converged && !stopped && !stopped_on_collapse {
+        let last: Vec<String> = recent_changes
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|v| format!("{:.2}%", 100.0 * v))
+            .collect();
+        ctx.warn(RunWarning {
+            kind: WarningKind::NotConverged,
+            step: iterations,
+            cluster: None,
+            size: None,
+            message: format!(
+                "DEC did not converge in max_iter = {} steps: the last label changes ({}) stayed above tol = {}%; raise --max-iter or --tol, or check the clusters",
+                c.max_iter,
+                last.join(", "),
+                100.0 * c.tol
+            ),
+        });
+    }
     DecOutcome {
         ae,
         mu,
         iterations,
         converged,
         stopped,
+        stopped_on_collapse,
     }
 }

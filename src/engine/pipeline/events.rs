@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::autoencoder::Autoencoder;
 use crate::engine::metrics::Scores;
-use crate::engine::report::HistoryEntry;
+use crate::engine::report::{HistoryEntry, RunWarning};
 
 /// Stages of a run, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +94,9 @@ pub enum Event {
     Pretrained(Arc<Autoencoder>),
     /// Free text worth showing (e.g. "autoencoder loaded from cache").
     Message(String),
+    /// Something the user should know: a collapsed cluster, no convergence, a result
+    /// below its start. Also kept in the report.
+    Warning(RunWarning),
 }
 
 /// Receives the pipeline's events.

@@ -29,7 +29,9 @@ use crate::engine::dec::hard_labels;
 use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
 use crate::engine::metrics::{Confusion, scores};
 use crate::engine::model::DecModel;
-use crate::engine::report::{Baselines, Final, HistoryEntry, Report, Timing};
+use crate::engine::report::{
+    Baselines, Final, HistoryEntry, Report, RunWarning, Timing, WarningKind,
+};
 
 /// Why a run ended without a result.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,7 @@ struct Ctx<'a> {
     history: Vec<HistoryEntry>,
     timing: Timing,
     baselines: Baselines,
+    warnings: Vec<RunWarning>,
 }
 
 impl Ctx<'_> {
@@ -91,6 +94,10 @@ impl Ctx<'_> {
     }
     fn phase(&mut self, phase: Phase, total: usize) {
         self.sink.event(Event::Phase { phase, total });
+    }
+    fn warn(&mut self, w: RunWarning) {
+        self.warnings.push(w.clone());
+        self.sink.event(Event::Warning(w));
     }
 }
 
@@ -112,6 +119,7 @@ pub fn run(
         history: Vec::new(),
         timing: Timing::default(),
         baselines: Baselines::default(),
+        warnings: Vec::new(),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     baseline(ds, cfg, k, &mut ctx)?;
@@ -235,14 +243,28 @@ fn finish(
         iterations,
         converged,
         stopped,
+        stopped_on_collapse,
     } = dec;
     let e = ae.encoder.n_out();
     let (z, q) = cluster::full_q(ds, &ae, &mu, k, cfg.cluster.alpha);
     let (assignments, confidence) = hard_labels(&q, k);
     let truth = ds.labels.as_deref();
     let s = truth.map(|t| scores(t, &assignments));
-    let mut sizes = vec![0usize; k];
-    assignments.iter().for_each(|&a| sizes[a as usize] += 1);
+    let sizes = cluster::cluster_sizes(&assignments, k);
+    if let (Some(s), Some(start)) = (s, ctx.baselines.ae_kmeans)
+        && s.acc < start.acc - 0.005
+    {
+        ctx.warn(RunWarning {
+            kind: WarningKind::BelowStart,
+            step: iterations,
+            cluster: None,
+            size: None,
+            message: format!(
+                "DEC ended below its start: ACC {:.4} against {:.4} for AE + k-means",
+                s.acc, start.acc
+            ),
+        });
+    }
     ctx.timing.total_s = ctx.elapsed();
     ctx.phase(Phase::Done, 0);
     ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
@@ -271,10 +293,12 @@ fn finish(
             stopped,
             n_clusters: k,
             cluster_sizes: sizes,
+            stopped_on_collapse,
         },
         confusion: truth.map(|t| Confusion::new(t, &assignments)),
         history: ctx.history,
         timing: ctx.timing,
+        warnings: ctx.warnings,
     };
     let model = DecModel {
         ae,
