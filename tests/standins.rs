@@ -95,7 +95,11 @@ fn mnist_1000_csv_with_defaults() {
     assert!(ds.label_note.as_deref().unwrap().contains("column 0"));
     assert_eq!(ds.preprocessing, Preprocessing::UnitRange);
     let r = train(&ds);
-    assert_eq!(r.config.pretrain.batch_size, 64, "scaled to n = 1000");
+    assert_eq!(
+        r.config.finetune_iters_for(1000),
+        1000,
+        "scaled to n = 1000"
+    );
     check_bars("mnist-1000", &r);
     let _ = std::fs::remove_file(&path);
 }

@@ -205,14 +205,13 @@ impl DecApp {
                     .labelled_by(lab.id);
             }
             ui.end_row();
-            let lab = ui.label("batch size");
-            if ui
-                .add(egui::DragValue::new(&mut s.cfg.pretrain.batch_size).range(1..=4096))
-                .labelled_by(lab.id)
-                .changed()
-            {
-                s.cfg.cluster.batch_size = s.cfg.pretrain.batch_size;
-            }
+            let lab = ui.label("pretrain batch");
+            ui.add(egui::DragValue::new(&mut s.cfg.pretrain.batch_size).range(1..=4096))
+                .labelled_by(lab.id);
+            ui.end_row();
+            let lab = ui.label("DEC batch");
+            ui.add(egui::DragValue::new(&mut s.cfg.cluster.batch_size).range(1..=4096))
+                .labelled_by(lab.id);
             ui.end_row();
             let lab = ui.label("update interval");
             ui.add(egui::DragValue::new(&mut s.cfg.cluster.update_interval).range(1..=10_000))
@@ -240,6 +239,14 @@ impl DecApp {
                 .labelled_by(lab.id);
             ui.end_row();
         });
+        if let Some(sc) = &s.cfg.scaled {
+            ui.label(
+                RichText::new(format!("schedule fitted to n = {}", sc.n))
+                    .weak()
+                    .small(),
+            )
+            .on_hover_text(&sc.rule);
+        }
         ui.checkbox(&mut s.reuse_pretrained, "reuse a pretrained autoencoder")
             .on_hover_text("Skip pretraining with the bundled autoencoder (MNIST test set) or one cached from an earlier run on the same data and settings. Untick to pretrain from scratch.");
     }

@@ -123,11 +123,17 @@ pub fn downsample_16(ds: &Dataset) -> Result<Dataset, DataError> {
             }
         }
     }
-    let mut out = Dataset::new(format!("{} as 16x16", ds.name), x, 256, ds.labels.clone())?;
+    square_images(ds, x, 16)
+}
+
+/// `x` as `side x side` grey images with the labels and class names of `ds`.
+fn square_images(ds: &Dataset, x: Vec<f32>, side: usize) -> Result<Dataset, DataError> {
+    let name = format!("{} as {side}x{side}", ds.name);
+    let mut out = Dataset::new(name, x, side * side, ds.labels.clone())?;
     out.class_names = ds.class_names.clone();
     out.image_shape = Some(ImageShape {
-        height: 16,
-        width: 16,
+        height: side,
+        width: side,
         channels: 1,
     });
     Ok(out)
@@ -153,14 +159,7 @@ pub fn optdigits_8x8(ds: &Dataset) -> Result<Dataset, DataError> {
             }
         }
     }
-    let mut out = Dataset::new(format!("{} as 8x8", ds.name), x, 64, ds.labels.clone())?;
-    out.class_names = ds.class_names.clone();
-    out.image_shape = Some(ImageShape {
-        height: 8,
-        width: 8,
-        channels: 1,
-    });
-    Ok(out)
+    square_images(ds, x, 8)
 }
 
 #[cfg(test)]

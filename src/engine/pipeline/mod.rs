@@ -237,14 +237,7 @@ fn finish(
     ae_source: String,
     mut ctx: Ctx,
 ) -> RunOutput {
-    let cluster::DecOutcome {
-        ae,
-        mu,
-        iterations,
-        converged,
-        stopped,
-        stopped_on_collapse,
-    } = dec;
+    let (ae, mu, iterations) = (dec.ae, dec.mu, dec.iterations);
     let e = ae.encoder.n_out();
     let (z, q) = cluster::full_q(ds, &ae, &mu, k, cfg.cluster.alpha);
     let (assignments, confidence) = hard_labels(&q, k);
@@ -289,11 +282,11 @@ fn finish(
             nmi_geometric: s.map(|s| s.nmi_geometric),
             ari: s.map(|s| s.ari),
             iterations,
-            converged,
-            stopped,
+            converged: dec.converged,
+            stopped: dec.stopped,
             n_clusters: k,
             cluster_sizes: sizes,
-            stopped_on_collapse,
+            stopped_on_collapse: dec.stopped_on_collapse,
         },
         confusion: truth.map(|t| Confusion::new(t, &assignments)),
         history: ctx.history,
