@@ -79,7 +79,7 @@ fn check_bars(name: &str, r: &Report) {
 
 /// 1,000 digits as a headerless CSV of 0..255 integers with the label first: the
 /// label column is found, the pixels are scaled as pixels, and DEC improves on its
-/// start. Measured (seed 0): k-means 0.479, AE + k-means 0.523, DEC 0.596
+/// start. Measured (seed 0): k-means 0.479, AE + k-means 0.594, DEC 0.632
 /// (`python3 benches/standins.py --seeds 0 --only mnist-1000`).
 #[test]
 fn mnist_1000_csv_with_defaults() {
