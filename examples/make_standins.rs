@@ -11,7 +11,6 @@
 //!
 //! `cargo run --release --example make_standins -- [--mnist DIR] --out DIR`
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use decscope::data::{self, Dataset, LoadOptions, standins};
@@ -33,22 +32,7 @@ fn write_npz(ds: &Dataset, path: &PathBuf, as_bytes: bool) -> anyhow::Result<()>
 
 /// Headerless CSV: `label_first` puts the label before the features, else after.
 fn write_csv(ds: &Dataset, path: &PathBuf, scale: f32, label_first: bool) -> anyhow::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let labels = ds.labels.as_deref().unwrap_or(&[]);
-    for i in 0..ds.n {
-        let cells: Vec<String> = ds
-            .row(i)
-            .iter()
-            .map(|v| format!("{}", (v * scale).round() as i64))
-            .collect();
-        let l = labels.get(i).copied().unwrap_or(0);
-        if label_first {
-            writeln!(w, "{l},{}", cells.join(","))?;
-        } else {
-            writeln!(w, "{},{l}", cells.join(","))?;
-        }
-    }
-    w.flush()?;
+    std::fs::write(path, standins::headerless_csv(ds, scale, label_first))?;
     Ok(())
 }
 

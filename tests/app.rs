@@ -250,12 +250,7 @@ fn load_options_fix_the_label_column_and_reload() {
     let dir = std::env::temp_dir().join(format!("decscope-app-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("digits.csv");
-    let mut text = String::new();
-    for i in 0..t.n {
-        let row: Vec<String> = t.row(i).iter().map(|v| format!("{v}")).collect();
-        text += &format!("{},{}\n", row.join(","), t.labels.as_ref().unwrap()[i]);
-    }
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, data::standins::headerless_csv(&t, 1.0, false)).unwrap();
 
     let mut app = small_app(200);
     app.load.label_col = "none".into();

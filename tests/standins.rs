@@ -21,25 +21,6 @@ fn tmp(name: &str) -> PathBuf {
     d.join(name)
 }
 
-/// A headerless CSV of `ds` (values times `scale`, as integers), label first or last.
-fn write_csv(ds: &Dataset, scale: f32, label_first: bool, path: &PathBuf) {
-    let mut text = String::new();
-    for i in 0..ds.n {
-        let row: Vec<String> = ds
-            .row(i)
-            .iter()
-            .map(|v| format!("{}", (v * scale).round() as i64))
-            .collect();
-        let l = ds.labels.as_ref().unwrap()[i];
-        text += &if label_first {
-            format!("{l},{}\n", row.join(","))
-        } else {
-            format!("{},{l}\n", row.join(","))
-        };
-    }
-    std::fs::write(path, text).unwrap();
-}
-
 /// Train as `decscope train --data FILE --seed 0` would.
 fn train(ds: &Dataset) -> Report {
     let cfg = DecConfig::default().scaled_to(ds.n);
@@ -84,12 +65,8 @@ fn check_bars(name: &str, r: &Report) {
 #[test]
 fn mnist_1000_csv_with_defaults() {
     let path = tmp("mnist-1000.csv");
-    write_csv(
-        &standins::random_subset(&mnist(), 1000, 1),
-        255.0,
-        true,
-        &path,
-    );
+    let subset = standins::random_subset(&mnist(), 1000, 1);
+    std::fs::write(&path, standins::headerless_csv(&subset, 255.0, true)).unwrap();
     let ds = data::load(&path, &LoadOptions::default()).unwrap();
     assert_eq!((ds.n, ds.d, ds.n_classes()), (1000, 784, Some(10)));
     assert!(ds.label_note.as_deref().unwrap().contains("column 0"));

@@ -12,6 +12,10 @@ use crate::engine::pipeline::{Phase, Snapshot};
 impl DecApp {
     /// Load a dataset from `path` on a background thread.
     pub fn open(&mut self, path: PathBuf) {
+        // A separate label file belongs to the data it came with, not to another file.
+        if self.ds.source.as_ref() != Some(&path) {
+            self.load.labels = None;
+        }
         let opts = match self.load.options() {
             Ok(o) => o,
             Err(e) => {

@@ -19,6 +19,8 @@ pub struct LoadForm {
     pub preprocess: Preprocessing,
     /// Empty, or `HxW` / `HxWxC`.
     pub image_shape: String,
+    /// A separate label file (`--labels`), kept for reloads of the same data.
+    pub labels: Option<std::path::PathBuf>,
     /// Whether the window is shown.
     pub open: bool,
 }
@@ -29,6 +31,7 @@ impl Default for LoadForm {
             label_col: "auto".into(),
             preprocess: Preprocessing::Auto,
             image_shape: String::new(),
+            labels: None,
             open: false,
         }
     }
@@ -36,7 +39,14 @@ impl Default for LoadForm {
 
 impl LoadForm {
     /// Take the command line's choices.
-    pub fn set(&mut self, label_col: &str, preprocess: Preprocessing, shape: Option<ImageShape>) {
+    pub fn set(
+        &mut self,
+        labels: Option<std::path::PathBuf>,
+        label_col: &str,
+        preprocess: Preprocessing,
+        shape: Option<ImageShape>,
+    ) {
+        self.labels = labels;
         self.label_col = label_col.to_string();
         self.preprocess = preprocess;
         self.image_shape = shape.map(|s| s.to_string()).unwrap_or_default();
@@ -53,6 +63,7 @@ impl LoadForm {
             s => s,
         };
         Ok(LoadOptions {
+            labels: self.labels.clone(),
             preprocessing: self.preprocess,
             label_col: label_col.parse().unwrap_or_default(),
             image_shape,
@@ -63,8 +74,7 @@ impl LoadForm {
 
 /// The command-line name of a preprocessing (`unit-range`, ...).
 pub fn preprocessing_name(p: Preprocessing) -> String {
-    p.to_possible_value()
-        .map_or_else(|| format!("{p:?}"), |v| v.get_name().to_string())
+    p.name()
 }
 
 impl DecApp {
@@ -155,7 +165,7 @@ mod tests {
     #[test]
     fn form_parses_into_load_options() {
         let mut f = LoadForm::default();
-        f.set("last", Preprocessing::UnitRange, None);
+        f.set(None, "last", Preprocessing::UnitRange, None);
         f.image_shape = "8x8".into();
         let o = f.options().unwrap();
         assert_eq!(o.label_col, crate::data::csv::LabelCol::Last);

@@ -22,8 +22,12 @@ pub fn gui(a: AppArgs) -> Result<()> {
         Some(p) => decscope::app::DecApp::new(decscope::data::load(p, &opts)?),
         None => decscope::app::DecApp::with_default_dataset(),
     };
-    app.load
-        .set(&load.label_col, load.preprocess, load.image_shape);
+    app.load.set(
+        load.labels.clone(),
+        &load.label_col,
+        load.preprocess,
+        load.image_shape,
+    );
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_inner_size([1280.0, 820.0])

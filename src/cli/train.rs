@@ -294,14 +294,19 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let cfg = build_config(&a, ds.n)?;
     cfg.validate(ds.n, ds.n_classes())?;
     eprintln!(
-        "decscope: {} ({} samples x {} features{}), preprocessing {:?}, loaded in {load_s:.2}s",
+        "decscope: {} ({} samples x {} features{}), loaded in {load_s:.2}s\n  preprocessing {}: {}{}",
         ds.name,
         ds.n,
         ds.d,
         ds.n_classes()
             .map(|c| format!(", {c} classes"))
             .unwrap_or_default(),
-        ds.preprocessing
+        ds.preprocessing.name(),
+        ds.preprocessing_reason.as_deref().unwrap_or("-"),
+        ds.label_note
+            .as_deref()
+            .map(|n| format!("\n  {n}"))
+            .unwrap_or_default()
     );
     let source = match &a.init_from {
         Some(dir) => {

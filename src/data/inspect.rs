@@ -2,7 +2,6 @@
 //! image shape, value range, the preprocessing chosen, and warnings about what would
 //! make DEC fail or mislead (NaN/inf, constant columns, one class, too many clusters).
 
-use clap::ValueEnum;
 use serde::Serialize;
 
 use super::{Dataset, Format, Preprocessing};
@@ -104,10 +103,7 @@ pub fn describe(
         max,
         preprocessing: format!(
             "{}{}",
-            choice.preprocessing.to_possible_value().map_or_else(
-                || format!("{:?}", choice.preprocessing),
-                |v| v.get_name().to_string()
-            ),
+            choice.preprocessing.name(),
             if asked == Preprocessing::Auto {
                 " (auto)"
             } else {

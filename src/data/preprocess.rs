@@ -46,6 +46,13 @@ pub const PIXEL_ZEROS: f64 = 0.25;
 pub const PIXEL_MAX: f32 = 255.0;
 
 impl Preprocessing {
+    /// The command-line name (`unit-range`, `l2-rows`, ...).
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value()
+            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_string())
+    }
+
     /// Resolve `Auto` for `ds` (values as loaded, before preprocessing) read from a
     /// file of `format`; any other choice is kept, with "asked for" as its reason.
     pub fn resolve(self, ds: &Dataset, format: Option<Format>) -> Choice {

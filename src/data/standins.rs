@@ -80,6 +80,27 @@ pub fn retain_linear(ds: &Dataset, r_min: f64, seed: u64) -> Result<Dataset, Dat
     Ok(out)
 }
 
+/// `ds` as a headerless CSV, the way such tables are shared: each value times `scale`
+/// rounded to an integer, the label first (`label_first`) or last.
+pub fn headerless_csv(ds: &Dataset, scale: f32, label_first: bool) -> String {
+    let labels = ds.labels.as_deref().unwrap_or(&[]);
+    let mut out = String::with_capacity(ds.n * (ds.d * 3 + 4));
+    for i in 0..ds.n {
+        let cells: Vec<String> = ds
+            .row(i)
+            .iter()
+            .map(|v| format!("{}", (v * scale).round() as i64))
+            .collect();
+        let l = labels.get(i).copied().unwrap_or(0);
+        out += &if label_first {
+            format!("{l},{}\n", cells.join(","))
+        } else {
+            format!("{},{l}\n", cells.join(","))
+        };
+    }
+    out
+}
+
 /// Check that `ds` holds 28x28 grey images scaled to [0,1] (MNIST as loaded).
 fn check_mnist_like(ds: &Dataset) -> Result<(), DataError> {
     let ok = ds.d == 784
