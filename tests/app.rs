@@ -94,6 +94,7 @@ fn start_streams_snapshots_and_fills_every_view() {
             Tab::Clusters => h.get_by_label("cluster 0"),
             Tab::Confusion => h.get_by_label_contains("Most mixed"),
             Tab::Embedding => h.get_by_label_contains("PCA of the embedding Z"),
+            Tab::Gradient | Tab::ChooseK => unreachable!("covered by their own tests"),
         };
     }
     h.get_by_label("DEC");
@@ -307,4 +308,109 @@ fn load_options_fix_the_label_column_and_reload() {
     h.get_by_label("k-means on input");
     h.get_by_label("AE + k-means");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Choose-k view: run the sweep on the worker thread, see G (and NMI) per k, pick
+/// the suggested k and start a run with it.
+#[test]
+fn choose_k_sweeps_then_starts_a_run_with_the_picked_k() {
+    let mut app = small_app(600);
+    app.tab = Tab::ChooseK;
+    app.sweep.from = 8;
+    app.sweep.to = 10;
+    let mut h = harness(app);
+    h.step();
+    h.get_by_label("Run sweep").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(180), |a| a
+            .sweep
+            .report
+            .is_some()),
+        "sweep did not finish: {}",
+        h.state().sweep.status
+    );
+    let r = h.state().sweep.report.clone().unwrap();
+    assert_eq!(
+        r.points.iter().map(|p| p.k).collect::<Vec<_>>(),
+        vec![8, 9, 10]
+    );
+    assert!(r.points.iter().all(|p| p.g.is_finite() && p.g > 0.0));
+    assert!(r.points.iter().all(|p| p.scores.is_some()));
+    assert_eq!((r.n_train, r.n_val), (480, 120));
+    let k = r.suggested_k.expect("a suggestion");
+    assert!((8..=10).contains(&k));
+    h.step();
+    assert!(
+        h.get_all_by_label_contains("G suggests k =")
+            .next()
+            .is_some()
+    );
+    // Pick k = 9 in the table and start a run with it.
+    h.get_all_by_label("pick")
+        .nth(1)
+        .expect("a pick per k")
+        .click();
+    h.step();
+    let picked = h.state().sweep.picked.unwrap();
+    assert_eq!(picked, 9);
+    h.get_by_label(&format!("Start a run with k = {picked}"))
+        .click();
+    assert!(run_until(&mut h, Duration::from_secs(120), |a| a
+        .run
+        .finished
+        .is_some()));
+    let out = h.state().run.finished.as_ref().unwrap();
+    assert_eq!(out.report.final_.n_clusters, picked);
+}
+
+/// Stop ends a sweep within a batch, and the app stays usable.
+#[test]
+fn a_sweep_stops_on_stop() {
+    let mut app = small_app(1500);
+    app.settings.epochs = 200;
+    app.tab = Tab::ChooseK;
+    let mut h = harness(app);
+    h.step();
+    h.get_by_label("Run sweep").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a.sweep.step > 5));
+    h.get_by_label("Stop sweep").click();
+    assert!(run_until(&mut h, Duration::from_secs(5), |a| !a
+        .is_sweeping()
+        && a.sweep.stop_latency_ms.is_some()));
+    let ms = h.state().sweep.stop_latency_ms.unwrap();
+    eprintln!("sweep stopped {ms:.0} ms after Stop");
+    // The bar is 200 ms; looser here for a loaded CI machine.
+    assert!(ms < 1000.0, "stop took {ms} ms");
+    h.step();
+    h.get_by_label_contains("sweep stopped");
+    h.get_by_label("Run sweep");
+}
+
+/// The Gradient view after a run: the most mixed cluster is selected, its most and
+/// least confident samples are shown, and each drawn sample has a finite gradient.
+#[test]
+fn gradient_view_shows_the_most_mixed_cluster() {
+    let mut h = harness(small_app(600));
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(120), |a| a
+        .run
+        .finished
+        .is_some()));
+    h.state_mut().tab = Tab::Gradient;
+    h.step();
+    h.step();
+    h.get_by_label("most confident (largest q)");
+    h.get_by_label("least confident (smallest q)");
+    let app = h.state();
+    let g = app.gradient.as_ref().expect("gradient field computed");
+    assert_eq!(g.field.norm.len(), 600);
+    assert!(g.field.norm.iter().all(|v| v.is_finite() && *v >= 0.0));
+    let labels = app.ds.labels.as_ref().unwrap();
+    let auto = decscope::app::gradient::most_mixed_cluster(&g.assignments, labels, g.field.k);
+    h.get_by_label_contains(&format!("cluster {}: ", auto.unwrap()));
+    // The Clusters view lists per-class recall.
+    h.state_mut().tab = Tab::Clusters;
+    h.step();
+    h.step();
+    h.get_by_label("Per-class recall");
 }

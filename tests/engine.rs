@@ -232,3 +232,94 @@ fn a_collapse_is_reported_and_stop_keeps_the_last_healthy_state() {
     );
     assert!(warn.final_.iterations >= stop.final_.iterations);
 }
+
+/// `--retain-min` through the loader: class c keeps round((1 - (1 - r) c/(K-1)) |c|)
+/// samples, the same rows for the same seed, and other rows for another seed.
+#[test]
+fn retain_min_subsamples_linearly_and_by_seed() {
+    let load = |r: f64, seed: u64| {
+        data::load(
+            &data::default_dataset_path(),
+            &LoadOptions {
+                limit: Some(3000),
+                retain_min: Some(r),
+                retain_seed: seed,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let full = mnist(3000);
+    let mut sizes = [0usize; 10];
+    full.labels
+        .as_ref()
+        .unwrap()
+        .iter()
+        .for_each(|&l| sizes[l as usize] += 1);
+    let ds = load(0.1, 7);
+    let mut got = [0usize; 10];
+    ds.labels
+        .as_ref()
+        .unwrap()
+        .iter()
+        .for_each(|&l| got[l as usize] += 1);
+    for c in 0..10 {
+        let r = 1.0 - 0.9 * c as f64 / 9.0;
+        assert_eq!(got[c], (r * sizes[c] as f64).round() as usize, "class {c}");
+    }
+    assert_eq!(ds.x, load(0.1, 7).x, "same seed, same rows");
+    assert_ne!(ds.x, load(0.1, 8).x, "another seed, other rows");
+    // Unlabelled data is refused with the flag named.
+    let e =
+        data::standins::retain_linear(&Dataset::new("t", vec![0.0; 8], 2, None).unwrap(), 0.5, 0)
+            .unwrap_err();
+    assert!(e.to_string().contains("needs labels"), "{e}");
+}
+
+/// The choose-k sweep end to end on a small autoencoder: one point per k with a
+/// finite G equal to its two losses' ratio, scores on all rows, and a suggestion
+/// among the k tried; the same seed gives the same sweep.
+#[test]
+fn k_sweep_scores_every_k_and_repeats() {
+    use decscope::engine::sweep::{KSweep, sweep_k};
+    let ds = mnist(1000);
+    let mut cfg = small_config(0).with_hidden(vec![64, 10]);
+    cfg.pretrain.finetune_epochs = Some(10);
+    cfg.cluster.max_iter = 200;
+    cfg.cluster.update_interval = 20;
+    cfg.cluster.kmeans_n_init = 3;
+    let params = KSweep::default().with_ks(vec![6, 10, 14]);
+    let go = || {
+        sweep_k(
+            &ds,
+            &cfg,
+            &params,
+            AeSource::Pretrain,
+            &mut NullSink,
+            &Control::default(),
+        )
+        .unwrap()
+    };
+    let r = go();
+    assert_eq!((r.n_train, r.n_val), (800, 200));
+    assert_eq!(
+        r.points.iter().map(|p| p.k).collect::<Vec<_>>(),
+        vec![6, 10, 14]
+    );
+    for p in &r.points {
+        assert!(p.l_train > 0.0 && p.l_val > 0.0, "{p:?}");
+        assert!((p.g - p.l_train / p.l_val).abs() < 1e-12);
+        assert!(p.scores.unwrap().nmi > 0.2, "{p:?}");
+    }
+    assert!([6, 10, 14].contains(&r.suggested_k.unwrap()));
+    let strip = |ps: &[decscope::engine::sweep::KPoint]| {
+        ps.iter()
+            .map(|p| (p.k, p.l_train, p.l_val, p.scores, p.iterations))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(&go().points),
+        strip(&r.points),
+        "same seed, same sweep"
+    );
+}

@@ -103,6 +103,9 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let k = a.iter().max().map_or(0, |m| *m as usize + 1);
     let members = members_by_confidence(&a, &c, k);
     let labels = app.ds.labels.clone();
+    if let Some(l) = &labels {
+        recall_table(app, ui, l, &a);
+    }
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (j, m) in members.iter().enumerate() {
             ui.horizontal(|ui| {
@@ -144,6 +147,46 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             ui.separator();
         }
     });
+}
+
+/// Each true class's size and recall under the Hungarian map (the cluster matched to
+/// it), so that small classes that DEC absorbed stand out (the paper's imbalanced
+/// data, section 5.4).
+fn recall_table(app: &DecApp, ui: &mut egui::Ui, labels: &[u32], assignments: &[u32]) {
+    let per_class = crate::engine::metrics::Confusion::new(labels, assignments).per_class_recall();
+    egui::CollapsingHeader::new("Per-class recall")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::Grid::new("recall").striped(true).show(ui, |ui| {
+                ui.label(RichText::new("class").strong());
+                for c in &per_class {
+                    ui.label(app.ds.class_name(c.class as u32));
+                }
+                ui.end_row();
+                ui.label(RichText::new("size").strong());
+                for c in &per_class {
+                    ui.label(c.size.to_string());
+                }
+                ui.end_row();
+                ui.label(RichText::new("recall").strong());
+                for c in &per_class {
+                    let t = RichText::new(format!("{:.2}", c.recall));
+                    ui.label(if c.recall < 0.5 {
+                        t.color(Color32::from_rgb(220, 80, 60))
+                    } else {
+                        t
+                    })
+                    .on_hover_text(match c.cluster {
+                        Some(j) => {
+                            format!("share of the class in cluster {j}, the cluster matched to it")
+                        }
+                        None => "no cluster is matched to this class".into(),
+                    });
+                }
+                ui.end_row();
+            });
+        });
+    ui.separator();
 }
 
 /// Write the gallery (10 most confident samples per cluster, one row each) as a PNG.

@@ -16,6 +16,7 @@ impl DecApp {
     /// Drain the worker's and loaders' channels (never blocks).
     pub fn poll(&mut self) {
         self.poll_tsne();
+        self.poll_sweep();
         if let Some((path, rx)) = &self.loading {
             match rx.try_recv() {
                 Ok(Ok(ds)) => {
@@ -234,7 +235,8 @@ impl DecApp {
                 }
                 self.run.warnings.push(w)
             }
-            WorkerMsg::Event(Event::Pretrained(_)) => {}
+            WorkerMsg::Event(Event::Pretrained(_)) | WorkerMsg::Event(Event::Sweep(_)) => {}
+            WorkerMsg::SweepFinished(_) => {}
             WorkerMsg::Finished(out) => {
                 self.set_snapshot(Arc::new(Snapshot {
                     phase: Phase::Done,
@@ -259,6 +261,13 @@ impl DecApp {
             WorkerMsg::Failed(e) => {
                 if e == "stopped" {
                     self.status = "stopped".into();
+                    if let (Some((t0, _)), Some(w)) = (self.exit_after, &self.worker) {
+                        println!(
+                            "[{:6.2}s] run stopped ({:.1} s after its start)",
+                            t0.elapsed().as_secs_f64(),
+                            w.started.elapsed().as_secs_f64()
+                        );
+                    }
                 } else {
                     self.error = Some(e);
                     self.status = "training failed".into();

@@ -9,13 +9,16 @@
 //! One file a part: [`state`] (what is shown and the run's live view), [`worker`] (the
 //! training thread), [`live`] (draining channels into the view), [`files`] (open,
 //! export, models), [`menu`] and [`side_panel`], and one file per view of the central
-//! panel: [`embedding`], [`curves`], [`gallery`] (Clusters), [`confusion`].
+//! panel: [`embedding`], [`curves`], [`gallery`] (Clusters), [`confusion`],
+//! [`gradient`] (where DEC's gradient pulls) and [`choose_k`] (the k sweep).
 
+pub mod choose_k;
 pub mod confusion;
 pub mod curves;
 pub mod embedding;
 mod files;
 pub mod gallery;
+pub mod gradient;
 mod live;
 pub mod load_options;
 mod menu;
@@ -88,6 +91,14 @@ pub struct DecApp {
     pub frame_cpu_ms: VecDeque<f32>,
     /// Close the window after this many seconds and print frame statistics.
     pub exit_after: Option<(Instant, f64)>,
+    /// Press Stop (on the sweep, else the run) after this many seconds.
+    pub stop_after: Option<(Instant, f64)>,
+    /// The Choose-k view's form and results, and its sweep's worker.
+    pub sweep: choose_k::SweepView,
+    pub sweep_worker: Option<Worker>,
+    /// The Gradient view's field and chosen cluster (`None`: the most mixed one).
+    pub gradient: Option<gradient::GradientCache>,
+    pub gradient_cluster: Option<usize>,
 }
 
 enum DialogResult {
@@ -152,6 +163,11 @@ impl DecApp {
             repaint: None,
             frame_cpu_ms: VecDeque::new(),
             exit_after: None,
+            stop_after: None,
+            sweep: choose_k::SweepView::default(),
+            sweep_worker: None,
+            gradient: None,
+            gradient_cluster: None,
         };
         app.on_new_dataset();
         app
@@ -182,6 +198,10 @@ impl DecApp {
         self.selected_cell = None;
         self.color_by_label = self.ds.labels.is_some();
         self.settings.fit_to(self.ds.n);
+        self.sweep_worker = None;
+        self.sweep = choose_k::SweepView::for_classes(self.ds.n_classes());
+        self.gradient = None;
+        self.gradient_cluster = None;
         self.status = format!(
             "{}: {} samples x {} features",
             self.ds.name, self.ds.n, self.ds.d
@@ -234,7 +254,7 @@ impl DecApp {
 
     /// Start training with the current settings.
     pub fn start(&mut self, ctx: &egui::Context) {
-        if self.worker.as_ref().is_some_and(|w| !w.is_finished()) {
+        if self.worker.as_ref().is_some_and(|w| !w.is_finished()) || self.is_sweeping() {
             return;
         }
         let cfg = self.run_config();
@@ -250,6 +270,8 @@ impl DecApp {
             None
         };
         self.run = RunView::default();
+        self.gradient = None;
+        self.gradient_cluster = None;
         self.selected_cell = None;
         self.tsne_worker = None;
         self.replay = None;
@@ -333,6 +355,8 @@ impl DecApp {
                     (Tab::Curves, "Curves"),
                     (Tab::Clusters, "Clusters"),
                     (Tab::Confusion, "Confusion"),
+                    (Tab::Gradient, "Gradient"),
+                    (Tab::ChooseK, "Choose k"),
                 ] {
                     ui.selectable_value(&mut self.tab, t, name);
                 }
@@ -343,9 +367,30 @@ impl DecApp {
                 Tab::Curves => curves::show(self, ui),
                 Tab::Clusters => gallery::show(self, ui),
                 Tab::Confusion => confusion::show(self, ui),
+                Tab::Gradient => gradient::show(self, ui),
+                Tab::ChooseK => choose_k::show(self, ui),
             }
         });
-        if self.is_running() || self.loading.is_some() || self.dialog.is_some() || self.playing {
+        if let Some((t0, secs)) = self.stop_after
+            && t0.elapsed().as_secs_f64() >= secs
+        {
+            self.stop_after = None;
+            if self.is_sweeping() {
+                self.stop_sweep();
+            } else {
+                self.stop();
+            }
+            if let Some((t, _)) = self.exit_after {
+                println!("[{:6.2}s] Stop pressed", t.elapsed().as_secs_f64());
+            }
+        }
+        if self.is_running()
+            || self.is_sweeping()
+            || self.loading.is_some()
+            || self.dialog.is_some()
+            || self.playing
+            || self.stop_after.is_some()
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }

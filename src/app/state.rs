@@ -9,13 +9,17 @@ use crate::engine::metrics::Scores;
 use crate::engine::pipeline::{Phase, RunOutput, Snapshot};
 use crate::engine::report::{HistoryEntry, RunWarning};
 
-/// The four views of the central panel.
+/// The views of the central panel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
     Embedding,
     Curves,
     Clusters,
     Confusion,
+    /// Where DEC's gradient pulls, for one cluster.
+    Gradient,
+    /// The choose-k sweep.
+    ChooseK,
 }
 
 /// Which projection the embedding view shows.

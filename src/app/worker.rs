@@ -18,8 +18,10 @@ use crate::engine::autoencoder::Autoencoder;
 use crate::engine::config::DecConfig;
 use crate::engine::model::DecModel;
 use crate::engine::pipeline::{
-    self, AeSource, Controller, Event, PipelineError, RunOutput, Sink, Snapshot, control_channel,
+    self, AeSource, Control, Controller, Event, PipelineError, RunOutput, Sink, Snapshot,
+    control_channel,
 };
+use crate::engine::sweep::{KSweep, KSweepReport, SweepError, sweep_k};
 
 /// What the worker tells the GUI.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ pub enum WorkerMsg {
     Event(Event),
     /// The run ended with a result.
     Finished(Box<RunOutput>),
+    /// The choose-k sweep ended with its report.
+    SweepFinished(Box<KSweepReport>),
     /// The run ended without one (stopped, bad configuration, panic).
     Failed(String),
 }
@@ -43,6 +47,8 @@ struct ChannelSink {
     last_snapshot: Option<Instant>,
     last_step: Instant,
     cache: Option<(PathBuf, DecConfig, crate::data::DatasetInfo)>,
+    /// Whether this job's snapshots are wanted (a sweep's are not).
+    snapshots_wanted: bool,
 }
 
 impl Sink for ChannelSink {
@@ -74,6 +80,9 @@ impl Sink for ChannelSink {
     }
 
     fn wants_snapshot(&mut self) -> bool {
+        if !self.snapshots_wanted {
+            return false;
+        }
         let due = self
             .last_snapshot
             .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY);
@@ -127,6 +136,48 @@ impl Worker {
         cache: Option<PathBuf>,
         repaint: impl Fn() + Send + 'static,
     ) -> Worker {
+        let cache = cache.map(|c| (c, cfg.clone(), ds.info()));
+        Worker::spawn_job(cache, true, repaint, move |sink, control| {
+            let source = match init {
+                Some((ae, label)) => AeSource::Given(ae, label),
+                None => AeSource::Pretrain,
+            };
+            pipeline::run(&ds, &cfg, source, sink, control)
+                .map(|out| WorkerMsg::Finished(Box::new(out)))
+        })
+    }
+
+    /// Start the choose-k sweep ([`sweep_k`]) on `ds`: every run's configuration is
+    /// `cfg`, the autoencoder `init` when given, else pretrained once on the training
+    /// split. The runs' snapshots are not sent (the sweep view plots G and NMI).
+    pub fn spawn_sweep(
+        ds: Arc<Dataset>,
+        cfg: DecConfig,
+        sweep: KSweep,
+        init: Option<(Autoencoder, String)>,
+        repaint: impl Fn() + Send + 'static,
+    ) -> Worker {
+        Worker::spawn_job(None, false, repaint, move |sink, control| {
+            let source = match init {
+                Some((ae, label)) => AeSource::Given(ae, label),
+                None => AeSource::Pretrain,
+            };
+            match sweep_k(&ds, &cfg, &sweep, source, sink, control) {
+                Ok(r) => Ok(WorkerMsg::SweepFinished(Box::new(r))),
+                Err(SweepError::Pipeline(e)) => Err(e),
+                Err(e) => Ok(WorkerMsg::Failed(e.to_string())),
+            }
+        })
+    }
+
+    /// Run `job` on the training thread with a sink that streams to the GUI; its
+    /// result (or its failure, stop or panic) is the last message.
+    fn spawn_job(
+        cache: Option<(PathBuf, DecConfig, crate::data::DatasetInfo)>,
+        snapshots: bool,
+        repaint: impl Fn() + Send + 'static,
+        job: impl FnOnce(&mut dyn Sink, &Control) -> Result<WorkerMsg, PipelineError> + Send + 'static,
+    ) -> Worker {
         let (ev_tx, ev_rx) = bounded(4096);
         let (snap_tx, snap_rx) = bounded(1);
         let (controller, control) = control_channel();
@@ -135,24 +186,19 @@ impl Worker {
         let handle = std::thread::Builder::new()
             .name("decscope-train".into())
             .spawn(move || {
-                let info = ds.info();
                 let mut sink = ChannelSink {
                     events: ev_tx,
                     snapshots: snap_tx,
                     repaint,
                     last_snapshot: None,
                     last_step: Instant::now(),
-                    cache: cache.map(|c| (c, cfg.clone(), info)),
+                    cache,
+                    snapshots_wanted: snapshots,
                 };
-                let source = match init {
-                    Some((ae, label)) => AeSource::Given(ae, label),
-                    None => AeSource::Pretrain,
-                };
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    pipeline::run(&ds, &cfg, source, &mut sink, &control)
-                }));
+                let result =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut sink, &control)));
                 let msg = match result {
-                    Ok(Ok(out)) => WorkerMsg::Finished(Box::new(out)),
+                    Ok(Ok(msg)) => msg,
                     Ok(Err(PipelineError::Stopped)) => WorkerMsg::Failed("stopped".into()),
                     Ok(Err(e)) => WorkerMsg::Failed(e.to_string()),
                     Err(panic) => {

@@ -24,6 +24,14 @@ pub struct LoadArgs {
     /// Shape of one sample as HxW or HxWxC (for galleries), when it cannot be guessed.
     #[arg(long, value_parser = parse_shape)]
     pub image_shape: Option<decscope::data::ImageShape>,
+    /// Keep an imbalanced subsample of labelled data, as in the paper's section 5.4:
+    /// class sizes fall linearly from all of class 0 to R times the last class.
+    /// (`decscope sweep` takes a list, e.g. 0.1,0.3,0.5,0.7, and prints the paper's table.)
+    #[arg(long, value_name = "R", value_delimiter = ',')]
+    pub retain_min: Vec<f64>,
+    /// Which samples --retain-min keeps.
+    #[arg(long, default_value_t = 0)]
+    pub retain_seed: u64,
 }
 
 impl LoadArgs {
@@ -34,6 +42,8 @@ impl LoadArgs {
             preprocessing: self.preprocess,
             label_col: self.label_col.parse().unwrap_or_default(),
             image_shape: self.image_shape,
+            retain_min: self.retain_min.first().copied(),
+            retain_seed: self.retain_seed,
             ..Default::default()
         }
     }
@@ -68,6 +78,12 @@ impl DataArgs {
 
     /// Load the data as the arguments say.
     pub fn load(&self) -> Result<data::Dataset> {
+        if self.load.retain_min.len() > 1 {
+            anyhow::bail!(
+                "--retain-min {:?}: one rate per run; `decscope sweep --retain-min 0.1,0.3,0.5,0.7` runs several and prints the table",
+                self.load.retain_min
+            );
+        }
         Ok(data::load(&self.data, &self.options())?)
     }
 }

@@ -16,8 +16,15 @@ pub fn gui(a: AppArgs) -> Result<()> {
         exit_after,
         view,
         tab,
+        sweep_k,
+        stop_after,
     } = a;
     let opts = load.options();
+    let sweep_k = sweep_k
+        .as_deref()
+        .map(decscope::engine::sweep::parse_ks)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--sweep-k {e}"))?;
     let mut app = match &data {
         Some(p) => decscope::app::DecApp::new(decscope::data::load(p, &opts)?),
         None => decscope::app::DecApp::with_default_dataset(),
@@ -44,9 +51,18 @@ pub fn gui(a: AppArgs) -> Result<()> {
                 Some(TabArg::Curves) => Tab::Curves,
                 Some(TabArg::Clusters) => Tab::Clusters,
                 Some(TabArg::Confusion) => Tab::Confusion,
+                Some(TabArg::Gradient) => Tab::Gradient,
+                Some(TabArg::ChooseK) => Tab::ChooseK,
                 _ => Tab::Embedding,
             };
-            if autostart {
+            if let Some(ks) = sweep_k {
+                app.sweep.from = ks.iter().copied().min().unwrap_or(2);
+                app.sweep.to = ks.iter().copied().max().unwrap_or(2);
+            }
+            app.stop_after = stop_after.map(|s| (std::time::Instant::now(), s));
+            if autostart && app.tab == Tab::ChooseK {
+                app.start_sweep(&cc.egui_ctx);
+            } else if autostart {
                 app.start(&cc.egui_ctx);
             }
             if view == Some(ProjectMethod::Tsne) {

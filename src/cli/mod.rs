@@ -9,6 +9,7 @@ mod gui;
 mod inspect;
 mod predict;
 mod project;
+mod sweep;
 mod train;
 
 use std::path::PathBuf;
@@ -51,9 +52,16 @@ pub struct AppArgs {
     /// Projection shown at start: pca or tsne.
     #[arg(long, value_enum)]
     pub view: Option<ProjectMethod>,
-    /// Tab shown at start.
+    /// Tab shown at start (with --autostart, choose-k starts the k sweep).
     #[arg(long, value_enum)]
     pub tab: Option<TabArg>,
+    /// The Choose-k view's range, e.g. 5..15.
+    #[arg(long)]
+    pub sweep_k: Option<String>,
+    /// Press Stop (on the sweep, else the run) this many seconds after the app opens
+    /// and print how long the worker took to end (for scripted checks).
+    #[arg(long)]
+    pub stop_after: Option<f64>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +70,8 @@ pub enum TabArg {
     Curves,
     Clusters,
     Confusion,
+    Gradient,
+    ChooseK,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +86,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Project data (or its embedding Z under a saved model) to 2-D with t-SNE or PCA.
     Project(project::ProjectArgs),
+    /// DEC over a range of k scored by generalizability (--k 5..15), or over class
+    /// imbalance (--retain-min 0.1,0.3,0.5,0.7): the paper's tables for your data.
+    Sweep(Box<sweep::SweepArgs>),
 }
 
 pub fn dispatch(cli: Cli) -> Result<()> {
@@ -85,6 +98,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => bench::bench(a),
         Some(Command::Inspect(a)) => inspect::inspect(a),
         Some(Command::Project(a)) => project::project(a),
+        Some(Command::Sweep(a)) => sweep::sweep(*a),
         None => gui::gui(cli.app),
     }
 }

@@ -10,7 +10,7 @@ use decscope::engine::config::{DecConfig, OnCollapse, Preset};
 use decscope::engine::metrics::Scores;
 use decscope::engine::model::DecModel;
 use decscope::engine::optim::OptimizerConfig;
-use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Sink, run};
+use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Sink, SweepEvent, run};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{DataArgs, fmt_scores};
@@ -187,13 +187,15 @@ pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
 }
 
 /// Progress bars for the terminal.
-struct BarSink {
-    multi: MultiProgress,
-    bar: Option<ProgressBar>,
-    quiet: bool,
+pub(super) struct BarSink {
+    pub multi: MultiProgress,
+    pub bar: Option<ProgressBar>,
+    pub quiet: bool,
     /// Where to save the pretrained autoencoder, with what to record beside it.
-    save_pretrained: Option<(PathBuf, DecConfig, decscope::data::DatasetInfo)>,
-    error: Option<anyhow::Error>,
+    pub save_pretrained: Option<(PathBuf, DecConfig, decscope::data::DatasetInfo)>,
+    pub error: Option<anyhow::Error>,
+    /// Print DEC's history lines (off inside sweeps, which print a line a run).
+    pub history: bool,
 }
 
 impl BarSink {
@@ -248,7 +250,7 @@ impl Sink for BarSink {
                 }
             }
             Event::History(h) => {
-                if h.phase == "dec" {
+                if h.phase == "dec" && self.history {
                     let m = match h.acc {
                         Some(a) => format!(
                             "ACC {a:.4}  NMI {:.4}  ARI {:.4}  ",
@@ -282,7 +284,28 @@ impl Sink for BarSink {
                     }
                 }
             }
-            Event::Snapshot(_) => {}
+            Event::Sweep(SweepEvent::RunStarted { index, value }) => {
+                self.line(format!("sweep run {}: {value}", index + 1))
+            }
+            Event::Sweep(SweepEvent::KPoint(p)) => self.line(format!(
+                "  k = {}: G {:.4} (L_train {:.5}, L_val {:.5}){}, {:.0} s",
+                p.k,
+                p.g,
+                p.l_train,
+                p.l_val,
+                p.scores
+                    .map(|s| format!(", {}", fmt_scores(&s)))
+                    .unwrap_or_default(),
+                p.seconds
+            )),
+            Event::Sweep(SweepEvent::RetainRow(r)) => self.line(format!(
+                "  r_min = {}: n = {}, DEC {}, {:.0} s",
+                r.r_min,
+                r.n,
+                r.dec.map(|s| fmt_scores(&s)).unwrap_or_else(|| "-".into()),
+                r.seconds
+            )),
+            Event::Sweep(SweepEvent::Started { .. }) | Event::Snapshot(_) => {}
         }
     }
 }
@@ -325,6 +348,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .clone()
             .map(|d| (d, cfg.clone(), ds.info())),
         error: None,
+        history: true,
     };
     let out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
     if let Some(e) = sink.error.take() {
@@ -369,6 +393,12 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
         r.final_.cluster_sizes
     );
+    if !r.per_class.is_empty() {
+        println!(
+            "per-class recall (Hungarian map): {}",
+            recall_line(&r.per_class)
+        );
+    }
     for w in &r.warnings {
         println!("warning: {}", w.message);
     }
@@ -384,4 +414,13 @@ pub fn train(a: TrainArgs) -> Result<()> {
         println!("model: {}", p.display());
     }
     Ok(())
+}
+
+/// Each class's recall as `class (size) recall`, for one line of the summary.
+pub(super) fn recall_line(per_class: &[decscope::engine::metrics::ClassRecall]) -> String {
+    per_class
+        .iter()
+        .map(|c| format!("{} ({}) {:.3}", c.class, c.size, c.recall))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

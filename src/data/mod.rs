@@ -390,6 +390,11 @@ pub struct LoadOptions {
     pub image_shape: Option<ImageShape>,
     /// Keep NaN/infinite values instead of refusing the file (for `inspect`).
     pub allow_non_finite: bool,
+    /// The paper's imbalanced subsample (labelled data only): class c keeps
+    /// 1 - (1 - r) c/(K-1) of its samples ([`standins::retain_linear`]).
+    pub retain_min: Option<f64>,
+    /// Which samples the imbalanced subsample keeps.
+    pub retain_seed: u64,
 }
 
 /// The file formats decscope reads.
@@ -514,6 +519,20 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         let name = ds.name.clone();
         ds = ds.subset(&idx);
         ds.name = format!("{name} (first {limit})");
+    }
+    if let Some(r) = opts.retain_min {
+        let mut sub = standins::retain_linear(&ds, r, opts.retain_seed).map_err(|e| match e {
+            DataError::Invalid { reason, .. } => DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("--retain-min {r}: {reason}"),
+            },
+            other => other,
+        })?;
+        sub.name = format!(
+            "{} (imbalanced, retain-min {r}, seed {})",
+            ds.name, opts.retain_seed
+        );
+        ds = sub;
     }
     if !opts.allow_non_finite {
         ds.check_finite()?;

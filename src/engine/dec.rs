@@ -170,6 +170,48 @@ impl DecStep {
     }
 }
 
+/// The paper's picture of where DEC's gradient pulls (section 5.3, figure 5), for every
+/// sample: its soft assignments `q` (eq. 1), the target `p` that the next update would
+/// set (eq. 3, over the same rows) and `norm_i = |∂KL(p_i‖q_i)/∂z_i|`, eq. 4 for one
+/// sample (no batch mean). Plotted against `q_ij` for one cluster j it shows which
+/// samples DEC moves now and which (ambiguous, between clusters) it moves last.
+#[derive(Clone, Debug)]
+pub struct GradientField {
+    pub k: usize,
+    /// `n x k` soft assignments.
+    pub q: Vec<f32>,
+    /// `n x k` targets.
+    pub p: Vec<f32>,
+    /// Gradient magnitude of each sample.
+    pub norm: Vec<f32>,
+}
+
+impl GradientField {
+    /// The field of embeddings `z` (`n x e`) under centroids `mu` (`k x e`).
+    pub fn compute(z: &[f32], mu: &[f32], e: usize, alpha: f32) -> GradientField {
+        let k = mu.len() / e.max(1);
+        let n = z.len() / e.max(1);
+        let mut q = vec![0.0f32; n * k];
+        let mut ker = vec![0.0f32; n * k];
+        soft_assign(z, mu, e, alpha, &mut q, &mut ker);
+        let p = target_distribution(&q, k);
+        let mut dz = vec![0.0f32; n * e];
+        let mut dmu = vec![0.0f32; k * e];
+        kl_gradients(z, mu, e, alpha, &p, &q, &ker, &mut dz, &mut dmu);
+        // kl_gradients divides by the number of rows; one sample's own gradient does not.
+        let norm = dz
+            .chunks_exact(e)
+            .map(|g| n as f32 * g.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .collect();
+        GradientField { k, q, p, norm }
+    }
+
+    /// `q_ij` of sample `i` for cluster `j`.
+    pub fn q_of(&self, i: usize, j: usize) -> f32 {
+        self.q[i * self.k + j]
+    }
+}
+
 /// Hard labels (argmax over j) and confidences (max q) of each row.
 pub fn hard_labels(q: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
     q.chunks_exact(k)
@@ -213,6 +255,42 @@ mod tests {
                 pmax > qmax,
                 "row {i}: p should put more mass on its top cluster"
             );
+        }
+    }
+
+    /// Each sample's gradient magnitude against central differences of its own
+    /// KL(p_i‖q_i) in z_i, with P fixed.
+    #[test]
+    fn gradient_field_matches_finite_differences() {
+        let (z, mu, e) = setup();
+        let g = GradientField::compute(&z, &mu, e, 1.0);
+        let k = g.k;
+        let loss_i = |zi: &[f32], pi: &[f32]| {
+            let (mut q, mut ker) = (vec![0.0; k], vec![0.0; k]);
+            soft_assign(zi, &mu, e, 1.0, &mut q, &mut ker);
+            kl_divergence(pi, &q, 1) as f64
+        };
+        let h = 1e-3f32;
+        for i in 0..z.len() / e {
+            let pi = &g.p[i * k..(i + 1) * k];
+            let mut sq = 0.0f64;
+            for t in 0..e {
+                let (mut a, mut b) = (
+                    z[i * e..(i + 1) * e].to_vec(),
+                    z[i * e..(i + 1) * e].to_vec(),
+                );
+                a[t] += h;
+                b[t] -= h;
+                let d = (loss_i(&a, pi) - loss_i(&b, pi)) / (2.0 * h as f64);
+                sq += d * d;
+            }
+            assert!(
+                (sq.sqrt() - g.norm[i] as f64).abs() < 1e-3,
+                "sample {i}: {} vs {}",
+                sq.sqrt(),
+                g.norm[i]
+            );
+            assert!(g.norm[i] > 0.0);
         }
     }
 

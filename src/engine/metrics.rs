@@ -63,6 +63,30 @@ impl Confusion {
             .collect()
     }
 
+    /// Each true class's recall under the Hungarian map: the share of its samples in
+    /// the cluster matched to it (0 when no cluster is matched to it). With the paper's
+    /// imbalanced data this shows which small classes DEC absorbed into big ones.
+    pub fn per_class_recall(&self) -> Vec<ClassRecall> {
+        let map = self.hungarian();
+        (0..self.n_labels)
+            .map(|l| {
+                let size: u64 = self.counts.iter().map(|row| row[l]).sum();
+                let cluster = map.iter().position(|m| *m == Some(l));
+                let hit = cluster.map_or(0, |c| self.counts[c][l]);
+                ClassRecall {
+                    class: l,
+                    size,
+                    cluster,
+                    recall: if size > 0 {
+                        hit as f64 / size as f64
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect()
+    }
+
     /// The majority true label of each cluster (`None` for an empty cluster).
     pub fn majority(&self) -> Vec<Option<usize>> {
         self.counts
@@ -76,6 +100,17 @@ impl Confusion {
             })
             .collect()
     }
+}
+
+/// One true class's size and recall under the Hungarian cluster-label map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassRecall {
+    pub class: usize,
+    pub size: u64,
+    /// The cluster matched to the class, if any.
+    pub cluster: Option<usize>,
+    /// Share of the class's samples in that cluster.
+    pub recall: f64,
 }
 
 /// Unsupervised clustering accuracy with the best one-to-one cluster-label map.
@@ -191,6 +226,25 @@ mod tests {
     // 0.8
     const T: [u32; 10] = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2];
     const P: [u32; 10] = [1, 1, 0, 0, 0, 0, 2, 2, 1, 2];
+
+    // >>> from sklearn.metrics import recall_score
+    // >>> m = dict(zip(c, r)); recall_score(t, [m[x] for x in p], average=None)
+    // array([0.66666667, 1.        , 0.75      ])
+    #[test]
+    fn per_class_recall_matches_sklearn() {
+        let r = Confusion::new(&T, &P).per_class_recall();
+        let got: Vec<(u64, Option<usize>, f64)> =
+            r.iter().map(|c| (c.size, c.cluster, c.recall)).collect();
+        assert_eq!(got[0].0, 3);
+        assert_eq!(got[2].0, 4);
+        assert_eq!(
+            got.iter().map(|g| g.1).collect::<Vec<_>>(),
+            vec![Some(1), Some(0), Some(2)]
+        );
+        for (g, want) in got.iter().zip([2.0 / 3.0, 1.0, 0.75]) {
+            assert!((g.2 - want).abs() < 1e-12, "{got:?}");
+        }
+    }
 
     #[test]
     fn metrics_match_sklearn() {

@@ -6,7 +6,8 @@
 //! backward passes), [`optim`] (SGD with momentum, Adam), [`kmeans`], [`dec`] (soft
 //! assignment, target distribution, KL and its gradients), [`metrics`] (ACC, NMI, ARI),
 //! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
-//! events), [`report`] (the JSON record of a run) and [`model`] (saved models).
+//! events), [`report`] (the JSON record of a run), [`model`] (saved models) and [`sweep`]
+//! (DEC over a range of k or of class imbalance).
 
 pub mod autoencoder;
 pub mod config;
@@ -18,3 +19,4 @@ pub mod model;
 pub mod optim;
 pub mod pipeline;
 pub mod report;
+pub mod sweep;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetInfo;
 use crate::engine::config::DecConfig;
-use crate::engine::metrics::{Confusion, Scores};
+use crate::engine::metrics::{ClassRecall, Confusion, Scores};
 
 /// One point of the training history: a pretraining epoch or a P update of DEC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,6 +105,9 @@ pub struct Report {
     #[serde(rename = "final")]
     pub final_: Final,
     pub confusion: Option<Confusion>,
+    /// With labels: each class's size and recall under the Hungarian map.
+    #[serde(default)]
+    pub per_class: Vec<ClassRecall>,
     pub history: Vec<HistoryEntry>,
     pub timing: Timing,
     /// Collapses, a run that did not converge, a result below its start.

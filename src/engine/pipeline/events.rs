@@ -97,6 +97,22 @@ pub enum Event {
     /// Something the user should know: a collapsed cluster, no convergence, a result
     /// below its start. Also kept in the report.
     Warning(RunWarning),
+    /// Progress of a sweep ([`crate::engine::sweep`]); the runs inside it send their
+    /// own events as well.
+    Sweep(SweepEvent),
+}
+
+/// What a sweep reports between its runs.
+#[derive(Clone, Debug)]
+pub enum SweepEvent {
+    /// The sweep begins: the values it will try, in order.
+    Started { values: Vec<String> },
+    /// Run `index` (0-based) of the sweep begins.
+    RunStarted { index: usize, value: String },
+    /// A k of the choose-k sweep is done.
+    KPoint(crate::engine::sweep::KPoint),
+    /// A retention rate of the imbalance sweep is done.
+    RetainRow(Box<crate::engine::sweep::RetainRow>),
 }
 
 /// Receives the pipeline's events.

@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use control::{Command, Control, Controller, control_channel};
-pub use events::{Event, NullSink, Phase, Sink, Snapshot};
+pub use events::{Event, NullSink, Phase, Sink, Snapshot, SweepEvent};
 
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;
@@ -129,6 +129,28 @@ pub fn run(
     let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx);
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     Ok(finish(ds, cfg, k, dec, ae_source, ctx))
+}
+
+/// Only the pretraining phases of [`run`]: a new autoencoder for `ds` under `cfg`
+/// (for sweeps that share one autoencoder across runs).
+pub fn pretrain_autoencoder(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    sink: &mut dyn Sink,
+    ctl: &Control,
+) -> Result<Autoencoder, PipelineError> {
+    crate::engine::linalg::flush_subnormals();
+    let mut ctx = Ctx {
+        sink,
+        ctl,
+        start: Instant::now(),
+        history: Vec::new(),
+        timing: Timing::default(),
+        baselines: Baselines::default(),
+        warnings: Vec::new(),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    autoencoder(ds, cfg, AeSource::Pretrain, &mut rng, &mut ctx).map(|(ae, _)| ae)
 }
 
 /// k-means with the configured restarts; `None` when the user stopped it.
@@ -270,6 +292,7 @@ fn finish(
         centroids: Some(mu.clone()),
         scores: s,
     })));
+    let confusion = truth.map(|t| Confusion::new(t, &assignments));
     let report = Report {
         decscope_version: env!("CARGO_PKG_VERSION").to_string(),
         dataset: ds.info(),
@@ -288,7 +311,11 @@ fn finish(
             cluster_sizes: sizes,
             stopped_on_collapse: dec.stopped_on_collapse,
         },
-        confusion: truth.map(|t| Confusion::new(t, &assignments)),
+        confusion: confusion.clone(),
+        per_class: confusion
+            .as_ref()
+            .map(Confusion::per_class_recall)
+            .unwrap_or_default(),
         history: ctx.history,
         timing: ctx.timing,
         warnings: ctx.warnings,
