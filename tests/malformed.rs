@@ -140,3 +140,56 @@ fn bad_arguments_exit_2() {
         );
     }
 }
+
+/// Malformed text inputs, made here (a 10 MB line does not belong in the repository):
+/// `inspect` and `train` exit 2 with one line that says what is wrong.
+#[test]
+fn malformed_text_exits_2_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("decscope-bad-text-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let cases: Vec<(PathBuf, Vec<&str>, &str)> = vec![
+        (file("empty.txt", b""), vec![], "empty"),
+        (
+            file("blank_text.csv", b"id,topic,text\n1,a,\n2,b,  \n3,a,\n"),
+            vec!["--text-col", "text"],
+            "column 'text' is empty in every row",
+        ),
+        (file("garbage.txt", &garbage), vec![], "not UTF-8 text"),
+        (
+            file("one_line.txt", "market ".repeat(1_500_000).as_bytes()),
+            vec![],
+            "1 document(s) found; clustering needs at least 2",
+        ),
+        (
+            file(
+                "no_such_col.csv",
+                b"id,text\n1,crude oil prices rose\n2,bank rates fell\n",
+            ),
+            vec!["--text-col", "body"],
+            "--text-col body: no such column",
+        ),
+    ];
+    let exe = env!("CARGO_BIN_EXE_decscope");
+    for (path, extra, phrase) in &cases {
+        let p = path.to_str().unwrap();
+        for mut args in [vec!["inspect", p], vec!["train", "--data", p]] {
+            args.extend(extra.iter().copied());
+            let out = Command::new(exe).args(&args).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {err}");
+            assert!(lines[0].contains(phrase), "{args:?}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

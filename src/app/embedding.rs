@@ -324,6 +324,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
             let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
             let tex = gallery::texture(app, ui.ctx(), s);
+            let preview = app.ds.text.as_ref().map(|t| t.previews[s].clone());
             egui::Tooltip::always_open(
                 ui.ctx().clone(),
                 ui.layer_id(),
@@ -333,6 +334,10 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             .show(|ui| {
                 if let Some(t) = tex {
                     ui.image((t.id(), Vec2::splat(84.0)));
+                }
+                if let Some(p) = preview {
+                    ui.set_max_width(360.0);
+                    ui.label(egui::RichText::new(p).strong());
                 }
                 ui.label(format!("sample #{s}"));
                 if let Some(l) = label {

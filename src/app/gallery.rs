@@ -13,10 +13,10 @@ use crate::data::Dataset;
 /// `None` for data without an image shape.
 pub fn pixels(ds: &Dataset, i: usize) -> Option<(usize, usize, Vec<u8>)> {
     let s = ds.image_shape?;
-    if s.len() != ds.d || s.is_empty() {
+    if s.len() != ds.display_d() || s.is_empty() {
         return None;
     }
-    let row = ds.row(i);
+    let row = ds.display_row(i);
     let (lo, hi) = row
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
@@ -51,10 +51,22 @@ pub fn texture(app: &mut DecApp, ctx: &egui::Context, i: usize) -> Option<Textur
     Some(t)
 }
 
-/// A thumbnail of sample `i`: its image, or a strip of its features.
+/// A thumbnail of sample `i`: its image, its document's first line, or a strip of
+/// its features.
 pub fn thumb(app: &mut DecApp, ui: &mut egui::Ui, i: usize, size: f32) -> egui::Response {
     if let Some(t) = texture(app, ui.ctx(), i) {
         return ui.add(egui::Image::new((t.id(), Vec2::splat(size))).sense(egui::Sense::hover()));
+    }
+    if let Some(t) = &app.ds.text {
+        let p = &t.previews[i];
+        let short: String = p.chars().take(40).collect();
+        return ui
+            .add(
+                egui::Label::new(RichText::new(short).small())
+                    .truncate()
+                    .sense(egui::Sense::hover()),
+            )
+            .on_hover_text(p);
     }
     let (rect, resp) =
         ui.allocate_exact_size(Vec2::new(size * 2.0, size * 0.5), egui::Sense::hover());
@@ -106,6 +118,10 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     if let Some(l) = &labels {
         recall_table(app, ui, l, &a);
     }
+    if app.ds.text.is_some() {
+        text_clusters(app, ui, &a, &c, &members);
+        return;
+    }
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (j, m) in members.iter().enumerate() {
             ui.horizontal(|ui| {
@@ -144,6 +160,69 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                     ));
                 }
             });
+            ui.separator();
+        }
+    });
+}
+
+/// The clusters of text data: each cluster's most characteristic terms (highest mean
+/// tf-idf) and the titles or first lines of its 10 most confident documents.
+fn text_clusters(
+    app: &DecApp,
+    ui: &mut egui::Ui,
+    assignments: &[u32],
+    confidence: &[f32],
+    members: &[Vec<usize>],
+) {
+    let k = members.len();
+    let terms = crate::data::text::top_terms(&app.ds, assignments, k, 10);
+    let Some(t) = &app.ds.text else { return };
+    let labels = app.ds.labels.as_ref();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (j, m) in members.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let (rect, _) = ui.allocate_exact_size(Vec2::new(8.0, 16.0), egui::Sense::hover());
+                ui.painter().rect_filled(rect, 2.0, palette(j));
+                ui.label(RichText::new(format!("cluster {j}: {} documents", m.len())).strong());
+                if let Some(l) = labels
+                    && !m.is_empty()
+                {
+                    let mut counts = std::collections::BTreeMap::new();
+                    m.iter()
+                        .for_each(|&i| *counts.entry(l[i]).or_insert(0usize) += 1);
+                    if let Some((lab, cnt)) = counts
+                        .iter()
+                        .max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l)))
+                    {
+                        ui.label(format!(
+                            "mostly {} ({:.0}%)",
+                            app.ds.class_name(*lab),
+                            100.0 * *cnt as f64 / m.len() as f64
+                        ));
+                    }
+                }
+            });
+            ui.label(
+                RichText::new(
+                    terms[j]
+                        .iter()
+                        .map(|(t, _)| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join("  "),
+                )
+                .monospace()
+                .color(palette(j)),
+            );
+            for &i in m.iter().take(10) {
+                ui.label(format!(
+                    "  {:.2}  {}{}",
+                    confidence[i],
+                    t.previews[i],
+                    labels
+                        .map(|l| format!("  [{}]", app.ds.class_name(l[i])))
+                        .unwrap_or_default()
+                ));
+            }
             ui.separator();
         }
     });

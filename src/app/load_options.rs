@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use egui::RichText;
 
 use super::DecApp;
-use crate::data::{ImageShape, LoadOptions, Preprocessing};
+use crate::data::{Features, ImageShape, LoadOptions, Preprocessing};
 
 /// The load options as the window edits them.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,12 @@ pub struct LoadForm {
     pub image_shape: String,
     /// A separate label file (`--labels`), kept for reloads of the same data.
     pub labels: Option<std::path::PathBuf>,
+    /// Text: the column with the documents (empty: the widest string column).
+    pub text_col: String,
+    /// Images: raw pixels or HOG.
+    pub features: Features,
+    /// Empty, or the paper's imbalanced subsample's smallest retention rate.
+    pub retain_min: String,
     /// Whether the window is shown.
     pub open: bool,
 }
@@ -32,6 +38,9 @@ impl Default for LoadForm {
             preprocess: Preprocessing::Auto,
             image_shape: String::new(),
             labels: None,
+            text_col: String::new(),
+            features: Features::Raw,
+            retain_min: String::new(),
             open: false,
         }
     }
@@ -47,6 +56,8 @@ impl LoadForm {
         shape: Option<ImageShape>,
     ) {
         self.labels = labels;
+        self.text_col.clear();
+        self.retain_min.clear();
         self.label_col = label_col.to_string();
         self.preprocess = preprocess;
         self.image_shape = shape.map(|s| s.to_string()).unwrap_or_default();
@@ -62,11 +73,23 @@ impl LoadForm {
             "" => "auto",
             s => s,
         };
+        let retain_min = match self.retain_min.trim() {
+            "" => None,
+            s => Some(
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|r| *r > 0.0 && *r <= 1.0)
+                    .ok_or_else(|| format!("retain min '{s}': a rate in (0, 1], e.g. 0.1"))?,
+            ),
+        };
         Ok(LoadOptions {
             labels: self.labels.clone(),
             preprocessing: self.preprocess,
             label_col: label_col.parse().unwrap_or_default(),
             image_shape,
+            text_col: Some(self.text_col.trim().to_string()).filter(|s| !s.is_empty()),
+            features: self.features,
+            retain_min,
             ..Default::default()
         })
     }
@@ -131,6 +154,40 @@ impl DecApp {
                         )
                         .labelled_by(lab.id);
                         ui.end_row();
+                        let lab = ui.label("features");
+                        egui::ComboBox::from_id_salt("load-features")
+                            .selected_text(match self.load.features {
+                                Features::Raw => "raw",
+                                Features::Hog => "HOG (images)",
+                            })
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(&mut self.load.features, Features::Raw, "raw");
+                                ui.selectable_value(
+                                    &mut self.load.features,
+                                    Features::Hog,
+                                    "HOG (images)",
+                                );
+                            })
+                            .response
+                            .labelled_by(lab.id);
+                        ui.end_row();
+                        let lab = ui.label("text column");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.load.text_col)
+                                .hint_text("auto: widest strings")
+                                .desired_width(120.0),
+                        )
+                        .labelled_by(lab.id);
+                        ui.end_row();
+                        let lab = ui.label("retain min");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.load.retain_min)
+                                .hint_text("e.g. 0.1 (imbalanced)")
+                                .desired_width(120.0),
+                        )
+                        .labelled_by(lab.id)
+                        .on_hover_text("The paper's imbalanced subsample of labelled data: class sizes fall linearly from all of the first class to this fraction of the last");
+                        ui.end_row();
                     });
                 if let Some(r) = &self.ds.preprocessing_reason {
                     ui.label(RichText::new(format!("now: {r}")).weak().small());
@@ -171,6 +228,11 @@ mod tests {
         assert_eq!(o.label_col, crate::data::csv::LabelCol::Last);
         assert_eq!(o.preprocessing, Preprocessing::UnitRange);
         assert_eq!(o.image_shape.map(|s| s.to_string()), Some("8x8".into()));
+        f.retain_min = "0.3".into();
+        assert_eq!(f.options().unwrap().retain_min, Some(0.3));
+        f.retain_min = "3".into();
+        assert!(f.options().unwrap_err().contains("retain min"));
+        f.retain_min.clear();
         f.image_shape = "8by8".into();
         assert!(f.options().unwrap_err().contains("image shape"));
         assert_eq!(preprocessing_name(Preprocessing::UnitRange), "unit-range");

@@ -55,6 +55,16 @@ impl DecApp {
         if let Some(n) = &self.ds.label_note {
             ui.label(RichText::new(n).weak().small());
         }
+        if let Some(f) = &self.ds.features_note {
+            ui.label(RichText::new(f).weak().small());
+        }
+        if let Some(t) = &self.ds.text {
+            ui.label(format!(
+                "text: {} documents, vocabulary {} of {} stems",
+                self.ds.n, self.ds.d, t.distinct_stems
+            ));
+            ui.label(RichText::new(format!("top terms: {}", t.top_terms.join(", "))).small());
+        }
         if ui
             .small_button("Load options...")
             .on_hover_text("Label column, preprocessing and image shape; reload with them")

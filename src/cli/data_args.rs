@@ -32,6 +32,16 @@ pub struct LoadArgs {
     /// Which samples --retain-min keeps.
     #[arg(long, default_value_t = 0)]
     pub retain_seed: u64,
+    /// Text: the CSV/TSV column with the documents (default: the widest string column).
+    #[arg(long)]
+    pub text_col: Option<String>,
+    /// Text: keep this many most frequent word stems (the paper: 2000).
+    #[arg(long, default_value_t = decscope::data::text::DEFAULT_VOCAB)]
+    pub vocab: usize,
+    /// Images: raw pixels, or HOG over 8x8-pixel cells (+ an 8x8 colour map for colour
+    /// images), as the paper did for STL-10.
+    #[arg(long, value_enum, default_value_t = decscope::data::Features::Raw)]
+    pub features: decscope::data::Features,
 }
 
 impl LoadArgs {
@@ -44,6 +54,9 @@ impl LoadArgs {
             image_shape: self.image_shape,
             retain_min: self.retain_min.first().copied(),
             retain_seed: self.retain_seed,
+            text_col: self.text_col.clone(),
+            vocab: self.vocab,
+            features: self.features,
             ..Default::default()
         }
     }

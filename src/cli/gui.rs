@@ -35,6 +35,13 @@ pub fn gui(a: AppArgs) -> Result<()> {
         load.preprocess,
         load.image_shape,
     );
+    app.load.text_col = load.text_col.clone().unwrap_or_default();
+    app.load.features = load.features;
+    app.load.retain_min = load
+        .retain_min
+        .first()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_inner_size([1280.0, 820.0])

@@ -25,7 +25,24 @@ pub struct Description {
     pub preprocessing_reason: String,
     /// How the labels were found, when guessed.
     pub label_note: Option<String>,
+    /// How the features were derived (tf-idf, HOG).
+    pub features: Option<String>,
+    /// For text: documents, vocabulary and the most characteristic terms.
+    pub text: Option<TextSummary>,
     pub warnings: Vec<String>,
+}
+
+/// A text dataset in numbers.
+#[derive(Clone, Debug, Serialize)]
+pub struct TextSummary {
+    pub documents: usize,
+    /// Stems kept as features.
+    pub vocabulary: usize,
+    /// Distinct stems before the cut, and tokens kept.
+    pub distinct_stems: usize,
+    pub tokens: usize,
+    /// The terms of highest mean tf-idf over all documents.
+    pub top_terms: Vec<String>,
 }
 
 /// Describe `ds` as loaded without preprocessing; `asked` is the preprocessing the user
@@ -88,7 +105,15 @@ pub fn describe(
         warnings
             .push("no labels: ACC/NMI/ARI and the baselines need them (CSV: --label-col)".into());
     }
+    let format = ds.feature_format(format);
     let choice = asked.resolve(ds, Some(format));
+    let text = ds.text.as_ref().map(|t| TextSummary {
+        documents: ds.n,
+        vocabulary: ds.d,
+        distinct_stems: t.distinct_stems,
+        tokens: t.tokens,
+        top_terms: t.top_terms.clone(),
+    });
     Description {
         name: ds.name.clone(),
         format: format!("{format:?}"),
@@ -112,6 +137,8 @@ pub fn describe(
         ),
         preprocessing_reason: choice.reason,
         label_note: ds.label_note.clone(),
+        features: ds.features_note.clone(),
+        text,
         warnings,
     }
 }
@@ -145,6 +172,19 @@ impl Description {
         }
         if let Some(note) = &self.label_note {
             s += &format!("               {note}\n");
+        }
+        if let Some(f) = &self.features {
+            s += &format!("  features     {f}\n");
+        }
+        if let Some(t) = &self.text {
+            s += &format!(
+                "  text         {} documents, {} tokens, {} distinct stems, vocabulary {}\n  top terms    {}\n",
+                t.documents,
+                t.tokens,
+                t.distinct_stems,
+                t.vocabulary,
+                t.top_terms.join(", ")
+            );
         }
         for w in &self.warnings {
             s += &format!("  warning: {w}\n");

@@ -7,6 +7,7 @@
 //! error names the file, the place in it and what to do (see [`DataError`]).
 
 pub mod csv;
+pub mod hog;
 pub mod idx;
 pub mod images;
 pub mod inspect;
@@ -15,6 +16,7 @@ pub mod npy;
 pub mod preprocess;
 pub mod standins;
 pub mod svmlight;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -126,6 +128,13 @@ pub struct Dataset {
     pub label_note: Option<String>,
     /// Element type in the file (u8, f32, ...).
     pub dtype: String,
+    /// For text: the vocabulary of the tf-idf columns and a preview of each document.
+    pub text: Option<text::TextInfo>,
+    /// The pixels behind derived features (HOG), `n x image_shape.len()`, for
+    /// galleries and thumbnails.
+    pub display: Option<Vec<f32>>,
+    /// How the features were derived, when not read as they are (tf-idf, HOG).
+    pub features_note: Option<String>,
 }
 
 /// Summary of a dataset, as written into reports.
@@ -147,6 +156,9 @@ pub struct DatasetInfo {
     /// Element type in the file.
     #[serde(default)]
     pub dtype: String,
+    /// How the features were derived (tf-idf, HOG), if not read as they are.
+    #[serde(default)]
+    pub features: Option<String>,
 }
 
 impl Dataset {
@@ -192,6 +204,9 @@ impl Dataset {
             preprocessing_reason: None,
             label_note: None,
             dtype: "f32".into(),
+            text: None,
+            display: None,
+            features_note: None,
         })
     }
 
@@ -232,6 +247,36 @@ impl Dataset {
             preprocessing_reason: self.preprocessing_reason.clone(),
             label_note: self.label_note.clone(),
             dtype: self.dtype.clone(),
+            features: self.features_note.clone(),
+        }
+    }
+
+    /// The pixels of row `i` for pictures: the image behind derived features when
+    /// there is one, else the row itself.
+    pub fn display_row(&self, i: usize) -> &[f32] {
+        match (&self.display, self.image_shape) {
+            (Some(d), Some(s)) => &d[i * s.len()..(i + 1) * s.len()],
+            _ => self.row(i),
+        }
+    }
+
+    /// The format that decides preprocessing: text and HOG features are their own,
+    /// whatever file they came from.
+    pub fn feature_format(&self, file: Format) -> Format {
+        if self.text.is_some() {
+            Format::Text
+        } else if self.display.is_some() {
+            Format::Hog
+        } else {
+            file
+        }
+    }
+
+    /// Values per picture (see [`Dataset::display_row`]).
+    pub fn display_d(&self) -> usize {
+        match (&self.display, self.image_shape) {
+            (Some(_), Some(s)) => s.len(),
+            _ => self.d,
         }
     }
 
@@ -257,6 +302,21 @@ impl Dataset {
             preprocessing_reason: self.preprocessing_reason.clone(),
             label_note: self.label_note.clone(),
             dtype: self.dtype.clone(),
+            text: self.text.as_ref().map(|t| text::TextInfo {
+                vocabulary: t.vocabulary.clone(),
+                previews: idx.iter().map(|&i| t.previews[i].clone()).collect(),
+                tokens: t.tokens,
+                distinct_stems: t.distinct_stems,
+                top_terms: t.top_terms.clone(),
+            }),
+            display: self.display.as_ref().map(|_| {
+                let mut v = Vec::with_capacity(idx.len() * self.display_d());
+                for &i in idx {
+                    v.extend_from_slice(self.display_row(i));
+                }
+                v
+            }),
+            features_note: self.features_note.clone(),
         }
     }
 
@@ -395,6 +455,22 @@ pub struct LoadOptions {
     pub retain_min: Option<f64>,
     /// Which samples the imbalanced subsample keeps.
     pub retain_seed: u64,
+    /// The CSV column with documents (text data; `None`: the widest string column).
+    pub text_col: Option<String>,
+    /// Keep this many most frequent stems of text (0: the paper's 2,000).
+    pub vocab: usize,
+    /// Features computed from images (`Hog`) instead of raw pixels.
+    pub features: Features,
+}
+
+/// What the autoencoder sees of image data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Features {
+    /// The values as read (pixels for images).
+    #[default]
+    Raw,
+    /// HOG over 8x8-pixel cells, plus an 8x8 colour map for colour images ([`hog`]).
+    Hog,
 }
 
 /// The file formats decscope reads.
@@ -407,6 +483,12 @@ pub enum Format {
     Npz,
     Svmlight,
     ImageDir,
+    /// A `.txt` file, one document per line.
+    Text,
+    /// A folder of `.txt` files (one subfolder per class).
+    TextDir,
+    /// Features computed from images (`--features hog`), not a file format.
+    Hog,
 }
 
 /// Decide the format of `path` by extension, then by content.
@@ -425,6 +507,8 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
             Ok(Format::IdxDir)
         } else if images::looks_like(path) {
             Ok(Format::ImageDir)
+        } else if text::looks_like(path) {
+            Ok(Format::TextDir)
         } else {
             Err(DataError::NotFound {
                 path: path.to_path_buf(),
@@ -436,9 +520,12 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
         .and_then(|s| s.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let ext = name.rsplit('.').next().unwrap_or_default();
+    // `data.csv.gz`: the format of what is inside (gzip is undone on reading).
+    let inner = name.strip_suffix(".gz").unwrap_or(&name);
+    let ext = inner.rsplit('.').next().unwrap_or_default();
     match ext {
         "csv" | "tsv" => return Ok(Format::Csv),
+        "txt" => return Ok(Format::Text),
         "npy" => return Ok(Format::Npy),
         "npz" => return Ok(Format::Npz),
         "svm" | "svmlight" | "libsvm" => return Ok(Format::Svmlight),
@@ -485,15 +572,49 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
 /// Load a dataset from a file or folder, choosing the reader by extension and content.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
     let format = detect(path)?;
+    let topts = text::TextOptions {
+        text_col: opts.text_col.clone(),
+        vocab: if opts.vocab == 0 {
+            text::DEFAULT_VOCAB
+        } else {
+            opts.vocab
+        },
+    };
+    if opts.text_col.is_some() && !matches!(format, Format::Csv) {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: "--text-col names a column of a CSV/TSV table; this is not one".into(),
+        });
+    }
+    let mut is_text = matches!(format, Format::Text | Format::TextDir);
     let mut ds = match format {
         Format::IdxDir => idx::load_dir(path)?,
         Format::Idx => idx::load_file(path, opts.labels.as_deref())?,
-        Format::Csv => csv::load(path, &opts.label_col)?,
+        Format::Csv => {
+            let bytes = read_maybe_gz(path)?;
+            if text::csv_has_text(&bytes, opts.text_col.as_deref()) {
+                is_text = true;
+                text::load_csv(&bytes, path, &opts.label_col, &topts)?
+            } else {
+                csv::parse(&bytes, path, &opts.label_col)?
+            }
+        }
+        Format::Text => text::load_lines(&read_maybe_gz(path)?, path, &topts)?,
+        Format::TextDir => text::load_dir(path, &topts)?,
+        Format::Hog => unreachable!("detect never returns Hog"),
         Format::Npy => npy::load_npy(path, opts.labels.as_deref())?,
         Format::Npz => npy::load_npz(path)?,
         Format::Svmlight => svmlight::load(path)?,
         Format::ImageDir => images::load(path, opts.image_size)?,
     };
+    if is_text {
+        ds.features_note = ds.text.as_ref().map(|t| {
+            format!(
+                "tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
+                ds.d, t.distinct_stems
+            )
+        });
+    }
     if let Some(shape) = opts.image_shape {
         if shape.len() != ds.d {
             return Err(DataError::Invalid {
@@ -509,7 +630,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
             });
         }
         ds.image_shape = Some(shape);
-    } else if ds.image_shape.is_none() {
+    } else if ds.image_shape.is_none() && !is_text {
         ds.image_shape = ImageShape::guess(ds.d);
     }
     if let Some(limit) = opts.limit
@@ -537,10 +658,37 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
     if !opts.allow_non_finite {
         ds.check_finite()?;
     }
+    if opts.features == Features::Hog {
+        if is_text {
+            return Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: "--features hog is for images; text is read as tf-idf".into(),
+            });
+        }
+        ds = hog::to_hog(ds)?;
+    }
+    let format = ds.feature_format(format);
     let chosen = opts.preprocessing.resolve(&ds, Some(format));
     preprocess::apply(&mut ds, chosen.preprocessing);
     ds.preprocessing_reason = Some(chosen.reason);
     Ok(ds)
+}
+
+/// The bytes of a file, gunzipped when it is gzip-compressed.
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_end(&mut out)
+        .map_err(|e| DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("gzip data is damaged ({e}); download or copy the file again"),
+        })?;
+    Ok(out)
 }
 
 /// The dataset that ships with decscope: the 10,000-image MNIST test set.

@@ -99,6 +99,18 @@ pub fn choose(ds: &Dataset, format: Option<Format>) -> Choice {
                 "sparse svmlight features (counts or tf-idf): rows scaled to unit length".into(),
             );
         }
+        Some(Format::Text) => {
+            return pick(
+                Preprocessing::Paper,
+                "text: tf-idf rows of unit length scaled by sqrt(d), so that (1/d)|x|^2 is 1 on average (as DEC's reference code scales Reuters)".into(),
+            );
+        }
+        Some(Format::Hog) => {
+            return pick(
+                Preprocessing::Paper,
+                "HOG features: scaled so that (1/d)|x|^2 is 1 on average".into(),
+            );
+        }
         _ => {}
     }
     let s = Stats::of(ds);
