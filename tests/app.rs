@@ -414,3 +414,68 @@ fn gradient_view_shows_the_most_mixed_cluster() {
     h.step();
     h.get_by_label("Per-class recall");
 }
+
+/// Text in the app: a CSV of news-like documents opens as tf-idf, the dataset panel
+/// shows the vocabulary and top terms, and after a run the Clusters view lists each
+/// cluster's terms and its documents' titles; hovering shows a document's title.
+#[test]
+fn text_data_shows_terms_and_titles() {
+    let topics = [
+        ("oil", ["crude", "barrels", "opec", "refinery"]),
+        ("grain", ["wheat", "harvest", "corn", "tonnes"]),
+    ];
+    let mut csv = String::from("topic,title,text\n");
+    for i in 0..60 {
+        for (t, w) in &topics {
+            let text: Vec<&str> = (0..20)
+                .map(|j| {
+                    if (i + j) % 3 == 0 {
+                        "market"
+                    } else {
+                        w[(i * 7 + j) % 4]
+                    }
+                })
+                .collect();
+            csv += &format!("{t},{t} headline {i},\"{}\"\n", text.join(" "));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("decscope-app-text-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("news.csv");
+    std::fs::write(&path, csv).unwrap();
+    let mut app = small_app(200);
+    app.open(path);
+    let mut h = harness(app);
+    assert!(run_until(&mut h, Duration::from_secs(20), |a| a
+        .ds
+        .text
+        .is_some()));
+    h.step();
+    h.get_by_label_contains("text: 120 documents, vocabulary");
+    h.get_by_label_contains("top terms:");
+    let s = &mut h.state_mut().settings;
+    s.reuse_pretrained = false;
+    s.epochs = 20;
+    s.cfg.hidden = vec![32, 10];
+    s.cfg.cluster.max_iter = 100;
+    s.cfg.cluster.kmeans_n_init = 3;
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
+        .run
+        .finished
+        .is_some()));
+    h.state_mut().tab = Tab::Clusters;
+    h.step();
+    h.step();
+    h.get_by_label_contains("cluster 0: ");
+    assert!(
+        h.get_all_by_label_contains("headline").next().is_some(),
+        "document titles listed"
+    );
+    assert!(
+        h.get_all_by_label_contains("crude").next().is_some()
+            || h.get_all_by_label_contains("wheat").next().is_some(),
+        "cluster terms listed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -209,3 +209,145 @@ fn image_folder_with_class_subfolders() {
     .unwrap();
     assert_eq!(small.d, 196);
 }
+
+/// Documents of three topics, made from topic words and shared filler, seeded:
+/// (topic, title, text).
+fn topic_docs(per_topic: usize) -> Vec<(String, String, String)> {
+    use rand::{Rng, SeedableRng};
+    let topics = [
+        ("oil", ["crude", "barrels", "opec", "refinery", "petroleum"]),
+        ("grain", ["wheat", "harvest", "corn", "farmers", "tonnes"]),
+        (
+            "banks",
+            ["interest", "lending", "deposits", "central", "loans"],
+        ),
+    ];
+    let filler = [
+        "the",
+        "said",
+        "market",
+        "week",
+        "report",
+        "officials",
+        "new",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut out = Vec::new();
+    for i in 0..per_topic {
+        for (t, words) in &topics {
+            let mut text: Vec<&str> = Vec::new();
+            for _ in 0..30 {
+                text.push(if rng.random_bool(0.6) {
+                    words[rng.random_range(0..words.len())]
+                } else {
+                    filler[rng.random_range(0..filler.len())]
+                });
+            }
+            out.push((t.to_string(), format!("{t} story {i}"), text.join(" ")));
+        }
+    }
+    out
+}
+
+/// Text arrives three ways, each becomes unit tf-idf rows with the same vocabulary
+/// rule: a gzip CSV with a text column, a folder of .txt files by class, and a .txt
+/// file with one document per line (no labels). DEC separates the topics.
+#[test]
+fn text_as_csv_gz_folders_and_lines() {
+    let docs = topic_docs(40);
+    let dir = tmp("text");
+    // CSV, gzip-compressed, with quotes and commas in the text.
+    let mut csv = String::from("id,topic,title,text\n");
+    for (i, (t, title, text)) in docs.iter().enumerate() {
+        csv += &format!("{i},{t},{title},\"{text}, indeed\"\n");
+    }
+    let gz = dir.join("news.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(csv.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let a = data::load(
+        &gz,
+        &LoadOptions {
+            label_col: "topic".parse().unwrap(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((a.n, a.n_classes()), (120, Some(3)));
+    assert_eq!(a.preprocessing, Preprocessing::Paper);
+    let t = a.text.as_ref().unwrap();
+    assert_eq!(t.previews[0], "oil story 0");
+    assert!(a.d < 30, "vocabulary {}", a.d);
+    // A folder of .txt files, one subfolder per topic.
+    let folder = dir.join("corpus");
+    for (i, (t, _, text)) in docs.iter().enumerate() {
+        let sub = folder.join(t);
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("{i:03}.txt")), format!("{text}, indeed")).unwrap();
+    }
+    let b = data::load(&folder, &LoadOptions::default()).unwrap();
+    assert_eq!((b.n, b.n_classes()), (120, Some(3)));
+    assert_eq!(
+        b.class_names,
+        Some(vec!["banks".into(), "grain".into(), "oil".into()])
+    );
+    assert_eq!(a.d, b.d, "the same words give the same vocabulary size");
+    // One document per line, no labels.
+    let lines: String = docs.iter().map(|d| format!("{}\n", d.2)).collect();
+    let txt = dir.join("lines.txt");
+    std::fs::write(&txt, lines).unwrap();
+    let c = data::load(&txt, &LoadOptions::default()).unwrap();
+    assert_eq!((c.n, c.labels.is_none()), (120, true));
+    // --vocab caps the vocabulary.
+    let small = data::load(
+        &txt,
+        &LoadOptions {
+            vocab: 5,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(small.d, 5);
+    let acc = tiny_train(&a);
+    assert!(acc > 0.8, "DEC on three clear topics: ACC {acc}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--features hog` on MNIST: 144 HOG values per digit (3x3 cells of the central
+/// 24x24 pixels), the pixels kept for pictures, and a run that scores.
+#[test]
+fn hog_features_replace_pixels_and_keep_them_for_pictures() {
+    let ds = data::load(
+        &data::default_dataset_path(),
+        &LoadOptions {
+            limit: Some(N),
+            features: data::Features::Hog,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((ds.n, ds.d), (N, 144));
+    assert_eq!(ds.display_d(), 784);
+    assert_eq!(ds.display_row(0), &mnist().x[..784]);
+    assert!(
+        ds.features_note
+            .as_deref()
+            .unwrap()
+            .starts_with("HOG: 144 values")
+    );
+    assert!(tiny_train(&ds) > 0.2);
+    let table = tmp("hog").join("table.csv");
+    std::fs::write(&table, "a,b,c\n1,2,3\n4,5,6\n").unwrap();
+    let e = data::load(
+        &table,
+        &LoadOptions {
+            features: data::Features::Hog,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--features hog needs images"), "{e}");
+}

@@ -106,7 +106,12 @@ impl DecApp {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             if !running {
-                if ui.button("Start").clicked() {
+                let sweeping = self.is_sweeping();
+                if ui
+                    .add_enabled(!sweeping, egui::Button::new("Start"))
+                    .on_disabled_hover_text("the Choose-k sweep is running; stop it or wait for it")
+                    .clicked()
+                {
                     let ctx = ui.ctx().clone();
                     self.start(&ctx);
                 }

@@ -420,7 +420,10 @@ pub fn train(a: TrainArgs) -> Result<()> {
 pub(super) fn recall_line(per_class: &[decscope::engine::metrics::ClassRecall]) -> String {
     per_class
         .iter()
-        .map(|c| format!("{} ({}) {:.3}", c.class, c.size, c.recall))
+        .map(|c| {
+            let name = c.name.clone().unwrap_or_else(|| c.class.to_string());
+            format!("{name} ({}) {:.3}", c.size, c.recall)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

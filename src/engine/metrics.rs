@@ -75,6 +75,7 @@ impl Confusion {
                 let hit = cluster.map_or(0, |c| self.counts[c][l]);
                 ClassRecall {
                     class: l,
+                    name: None,
                     size,
                     cluster,
                     recall: if size > 0 {
@@ -106,6 +107,9 @@ impl Confusion {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassRecall {
     pub class: usize,
+    /// The class's name, when the data has names (set by the pipeline).
+    #[serde(default)]
+    pub name: Option<String>,
     pub size: u64,
     /// The cluster matched to the class, if any.
     pub cluster: Option<usize>,

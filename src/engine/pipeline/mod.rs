@@ -314,7 +314,12 @@ fn finish(
         confusion: confusion.clone(),
         per_class: confusion
             .as_ref()
-            .map(Confusion::per_class_recall)
+            .map(|c| {
+                let mut r = c.per_class_recall();
+                r.iter_mut()
+                    .for_each(|c| c.name = Some(ds.class_name(c.class as u32)));
+                r
+            })
             .unwrap_or_default(),
         history: ctx.history,
         timing: ctx.timing,
