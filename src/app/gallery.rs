@@ -131,22 +131,8 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                     ui.set_width(150.0);
                     ui.label(RichText::new(format!("cluster {j}")).strong());
                     ui.label(format!("{} samples", m.len()));
-                    if let Some(l) = &labels
-                        && !m.is_empty()
-                    {
-                        let mut counts = std::collections::BTreeMap::new();
-                        m.iter()
-                            .for_each(|&i| *counts.entry(l[i]).or_insert(0usize) += 1);
-                        if let Some((lab, cnt)) = counts
-                            .iter()
-                            .max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l)))
-                        {
-                            ui.label(format!(
-                                "mostly {} ({:.0}%)",
-                                app.ds.class_name(*lab),
-                                100.0 * *cnt as f64 / m.len() as f64
-                            ));
-                        }
+                    if let Some(t) = majority_text(&app.ds, labels.as_deref(), m) {
+                        ui.label(t);
                     }
                 });
                 for &i in m.iter().take(10) {
@@ -177,29 +163,15 @@ fn text_clusters(
     let k = members.len();
     let terms = crate::data::text::top_terms(&app.ds, assignments, k, 10);
     let Some(t) = &app.ds.text else { return };
-    let labels = app.ds.labels.as_ref();
+    let labels = app.ds.labels.as_deref();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (j, m) in members.iter().enumerate() {
             ui.horizontal(|ui| {
                 let (rect, _) = ui.allocate_exact_size(Vec2::new(8.0, 16.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, palette(j));
                 ui.label(RichText::new(format!("cluster {j}: {} documents", m.len())).strong());
-                if let Some(l) = labels
-                    && !m.is_empty()
-                {
-                    let mut counts = std::collections::BTreeMap::new();
-                    m.iter()
-                        .for_each(|&i| *counts.entry(l[i]).or_insert(0usize) += 1);
-                    if let Some((lab, cnt)) = counts
-                        .iter()
-                        .max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l)))
-                    {
-                        ui.label(format!(
-                            "mostly {} ({:.0}%)",
-                            app.ds.class_name(*lab),
-                            100.0 * *cnt as f64 / m.len() as f64
-                        ));
-                    }
+                if let Some(t) = majority_text(&app.ds, labels, m) {
+                    ui.label(t);
                 }
             });
             ui.label(
@@ -226,6 +198,23 @@ fn text_clusters(
             ui.separator();
         }
     });
+}
+
+/// "mostly <label> (<share>%)" for a cluster's members, when there are labels.
+fn majority_text(ds: &Dataset, labels: Option<&[u32]>, members: &[usize]) -> Option<String> {
+    let l = labels.filter(|_| !members.is_empty())?;
+    let mut counts = std::collections::BTreeMap::new();
+    members
+        .iter()
+        .for_each(|&i| *counts.entry(l[i]).or_insert(0usize) += 1);
+    let (lab, cnt) = counts
+        .iter()
+        .max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l)))?;
+    Some(format!(
+        "mostly {} ({:.0}%)",
+        ds.class_name(*lab),
+        100.0 * *cnt as f64 / members.len() as f64
+    ))
 }
 
 /// Each true class's size and recall under the Hungarian map (the cluster matched to

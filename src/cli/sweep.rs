@@ -7,12 +7,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use decscope::engine::metrics::Scores;
-use decscope::engine::model::DecModel;
-use decscope::engine::pipeline::{AeSource, Control};
+use decscope::engine::pipeline::Control;
 use decscope::engine::sweep::{KSweep, parse_ks, sweep_k, sweep_retain};
 use indicatif::MultiProgress;
 
-use super::train::{BarSink, TrainArgs, build_config, recall_line};
+use super::train::{BarSink, TrainArgs, ae_source, build_config, recall_line};
 
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
@@ -81,14 +80,7 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         };
         params.validate(ds.n)?;
         let cfg = build_config(t, params.sizes(ds.n).0)?;
-        let source = match &t.init_from {
-            Some(dir) => {
-                let m = DecModel::load(dir)?;
-                m.check_input(ds.d, dir)?;
-                AeSource::Given(m.ae, format!("init-from {}", dir.display()))
-            }
-            None => AeSource::Pretrain,
-        };
+        let source = ae_source(t, ds.d)?;
         let r = sweep_k(&ds, &cfg, &params, source, &mut sink, &ctl)?;
         if let Some(b) = sink.bar.take() {
             b.finish_and_clear();

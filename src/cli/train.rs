@@ -310,6 +310,18 @@ impl Sink for BarSink {
     }
 }
 
+/// The autoencoder of `--init-from`, checked against `d` features, or pretraining.
+pub(super) fn ae_source(a: &TrainArgs, d: usize) -> Result<AeSource> {
+    Ok(match &a.init_from {
+        Some(dir) => {
+            let m = DecModel::load(dir)?;
+            m.check_input(d, dir)?;
+            AeSource::Given(m.ae, format!("init-from {}", dir.display()))
+        }
+        None => AeSource::Pretrain,
+    })
+}
+
 pub fn train(a: TrainArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
     let ds = a.data.load()?;
@@ -331,14 +343,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .map(|n| format!("\n  {n}"))
             .unwrap_or_default()
     );
-    let source = match &a.init_from {
-        Some(dir) => {
-            let m = DecModel::load(dir)?;
-            m.check_input(ds.d, dir)?;
-            AeSource::Given(m.ae, format!("init-from {}", dir.display()))
-        }
-        None => AeSource::Pretrain,
-    };
+    let source = ae_source(&a, ds.d)?;
     let mut sink = BarSink {
         multi: MultiProgress::new(),
         bar: None,

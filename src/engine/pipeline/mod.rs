@@ -84,7 +84,18 @@ struct Ctx<'a> {
     warnings: Vec<RunWarning>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(sink: &'a mut dyn Sink, ctl: &'a Control) -> Ctx<'a> {
+        Ctx {
+            sink,
+            ctl,
+            start: Instant::now(),
+            history: Vec::new(),
+            timing: Timing::default(),
+            baselines: Baselines::default(),
+            warnings: Vec::new(),
+        }
+    }
     fn elapsed(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
@@ -112,15 +123,7 @@ pub fn run(
     cfg.validate(ds.n, ds.n_classes())?;
     crate::engine::linalg::flush_subnormals();
     let k = cfg.clusters_for(ds.n_classes());
-    let mut ctx = Ctx {
-        sink,
-        ctl,
-        start: Instant::now(),
-        history: Vec::new(),
-        timing: Timing::default(),
-        baselines: Baselines::default(),
-        warnings: Vec::new(),
-    };
+    let mut ctx = Ctx::new(sink, ctl);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     baseline(ds, cfg, k, &mut ctx)?;
     let (ae, ae_source) = autoencoder(ds, cfg, source, &mut rng, &mut ctx)?;
@@ -140,15 +143,7 @@ pub fn pretrain_autoencoder(
     ctl: &Control,
 ) -> Result<Autoencoder, PipelineError> {
     crate::engine::linalg::flush_subnormals();
-    let mut ctx = Ctx {
-        sink,
-        ctl,
-        start: Instant::now(),
-        history: Vec::new(),
-        timing: Timing::default(),
-        baselines: Baselines::default(),
-        warnings: Vec::new(),
-    };
+    let mut ctx = Ctx::new(sink, ctl);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     autoencoder(ds, cfg, AeSource::Pretrain, &mut rng, &mut ctx).map(|(ae, _)| ae)
 }
