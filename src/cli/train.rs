@@ -398,6 +398,21 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
         r.final_.cluster_sizes
     );
+    if ds.text.is_some() {
+        println!("cluster terms (highest mean tf-idf):");
+        let k = r.final_.n_clusters;
+        for (j, terms) in decscope::data::text::top_terms(&ds, &out.assignments, k, 10)
+            .iter()
+            .enumerate()
+        {
+            let words: Vec<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
+            println!(
+                "  cluster {j} ({}): {}",
+                r.final_.cluster_sizes[j],
+                words.join(" ")
+            );
+        }
+    }
     if !r.per_class.is_empty() {
         println!(
             "per-class recall (Hungarian map): {}",

@@ -218,6 +218,9 @@ impl Sink for Forward<'_> {
     fn wants_snapshot(&mut self) -> bool {
         self.inner.wants_snapshot()
     }
+    fn wants_stopped_result(&mut self) -> bool {
+        false
+    }
 }
 
 /// The choose-k sweep: one autoencoder pretrained on the training split (or `source`
@@ -275,6 +278,10 @@ pub fn sweep_k(
             &mut fwd,
             ctl,
         )?;
+        // A stopped run ends the sweep at once (its half-trained model is not scored).
+        if out.report.final_.stopped {
+            return Err(PipelineError::Stopped.into());
+        }
         let point = k_point(ds, &train, &val, &out.model, &out.report, k);
         let point = KPoint {
             warnings: std::mem::take(&mut fwd.warnings),
@@ -387,6 +394,9 @@ pub fn sweep_retain(
         let t = Instant::now();
         let cfg = cfg_for(sub.n);
         let out = pipeline::run(&sub, &cfg, AeSource::Pretrain, &mut fwd, ctl)?;
+        if out.report.final_.stopped {
+            return Err(PipelineError::Stopped.into());
+        }
         let rep = &out.report;
         let class_sizes = rep.per_class.iter().map(|c| c.size as usize).collect();
         let row = RetainRow {

@@ -122,6 +122,11 @@ pub trait Sink {
     fn wants_snapshot(&mut self) -> bool {
         false
     }
+    /// Whether a run stopped during DEC should still be finished and reported (the
+    /// app and `train` show what DEC reached); a sweep says no and ends at once.
+    fn wants_stopped_result(&mut self) -> bool {
+        true
+    }
 }
 
 /// A sink that drops everything (for tests and scripted use).

@@ -131,6 +131,9 @@ pub fn run(
     let t0 = Instant::now();
     let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx);
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
+    if dec.stopped && !ctx.sink.wants_stopped_result() {
+        return Err(PipelineError::Stopped);
+    }
     Ok(finish(ds, cfg, k, dec, ae_source, ctx))
 }
 
