@@ -268,7 +268,7 @@ fn plots(app: &DecApp, ui: &mut egui::Ui) {
                     .width(2.0),
             );
             p.points(
-                Points::new("G", PlotPoints::from(g))
+                Points::new("G = L_train / L_val", PlotPoints::from(g))
                     .color(palette(0))
                     .radius(4.0),
             );
@@ -294,7 +294,7 @@ fn plots(app: &DecApp, ui: &mut egui::Ui) {
                         .width(2.0),
                 );
                 p.points(
-                    Points::new("NMI ", PlotPoints::from(nmi))
+                    Points::new("NMI", PlotPoints::from(nmi))
                         .color(palette(1))
                         .radius(4.0),
                 );
