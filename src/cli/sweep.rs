@@ -11,7 +11,7 @@ use decscope::engine::pipeline::Control;
 use decscope::engine::sweep::{KSweep, parse_ks, sweep_k, sweep_retain};
 use indicatif::MultiProgress;
 
-use super::train::{BarSink, TrainArgs, ae_source, build_config, recall_line};
+use super::train::{BarSink, TrainArgs, ae_source, build_config, dataset_line, recall_line};
 
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
@@ -53,13 +53,8 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
     data.load.retain_min.clear();
     let ds = data.load()?;
     eprintln!(
-        "decscope sweep: {} ({} samples x {} features{}), preprocessing {}",
-        ds.name,
-        ds.n,
-        ds.d,
-        ds.n_classes()
-            .map(|c| format!(", {c} classes"))
-            .unwrap_or_default(),
+        "decscope sweep: {}, preprocessing {}",
+        dataset_line(&ds),
         ds.preprocessing.name()
     );
     let mut sink = BarSink {

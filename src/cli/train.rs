@@ -329,13 +329,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let cfg = build_config(&a, ds.n)?;
     cfg.validate(ds.n, ds.n_classes())?;
     eprintln!(
-        "decscope: {} ({} samples x {} features{}), loaded in {load_s:.2}s\n  preprocessing {}: {}{}",
-        ds.name,
-        ds.n,
-        ds.d,
-        ds.n_classes()
-            .map(|c| format!(", {c} classes"))
-            .unwrap_or_default(),
+        "decscope: {}, loaded in {load_s:.2}s\n  preprocessing {}: {}{}",
+        dataset_line(&ds),
         ds.preprocessing.name(),
         ds.preprocessing_reason.as_deref().unwrap_or("-"),
         ds.label_note
@@ -434,6 +429,19 @@ pub fn train(a: TrainArgs) -> Result<()> {
         println!("model: {}", p.display());
     }
     Ok(())
+}
+
+/// "name (n samples x d features, K classes)", the first line commands print.
+pub(super) fn dataset_line(ds: &decscope::data::Dataset) -> String {
+    format!(
+        "{} ({} samples x {} features{})",
+        ds.name,
+        ds.n,
+        ds.d,
+        ds.n_classes()
+            .map(|c| format!(", {c} classes"))
+            .unwrap_or_default()
+    )
 }
 
 /// Each class's recall as `class (size) recall`, for one line of the summary.
