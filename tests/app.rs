@@ -94,10 +94,13 @@ fn start_streams_snapshots_and_fills_every_view() {
             Tab::Clusters => h.get_by_label("cluster 0"),
             Tab::Confusion => h.get_by_label_contains("Most mixed"),
             Tab::Embedding => h.get_by_label_contains("PCA of the embedding Z"),
-            Tab::Gradient | Tab::ChooseK => unreachable!("covered by their own tests"),
+            Tab::Gradient | Tab::ChooseK | Tab::Compare => {
+                unreachable!("covered by their own tests")
+            }
         };
     }
-    h.get_by_label("DEC");
+    // Images get DEC-DA's augmentation by default.
+    h.get_by_label("DEC-DA");
 }
 
 #[test]
@@ -478,4 +481,68 @@ fn text_data_shows_terms_and_titles() {
         "cluster terms listed"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Compare runs: a DEC-DA run, then IDEC without augmentation chosen in the side panel
+/// (method combo, augmentation checkbox); both land in the table with their ACC curves.
+#[test]
+fn finished_runs_are_compared_side_by_side() {
+    let mut h = harness(small_app(600));
+    h.step();
+    assert!(
+        h.state().settings.cfg.augment.is_some(),
+        "images default to DEC-DA"
+    );
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(120), |a| a
+            .run
+            .finished
+            .is_some()),
+        "first run did not finish"
+    );
+    // Untick augmentation and pick IDEC in the panel.
+    h.get_by_label("shift ±10%, rotate ±10°").click();
+    h.step();
+    assert!(h.state().settings.cfg.augment.is_none());
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "method")
+        .click();
+    h.step();
+    h.step();
+    h.get_by_label("IDEC").click();
+    h.step();
+    assert_eq!(
+        h.state().settings.cfg.method,
+        decscope::engine::config::Method::Idec
+    );
+    h.get_by_label("IDEC γ");
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(120), |a| a.runs.len() == 2),
+        "second run did not finish"
+    );
+    let app = h.state();
+    assert_eq!(app.runs[0].summary.method, "DEC-DA");
+    assert_eq!(app.runs[1].summary.method, "IDEC");
+    assert_eq!(app.runs[1].summary.gamma, Some(0.1));
+    assert!(app.runs.iter().all(|r| !r.acc.is_empty()));
+    assert!(
+        app.run
+            .history
+            .iter()
+            .any(|e| e.phase == "dec" && e.rec_loss.is_some()),
+        "IDEC's reconstruction term is in the history"
+    );
+    h.state_mut().tab = Tab::Compare;
+    h.step();
+    h.step();
+    h.get_by_label("DEC-DA");
+    h.get_by_label("shift 0.1, rotation 10 deg");
+    h.get_by_label("IDEC (γ 0.1)");
+    h.get_by_label_contains("ACC at each update of P");
+    // The curves view shows IDEC's loss split.
+    h.state_mut().tab = Tab::Curves;
+    h.step();
+    h.step();
+    h.get_by_label("Losses");
 }

@@ -125,6 +125,56 @@ fn same_seed_same_assignments() {
     assert_ne!(a.z, c2.z, "another seed should train another model");
 }
 
+/// With augmentation (DEC-DA, and IDEC-DA): the same seed gives the same model, bit
+/// for bit, although the batches are made on another thread; augmentation changes
+/// what is learned; IDEC records its reconstruction term.
+#[test]
+fn augmented_runs_repeat_with_the_same_seed() {
+    use decscope::engine::augment::AugmentConfig;
+    use decscope::engine::config::Method;
+    let ds = mnist(600);
+    let mut c = small_config(7);
+    c.pretrain.finetune_epochs = Some(5);
+    c.cluster.max_iter = 100;
+    c.baselines = false;
+    let go = |c: &DecConfig| {
+        run(
+            &ds,
+            c,
+            AeSource::Pretrain,
+            &mut NullSink,
+            &Control::default(),
+        )
+        .unwrap()
+    };
+    let plain = go(&c);
+    for method in [Method::Dec, Method::Idec] {
+        let aug = c
+            .clone()
+            .with_augment(Some(AugmentConfig::default()))
+            .with_method(method);
+        let (a, b) = (go(&aug), go(&aug));
+        assert_eq!(a.assignments, b.assignments, "{method:?}");
+        assert_eq!(a.z, b.z, "{method:?}");
+        assert_ne!(a.z, plain.z, "{method:?}: augmentation changed nothing");
+        assert_eq!(
+            a.report.config.method_label(),
+            format!("{}-DA", method.name().to_uppercase())
+        );
+        let recs = a
+            .report
+            .history
+            .iter()
+            .filter(|h| h.rec_loss.is_some())
+            .count();
+        if method == Method::Idec {
+            assert!(recs > 0, "IDEC history has no reconstruction term");
+        } else {
+            assert_eq!(recs, 0);
+        }
+    }
+}
+
 /// The hand-written autoencoder step against the straightforward candle-nn version
 /// (autograd, candle_nn::Linear, loss::mse, candle-nn's optimizers): same initial
 /// weights, same batches, the same loss curve to float tolerance.

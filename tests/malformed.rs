@@ -193,3 +193,35 @@ fn malformed_text_exits_2_with_one_line() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--augment` on rows that are not images: exit 2 with one line saying why and what
+/// to do, before any training starts.
+#[test]
+fn augment_without_images_exits_2_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("decscope-aug-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = dir.join("table.csv");
+    let mut rows = String::from("a,b,c,label\n");
+    for i in 0..40 {
+        rows += &format!("{},{},{},{}\n", i, (i * 7) % 5, -i, i % 2);
+    }
+    std::fs::write(&table, rows).unwrap();
+    let exe = env!("CARGO_BIN_EXE_decscope");
+    let out = Command::new(exe)
+        .args([
+            "train",
+            "--data",
+            table.to_str().unwrap(),
+            "--augment",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got {err}");
+    assert!(lines[0].contains("augmentation needs images"), "{err}");
+    assert!(lines[0].contains("--image-shape"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,6 @@
 //! The curves view: ACC, NMI, ARI over DEC updates with the two baselines as
 //! horizontal lines, and the losses (reconstruction per pretraining epoch, KL and
-//! label changes per DEC update).
+//! label changes per DEC update, and IDEC's reconstruction term beside KL).
 
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
@@ -75,6 +75,25 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 .collect();
             if !kl.is_empty() {
                 p.line(Line::new("KL(P||Q)", PlotPoints::from(kl)).color(palette(6)));
+            }
+            // IDEC: the reconstruction term of the clustering loss, as weighted in the
+            // step (L/γ = KL + L_r/γ).
+            let gamma = app
+                .run
+                .finished
+                .as_ref()
+                .map_or(app.settings.cfg.cluster.idec_gamma, |f| {
+                    f.report.config.cluster.idec_gamma
+                });
+            let rec: Vec<[f64; 2]> = dec
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.rec_loss.map(|r| [i as f64, (r / gamma) as f64]))
+                .collect();
+            if !rec.is_empty() {
+                p.line(
+                    Line::new("IDEC reconstruction L_r/γ", PlotPoints::from(rec)).color(palette(8)),
+                );
             }
             let ch: Vec<[f64; 2]> = dec
                 .iter()

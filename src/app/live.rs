@@ -256,6 +256,7 @@ impl DecApp {
                     println!("[{:6.2}s] {}", t0.elapsed().as_secs_f64(), self.status);
                 }
                 self.run.phase = Some(Phase::Done);
+                self.runs.push(super::compare::FinishedRun::of(&out));
                 self.run.finished = Some(out);
             }
             WorkerMsg::Failed(e) => {

@@ -10,9 +10,11 @@
 //! training thread), [`live`] (draining channels into the view), [`files`] (open,
 //! export, models), [`menu`] and [`side_panel`], and one file per view of the central
 //! panel: [`embedding`], [`curves`], [`gallery`] (Clusters), [`confusion`],
-//! [`gradient`] (where DEC's gradient pulls) and [`choose_k`] (the k sweep).
+//! [`gradient`] (where DEC's gradient pulls), [`choose_k`] (the k sweep) and
+//! [`compare`] (the session's finished runs side by side).
 
 pub mod choose_k;
+pub mod compare;
 pub mod confusion;
 pub mod curves;
 pub mod embedding;
@@ -42,13 +44,22 @@ use crate::projection::pca::pca_2d;
 pub use state::{Frame, MAX_FRAMES, Method, RunView, Settings, Tab};
 use worker::Worker;
 
-/// The bundled autoencoder pretrained on the default dataset (see assets/README.md).
-pub fn bundled_model_dir() -> PathBuf {
-    let here = PathBuf::from("assets/pretrained-mnist-test");
-    if here.exists() {
-        return here;
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/pretrained-mnist-test")
+/// The bundled autoencoders pretrained on the default dataset (see assets/README.md):
+/// with augmentation (the `augmented` preset) and without (the `fast` preset).
+pub fn bundled_model_dirs() -> Vec<PathBuf> {
+    ["pretrained-mnist-test-augmented", "pretrained-mnist-test"]
+        .iter()
+        .map(|name| {
+            let here = PathBuf::from("assets").join(name);
+            if here.exists() {
+                here
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("assets")
+                    .join(name)
+            }
+        })
+        .collect()
 }
 
 /// The decscope window.
@@ -99,6 +110,8 @@ pub struct DecApp {
     /// The Gradient view's field and chosen cluster (`None`: the most mixed one).
     pub gradient: Option<gradient::GradientCache>,
     pub gradient_cluster: Option<usize>,
+    /// The runs finished in this session, oldest first (the Compare runs view).
+    pub runs: Vec<compare::FinishedRun>,
 }
 
 enum DialogResult {
@@ -168,6 +181,7 @@ impl DecApp {
             sweep_worker: None,
             gradient: None,
             gradient_cluster: None,
+            runs: Vec::new(),
         };
         app.on_new_dataset();
         app
@@ -197,6 +211,18 @@ impl DecApp {
         self.textures.clear();
         self.selected_cell = None;
         self.color_by_label = self.ds.labels.is_some();
+        // Images get DEC-DA's augmentation by default (the best accuracy); other data
+        // the fast preset. A chosen paper preset stays.
+        if self.settings.preset != Preset::Paper {
+            let images = crate::engine::augment::AugmentConfig::default()
+                .for_dataset(&self.ds)
+                .is_ok();
+            self.settings.preset = if images {
+                Preset::Augmented
+            } else {
+                Preset::Fast
+            };
+        }
         self.settings.fit_to(self.ds.n);
         self.sweep_worker = None;
         self.sweep = choose_k::SweepView::for_classes(self.ds.n_classes());
@@ -214,7 +240,7 @@ impl DecApp {
         c.preset = self.settings.preset;
         // Pretraining epochs as the panel shows them, unless left at the derived value
         // (then the derived step count stands, as `decscope train` would use it).
-        if self.settings.preset == Preset::Fast
+        if self.settings.preset != Preset::Paper
             && self.settings.epochs != self.settings.derived_epochs
         {
             c.pretrain.finetune_epochs = Some(self.settings.epochs);
@@ -239,15 +265,25 @@ impl DecApp {
         {
             return Some((m.ae, format!("cache {}", dir.display())));
         }
-        // The bundled model was pretrained on the bundled dataset.
-        let bundled = bundled_model_dir();
-        if let Ok(m) = DecModel::load(&bundled)
-            && m.ae.dims() == dims
-            && m.dataset.n == self.ds.n
-            && m.dataset.d == self.ds.d
-            && m.dataset.name == self.ds.name
-        {
-            return Some((m.ae, "bundled pretrained autoencoder (assets/)".into()));
+        // The bundled models were pretrained on the bundled dataset, one with
+        // augmentation and one without; only the one pretrained as this run would be
+        // is reused, so that comparing runs with and without augmentation is fair.
+        for dir in bundled_model_dirs() {
+            if let Ok(m) = DecModel::load(&dir)
+                && m.ae.dims() == dims
+                && m.dataset.n == self.ds.n
+                && m.dataset.d == self.ds.d
+                && m.dataset.name == self.ds.name
+                && m.config.augment.is_some() == cfg.augment.is_some()
+            {
+                let name = dir
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                return Some((
+                    m.ae,
+                    format!("bundled pretrained autoencoder (assets/{name})"),
+                ));
+            }
         }
         None
     }
@@ -269,7 +305,10 @@ impl DecApp {
         } else {
             None
         };
-        self.run = RunView::default();
+        self.run = RunView {
+            method_label: cfg.method_label(),
+            ..RunView::default()
+        };
         self.gradient = None;
         self.gradient_cluster = None;
         self.selected_cell = None;
@@ -357,6 +396,7 @@ impl DecApp {
                     (Tab::Confusion, "Confusion"),
                     (Tab::Gradient, "Gradient"),
                     (Tab::ChooseK, "Choose k"),
+                    (Tab::Compare, "Compare runs"),
                 ] {
                     ui.selectable_value(&mut self.tab, t, name);
                 }
@@ -369,6 +409,7 @@ impl DecApp {
                 Tab::Confusion => confusion::show(self, ui),
                 Tab::Gradient => gradient::show(self, ui),
                 Tab::ChooseK => choose_k::show(self, ui),
+                Tab::Compare => compare::show(self, ui),
             }
         });
         if let Some((t0, secs)) = self.stop_after

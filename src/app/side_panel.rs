@@ -4,7 +4,8 @@
 use egui::{Color32, RichText};
 
 use super::DecApp;
-use crate::engine::config::Preset;
+use crate::engine::augment::AugmentConfig;
+use crate::engine::config::{Method, Preset};
 use crate::engine::pipeline::Phase;
 
 impl DecApp {
@@ -150,7 +151,12 @@ impl DecApp {
                 }
                 let last = self.run.history.iter().rev().find(|h| h.acc.is_some());
                 if let Some(h) = last {
-                    ui.label(RichText::new("DEC").strong());
+                    let name = if self.run.method_label.is_empty() {
+                        "DEC"
+                    } else {
+                        self.run.method_label.as_str()
+                    };
+                    ui.label(RichText::new(name).strong());
                     ui.label(RichText::new(format!("{:.3}", h.acc.unwrap_or(0.0))).strong());
                     ui.label(format!("{:.3}", h.nmi.unwrap_or(0.0)));
                     ui.label(format!("{:.3}", h.ari.unwrap_or(0.0)));
@@ -181,6 +187,10 @@ impl DecApp {
 
     pub(super) fn parameters(&mut self, ui: &mut egui::Ui) {
         let n = self.ds.n;
+        let augmentable = AugmentConfig::default()
+            .for_dataset(&self.ds)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
         let s = &mut self.settings;
         egui::Grid::new("params").num_columns(2).show(ui, |ui| {
             let lab = ui.label("preset");
@@ -190,10 +200,52 @@ impl DecApp {
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut s.preset, Preset::Fast, "Fast");
                     ui.selectable_value(&mut s.preset, Preset::Paper, "Paper");
+                    ui.add_enabled_ui(augmentable.is_ok(), |ui| {
+                        ui.selectable_value(&mut s.preset, Preset::Augmented, "Augmented")
+                    })
+                    .response
+                    .on_hover_text("Fast with DEC-DA's random shifts and rotations and 400 pretraining epochs: the best accuracy on images.");
                 });
             combo.response.labelled_by(lab.id);
             if s.preset != before {
                 s.fit_to(n);
+            }
+            ui.end_row();
+            let lab = ui.label("method");
+            egui::ComboBox::from_id_salt("method")
+                .selected_text(s.cfg.method.name().to_uppercase())
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut s.cfg.method, Method::Dec, "DEC")
+                        .on_hover_text("KL(P‖Q) on the encoder and centroids (Xie et al. 2016)");
+                    ui.selectable_value(&mut s.cfg.method, Method::Idec, "IDEC")
+                        .on_hover_text("Keeps the decoder: L = L_r + γ·KL(P‖Q) (Guo et al. 2017)");
+                })
+                .response
+                .labelled_by(lab.id);
+            ui.end_row();
+            if s.cfg.method == Method::Idec {
+                let lab = ui.label("IDEC γ");
+                ui.add(
+                    egui::DragValue::new(&mut s.cfg.cluster.idec_gamma)
+                        .range(0.001..=100.0)
+                        .speed(0.01),
+                )
+                .labelled_by(lab.id)
+                .on_hover_text("Weight of KL(P‖Q) against the reconstruction loss (IDEC: 0.1)");
+                ui.end_row();
+            }
+            ui.label("augmentation");
+            let mut on = s.cfg.augment.is_some();
+            let r = ui.add_enabled(
+                augmentable.is_ok(),
+                egui::Checkbox::new(&mut on, "shift ±10%, rotate ±10°"),
+            );
+            match &augmentable {
+                Ok(()) => r.on_hover_text("DEC-DA: every pretraining and clustering batch randomly shifted and rotated; P from the clean data"),
+                Err(e) => r.on_disabled_hover_text(e.as_str()),
+            };
+            if on != s.cfg.augment.is_some() {
+                s.cfg.augment = on.then(AugmentConfig::default);
             }
             ui.end_row();
             let lab = ui.label("clusters (0 = classes)");
@@ -204,7 +256,7 @@ impl DecApp {
             ui.add(egui::DragValue::new(&mut s.cfg.seed))
                 .labelled_by(lab.id);
             ui.end_row();
-            if s.preset == Preset::Fast {
+            if s.preset != Preset::Paper {
                 let lab = ui.label("pretrain epochs");
                 ui.add(egui::DragValue::new(&mut s.epochs).range(1..=1000))
                     .labelled_by(lab.id);

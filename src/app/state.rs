@@ -20,6 +20,8 @@ pub enum Tab {
     Gradient,
     /// The choose-k sweep.
     ChooseK,
+    /// The session's finished runs side by side.
+    Compare,
 }
 
 /// Which projection the embedding view shows.
@@ -66,6 +68,8 @@ pub struct RunView {
     /// (k-means on the 2-D layout, DEC's clusters on the same points).
     pub manifold_scores: Option<(Scores, Option<Scores>)>,
     pub paused: bool,
+    /// The run's method as the literature names it (`DEC`, `IDEC-DA`, ...).
+    pub method_label: String,
     pub finished: Option<Box<RunOutput>>,
     pub messages: Vec<String>,
     /// Collapses, no convergence, a result below its start (also in the report).

@@ -116,6 +116,7 @@ pub fn cache_dir(ds: &Dataset, cfg: &DecConfig) -> Option<PathBuf> {
         "hidden": cfg.hidden,
         "seed": cfg.seed,
         "pretrain": cfg.pretrain,
+        "augment": cfg.augment,
         "iters": cfg.finetune_iters_for(ds.n),
     });
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

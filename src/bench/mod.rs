@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bench::reference::{CandleAutoencoder, RefOptimizer};
+use crate::engine::augment::{AugmentConfig, Augmenter, Batches};
 use crate::engine::autoencoder::Autoencoder;
 use crate::engine::dec::{DecStep, soft_assign, target_distribution};
 use crate::engine::kmeans::{KMeansParams, kmeans};
@@ -206,14 +207,103 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     });
     let mut r = ChaCha8Rng::seed_from_u64(2);
     let t = time(3, opts.steps, || {
-        step.step(&mut enc, &mut mu, &mut opt, &x, &p, b, &mut r);
+        step.step(&mut enc, None, &mut mu, &mut opt, &x, &p, b, &mut r);
     });
-    push(
-        "DEC clustering step (decscope)",
-        t,
-        b,
-        6.0 * enc_params as f64 * b as f64,
-    );
+    let dec_flops = 6.0 * enc_params as f64 * b as f64;
+    push("DEC clustering step (decscope)", t, b, dec_flops);
+
+    // IDEC: the same step plus the decoder's reconstruction term.
+    progress("IDEC step");
+    let mut dec = ae0.decoder.clone();
+    let mut step = DecStep::new(&enc, k, 1.0, b).with_decoder(&dec, b, 0.1);
+    let t = time(3, opts.steps, || {
+        step.step(
+            &mut enc,
+            Some(&mut dec),
+            &mut mu,
+            &mut opt,
+            &x,
+            &p,
+            b,
+            &mut r,
+        );
+    });
+    push("IDEC clustering step (decscope)", t, b, step_flops);
+
+    // Augmentation (DEC-DA): the same steps fed from the batch streams of training,
+    // rows as they are against randomly shifted and rotated rows made on the
+    // augmenting thread; and the cost of augmenting one batch on one thread.
+    if let Some(shape) = crate::data::ImageShape::guess(d) {
+        let aug = Augmenter {
+            cfg: AugmentConfig::default(),
+            shape,
+        };
+        let rows = 8 * b;
+        let data: Vec<f32> = (0..rows * d).map(|i| x[i % x.len()]).collect();
+        progress("augmenting one batch");
+        let mut out = vec![0.0f32; b * d];
+        let t = time(3, opts.steps, || {
+            for (o, src) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+                let a = aug.draw(&mut r);
+                aug.apply(src, a, o);
+            }
+        });
+        push("augmenting one batch (one thread)", t, b, 0.0);
+        for (name, a) in [
+            ("autoencoder step, Adam, plain batches", None),
+            ("autoencoder step, Adam, augmented batches", Some(aug)),
+        ] {
+            progress(name);
+            let mut mlp = ae0.clone().joined();
+            let mut ws = mlp.workspace(b);
+            let mut opt = Optimizer::new(OptimizerConfig::adam(1e-3));
+            let mut grad = vec![0.0f32; b * d];
+            let t = std::thread::scope(|s| {
+                let mut batches = Batches::new(s, &data, rows, b, a, 7);
+                let mut r2 = ChaCha8Rng::seed_from_u64(3);
+                time(3, opts.steps, || {
+                    if let Some(batch) = batches.next(&mut r2) {
+                        let n = batch.idx.len();
+                        mlp.reconstruction_step(
+                            &batch.x,
+                            n,
+                            &[],
+                            &mut ws,
+                            &mut opt,
+                            &mut grad,
+                            &mut r,
+                        );
+                    }
+                })
+            });
+            push(name, t, b, step_flops);
+        }
+        for (name, a) in [
+            ("DEC clustering step, plain batches", None),
+            ("DEC clustering step, augmented batches", Some(aug)),
+        ] {
+            progress(name);
+            let mut enc = ae0.encoder.clone();
+            let mut mu = mu.clone();
+            let mut step = DecStep::new(&enc, k, 1.0, b);
+            let pall: Vec<f32> = (0..rows * k).map(|i| p[i % p.len()]).collect();
+            let mut pb = vec![0.0f32; b * k];
+            let t = std::thread::scope(|s| {
+                let mut batches = Batches::new(s, &data, rows, b, a, 7);
+                let mut r2 = ChaCha8Rng::seed_from_u64(3);
+                time(3, opts.steps, || {
+                    if let Some(batch) = batches.next(&mut r2) {
+                        for (j, &i) in batch.idx.iter().enumerate() {
+                            pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
+                        }
+                        let n = batch.idx.len();
+                        step.step(&mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, &mut r);
+                    }
+                })
+            });
+            push(name, t, b, dec_flops);
+        }
+    }
 
     // Full-data encoder pass.
     progress("full-data encoder pass");

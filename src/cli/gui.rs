@@ -60,6 +60,7 @@ pub fn gui(a: AppArgs) -> Result<()> {
                 Some(TabArg::Confusion) => Tab::Confusion,
                 Some(TabArg::Gradient) => Tab::Gradient,
                 Some(TabArg::ChooseK) => Tab::ChooseK,
+                Some(TabArg::Compare) => Tab::Compare,
                 _ => Tab::Embedding,
             };
             if let Some(ks) = sweep_k {

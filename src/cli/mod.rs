@@ -72,6 +72,7 @@ pub enum TabArg {
     Confusion,
     Gradient,
     ChooseK,
+    Compare,
 }
 
 #[derive(Subcommand, Debug)]

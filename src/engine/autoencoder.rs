@@ -253,6 +253,11 @@ impl Mlp {
         &ws.outs[self.layers.len() - 1][..b * self.n_out()]
     }
 
+    /// The output of the last [`Mlp::forward`] of `b` rows, as held in `ws`.
+    pub fn last_output<'w>(&self, ws: &'w Workspace, b: usize) -> &'w [f32] {
+        &ws.outs[self.layers.len() - 1][..b * self.n_out()]
+    }
+
     /// Backward pass after [`Mlp::forward`] on the same `x`, `b` and `dropout`.
     /// `d_out` is dLoss/dOutput (`b x n_out`). Fills `ws.grads`; when `want_input_grad`,
     /// returns dLoss/dInput.

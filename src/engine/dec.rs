@@ -104,9 +104,17 @@ pub fn kl_gradients(
     }
 }
 
-/// One DEC training step with its buffers: encoder forward on a batch, soft assignment,
-/// KL(P‖Q) gradients by the closed forms above, encoder backward, and one optimizer
-/// update of the encoder weights and the centroids together.
+/// One DEC (or IDEC) training step with its buffers: encoder forward on a batch, soft
+/// assignment, KL(P‖Q) gradients by the closed forms above, encoder backward, and one
+/// optimizer update of the encoder weights and the centroids together.
+///
+/// With a decoder (IDEC, Guo et al. 2017, eq. 6: L = L_r + γ·L_c), the batch is also
+/// reconstructed from its embedding and the step minimises L/γ = KL(P‖Q) + L_r/γ:
+///
+/// `dL/dz_i = dKL/dz_i + (1/γ)·dL_r/dz_i`, with `L_r = (1/(n·d)) Σ |x_i - g(z_i)|²`,
+///
+/// where `dL_r/dz` comes from the decoder's backward pass, and the decoder's weights
+/// take the `(1/γ)·dL_r` step.
 pub struct DecStep {
     ws: Workspace,
     q: Vec<f32>,
@@ -116,6 +124,17 @@ pub struct DecStep {
     k: usize,
     e: usize,
     alpha: f32,
+    /// IDEC's decoder workspace and reconstruction gradient buffer, with 1/γ.
+    idec: Option<(Workspace, Vec<f32>, f32)>,
+}
+
+/// The two parts of a step's loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepLoss {
+    /// KL(P‖Q) of the batch.
+    pub kl: f32,
+    /// Reconstruction MSE of the batch (IDEC), before the update.
+    pub rec: Option<f32>,
 }
 
 impl DecStep {
@@ -130,27 +149,41 @@ impl DecStep {
             k,
             e,
             alpha,
+            idec: None,
         }
     }
 
-    /// Train on `b` rows `xb` with targets `pb` (`b x k`); returns the batch KL before
-    /// the update. Encoder parameters use optimizer slots `0..2L`, the centroids `2L`.
+    /// Also train `decoder` on the reconstruction loss with IDEC's weight `gamma`.
+    pub fn with_decoder(mut self, decoder: &Mlp, batch: usize, gamma: f32) -> DecStep {
+        self.idec = Some((
+            decoder.workspace(batch),
+            vec![0.0; batch * decoder.n_out()],
+            1.0 / gamma,
+        ));
+        self
+    }
+
+    /// Train on `b` rows `xb` with targets `pb` (`b x k`); returns the batch losses
+    /// before the update. Encoder parameters use optimizer slots `0..2L`, the centroids
+    /// `2L`, the decoder's (IDEC) `2L+1..`. `decoder` must be given exactly when the
+    /// step was made [`DecStep::with_decoder`].
     #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
         encoder: &mut Mlp,
+        decoder: Option<&mut Mlp>,
         mu: &mut [f32],
         opt: &mut Optimizer,
         xb: &[f32],
         pb: &[f32],
         b: usize,
         rng: &mut ChaCha8Rng,
-    ) -> f32 {
+    ) -> StepLoss {
         let (k, e) = (self.k, self.e);
         let zb = encoder.forward(xb, b, &[], rng, &mut self.ws);
         let (q, ker) = (&mut self.q[..b * k], &mut self.kernel[..b * k]);
         soft_assign(zb, mu, e, self.alpha, q, ker);
-        let loss = kl_divergence(&pb[..b * k], q, b);
+        let kl = kl_divergence(&pb[..b * k], q, b);
         kl_gradients(
             zb,
             mu,
@@ -162,11 +195,38 @@ impl DecStep {
             &mut self.dz[..b * e],
             &mut self.dmu,
         );
+        let mut rec = None;
+        let decoder = match (decoder, self.idec.as_mut()) {
+            (Some(dec), Some((dws, grad, inv_gamma))) => {
+                let d = dec.n_out();
+                let y = dec.forward(zb, b, &[], rng, dws);
+                let r =
+                    crate::engine::autoencoder::mse_and_grad(y, &xb[..b * d], &mut grad[..b * d]);
+                rec = Some(r);
+                let s = *inv_gamma;
+                grad[..b * d].iter_mut().for_each(|g| *g *= s);
+                // The decoder's backward needs its input z, which is the encoder's
+                // output still held in the encoder workspace.
+                let zb = encoder.last_output(&self.ws, b);
+                if let Some(dz_rec) = dec.backward(zb, b, &[], &grad[..b * d], dws, true) {
+                    self.dz[..b * e]
+                        .iter_mut()
+                        .zip(dz_rec)
+                        .for_each(|(a, g)| *a += g);
+                }
+                Some((dec, dws))
+            }
+            _ => None,
+        };
         encoder.backward(xb, b, &[], &self.dz[..b * e], &mut self.ws, false);
         opt.begin_step();
         encoder.apply_grads(&self.ws, opt, 0);
-        opt.update(2 * encoder.layers.len(), mu, &self.dmu);
-        loss
+        let slot_mu = 2 * encoder.layers.len();
+        opt.update(slot_mu, mu, &self.dmu);
+        if let Some((dec, dws)) = decoder {
+            dec.apply_grads(dws, opt, slot_mu + 1);
+        }
+        StepLoss { kl, rec }
     }
 }
 
@@ -336,6 +396,81 @@ mod tests {
                     dmu[j]
                 );
             }
+        }
+    }
+
+    /// IDEC's step against finite differences of its loss L/γ = KL(P‖Q) + L_r/γ, for
+    /// the encoder, the decoder and the centroids: with SGD at lr 1 and no momentum,
+    /// each parameter moves by minus its gradient.
+    #[test]
+    fn idec_step_matches_finite_differences() {
+        use crate::engine::autoencoder::{Autoencoder, mse_and_grad};
+        use crate::engine::optim::OptimizerConfig;
+        use rand::SeedableRng;
+        let (b, k, gamma) = (4usize, 3usize, 0.5f32);
+        let ae = Autoencoder::new(&[5, 4, 2], 11);
+        let x: Vec<f32> = (0..b * 5)
+            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
+            .collect();
+        let mu0 = vec![0.2, -0.1, -0.5, 0.4, 0.6, 0.3];
+        let p = vec![0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.05, 0.15, 0.8];
+        let loss = |ae: &Autoencoder, mu: &[f32]| -> f64 {
+            let z = ae.encode(&x, b);
+            let mut q = vec![0.0; b * k];
+            let mut ker = vec![0.0; b * k];
+            soft_assign(&z, mu, 2, 1.0, &mut q, &mut ker);
+            let y = ae.decoder.predict(&z, b);
+            let mut g = vec![0.0; y.len()];
+            let rec = mse_and_grad(&y, &x, &mut g);
+            kl_divergence(&p, &q, b) as f64 + rec as f64 / gamma as f64
+        };
+        let mut after = ae.clone();
+        let mut mu = mu0.clone();
+        let mut opt = Optimizer::new(OptimizerConfig::Sgd {
+            lr: 1.0,
+            momentum: 0.0,
+        });
+        let mut step =
+            DecStep::new(&after.encoder, k, 1.0, b).with_decoder(&after.decoder, b, gamma);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let (enc, dec) = (&mut after.encoder, &mut after.decoder);
+        let l = step.step(enc, Some(dec), &mut mu, &mut opt, &x, &p, b, &mut rng);
+        assert!(l.rec.is_some());
+        let h = 1e-3f32;
+        let check = |num: f64, ana: f64, what: &str| {
+            assert!(
+                (num - ana).abs() < 2e-3 + 0.02 * ana.abs(),
+                "{what}: numeric {num} vs step {ana}"
+            );
+        };
+        for (part, before, moved) in [
+            ("encoder", &ae.encoder, &after.encoder),
+            ("decoder", &ae.decoder, &after.decoder),
+        ] {
+            for l in 0..before.layers.len() {
+                for i in 0..before.layers[l].w.len() {
+                    let mut up = ae.clone();
+                    let mut down = ae.clone();
+                    let (u, d) = if part == "encoder" {
+                        (&mut up.encoder, &mut down.encoder)
+                    } else {
+                        (&mut up.decoder, &mut down.decoder)
+                    };
+                    u.layers[l].w[i] += h;
+                    d.layers[l].w[i] -= h;
+                    let num = (loss(&up, &mu0) - loss(&down, &mu0)) / (2.0 * h as f64);
+                    let ana = (before.layers[l].w[i] - moved.layers[l].w[i]) as f64;
+                    check(num, ana, &format!("{part} layer {l} w[{i}]"));
+                }
+            }
+        }
+        for i in 0..mu0.len() {
+            let mut up = mu0.clone();
+            let mut down = mu0.clone();
+            up[i] += h;
+            down[i] -= h;
+            let num = (loss(&ae, &up) - loss(&ae, &down)) / (2.0 * h as f64);
+            check(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
         }
     }
 }

@@ -7,8 +7,10 @@
 //! assignment, target distribution, KL and its gradients), [`metrics`] (ACC, NMI, ARI),
 //! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
 //! events), [`report`] (the JSON record of a run), [`model`] (saved models) and [`sweep`]
-//! (DEC over a range of k or of class imbalance).
+//! (DEC over a range of k or of class imbalance); [`augment`] makes the randomly shifted
+//! and rotated batches of DEC-DA.
 
+pub mod augment;
 pub mod autoencoder;
 pub mod config;
 pub mod dec;

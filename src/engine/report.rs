@@ -21,6 +21,10 @@ pub struct HistoryEntry {
     pub ari: Option<f64>,
     /// Fraction of labels that changed since the previous update (DEC only).
     pub changed: Option<f64>,
+    /// IDEC: the mean reconstruction MSE of the batches since the previous update
+    /// (the loss is then KL + rec_loss/γ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rec_loss: Option<f32>,
     /// Seconds since the run started.
     pub elapsed_s: f64,
 }
@@ -119,5 +123,104 @@ impl Report {
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// One finished run in one line: what ran (method, augmentation, preset, seed) and
+/// what it reached, for the app's table of the session's runs and `train --log`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub dataset: String,
+    pub n: usize,
+    /// `DEC`, `IDEC`, `DEC-DA` or `IDEC-DA` (see [`DecConfig::method_label`]).
+    pub method: String,
+    /// Augmentation ranges, or `off`.
+    pub augment: String,
+    /// IDEC's γ, if IDEC.
+    pub gamma: Option<f32>,
+    pub preset: String,
+    pub seed: u64,
+    pub k: usize,
+    /// Where the autoencoder came from.
+    pub autoencoder: String,
+    pub kmeans_acc: Option<f64>,
+    pub ae_kmeans_acc: Option<f64>,
+    pub acc: Option<f64>,
+    pub nmi: Option<f64>,
+    pub ari: Option<f64>,
+    pub iterations: usize,
+    pub converged: bool,
+    pub seconds: f64,
+}
+
+impl RunSummary {
+    /// The summary of `r`.
+    pub fn of(r: &Report) -> RunSummary {
+        let c = &r.config;
+        RunSummary {
+            dataset: r.dataset.name.clone(),
+            n: r.dataset.n,
+            method: c.method_label(),
+            augment: c.augment_label(),
+            gamma: (c.method == crate::engine::config::Method::Idec)
+                .then_some(c.cluster.idec_gamma),
+            preset: c.preset.name().to_string(),
+            seed: c.seed,
+            k: r.final_.n_clusters,
+            autoencoder: r.autoencoder_source.clone(),
+            kmeans_acc: r.baselines.kmeans_input.map(|s| s.acc),
+            ae_kmeans_acc: r.baselines.ae_kmeans.map(|s| s.acc),
+            acc: r.final_.acc,
+            nmi: r.final_.nmi,
+            ari: r.final_.ari,
+            iterations: r.final_.iterations,
+            converged: r.final_.converged,
+            seconds: r.timing.total_s,
+        }
+    }
+
+    /// The column names of [`RunSummary::csv_fields`].
+    pub const CSV_HEADER: [&'static str; 17] = [
+        "dataset",
+        "n",
+        "method",
+        "augment",
+        "gamma",
+        "preset",
+        "seed",
+        "k",
+        "autoencoder",
+        "kmeans_acc",
+        "ae_kmeans_acc",
+        "acc",
+        "nmi",
+        "ari",
+        "iterations",
+        "converged",
+        "seconds",
+    ];
+
+    /// The values in the order of [`RunSummary::CSV_HEADER`] (empty when unknown).
+    pub fn csv_fields(&self) -> Vec<String> {
+        let f = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        vec![
+            self.dataset.clone(),
+            self.n.to_string(),
+            self.method.clone(),
+            self.augment.clone(),
+            self.gamma.map(|g| g.to_string()).unwrap_or_default(),
+            self.preset.clone(),
+            self.seed.to_string(),
+            self.k.to_string(),
+            self.autoencoder.clone(),
+            f(self.kmeans_acc),
+            f(self.ae_kmeans_acc),
+            f(self.acc),
+            f(self.nmi),
+            f(self.ari),
+            self.iterations.to_string(),
+            self.converged.to_string(),
+            format!("{:.1}", self.seconds),
+        ]
     }
 }

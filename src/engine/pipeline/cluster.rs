@@ -12,13 +12,13 @@
 
 use std::sync::Arc;
 
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Ctx, Event, Phase, Snapshot};
 use crate::data::Dataset;
+use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::Autoencoder;
-use crate::engine::config::{DecConfig, OnCollapse};
+use crate::engine::config::{DecConfig, Method, OnCollapse};
 use crate::engine::dec::{DecStep, hard_labels, kl_divergence, soft_assign, target_distribution};
 use crate::engine::kmeans::KMeansResult;
 use crate::engine::metrics::scores;
@@ -72,7 +72,10 @@ pub(super) fn full_q(
     (z, q)
 }
 
-/// Run DEC from the k-means initialisation `km` on the encoder of `ae`.
+/// Run DEC from the k-means initialisation `km` on the encoder of `ae` (and, for
+/// IDEC, its decoder), on augmented batches when `aug` is given (DEC-DA: P still comes
+/// from the clean data).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run_dec(
     ds: &Dataset,
     cfg: &DecConfig,
@@ -81,6 +84,7 @@ pub(super) fn run_dec(
     km: KMeansResult,
     rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
+    aug: Option<Augmenter>,
 ) -> DecOutcome {
     let c = &cfg.cluster;
     let truth = ds.labels.as_deref();
@@ -89,13 +93,14 @@ pub(super) fn run_dec(
     let mut prev = km.labels;
     let init_sizes = cluster_sizes(&prev, k);
     let bsz = c.batch_size.min(ds.n);
+    let idec = cfg.method == Method::Idec;
     let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
+    if idec {
+        stepper = stepper.with_decoder(&ae.decoder, bsz, c.idec_gamma);
+    }
     let mut opt = Optimizer::new(c.optimizer);
-    let mut order: Vec<usize> = (0..ds.n).collect();
-    let mut pos = ds.n;
-    let d = ds.d;
-    let mut xb = vec![0.0f32; bsz * d];
     let mut pb = vec![0.0f32; bsz * k];
+    let (mut rec_sum, mut rec_steps) = (0.0f64, 0usize);
     let mut p_all: Vec<f32> = Vec::new();
     let mut converged = false;
     let mut stopped = false;
@@ -107,111 +112,132 @@ pub(super) fn run_dec(
     let mut healthy: Option<(crate::engine::autoencoder::Mlp, Vec<f32>)> = None;
     let mut recent_changes: Vec<f64> = Vec::new();
     ctx.phase(Phase::Clustering, c.max_iter);
-    for it in 0..=c.max_iter {
-        if it % c.update_interval == 0 || it == c.max_iter {
-            // Target P (eq. 3: p_ij ∝ q_ij² / f_j, f_j = Σ_i q_ij) from all data.
-            let (z, q) = full_q(ds, &ae, &mu, k, c.alpha);
-            p_all = target_distribution(&q, k);
-            let (labels, conf) = hard_labels(&q, k);
-            let changed =
-                labels.iter().zip(&prev).filter(|(a, b)| a != b).count() as f64 / ds.n as f64;
-            prev = labels;
-            recent_changes.push(changed);
-            let sizes = cluster_sizes(&prev, k);
-            let collapsed: Vec<usize> = (0..k)
-                .filter(|&j| sizes[j] == 0 || (sizes[j] as f64) < thresholds[j])
-                .collect();
-            let s = truth.map(|t| scores(t, &prev));
-            let loss = kl_divergence(&p_all, &q, ds.n);
-            ctx.record(HistoryEntry {
-                phase: Phase::Clustering.name(),
-                step: it,
+    let aug_seed = cfg.seed ^ 0x6175_6700 ^ 0x400;
+    std::thread::scope(|scope| {
+        let mut batches = Batches::new(scope, &ds.x, ds.n, bsz, aug, aug_seed);
+        for it in 0..=c.max_iter {
+            if it % c.update_interval == 0 || it == c.max_iter {
+                // Target P (eq. 3: p_ij ∝ q_ij² / f_j, f_j = Σ_i q_ij) from all data.
+                let (z, q) = full_q(ds, &ae, &mu, k, c.alpha);
+                p_all = target_distribution(&q, k);
+                let (labels, conf) = hard_labels(&q, k);
+                let changed =
+                    labels.iter().zip(&prev).filter(|(a, b)| a != b).count() as f64 / ds.n as f64;
+                prev = labels;
+                recent_changes.push(changed);
+                let sizes = cluster_sizes(&prev, k);
+                let collapsed: Vec<usize> = (0..k)
+                    .filter(|&j| sizes[j] == 0 || (sizes[j] as f64) < thresholds[j])
+                    .collect();
+                let s = truth.map(|t| scores(t, &prev));
+                let loss = kl_divergence(&p_all, &q, ds.n);
+                ctx.record(HistoryEntry {
+                    phase: Phase::Clustering.name(),
+                    step: it,
+                    loss,
+                    acc: s.map(|s| s.acc),
+                    nmi: s.map(|s| s.nmi),
+                    ari: s.map(|s| s.ari),
+                    changed: Some(changed),
+                    rec_loss: (rec_steps > 0).then(|| (rec_sum / rec_steps as f64) as f32),
+                    elapsed_s: ctx.elapsed(),
+                });
+                (rec_sum, rec_steps) = (0.0, 0);
+                if ctx.sink.wants_snapshot() {
+                    ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
+                        phase: Phase::Clustering,
+                        step: it,
+                        z,
+                        e,
+                        assignments: Some(prev.clone()),
+                        confidence: Some(conf),
+                        centroids: Some(mu.clone()),
+                        scores: s,
+                    })));
+                }
+                for &j in &collapsed {
+                    if !std::mem::replace(&mut warned[j], true) {
+                        let w = RunWarning {
+                            kind: WarningKind::Collapse,
+                            step: it,
+                            cluster: Some(j),
+                            size: Some(sizes[j]),
+                            message: format!(
+                                "cluster {j} collapsed at DEC step {it}: {} samples, below its threshold of {:.0} ({} x min(its {} samples after k-means, n/k = {:.0})){}",
+                                sizes[j],
+                                thresholds[j],
+                                c.collapse_fraction,
+                                init_sizes[j],
+                                ds.n as f64 / k as f64,
+                                match c.on_collapse {
+                                    OnCollapse::Stop =>
+                                        "; DEC stopped and kept the last healthy state",
+                                    OnCollapse::Warn => "; DEC goes on (on_collapse: warn)",
+                                }
+                            ),
+                        };
+                        ctx.warn(w);
+                    }
+                }
+                if !collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
+                    if let Some((enc, m)) = healthy.take() {
+                        ae.encoder = enc;
+                        mu = m;
+                    }
+                    stopped_on_collapse = true;
+                    break;
+                }
+                if collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
+                    healthy = Some((ae.encoder.clone(), mu.clone()));
+                }
+                if it > 0 && changed < c.tol as f64 {
+                    converged = true;
+                    break;
+                }
+                if it == c.max_iter {
+                    break;
+                }
+            }
+            if ctx.ctl.checkpoint().is_err() {
+                stopped = true;
+                break;
+            }
+            let Some(batch) = batches.next(rng) else {
+                stopped = true;
+                break;
+            };
+            let b = batch.idx.len();
+            for (r, &i) in batch.idx.iter().enumerate() {
+                pb[r * k..(r + 1) * k].copy_from_slice(&p_all[i * k..(i + 1) * k]);
+            }
+            // One SGD step on KL(P‖Q) (eqs. 4-5) for the encoder and the centroids, plus
+            // the reconstruction term for IDEC.
+            let decoder = idec.then_some(&mut ae.decoder);
+            let l = stepper.step(
+                &mut ae.encoder,
+                decoder,
+                &mut mu,
+                &mut opt,
+                &batch.x,
+                &pb,
+                b,
+                rng,
+            );
+            if let Some(r) = l.rec {
+                rec_sum += r as f64;
+                rec_steps += 1;
+            }
+            let loss = l.kl + l.rec.map_or(0.0, |r| r / c.idec_gamma);
+            iterations = it + 1;
+            ctx.sink.event(Event::Step {
+                phase: Phase::Clustering,
+                step: it + 1,
+                total: c.max_iter,
                 loss,
-                acc: s.map(|s| s.acc),
-                nmi: s.map(|s| s.nmi),
-                ari: s.map(|s| s.ari),
-                changed: Some(changed),
                 elapsed_s: ctx.elapsed(),
             });
-            if ctx.sink.wants_snapshot() {
-                ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
-                    phase: Phase::Clustering,
-                    step: it,
-                    z,
-                    e,
-                    assignments: Some(prev.clone()),
-                    confidence: Some(conf),
-                    centroids: Some(mu.clone()),
-                    scores: s,
-                })));
-            }
-            for &j in &collapsed {
-                if !std::mem::replace(&mut warned[j], true) {
-                    let w = RunWarning {
-                        kind: WarningKind::Collapse,
-                        step: it,
-                        cluster: Some(j),
-                        size: Some(sizes[j]),
-                        message: format!(
-                            "cluster {j} collapsed at DEC step {it}: {} samples, below its threshold of {:.0} ({} x min(its {} samples after k-means, n/k = {:.0})){}",
-                            sizes[j],
-                            thresholds[j],
-                            c.collapse_fraction,
-                            init_sizes[j],
-                            ds.n as f64 / k as f64,
-                            match c.on_collapse {
-                                OnCollapse::Stop => "; DEC stopped and kept the last healthy state",
-                                OnCollapse::Warn => "; DEC goes on (on_collapse: warn)",
-                            }
-                        ),
-                    };
-                    ctx.warn(w);
-                }
-            }
-            if !collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
-                if let Some((enc, m)) = healthy.take() {
-                    ae.encoder = enc;
-                    mu = m;
-                }
-                stopped_on_collapse = true;
-                break;
-            }
-            if collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
-                healthy = Some((ae.encoder.clone(), mu.clone()));
-            }
-            if it > 0 && changed < c.tol as f64 {
-                converged = true;
-                break;
-            }
-            if it == c.max_iter {
-                break;
-            }
         }
-        if ctx.ctl.checkpoint().is_err() {
-            stopped = true;
-            break;
-        }
-        if pos >= ds.n {
-            order.shuffle(rng);
-            pos = 0;
-        }
-        let b = bsz.min(ds.n - pos);
-        for (r, &i) in order[pos..pos + b].iter().enumerate() {
-            xb[r * d..(r + 1) * d].copy_from_slice(ds.row(i));
-            pb[r * k..(r + 1) * k].copy_from_slice(&p_all[i * k..(i + 1) * k]);
-        }
-        pos += b;
-        // One SGD step on KL(P‖Q) (eqs. 4-5) for the encoder and the centroids.
-        let loss = stepper.step(&mut ae.encoder, &mut mu, &mut opt, &xb, &pb, b, rng);
-        iterations = it + 1;
-        ctx.sink.event(Event::Step {
-            phase: Phase::Clustering,
-            step: it + 1,
-            total: c.max_iter,
-            loss,
-            elapsed_s: ctx.elapsed(),
-        });
-    }
+    });
     if !converged && !stopped && !stopped_on_collapse {
         let last: Vec<String> = recent_changes
             .iter()

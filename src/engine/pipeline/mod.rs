@@ -44,6 +44,10 @@ pub enum PipelineError {
         "the initial autoencoder takes {got} inputs but the data has {want} features; pretrain a new one or pick the matching data"
     )]
     InitMismatch { got: usize, want: usize },
+    #[error(transparent)]
+    Augment(#[from] crate::engine::augment::AugmentError),
+    #[error("internal error: {0}")]
+    Worker(String),
     #[error(
         "training diverged in {phase} at step {step} (loss is {loss}); lower the learning rate or check the data's scale"
     )]
@@ -124,12 +128,13 @@ pub fn run(
     crate::engine::linalg::flush_subnormals();
     let k = cfg.clusters_for(ds.n_classes());
     let mut ctx = Ctx::new(sink, ctl);
+    let aug = augmenter(ds, cfg)?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     baseline(ds, cfg, k, &mut ctx)?;
-    let (ae, ae_source) = autoencoder(ds, cfg, source, &mut rng, &mut ctx)?;
+    let (ae, ae_source) = autoencoder(ds, cfg, source, &mut rng, &mut ctx, aug)?;
     let km = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
     let t0 = Instant::now();
-    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx);
+    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx, aug);
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
@@ -146,9 +151,18 @@ pub fn pretrain_autoencoder(
     ctl: &Control,
 ) -> Result<Autoencoder, PipelineError> {
     crate::engine::linalg::flush_subnormals();
+    let aug = augmenter(ds, cfg)?;
     let mut ctx = Ctx::new(sink, ctl);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    autoencoder(ds, cfg, AeSource::Pretrain, &mut rng, &mut ctx).map(|(ae, _)| ae)
+    autoencoder(ds, cfg, AeSource::Pretrain, &mut rng, &mut ctx, aug).map(|(ae, _)| ae)
+}
+
+/// The augmenter the configuration asks for on `ds`, or why `ds` cannot be augmented.
+pub fn augmenter(
+    ds: &Dataset,
+    cfg: &DecConfig,
+) -> Result<Option<crate::engine::augment::Augmenter>, PipelineError> {
+    Ok(cfg.augment.map(|a| a.for_dataset(ds)).transpose()?)
 }
 
 /// k-means with the configured restarts; `None` when the user stopped it.
@@ -195,6 +209,7 @@ fn autoencoder(
     source: AeSource,
     rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
+    aug: Option<crate::engine::augment::Augmenter>,
 ) -> Result<(Autoencoder, String), PipelineError> {
     match source {
         AeSource::Given(ae, label) => {
@@ -213,7 +228,7 @@ fn autoencoder(
             let mut dims = vec![ds.d];
             dims.extend(&cfg.hidden);
             let mut ae = Autoencoder::new(&dims, cfg.seed);
-            let (lw, ft) = pretrain::pretrain(&mut ae, ds, cfg, rng, ctx)?;
+            let (lw, ft) = pretrain::pretrain(&mut ae, ds, cfg, rng, ctx, aug)?;
             ctx.timing.pretrain_s = lw;
             ctx.timing.finetune_s = ft;
             ctx.sink.event(Event::Pretrained(Arc::new(ae.clone())));

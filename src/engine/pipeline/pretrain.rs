@@ -5,17 +5,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
+use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::{Autoencoder, Mlp};
 use crate::engine::config::DecConfig;
 use crate::engine::optim::Optimizer;
 use crate::engine::report::HistoryEntry;
 
-/// Train an MLP to reconstruct its input: `iters` batches of `batch` rows from `x`.
+/// Train an MLP to reconstruct its input: `iters` batches of `batch` rows from `x`,
+/// randomly shifted and rotated when `aug` is given.
 #[allow(clippy::too_many_arguments)]
 fn train_reconstruction(
     mlp: &mut Mlp,
@@ -28,15 +29,13 @@ fn train_reconstruction(
     rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
     z_of: &dyn Fn(&Mlp) -> Option<Vec<f32>>,
+    aug: Option<Augmenter>,
 ) -> Result<(), PipelineError> {
     let p = &cfg.pretrain;
     let d = mlp.n_in();
     let bsz = p.batch_size.min(n);
     let mut ws = mlp.workspace(bsz);
     let mut opt = Optimizer::new(p.optimizer);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut pos = n;
-    let mut xb = vec![0.0f32; bsz * d];
     let mut grad = vec![0.0f32; bsz * d];
     let steps_per_epoch = n.div_ceil(bsz);
     let (mut epoch_loss, mut epoch_steps) = (0.0f64, 0usize);
@@ -44,78 +43,91 @@ fn train_reconstruction(
         phase,
         total: iters,
     });
-    for it in 0..iters {
-        ctx.ctl.checkpoint()?;
-        if let Some(k) = it.checked_div(p.lr_step) {
-            opt.lr = p.optimizer.lr() / p.lr_gamma.powi(k as i32);
-        }
-        if pos >= n {
-            order.shuffle(rng);
-            pos = 0;
-        }
-        let b = bsz.min(n - pos);
-        for (r, &i) in order[pos..pos + b].iter().enumerate() {
-            xb[r * d..(r + 1) * d].copy_from_slice(&x[i * d..(i + 1) * d]);
-        }
-        pos += b;
-        let loss = mlp.reconstruction_step(&xb, b, dropout, &mut ws, &mut opt, &mut grad, rng);
-        if !loss.is_finite() {
-            return Err(PipelineError::Diverged {
-                phase: phase.name(),
-                step: it,
-                loss,
-            });
-        }
-        epoch_loss += loss as f64;
-        epoch_steps += 1;
-        ctx.sink.event(Event::Step {
-            phase,
-            step: it + 1,
-            total: iters,
-            loss,
-            elapsed_s: ctx.elapsed(),
-        });
-        if (it + 1) % steps_per_epoch == 0 || it + 1 == iters {
-            let h = HistoryEntry {
-                phase: phase.name(),
-                step: it + 1,
-                loss: (epoch_loss / epoch_steps as f64) as f32,
-                acc: None,
-                nmi: None,
-                ari: None,
-                changed: None,
-                elapsed_s: ctx.elapsed(),
+    // The augmenting thread's own stream of batches (DEC-DA: the autoencoder
+    // reconstructs the augmented batch itself), seeded from the run and the phase.
+    let aug_seed = cfg.seed ^ 0x6175_6700 ^ phase_tag(phase);
+    std::thread::scope(|scope| -> Result<(), PipelineError> {
+        let mut batches = Batches::new(scope, x, n, bsz, aug, aug_seed);
+        for it in 0..iters {
+            ctx.ctl.checkpoint()?;
+            if let Some(k) = it.checked_div(p.lr_step) {
+                opt.lr = p.optimizer.lr() / p.lr_gamma.powi(k as i32);
+            }
+            let Some(batch) = batches.next(rng) else {
+                return Err(PipelineError::Worker("the augmenting thread ended".into()));
             };
-            ctx.record(h);
-            (epoch_loss, epoch_steps) = (0.0, 0);
-            if ctx.sink.wants_snapshot()
-                && let Some(z) = z_of(mlp)
-            {
-                let e = z.len() / n.max(1);
-                ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
-                    phase,
+            let b = batch.idx.len();
+            let loss =
+                mlp.reconstruction_step(&batch.x, b, dropout, &mut ws, &mut opt, &mut grad, rng);
+            if !loss.is_finite() {
+                return Err(PipelineError::Diverged {
+                    phase: phase.name(),
+                    step: it,
+                    loss,
+                });
+            }
+            epoch_loss += loss as f64;
+            epoch_steps += 1;
+            ctx.sink.event(Event::Step {
+                phase,
+                step: it + 1,
+                total: iters,
+                loss,
+                elapsed_s: ctx.elapsed(),
+            });
+            if (it + 1) % steps_per_epoch == 0 || it + 1 == iters {
+                let h = HistoryEntry {
+                    phase: phase.name(),
                     step: it + 1,
-                    z,
-                    e,
-                    assignments: None,
-                    confidence: None,
-                    centroids: None,
-                    scores: None,
-                })));
+                    loss: (epoch_loss / epoch_steps as f64) as f32,
+                    acc: None,
+                    nmi: None,
+                    ari: None,
+                    changed: None,
+                    rec_loss: None,
+                    elapsed_s: ctx.elapsed(),
+                };
+                ctx.record(h);
+                (epoch_loss, epoch_steps) = (0.0, 0);
+                if ctx.sink.wants_snapshot()
+                    && let Some(z) = z_of(mlp)
+                {
+                    let e = z.len() / n.max(1);
+                    ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
+                        phase,
+                        step: it + 1,
+                        z,
+                        e,
+                        assignments: None,
+                        confidence: None,
+                        centroids: None,
+                        scores: None,
+                    })));
+                }
             }
         }
+        Ok(())
+    })
+}
+
+/// A number per phase, so each phase's augmented stream differs.
+fn phase_tag(phase: Phase) -> u64 {
+    match phase {
+        Phase::PretrainLayer(l) => 0x100 + l as u64,
+        Phase::Finetune => 0x200,
+        _ => 0x300,
     }
-    Ok(())
 }
 
 /// Pretrain the autoencoder: layer-wise denoising stage (if configured), then
-/// end-to-end fine-tuning. Returns (layer-wise seconds, fine-tune seconds).
+/// end-to-end fine-tuning, on augmented batches when `aug` is given (DEC-DA). Returns (layer-wise seconds, fine-tune seconds).
 pub(super) fn pretrain(
     ae: &mut Autoencoder,
     ds: &Dataset,
     cfg: &DecConfig,
     rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
+    aug: Option<Augmenter>,
 ) -> Result<(f64, f64), PipelineError> {
     let t0 = Instant::now();
     let n_layers = ae.encoder.layers.len();
@@ -156,6 +168,8 @@ pub(super) fn pretrain(
                 rng,
                 ctx,
                 &z_of,
+                // Only the first pair sees pixels; deeper pairs see encoded rows.
+                if l == 0 { aug } else { None },
             )?;
             let mut it = pair.layers.into_iter();
             if let (Some(e), Some(d)) = (it.next(), it.next()) {
@@ -189,6 +203,7 @@ pub(super) fn pretrain(
             rng,
             ctx,
             &z_of,
+            aug,
         );
         ae.split(whole);
         r?;
