@@ -51,6 +51,15 @@ fn run_until(
     false
 }
 
+/// Press Start and step frames until the run has finished (at most two minutes).
+fn start_and_finish(h: &mut Harness<'static, DecApp>) {
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(h, Duration::from_secs(120), |a| a.run.finished.is_some()),
+        "run did not finish"
+    );
+}
+
 #[test]
 fn starts_with_the_default_dataset_and_its_pca() {
     let app = DecApp::with_default_dataset();
@@ -61,19 +70,29 @@ fn starts_with_the_default_dataset_and_its_pca() {
     assert!(h.state().error.is_none());
     h.get_by_label("Start");
     h.get_by_label_contains("PCA of the raw input");
+    // Images default to the augmented preset, and Start reuses the bundled autoencoder
+    // pretrained with augmentation (no minutes of pretraining).
+    assert_eq!(
+        h.state().settings.preset,
+        decscope::engine::config::Preset::Augmented
+    );
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(60), |a| a
+            .run
+            .messages
+            .iter()
+            .any(|m| m.contains("pretrained-mnist-test-augmented"))),
+        "the bundled augmented autoencoder was not used: {:?}",
+        h.state().run.messages
+    );
+    h.get_by_label("Stop").click();
 }
 
 #[test]
 fn start_streams_snapshots_and_fills_every_view() {
     let mut h = harness(small_app(800));
-    h.get_by_label("Start").click();
-    assert!(
-        run_until(&mut h, Duration::from_secs(120), |a| a
-            .run
-            .finished
-            .is_some()),
-        "run did not finish"
-    );
+    start_and_finish(&mut h);
     let app = h.state();
     assert!(app.run.snapshots_seen >= 1, "no snapshot reached the GUI");
     assert!(app.run.history.iter().any(|e| e.phase == "finetune"));
@@ -493,14 +512,7 @@ fn finished_runs_are_compared_side_by_side() {
         h.state().settings.cfg.augment.is_some(),
         "images default to DEC-DA"
     );
-    h.get_by_label("Start").click();
-    assert!(
-        run_until(&mut h, Duration::from_secs(120), |a| a
-            .run
-            .finished
-            .is_some()),
-        "first run did not finish"
-    );
+    start_and_finish(&mut h);
     // Untick augmentation and pick IDEC in the panel.
     h.get_by_label("shift ±10%, rotate ±10°").click();
     h.step();

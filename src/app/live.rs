@@ -219,7 +219,20 @@ impl DecApp {
                 self.run.total = total;
                 self.run.loss = loss;
             }
-            WorkerMsg::Event(Event::History(h)) => self.run.history.push(h),
+            WorkerMsg::Event(Event::History(h)) => {
+                // Timed runs (`--exit-after`) log each DEC update's scores.
+                if let (Some((t0, _)), Some(acc)) = (self.exit_after, h.acc)
+                    && h.phase == "dec"
+                {
+                    println!(
+                        "[{:6.2}s] DEC step {}: ACC {acc:.4}, NMI {:.4}",
+                        t0.elapsed().as_secs_f64(),
+                        h.step,
+                        h.nmi.unwrap_or(0.0)
+                    );
+                }
+                self.run.history.push(h)
+            }
             WorkerMsg::Event(Event::Baseline { name, scores }) => {
                 self.run.baselines.push((name, scores))
             }
