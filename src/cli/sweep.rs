@@ -31,8 +31,10 @@ pub struct SweepArgs {
 
 pub fn sweep(a: SweepArgs) -> Result<()> {
     let t = &a.train;
-    if t.save.is_some() || t.save_pretrained.is_some() {
-        bail!("sweep trains many models and saves none; drop --save/--save-pretrained");
+    if t.save.is_some() || t.save_pretrained.is_some() || t.log.is_some() {
+        bail!(
+            "sweep trains many models and saves none; drop --save/--save-pretrained/--log (--report writes the sweep's table)"
+        );
     }
     let rates = t.data.load.retain_min.clone();
     match (&a.k, rates.is_empty()) {
