@@ -211,12 +211,10 @@ impl DecApp {
         self.textures.clear();
         self.selected_cell = None;
         self.color_by_label = self.ds.labels.is_some();
-        // Images get DEC-DA's augmentation by default (the best accuracy); other data
-        // the fast preset. A chosen paper preset stays.
+        // Images of at least 16 pixels a side get DEC-DA's augmentation by default (the
+        // best accuracy); other data the fast preset. A chosen paper preset stays.
         if self.settings.preset != Preset::Paper {
-            let images = crate::engine::augment::AugmentConfig::default()
-                .for_dataset(&self.ds)
-                .is_ok();
+            let images = crate::engine::augment::default_for(&self.ds);
             self.settings.preset = if images {
                 Preset::Augmented
             } else {
