@@ -94,6 +94,29 @@ fn time(warm: usize, steps: usize, mut f: impl FnMut()) -> f64 {
     )
 }
 
+/// Median seconds of `step(0)` and of `step(1)`, timed in alternating blocks (4 rounds
+/// of `steps / 4` each, after 3 warm-up calls of each), so that a machine whose speed
+/// drifts during the run (other load, clocks) affects both alike.
+fn paired(steps: usize, mut step: impl FnMut(usize)) -> (f64, f64) {
+    for _ in 0..3 {
+        step(0);
+        step(1);
+    }
+    let block = (steps / 4).max(2);
+    let mut times = [Vec::new(), Vec::new()];
+    for _ in 0..4 {
+        for (which, v) in times.iter_mut().enumerate() {
+            for _ in 0..block {
+                let t = Instant::now();
+                step(which);
+                v.push(t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    let [a, b] = times;
+    (median(a), median(b))
+}
+
 /// Run every measurement.
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     crate::engine::linalg::flush_subnormals();
@@ -249,60 +272,65 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
             }
         });
         push("augmenting one batch (one thread)", t, b, 0.0);
-        for (name, a) in [
-            ("autoencoder step, Adam, plain batches", None),
-            ("autoencoder step, Adam, augmented batches", Some(aug)),
-        ] {
-            progress(name);
-            let mut mlp = ae0.clone().joined();
-            let mut ws = mlp.workspace(b);
-            let mut opt = Optimizer::new(OptimizerConfig::adam(1e-3));
-            let mut grad = vec![0.0f32; b * d];
-            let t = std::thread::scope(|s| {
-                let mut batches = Batches::new(s, &data, rows, b, a, 7);
-                let mut r2 = ChaCha8Rng::seed_from_u64(3);
-                time(3, opts.steps, || {
-                    if let Some(batch) = batches.next(&mut r2) {
-                        let n = batch.idx.len();
-                        mlp.reconstruction_step(
-                            &batch.x,
-                            n,
-                            &[],
-                            &mut ws,
-                            &mut opt,
-                            &mut grad,
-                            &mut r,
-                        );
+        progress("autoencoder step, plain against augmented batches");
+        let mut mlp = ae0.clone().joined();
+        let mut ws = mlp.workspace(b);
+        let mut opt = Optimizer::new(OptimizerConfig::adam(1e-3));
+        let mut grad = vec![0.0f32; b * d];
+        let (plain, augmented) = std::thread::scope(|s| {
+            let mut streams = [
+                Batches::new(s, &data, rows, b, None, 7),
+                Batches::new(s, &data, rows, b, Some(aug), 7),
+            ];
+            let mut r2 = ChaCha8Rng::seed_from_u64(3);
+            paired(opts.steps, |which| {
+                if let Some(batch) = streams[which].next(&mut r2) {
+                    let n = batch.idx.len();
+                    mlp.reconstruction_step(&batch.x, n, &[], &mut ws, &mut opt, &mut grad, &mut r);
+                }
+            })
+        });
+        push(
+            "autoencoder step, Adam, plain batches",
+            plain,
+            b,
+            step_flops,
+        );
+        push(
+            "autoencoder step, Adam, augmented batches",
+            augmented,
+            b,
+            step_flops,
+        );
+        progress("DEC step, plain against augmented batches");
+        let mut enc = ae0.encoder.clone();
+        let mut mu = mu.clone();
+        let mut step = DecStep::new(&enc, k, 1.0, b);
+        let pall: Vec<f32> = (0..rows * k).map(|i| p[i % p.len()]).collect();
+        let mut pb = vec![0.0f32; b * k];
+        let (plain, augmented) = std::thread::scope(|s| {
+            let mut streams = [
+                Batches::new(s, &data, rows, b, None, 7),
+                Batches::new(s, &data, rows, b, Some(aug), 7),
+            ];
+            let mut r2 = ChaCha8Rng::seed_from_u64(3);
+            paired(opts.steps, |which| {
+                if let Some(batch) = streams[which].next(&mut r2) {
+                    for (j, &i) in batch.idx.iter().enumerate() {
+                        pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
                     }
-                })
-            });
-            push(name, t, b, step_flops);
-        }
-        for (name, a) in [
-            ("DEC clustering step, plain batches", None),
-            ("DEC clustering step, augmented batches", Some(aug)),
-        ] {
-            progress(name);
-            let mut enc = ae0.encoder.clone();
-            let mut mu = mu.clone();
-            let mut step = DecStep::new(&enc, k, 1.0, b);
-            let pall: Vec<f32> = (0..rows * k).map(|i| p[i % p.len()]).collect();
-            let mut pb = vec![0.0f32; b * k];
-            let t = std::thread::scope(|s| {
-                let mut batches = Batches::new(s, &data, rows, b, a, 7);
-                let mut r2 = ChaCha8Rng::seed_from_u64(3);
-                time(3, opts.steps, || {
-                    if let Some(batch) = batches.next(&mut r2) {
-                        for (j, &i) in batch.idx.iter().enumerate() {
-                            pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
-                        }
-                        let n = batch.idx.len();
-                        step.step(&mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, &mut r);
-                    }
-                })
-            });
-            push(name, t, b, dec_flops);
-        }
+                    let n = batch.idx.len();
+                    step.step(&mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, &mut r);
+                }
+            })
+        });
+        push("DEC clustering step, plain batches", plain, b, dec_flops);
+        push(
+            "DEC clustering step, augmented batches",
+            augmented,
+            b,
+            dec_flops,
+        );
     }
 
     // Full-data encoder pass.
