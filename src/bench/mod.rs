@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bench::reference::{CandleAutoencoder, RefOptimizer};
-use crate::engine::augment::{AugmentConfig, Augmenter, Batches};
+use crate::engine::augment::{AugmentConfig, Augmenter, Batch, Batches};
 use crate::engine::autoencoder::Autoencoder;
 use crate::engine::dec::{DecStep, soft_assign, target_distribution};
 use crate::engine::kmeans::{KMeansParams, kmeans};
@@ -115,6 +115,30 @@ fn paired(steps: usize, mut step: impl FnMut(usize)) -> (f64, f64) {
     }
     let [a, b] = times;
     (median(a), median(b))
+}
+
+/// [`paired`] over the training loops' own batch streams of `rows` rows of `data`:
+/// `step` fed from plain batches against `step` fed from augmented ones.
+fn paired_streams(
+    data: &[f32],
+    rows: usize,
+    b: usize,
+    aug: Augmenter,
+    steps: usize,
+    mut step: impl FnMut(&Batch),
+) -> (f64, f64) {
+    std::thread::scope(|s| {
+        let mut streams = [
+            Batches::new(s, data, rows, b, None, 7),
+            Batches::new(s, data, rows, b, Some(aug), 7),
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        paired(steps, |which| {
+            if let Some(batch) = streams[which].next(&mut rng) {
+                step(batch);
+            }
+        })
+    })
 }
 
 /// Run every measurement.
@@ -277,18 +301,9 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
         let mut ws = mlp.workspace(b);
         let mut opt = Optimizer::new(OptimizerConfig::adam(1e-3));
         let mut grad = vec![0.0f32; b * d];
-        let (plain, augmented) = std::thread::scope(|s| {
-            let mut streams = [
-                Batches::new(s, &data, rows, b, None, 7),
-                Batches::new(s, &data, rows, b, Some(aug), 7),
-            ];
-            let mut r2 = ChaCha8Rng::seed_from_u64(3);
-            paired(opts.steps, |which| {
-                if let Some(batch) = streams[which].next(&mut r2) {
-                    let n = batch.idx.len();
-                    mlp.reconstruction_step(&batch.x, n, &[], &mut ws, &mut opt, &mut grad, &mut r);
-                }
-            })
+        let (plain, augmented) = paired_streams(&data, rows, b, aug, opts.steps, |batch| {
+            let n = batch.idx.len();
+            mlp.reconstruction_step(&batch.x, n, &[], &mut ws, &mut opt, &mut grad, &mut r);
         });
         push(
             "autoencoder step, Adam, plain batches",
@@ -308,21 +323,12 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
         let mut step = DecStep::new(&enc, k, 1.0, b);
         let pall: Vec<f32> = (0..rows * k).map(|i| p[i % p.len()]).collect();
         let mut pb = vec![0.0f32; b * k];
-        let (plain, augmented) = std::thread::scope(|s| {
-            let mut streams = [
-                Batches::new(s, &data, rows, b, None, 7),
-                Batches::new(s, &data, rows, b, Some(aug), 7),
-            ];
-            let mut r2 = ChaCha8Rng::seed_from_u64(3);
-            paired(opts.steps, |which| {
-                if let Some(batch) = streams[which].next(&mut r2) {
-                    for (j, &i) in batch.idx.iter().enumerate() {
-                        pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
-                    }
-                    let n = batch.idx.len();
-                    step.step(&mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, &mut r);
-                }
-            })
+        let (plain, augmented) = paired_streams(&data, rows, b, aug, opts.steps, |batch| {
+            for (j, &i) in batch.idx.iter().enumerate() {
+                pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
+            }
+            let n = batch.idx.len();
+            step.step(&mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, &mut r);
         });
         push("DEC clustering step, plain batches", plain, b, dec_flops);
         push(
