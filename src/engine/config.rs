@@ -44,8 +44,8 @@ pub enum Preset {
     Paper,
     /// The best accuracy in reasonable time on images: `fast` with DEC-DA's random
     /// shifts and rotations on every pretraining and clustering batch, and a longer
-    /// pretraining ([`AUGMENTED_PRETRAIN_EPOCHS`] epochs, at most
-    /// [`AUGMENTED_PRETRAIN_MAX_STEPS`] steps). Needs data with an image shape.
+    /// pretraining (400 epochs, at most 16,000 steps: `AUGMENTED_PRETRAIN_EPOCHS`,
+    /// `AUGMENTED_PRETRAIN_MAX_STEPS`). Needs data with an image shape.
     Augmented,
 }
 
