@@ -15,7 +15,7 @@
 //! from its own seeded generator, a few batches ahead of the step, so the step never
 //! waits for them and the same seed gives the same batches.
 
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -360,17 +360,22 @@ impl<'a> Batches<'a> {
                 Some(batch)
             }
             Batches::Augmented { stream, batch } => {
-                *batch = stream.rx.recv().ok()?;
+                let used = std::mem::replace(batch, stream.rx.recv().ok()?);
+                // Hand the used buffers back for reuse (dropped if the thread has
+                // enough).
+                let _ = stream.back.try_send(used);
                 Some(batch)
             }
         }
     }
 }
 
-/// Augmented batches made on a scoped thread, [`PREFETCH`] ahead. The thread ends
+/// Augmented batches made on a scoped thread, [`PREFETCH`] ahead; used batches go
+/// back to the thread, so it allocates no buffer after the first few. The thread ends
 /// when the stream is dropped (its next send fails).
 pub struct BatchStream {
     rx: Receiver<Batch>,
+    back: Sender<Batch>,
 }
 
 impl BatchStream {
@@ -385,6 +390,7 @@ impl BatchStream {
         seed: u64,
     ) -> BatchStream {
         let (tx, rx) = bounded(PREFETCH);
+        let (back, returned) = bounded::<Batch>(PREFETCH + 1);
         let d = x.len() / n.max(1);
         scope.spawn(move || {
             lower_priority();
@@ -397,19 +403,22 @@ impl BatchStream {
                     pos = 0;
                 }
                 let b = bsz.min(n - pos);
-                let idx = order[pos..pos + b].to_vec();
+                let mut batch = returned.try_recv().unwrap_or_default();
+                batch.idx.clear();
+                batch.idx.extend_from_slice(&order[pos..pos + b]);
                 pos += b;
-                let mut xb = vec![0.0f32; b * d];
-                for (out, &i) in xb.chunks_exact_mut(d).zip(&idx) {
+                // Every value is written by `apply`; resize only sets the length.
+                batch.x.resize(b * d, 0.0);
+                for (out, &i) in batch.x.chunks_exact_mut(d).zip(&batch.idx) {
                     let t = aug.draw(&mut rng);
                     aug.apply(&x[i * d..(i + 1) * d], t, out);
                 }
-                if tx.send(Batch { idx, x: xb }).is_err() {
+                if tx.send(batch).is_err() {
                     return;
                 }
             }
         });
-        BatchStream { rx }
+        BatchStream { rx, back }
     }
 }
 

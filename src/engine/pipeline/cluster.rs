@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Ctx, Event, Phase, Snapshot};
 use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
-use crate::engine::autoencoder::Autoencoder;
+use crate::engine::autoencoder::{Autoencoder, Mlp};
 use crate::engine::config::{DecConfig, Method, OnCollapse};
 use crate::engine::dec::{DecStep, hard_labels, kl_divergence, soft_assign, target_distribution};
 use crate::engine::kmeans::KMeansResult;
@@ -34,7 +34,8 @@ pub(super) struct DecOutcome {
     pub iterations: usize,
     pub converged: bool,
     pub stopped: bool,
-    /// DEC ended on a collapse and `ae`/`mu` are the last healthy state.
+    /// DEC ended on a collapse and `ae`/`mu` are the last healthy state (IDEC: the
+    /// decoder too).
     pub stopped_on_collapse: bool,
 }
 
@@ -108,8 +109,10 @@ pub(super) fn run_dec(
     let mut iterations = 0;
     let thresholds = collapse_thresholds(&init_sizes, ds.n, c.collapse_fraction);
     let mut warned = vec![false; k];
-    // The encoder and centroids at the last P update with every cluster healthy.
-    let mut healthy: Option<(crate::engine::autoencoder::Mlp, Vec<f32>)> = None;
+    // The encoder (and IDEC's decoder, which it trains too) and centroids at the last
+    // P update with every cluster healthy.
+    type Healthy = (Mlp, Option<Mlp>, Vec<f32>);
+    let mut healthy: Option<Healthy> = None;
     let mut recent_changes: Vec<f64> = Vec::new();
     ctx.phase(Phase::Clustering, c.max_iter);
     let aug_seed = cfg.seed ^ 0x6175_6700 ^ 0x400;
@@ -180,15 +183,22 @@ pub(super) fn run_dec(
                     }
                 }
                 if !collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
-                    if let Some((enc, m)) = healthy.take() {
+                    if let Some((enc, dec, m)) = healthy.take() {
                         ae.encoder = enc;
+                        if let Some(dec) = dec {
+                            ae.decoder = dec;
+                        }
                         mu = m;
                     }
                     stopped_on_collapse = true;
                     break;
                 }
                 if collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
-                    healthy = Some((ae.encoder.clone(), mu.clone()));
+                    healthy = Some((
+                        ae.encoder.clone(),
+                        idec.then(|| ae.decoder.clone()),
+                        mu.clone(),
+                    ));
                 }
                 if it > 0 && changed < c.tol as f64 {
                     converged = true;
