@@ -330,7 +330,11 @@ pub fn parse_npz<R: std::io::Read + std::io::Seek>(
     let zerr =
         |e: zip::result::ZipError| npy_err(path, format!("not a readable .npz (zip) archive: {e}"));
     let mut z = zip::ZipArchive::new(r).map_err(zerr)?;
-    let names: Vec<String> = z.file_names().map(str::to_string).collect();
+    let names: Vec<String> = z
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(zerr)?;
     let find = |keys: &[&str]| {
         keys.iter().find_map(|k| {
             names
