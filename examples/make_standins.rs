@@ -17,7 +17,7 @@ use decscope::data::{self, Dataset, LoadOptions, standins};
 use ndarray::{Array1, Array2};
 
 fn write_npz(ds: &Dataset, path: &PathBuf, as_bytes: bool) -> anyhow::Result<()> {
-    let mut z = ndarray_npy::NpzWriter::new(std::fs::File::create(path)?);
+    let mut z = decscope::data::npy::NpzWriter::new(std::fs::File::create(path)?);
     if as_bytes {
         let x: Vec<u8> = ds.x.iter().map(|v| (v * 255.0).round() as u8).collect();
         z.add_array("x", &Array2::from_shape_vec((ds.n, ds.d), x)?)?;

@@ -2,13 +2,20 @@
 
 use std::time::{Duration, Instant};
 
-use decscope::app::{DecApp, Tab};
+use decscope::app::{AppDirs, DecApp, Tab};
 use decscope::data::{self, LoadOptions};
 use decscope::engine::pipeline::Phase;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
+/// The app under test, its recent list and autoencoder cache in a fresh temporary
+/// folder: tests never write the user's `~/.config` or `~/.cache`.
 fn harness(app: DecApp) -> Harness<'static, DecApp> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("decscope-app-dirs-{}-{i}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let app = app.with_dirs(AppDirs::under(&dir));
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut DecApp| app.show(ui), app)
@@ -284,6 +291,17 @@ fn load_options_fix_the_label_column_and_reload() {
         h.state().ds.labels.is_none(),
         "label column read as a feature"
     );
+    // The opened file went into the recent list in the test's own folder, not the
+    // user's ~/.config/decscope/recent.json.
+    let recent = h.state().dirs.recent_file().unwrap();
+    assert!(
+        recent.starts_with(std::env::temp_dir()),
+        "{}",
+        recent.display()
+    );
+    let listed: Vec<std::path::PathBuf> =
+        serde_json::from_str(&std::fs::read_to_string(&recent).unwrap()).unwrap();
+    assert_eq!(listed, vec![path.clone()]);
 
     h.get_by_label("Load options...").click();
     // A new window takes a frame to size itself before it shows.

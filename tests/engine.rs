@@ -373,3 +373,71 @@ fn k_sweep_scores_every_k_and_repeats() {
         "same seed, same sweep"
     );
 }
+
+/// A DEC phase that blows up must end the run with the divergence error, as
+/// pretraining does. SGD at lr 1e30 on the encoder overflows the weights within a few
+/// steps, the embedding turns NaN and so does every q. Before this check the run went
+/// on: NaN q put every sample in cluster 0, no label changed between two updates, and
+/// (with `on_collapse: warn`) the report said "converged".
+#[test]
+fn a_diverging_dec_phase_is_an_error_not_a_converged_run() {
+    use decscope::engine::config::OnCollapse;
+    use decscope::engine::pipeline::PipelineError;
+    let ds = mnist(300);
+    let mut cfg = DecConfig::default().with_seed(0).with_hidden(vec![32, 10]);
+    cfg.baselines = false;
+    cfg.cluster.batch_size = 64;
+    cfg.cluster.update_interval = 5;
+    cfg.cluster.max_iter = 200;
+    cfg.cluster.kmeans_n_init = 2;
+    cfg.cluster.on_collapse = OnCollapse::Warn;
+    cfg.cluster.optimizer = OptimizerConfig::Sgd {
+        lr: 1e30,
+        momentum: 0.9,
+    };
+    let ae = Autoencoder::new(&[ds.d, 32, 10], 0);
+    let res = run(
+        &ds,
+        &cfg,
+        AeSource::Given(ae, "test".into()),
+        &mut NullSink,
+        &Control::default(),
+    );
+    match res {
+        Err(PipelineError::Diverged { phase, loss, .. }) => {
+            assert_eq!(phase, "dec");
+            assert!(!loss.is_finite(), "{loss}");
+        }
+        Err(e) => panic!("expected a divergence error, got {e}"),
+        Ok(out) => panic!(
+            "a diverging DEC ended as a run: converged {}, sizes {:?}",
+            out.report.final_.converged, out.report.final_.cluster_sizes
+        ),
+    }
+}
+
+/// Identical rows are refused before any work, with a message about the data; before,
+/// DEC pretrained, then reported "cluster 1 collapsed at DEC step 0: 0 samples, below
+/// its threshold of 0".
+#[test]
+fn identical_rows_are_refused_up_front() {
+    use decscope::engine::pipeline::PipelineError;
+    let ds = Dataset::new("same.csv", vec![0.25; 40 * 3], 3, None).unwrap();
+    let cfg = DecConfig::default().with_clusters(2).scaled_to(40);
+    let t0 = std::time::Instant::now();
+    let e = run(
+        &ds,
+        &cfg,
+        AeSource::Pretrain,
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, PipelineError::NothingToCluster { n: 40, .. }),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(msg.contains("40 rows of same.csv is identical"), "{msg}");
+    assert!(t0.elapsed().as_secs_f64() < 1.0, "it trained first");
+}

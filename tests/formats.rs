@@ -115,7 +115,8 @@ fn npy_with_sibling_labels_and_npz() {
     ndarray_npy::write_npy(dir.join("x.npy"), &x).unwrap();
     ndarray_npy::write_npy(dir.join("y.npy"), &y).unwrap();
     check(&dir.join("x.npy"), &LoadOptions::default(), &m);
-    let mut z = ndarray_npy::NpzWriter::new(std::fs::File::create(dir.join("d.npz")).unwrap());
+    let mut z =
+        decscope::data::npy::NpzWriter::new(std::fs::File::create(dir.join("d.npz")).unwrap());
     z.add_array("X", &x.mapv(|v| v as f32)).unwrap();
     z.add_array("labels", &y).unwrap();
     z.finish().unwrap();

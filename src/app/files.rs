@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{DecApp, DialogResult, RunView, gallery, recent_path};
+use super::{DecApp, DialogResult, RunView, gallery};
 use crate::data;
 use crate::engine::model::DecModel;
 use crate::engine::pipeline::{Phase, Snapshot};
@@ -45,7 +45,7 @@ impl DecApp {
         self.recent.retain(|r| r != &p);
         self.recent.insert(0, p);
         self.recent.truncate(8);
-        if let Some(f) = recent_path() {
+        if let Some(f) = self.dirs.recent_file() {
             let _ = f.parent().map(std::fs::create_dir_all);
             let _ = std::fs::write(f, serde_json::to_string(&self.recent).unwrap_or_default());
         }

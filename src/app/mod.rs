@@ -29,7 +29,7 @@ pub mod state;
 pub mod worker;
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,6 +42,7 @@ use crate::engine::config::{DecConfig, Preset};
 use crate::engine::model::DecModel;
 use crate::projection::pca::pca_2d;
 pub use state::{Frame, MAX_FRAMES, Method, RunView, Settings, Tab};
+
 use worker::Worker;
 
 /// The bundled autoencoders pretrained on the default dataset (see assets/README.md):
@@ -81,6 +82,8 @@ pub struct DecApp {
     loading: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
     dialog: Option<Receiver<DialogResult>>,
     pub recent: Vec<PathBuf>,
+    /// Where the recent list and the autoencoder cache live (see [`AppDirs`]).
+    pub dirs: AppDirs,
     pub textures: HashMap<usize, TextureHandle>,
     pub selected_cell: Option<(usize, usize)>,
     pub frame_ms: VecDeque<f32>,
@@ -119,20 +122,60 @@ enum DialogResult {
     LoadModel(Option<PathBuf>),
 }
 
-pub(crate) fn recent_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("decscope").join("recent.json"))
+/// Where the app keeps the user's files between sessions: the recent-files list in its
+/// config folder and pretrained autoencoders in its cache folder. [`AppDirs::user`]
+/// follows the XDG variables; tests point both at a temporary folder
+/// ([`AppDirs::under`]) so that they never touch the user's files.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AppDirs {
+    /// `$XDG_CONFIG_HOME/decscope` (else `~/.config/decscope`); `None`: write nothing.
+    pub config: Option<PathBuf>,
+    /// `$XDG_CACHE_HOME/decscope` (else `~/.cache/decscope`); `None`: cache nothing.
+    pub cache: Option<PathBuf>,
+}
+
+impl AppDirs {
+    /// The user's folders, from the environment.
+    pub fn user() -> AppDirs {
+        let xdg = |var: &str, fallback: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
+                .map(|b| b.join("decscope"))
+        };
+        AppDirs {
+            config: xdg("XDG_CONFIG_HOME", ".config"),
+            cache: xdg("XDG_CACHE_HOME", ".cache"),
+        }
+    }
+
+    /// Both folders inside `dir` (`dir/config`, `dir/cache`).
+    pub fn under(dir: &Path) -> AppDirs {
+        AppDirs {
+            config: Some(dir.join("config")),
+            cache: Some(dir.join("cache")),
+        }
+    }
+
+    /// The recent-files list.
+    pub fn recent_file(&self) -> Option<PathBuf> {
+        self.config.as_ref().map(|c| c.join("recent.json"))
+    }
+
+    /// The recent-files list saved in these folders (empty when none).
+    fn read_recent(&self) -> Vec<PathBuf> {
+        self.recent_file()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
 }
 
 impl DecApp {
     /// The app with `ds` loaded.
     pub fn new(ds: Dataset) -> DecApp {
-        let recent = recent_path()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
+        let dirs = AppDirs::user();
+        let recent = dirs.read_recent();
         let mut app = DecApp {
             raw_proj: Vec::new(),
             ds: Arc::new(ds),
@@ -154,6 +197,7 @@ impl DecApp {
             loading: None,
             dialog: None,
             recent,
+            dirs,
             textures: HashMap::new(),
             selected_cell: None,
             frame_ms: VecDeque::new(),
@@ -185,6 +229,14 @@ impl DecApp {
         };
         app.on_new_dataset();
         app
+    }
+
+    /// The app keeping its recent list and autoencoder cache in `dirs` instead of the
+    /// user's folders (the recent list is read from there).
+    pub fn with_dirs(mut self, dirs: AppDirs) -> DecApp {
+        self.recent = dirs.read_recent();
+        self.dirs = dirs;
+        self
     }
 
     /// Open the bundled MNIST test set, or an empty placeholder with the reason.
@@ -257,7 +309,7 @@ impl DecApp {
         }
         let mut dims = vec![self.ds.d];
         dims.extend(&cfg.hidden);
-        if let Some(dir) = worker::cache_dir(&self.ds, cfg)
+        if let Some(dir) = worker::cache_dir(&self.dirs, &self.ds, cfg)
             && let Ok(m) = DecModel::load(&dir)
             && m.ae.dims() == dims
         {
@@ -299,7 +351,7 @@ impl DecApp {
         self.error = None;
         let init = self.reusable_autoencoder(&cfg);
         let cache = if init.is_none() && self.settings.reuse_pretrained {
-            worker::cache_dir(&self.ds, &cfg)
+            worker::cache_dir(&self.dirs, &self.ds, &cfg)
         } else {
             None
         };

@@ -1,9 +1,12 @@
 //! The training worker: runs the engine's pipeline on its own thread and streams its
-//! events to the GUI over bounded crossbeam channels, never waiting on the GUI.
+//! events to the GUI over crossbeam channels, never waiting on the GUI.
 //!
-//! Progress steps are coalesced (at most one every 50 ms) and snapshots rate-limited
-//! (at most ~3 per second) and dropped when the GUI has not taken the previous one, so
-//! training runs at full speed whatever the frame rate. Commands (pause, resume, stop)
+//! Only frequent, replaceable messages are ever dropped: progress steps are coalesced
+//! (at most one every 50 ms) and skipped while [`MAX_QUEUED`] messages wait unread,
+//! and snapshots are rate-limited (at most ~3 per second) and dropped when the GUI has
+//! not taken the previous one. Every other event (history, warnings, baselines,
+//! phases, messages, the result) is queued whatever the GUI's frame rate: there are a
+//! handful per P update, so the queue stays small, and training runs at full speed. Commands (pause, resume, stop)
 //! travel the other way over the pipeline's own command channel.
 
 use std::panic::AssertUnwindSafe;
@@ -11,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, unbounded};
 
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;
@@ -39,6 +42,9 @@ pub enum WorkerMsg {
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(300);
 /// How often progress steps are forwarded.
 const STEP_EVERY: Duration = Duration::from_millis(50);
+/// Progress steps are skipped while this many messages wait unread (a minimised
+/// window draws no frames); nothing else is.
+const MAX_QUEUED: usize = 4096;
 
 struct ChannelSink {
     events: Sender<WorkerMsg>,
@@ -68,12 +74,15 @@ impl Sink for ChannelSink {
                 }
             }
             Event::Step { .. } if self.last_step.elapsed() < STEP_EVERY => return,
+            Event::Step { .. } if self.events.len() >= MAX_QUEUED => return,
             Event::Step { .. } => {
                 self.last_step = Instant::now();
-                let _ = self.events.try_send(WorkerMsg::Event(e));
+                let _ = self.events.send(WorkerMsg::Event(e));
             }
             other => {
-                let _ = self.events.try_send(WorkerMsg::Event(other));
+                // Unbounded: never blocks, and a warning is never lost. Fails only
+                // when the GUI has gone, and then nobody is left to tell.
+                let _ = self.events.send(WorkerMsg::Event(other));
             }
         }
         (self.repaint)();
@@ -104,11 +113,10 @@ pub struct Worker {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Where to cache the autoencoder pretrained on a dataset with a configuration.
-pub fn cache_dir(ds: &Dataset, cfg: &DecConfig) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+/// Where to cache the autoencoder pretrained on a dataset with a configuration: a
+/// folder under `dirs.cache` named by a hash of everything that shapes pretraining.
+pub fn cache_dir(dirs: &super::AppDirs, ds: &Dataset, cfg: &DecConfig) -> Option<PathBuf> {
+    let base = dirs.cache.as_ref()?;
     // Key: the data and everything that shapes pretraining.
     let key = serde_json::json!({
         "data": ds.fingerprint(),
@@ -124,7 +132,7 @@ pub fn cache_dir(ds: &Dataset, cfg: &DecConfig) -> Option<PathBuf> {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    Some(base.join("decscope").join(format!("ae-{h:016x}")))
+    Some(base.join(format!("ae-{h:016x}")))
 }
 
 impl Worker {
@@ -179,7 +187,7 @@ impl Worker {
         repaint: impl Fn() + Send + 'static,
         job: impl FnOnce(&mut dyn Sink, &Control) -> Result<WorkerMsg, PipelineError> + Send + 'static,
     ) -> Worker {
-        let (ev_tx, ev_rx) = bounded(4096);
+        let (ev_tx, ev_rx) = unbounded();
         let (snap_tx, snap_rx) = bounded(1);
         let (controller, control) = control_channel();
         let fail_tx = ev_tx.clone();
@@ -236,5 +244,64 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.controller.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::pipeline::Phase;
+    use crate::engine::report::{RunWarning, WarningKind};
+
+    fn step(i: usize) -> Event {
+        Event::Step {
+            phase: Phase::Clustering,
+            step: i,
+            total: 100_000,
+            loss: 0.0,
+            elapsed_s: 0.0,
+        }
+    }
+
+    /// A GUI that draws no frames (a minimised window) reads nothing for minutes.
+    /// Progress steps may then be skipped, but a warning sent after thousands of them
+    /// must still arrive, and the queue must stay bounded. (With the earlier bounded
+    /// channel and `try_send`, the warning was lost once 4,096 messages waited.)
+    #[test]
+    fn a_warning_is_never_dropped_however_many_steps_wait_unread() {
+        let (tx, rx) = unbounded();
+        let (snap_tx, _snap_rx) = bounded(1);
+        let mut sink = ChannelSink {
+            events: tx,
+            snapshots: snap_tx,
+            repaint: Box::new(|| {}),
+            last_snapshot: None,
+            last_step: Instant::now(),
+            cache: None,
+            snapshots_wanted: true,
+        };
+        for i in 0..3 * MAX_QUEUED {
+            // Pretend 50 ms passed since the last forwarded step.
+            sink.last_step = Instant::now() - STEP_EVERY;
+            sink.event(step(i));
+        }
+        sink.event(Event::Warning(RunWarning {
+            kind: WarningKind::Collapse,
+            step: 7,
+            cluster: Some(3),
+            size: Some(0),
+            message: "cluster 3 collapsed".into(),
+        }));
+        let msgs: Vec<WorkerMsg> = rx.try_iter().collect();
+        assert_eq!(
+            msgs.len(),
+            MAX_QUEUED + 1,
+            "steps beyond the cap must be skipped"
+        );
+        assert!(
+            matches!(msgs.last(), Some(WorkerMsg::Event(Event::Warning(w))) if w.cluster == Some(3)),
+            "the warning was dropped: last message {:?}",
+            msgs.last()
+        );
     }
 }

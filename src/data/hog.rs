@@ -60,10 +60,10 @@ pub fn hog(img: &[f32], h: usize, w: usize) -> Vec<f32> {
             if mag == 0.0 {
                 continue;
             }
-            let mut deg = gy.atan2(gx).to_degrees();
-            if deg < 0.0 {
-                deg += 180.0;
-            }
+            // Unsigned orientation in [0, 180), as scikit-image's `arctan2(...) % 180`:
+            // an edge and its reverse (gx -> -gx, gy -> -gy) share a bin. `atan2`
+            // gives 180 (not 0) for gy = +0 and gx < 0, so fold the whole circle.
+            let deg = orientation_deg(gy, gx);
             let bin = ((deg / (180.0 / BINS as f32)) as usize).min(BINS - 1);
             let c = ((y - oy) / CELL) * cx + (x - ox) / CELL;
             cells[c * BINS + bin] += mag;
@@ -176,6 +176,13 @@ pub fn to_hog(mut ds: Dataset) -> Result<Dataset, DataError> {
     Ok(ds)
 }
 
+/// The unsigned gradient orientation in degrees, in [0, 180).
+fn orientation_deg(gy: f32, gx: f32) -> f32 {
+    let deg = gy.atan2(gx).to_degrees().rem_euclid(180.0);
+    // rem_euclid can round up to exactly 180 for tiny negative angles.
+    if deg >= 180.0 { 0.0 } else { deg }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +208,31 @@ mod tests {
                 assert!((v - want).abs() < 1e-4, "cell {c} bin {b}: {v}");
             }
         }
+    }
+
+    /// The same edge with its polarity reversed (left half 1, right half 0): gx = -1,
+    /// gy = 0, so atan2 gives 180 degrees, which is the orientation 0 of an unsigned
+    /// histogram (scikit-image: `np.rad2deg(np.arctan2(0, -1)) % 180` is 0.0). Every
+    /// block must match the 0 -> 1 edge's exactly: bin 0 holds 0.5, the rest nothing.
+    #[test]
+    fn a_reversed_vertical_edge_falls_in_the_same_first_bin() {
+        let (h, w) = (16, 16);
+        let img: Vec<f32> = (0..h * w)
+            .map(|p| if p % w >= 8 { 0.0 } else { 1.0 })
+            .collect();
+        let f = hog(&img, h, w);
+        for (c, chunk) in f.chunks(BINS).enumerate() {
+            for (b, v) in chunk.iter().enumerate() {
+                let want = if b == 0 { 0.5 } else { 0.0 };
+                assert!((v - want).abs() < 1e-4, "cell {c} bin {b}: {v}");
+            }
+        }
+        // Orientations by hand: a quarter turn either way is 90; 45 and -135 agree.
+        assert_eq!(orientation_deg(0.0, -1.0), 0.0);
+        assert!((orientation_deg(-1.0, 0.0) - 90.0).abs() < 1e-4);
+        assert!((orientation_deg(-1.0, -1.0) - 45.0).abs() < 1e-4);
+        // A tiny negative angle stays inside [0, 180).
+        assert!((0.0..180.0).contains(&orientation_deg(-1e-30, 1.0)));
     }
 
     #[test]

@@ -314,6 +314,46 @@ pub fn load_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError
     build(path, x, n, d, dtype, labels)
 }
 
+/// Writes an uncompressed `.npz` archive as NumPy's `np.savez` does: one member
+/// `NAME.npy` per array, each in the `.npy` format (written by ndarray-npy). For the
+/// stand-in data sets and tests; ndarray-npy's own `NpzWriter` would bring a second,
+/// older `zip` crate into the build (see Cargo.toml).
+pub struct NpzWriter<W: std::io::Write + std::io::Seek> {
+    zip: zip::ZipWriter<W>,
+}
+
+impl<W: std::io::Write + std::io::Seek> NpzWriter<W> {
+    pub fn new(w: W) -> Self {
+        NpzWriter {
+            zip: zip::ZipWriter::new(w),
+        }
+    }
+
+    /// Add `array` as the member `name.npy`.
+    pub fn add_array<T: ndarray_npy::WriteNpyExt + ?Sized>(
+        &mut self,
+        name: &str,
+        array: &T,
+    ) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        array
+            .write_npy(&mut bytes)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(bytes.len() >= u32::MAX as usize);
+        self.zip
+            .start_file(format!("{name}.npy"), opts)
+            .map_err(std::io::Error::other)?;
+        std::io::Write::write_all(&mut self.zip, &bytes)
+    }
+
+    /// Write the archive's directory.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.zip.finish().map_err(std::io::Error::other)
+    }
+}
+
 /// Load a `.npz` archive.
 pub fn load_npz(path: &Path) -> Result<Dataset, DataError> {
     let f = File::open(path).map_err(|e| DataError::io(path, e))?;

@@ -210,6 +210,18 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error(
+        "the data has {n} samples, too few to cluster into k = {k}: DEC needs at least {min} (two per cluster, and at least {floor}); add samples or ask for fewer clusters (--clusters)",
+        floor = FAST_MIN_CHANGES + 1
+    )]
+    TooFewSamples { n: usize, k: usize, min: usize },
+}
+
+/// The fewest samples a run with `k` clusters accepts: two per cluster, so that every
+/// cluster can hold more than one sample, and more than the [`FAST_MIN_CHANGES`] label
+/// changes below which the fitted schedule calls DEC converged (its tol would be 100%).
+pub fn min_samples(k: usize) -> usize {
+    (2 * k).max(FAST_MIN_CHANGES + 1)
 }
 
 fn bad(field: &'static str, value: impl ToString, reason: impl Into<String>) -> ConfigError {
@@ -453,12 +465,12 @@ impl DecConfig {
         if k < 2 {
             return Err(bad("n_clusters", k, "need at least 2 clusters"));
         }
-        if k > n {
-            return Err(bad(
-                "n_clusters",
+        if n < min_samples(k) {
+            return Err(ConfigError::TooFewSamples {
+                n,
                 k,
-                format!("more clusters than the {n} samples; ask for at most {n}"),
-            ));
+                min: min_samples(k),
+            });
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
             return Err(bad(
@@ -587,7 +599,7 @@ mod tests {
             .with_clusters(50)
             .validate(20, None)
             .unwrap_err();
-        assert!(e.to_string().contains("n_clusters"), "{e}");
+        assert!(e.to_string().contains("k = 50"), "{e}");
         let mut c = DecConfig::default();
         c.cluster.tol = 1.5;
         assert!(
@@ -607,6 +619,29 @@ mod tests {
                 .to_string()
                 .contains("pretrain.optimizer")
         );
+    }
+
+    /// Tiny data is refused with a message about the data (n, k and the smallest n
+    /// that works), never about a field the user did not set. Before, n = 5 with the
+    /// fitted schedule said "config field `cluster.tol` = 1: a fraction in [0, 1)".
+    #[test]
+    fn tiny_data_is_refused_with_the_smallest_n_that_works() {
+        for (n, k, min) in [(5, 2, 6), (2, 2, 6), (19, 10, 20), (5, 3, 6)] {
+            let c = DecConfig::default().with_clusters(k).scaled_to(n);
+            let msg = c.validate(n, None).unwrap_err().to_string();
+            assert!(
+                msg.contains(&format!("has {n} samples"))
+                    && msg.contains(&format!("k = {k}"))
+                    && msg.contains(&format!("at least {min}")),
+                "{msg}"
+            );
+            assert!(!msg.contains("cluster.tol"), "{msg}");
+        }
+        // The smallest accepted sizes pass, fitted schedule included.
+        for (n, k) in [(6, 2), (6, 3), (20, 10)] {
+            let c = DecConfig::default().with_clusters(k).scaled_to(n);
+            c.validate(n, None).unwrap();
+        }
     }
 
     #[test]

@@ -55,12 +55,21 @@ pub fn target_distribution(q: &[f32], k: usize) -> Vec<f32> {
 }
 
 /// `KL(P‖Q) = Σ_i Σ_j p_ij log(p_ij / q_ij)` (eq. 2), averaged over the `n` rows.
+/// Terms with p_ij = 0 add nothing (0·log 0 = 0); a NaN in P or Q makes the result NaN,
+/// so that a diverged embedding is seen as such (the DEC phase stops on it).
 pub fn kl_divergence(p: &[f32], q: &[f32], n: usize) -> f32 {
     let s: f64 = p
         .iter()
         .zip(q)
-        .filter(|(p, _)| **p > 0.0)
-        .map(|(&p, &q)| (p as f64) * ((p as f64) / (q as f64).max(1e-30)).ln())
+        .filter(|(p, _)| !(**p <= 0.0))
+        .map(|(&p, &q)| {
+            let q = if q.is_nan() {
+                f64::NAN
+            } else {
+                (q as f64).max(1e-30)
+            };
+            (p as f64) * ((p as f64) / q).ln()
+        })
         .sum();
     (s / n.max(1) as f64) as f32
 }

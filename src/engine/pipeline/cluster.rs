@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{Ctx, Event, Phase, Snapshot};
+use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::{Autoencoder, Mlp};
@@ -49,6 +49,35 @@ pub(super) fn collapse_thresholds(init_sizes: &[usize], n: usize, fraction: f32)
         .collect()
 }
 
+/// The warning for cluster `j` found collapsed at step `it` with `size` samples. An
+/// empty cluster is called empty: its threshold can round to 0 (a cluster that k-means
+/// left small, or k close to n), and "0 samples, below its threshold of 0" says
+/// nothing.
+#[allow(clippy::too_many_arguments)]
+fn collapse_message(
+    j: usize,
+    it: usize,
+    size: usize,
+    init_size: usize,
+    threshold: f64,
+    n_over_k: f64,
+    c: &crate::engine::config::ClusterConfig,
+) -> String {
+    let what = if size == 0 {
+        format!("cluster {j} emptied at DEC step {it} (it had {init_size} samples after k-means)")
+    } else {
+        format!(
+            "cluster {j} collapsed at DEC step {it}: {size} samples, below its threshold of {threshold:.1} ({} x min(its {init_size} samples after k-means, n/k = {n_over_k:.0}))",
+            c.collapse_fraction
+        )
+    };
+    let then = match c.on_collapse {
+        OnCollapse::Stop => "; DEC stopped and kept the last healthy state",
+        OnCollapse::Warn => "; DEC goes on (on_collapse: warn)",
+    };
+    format!("{what}{then}")
+}
+
 /// Sizes of the `k` clusters of `labels`.
 pub(super) fn cluster_sizes(labels: &[u32], k: usize) -> Vec<usize> {
     let mut sizes = vec![0usize; k];
@@ -75,7 +104,9 @@ pub(super) fn full_q(
 
 /// Run DEC from the k-means initialisation `km` on the encoder of `ae` (and, for
 /// IDEC, its decoder), on augmented batches when `aug` is given (DEC-DA: P still comes
-/// from the clean data).
+/// from the clean data). A non-finite loss (a step's, or KL(P‖Q) at a P update) ends
+/// the run with [`PipelineError::Diverged`], as in pretraining: a NaN embedding would
+/// otherwise put every sample in cluster 0 and look "converged".
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_dec(
     ds: &Dataset,
@@ -86,7 +117,7 @@ pub(super) fn run_dec(
     rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
     aug: Option<Augmenter>,
-) -> DecOutcome {
+) -> Result<DecOutcome, PipelineError> {
     let c = &cfg.cluster;
     let truth = ds.labels.as_deref();
     let e = ae.encoder.n_out();
@@ -114,6 +145,7 @@ pub(super) fn run_dec(
     type Healthy = (Mlp, Option<Mlp>, Vec<f32>);
     let mut healthy: Option<Healthy> = None;
     let mut recent_changes: Vec<f64> = Vec::new();
+    let mut diverged: Option<(usize, f32)> = None;
     ctx.phase(Phase::Clustering, c.max_iter);
     let aug_seed = cfg.seed ^ 0x6175_6700 ^ 0x400;
     std::thread::scope(|scope| {
@@ -134,6 +166,10 @@ pub(super) fn run_dec(
                     .collect();
                 let s = truth.map(|t| scores(t, &prev));
                 let loss = kl_divergence(&p_all, &q, ds.n);
+                if !loss.is_finite() {
+                    diverged = Some((it, loss));
+                    break;
+                }
                 ctx.record(HistoryEntry {
                     phase: Phase::Clustering.name(),
                     step: it,
@@ -165,18 +201,14 @@ pub(super) fn run_dec(
                             step: it,
                             cluster: Some(j),
                             size: Some(sizes[j]),
-                            message: format!(
-                                "cluster {j} collapsed at DEC step {it}: {} samples, below its threshold of {:.0} ({} x min(its {} samples after k-means, n/k = {:.0})){}",
+                            message: collapse_message(
+                                j,
+                                it,
                                 sizes[j],
-                                thresholds[j],
-                                c.collapse_fraction,
                                 init_sizes[j],
+                                thresholds[j],
                                 ds.n as f64 / k as f64,
-                                match c.on_collapse {
-                                    OnCollapse::Stop =>
-                                        "; DEC stopped and kept the last healthy state",
-                                    OnCollapse::Warn => "; DEC goes on (on_collapse: warn)",
-                                }
+                                c,
                             ),
                         };
                         ctx.warn(w);
@@ -238,6 +270,10 @@ pub(super) fn run_dec(
                 rec_steps += 1;
             }
             let loss = l.kl + l.rec.map_or(0.0, |r| r / c.idec_gamma);
+            if !loss.is_finite() {
+                diverged = Some((it + 1, loss));
+                break;
+            }
             iterations = it + 1;
             ctx.sink.event(Event::Step {
                 phase: Phase::Clustering,
@@ -248,6 +284,13 @@ pub(super) fn run_dec(
             });
         }
     });
+    if let Some((step, loss)) = diverged {
+        return Err(PipelineError::Diverged {
+            phase: Phase::Clustering.name(),
+            step,
+            loss,
+        });
+    }
     if !converged && !stopped && !stopped_on_collapse {
         let last: Vec<String> = recent_changes
             .iter()
@@ -269,12 +312,31 @@ pub(super) fn run_dec(
             ),
         });
     }
-    DecOutcome {
+    Ok(DecOutcome {
         ae,
         mu,
         iterations,
         converged,
         stopped,
         stopped_on_collapse,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::config::DecConfig;
+
+    /// An emptied cluster is named as such; no message prints a threshold of 0.
+    #[test]
+    fn an_empty_cluster_is_called_empty_not_below_a_zero_threshold() {
+        let c = DecConfig::default().cluster;
+        // k close to n: a cluster k-means left with 1 sample has threshold 0.25.
+        let th = collapse_thresholds(&[1, 9], 10, c.collapse_fraction);
+        let m = collapse_message(0, 40, 0, 1, th[0], 5.0, &c);
+        assert!(m.starts_with("cluster 0 emptied at DEC step 40"), "{m}");
+        assert!(!m.contains("threshold of 0"), "{m}");
+        let m = collapse_message(1, 40, 1, 9, th[1], 5.0, &c);
+        assert!(m.contains("1 samples, below its threshold of 1.2"), "{m}");
     }
 }

@@ -46,6 +46,10 @@ pub enum PipelineError {
     InitMismatch { got: usize, want: usize },
     #[error(transparent)]
     Augment(#[from] crate::engine::augment::AugmentError),
+    #[error(
+        "every one of the {n} rows of {name} is identical: there is nothing to cluster; check that the features are the columns you meant (--label-col, --text-col) and that the file is not constant"
+    )]
+    NothingToCluster { n: usize, name: String },
     #[error("internal error: {0}")]
     Worker(String),
     #[error(
@@ -125,6 +129,12 @@ pub fn run(
     ctl: &Control,
 ) -> Result<RunOutput, PipelineError> {
     cfg.validate(ds.n, ds.n_classes())?;
+    if all_rows_identical(ds) {
+        return Err(PipelineError::NothingToCluster {
+            n: ds.n,
+            name: ds.name.clone(),
+        });
+    }
     crate::engine::linalg::flush_subnormals();
     let k = cfg.clusters_for(ds.n_classes());
     let mut ctx = Ctx::new(sink, ctl);
@@ -143,12 +153,21 @@ pub fn run(
     let (ae, ae_source) = autoencoder(ds, cfg, source, &mut rng, &mut ctx, aug)?;
     let km = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
     let t0 = Instant::now();
-    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx, aug);
+    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx, aug)?;
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
     }
     Ok(finish(ds, cfg, k, dec, ae_source, ctx))
+}
+
+/// Whether every row of `ds` equals the first (then no clustering can tell them apart,
+/// and DEC would only report a collapse after minutes of pretraining).
+fn all_rows_identical(ds: &Dataset) -> bool {
+    let Some(first) = ds.x.get(..ds.d) else {
+        return true;
+    };
+    ds.x.chunks_exact(ds.d.max(1)).all(|r| r == first)
 }
 
 /// Only the pretraining phases of [`run`]: a new autoencoder for `ds` under `cfg`
