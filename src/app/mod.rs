@@ -525,7 +525,7 @@ impl DecApp {
     /// Frame-time statistics (from eframe's per-frame CPU time) as one line.
     pub fn frame_stats(&self) -> String {
         let v = &self.frame_cpu_ms;
-        match (percentile(v, 0.5), percentile(v, 0.95), percentile(v, 1.0)) {
+        let line = match (percentile(v, 0.5), percentile(v, 0.95), percentile(v, 1.0)) {
             (Some(a), Some(b), Some(c)) => format!(
                 "frames {}: frame time p50 {a:.2} ms, p95 {b:.2} ms, max {c:.2} ms; points drawn {}; phase {:?}; snapshots {}",
                 v.len(),
@@ -534,6 +534,17 @@ impl DecApp {
                 self.run.snapshots_seen
             ),
             _ => "too few frames to measure".into(),
+        };
+        // The wall time between frames, rendering and presenting included (what a
+        // user sees; eframe's CPU time above leaves out work a renderer defers).
+        match (
+            percentile(&self.frame_ms, 0.5),
+            percentile(&self.frame_ms, 0.95),
+        ) {
+            (Some(a), Some(b)) => {
+                format!("{line}; interval between frames (last 600) p50 {a:.1} ms, p95 {b:.1} ms")
+            }
+            _ => line,
         }
     }
 }
