@@ -352,3 +352,85 @@ fn hog_features_replace_pixels_and_keep_them_for_pictures() {
     .unwrap_err();
     assert!(e.to_string().contains("--features hog needs images"), "{e}");
 }
+
+/// Images in the shapes NumPy scripts hold them: (n, 28, 28) u8 as Keras' and
+/// torchvision's MNIST, (n, 1, 28, 28) float as a PyTorch batch, in `.npy` and `.npz`.
+/// Each loads as the same 784 pixels per digit as the IDX files, with the 28x28 image
+/// shape kept (galleries, HOG, augmentation) and a note of how the array was read.
+#[test]
+fn npy_and_npz_image_arrays_keep_their_image_shape() {
+    use decscope::data::ImageShape;
+    let m = mnist();
+    let dir = tmp("npy-images");
+    let y = Array1::from_vec(
+        m.labels
+            .clone()
+            .unwrap()
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
+    );
+    let px: Vec<u8> = m.x.iter().map(|&v| v as u8).collect();
+    let hw = ndarray::Array3::from_shape_vec((N, 28, 28), px.clone()).unwrap();
+    ndarray_npy::write_npy(dir.join("images.npy"), &hw).unwrap();
+    ndarray_npy::write_npy(dir.join("images_labels.npy"), &y).unwrap();
+    let chw = ndarray::Array4::from_shape_vec((N, 1, 28, 28), m.x.clone()).unwrap();
+    let mut z =
+        decscope::data::npy::NpzWriter::new(std::fs::File::create(dir.join("t.npz")).unwrap());
+    z.add_array("x", &chw).unwrap();
+    z.add_array("y", &y).unwrap();
+    z.finish().unwrap();
+    let grey = ImageShape {
+        height: 28,
+        width: 28,
+        channels: 1,
+    };
+    for (f, phrase) in [("images.npy", "grey images"), ("t.npz", "channels first")] {
+        let p = dir.join(f);
+        check(&p, &LoadOptions::default(), &m);
+        let ds = data::load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(ds.image_shape, Some(grey), "{f}");
+        let note = ds.features_note.clone().unwrap_or_default();
+        assert!(note.contains(phrase), "{f}: {note}");
+        // Pixels 0..255 with an image shape: scaled like the IDX files.
+        assert_eq!(ds.preprocessing, Preprocessing::UnitRange, "{f}");
+        // DEC-DA's augmentation takes them.
+        let aug = decscope::engine::augment::AugmentConfig::default().for_dataset(&ds);
+        assert!(aug.is_ok(), "{f}: {:?}", aug.err());
+    }
+}
+
+/// Colour images channels first (n, 3, H, W) are stored channels last, as every image
+/// here: by hand, for one 2x2 image with R = 0..3, G = 10..13, B = 20..23 (row-major),
+/// pixel (0, 1) is (1, 11, 21). Channels last (n, H, W, 3) is read as it is.
+#[test]
+fn channels_first_colour_images_are_transposed_to_channels_last() {
+    let dir = tmp("npy-colour");
+    let v: Vec<f32> = [
+        0.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 13.0, 20.0, 21.0, 22.0, 23.0,
+    ]
+    .repeat(4);
+    let chw = ndarray::Array4::from_shape_vec((4, 3, 2, 2), v).unwrap();
+    ndarray_npy::write_npy(dir.join("chw.npy"), &chw).unwrap();
+    let opts = LoadOptions {
+        preprocessing: Preprocessing::None,
+        ..Default::default()
+    };
+    let ds = data::load(&dir.join("chw.npy"), &opts).unwrap();
+    assert_eq!((ds.n, ds.d), (4, 12));
+    assert_eq!(
+        &ds.x[..12],
+        &[
+            0.0, 10.0, 20.0, 1.0, 11.0, 21.0, 2.0, 12.0, 22.0, 3.0, 13.0, 23.0
+        ]
+    );
+    assert_eq!(ds.image_shape.map(|s| s.channels), Some(3));
+    let hwc = chw
+        .permuted_axes([0, 2, 3, 1])
+        .as_standard_layout()
+        .to_owned();
+    ndarray_npy::write_npy(dir.join("hwc.npy"), &hwc).unwrap();
+    let ds2 = data::load(&dir.join("hwc.npy"), &opts).unwrap();
+    assert_eq!(ds2.x, ds.x);
+    assert!(ds2.features_note.unwrap().contains("channels last"));
+}

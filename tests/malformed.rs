@@ -35,7 +35,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     ("nan.csv", "NonFinite", "row 1, column 1"),
     ("complex.npy", "Unsupported", "dtype"),
-    ("three_d.npy", "Invalid", "3 dimensions"),
+    ("five_d.npy", "Invalid", "shape (2, 2, 2, 2, 2)"),
     ("bad_images", "Invalid", "broken.png"),
     ("bad.svm", "Invalid", "line 2: '3-4'"),
     ("mystery.dat", "Unsupported", "file format"),

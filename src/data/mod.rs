@@ -133,7 +133,8 @@ pub struct Dataset {
     /// The pixels behind derived features (HOG), `n x image_shape.len()`, for
     /// galleries and thumbnails.
     pub display: Option<Vec<f32>>,
-    /// How the features were derived, when not read as they are (tf-idf, HOG).
+    /// How the features were derived, when not read as they are (tf-idf, HOG), or
+    /// how an image array was read (channels first or last).
     pub features_note: Option<String>,
 }
 

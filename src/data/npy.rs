@@ -6,13 +6,28 @@ use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, ArrayD};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
 
-use super::{DataError, Dataset};
+use super::{DataError, Dataset, ImageShape};
 
-/// Values, rows, columns and dtype name of a decoded 2-D array.
-type Decoded = (Vec<f32>, usize, usize, &'static str);
+/// A decoded features array: its values in C order, its shape and its dtype's name.
+struct Raw {
+    x: Vec<f32>,
+    shape: Vec<usize>,
+    dtype: &'static str,
+}
+
+/// Features ready for a [`Dataset`]: `n x d` values, the image shape when the array
+/// held images, and a note of how an image array was read.
+pub struct Decoded {
+    pub x: Vec<f32>,
+    pub n: usize,
+    pub d: usize,
+    pub dtype: &'static str,
+    pub image_shape: Option<ImageShape>,
+    pub note: Option<String>,
+}
 
 const FEATURE_KEYS: [&str; 4] = ["x", "X", "data", "features"];
 const LABEL_KEYS: [&str; 4] = ["y", "labels", "label", "target"];
@@ -21,26 +36,30 @@ fn npy_err(path: &Path, e: impl std::fmt::Display) -> DataError {
     DataError::Invalid {
         path: path.to_path_buf(),
         reason: format!(
-            "{e}. Save it with numpy.save from a 2-D array of f32, f64, u8, i32 or i64."
+            "{e}. Save it with numpy.save from an array of f32, f64, u8, i32 or i64: samples x features, or images (n, H, W), (n, H, W, C) or (n, C, H, W)"
         ),
     }
 }
 
-fn try2<T: ReadableElement + Copy>(
+fn try_dtype<T: ReadableElement + Copy>(
     open: &dyn Fn() -> std::io::Result<Box<dyn Read>>,
+    dtype: &'static str,
     f: impl Fn(T) -> f32,
-) -> Result<Option<(Vec<f32>, usize, usize)>, ReadNpyError> {
-    match Array2::<T>::read_npy(open()?) {
-        Ok(a) => {
-            let (n, d) = a.dim();
-            Ok(Some((a.iter().map(|&v| f(v)).collect(), n, d)))
-        }
+) -> Result<Option<Raw>, ReadNpyError> {
+    match ArrayD::<T>::read_npy(open()?) {
+        Ok(a) => Ok(Some(Raw {
+            shape: a.shape().to_vec(),
+            // `iter` walks in logical (C) order whatever the file's memory order.
+            x: a.iter().map(|&v| f(v)).collect(),
+            dtype,
+        })),
         Err(ReadNpyError::WrongDescriptor(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// Decode a 2-D array of any supported dtype from `.npy` bytes: (values, n, d, dtype).
+/// Decode a features array of any supported dtype from `.npy` bytes: a 2-D table, or
+/// images (see [`to_rows`]).
 pub fn decode_2d(bytes: &[u8], path: &Path) -> Result<Decoded, DataError> {
     check_header(
         &bytes[..bytes.len().min(65_536 + 12)],
@@ -48,10 +67,11 @@ pub fn decode_2d(bytes: &[u8], path: &Path) -> Result<Decoded, DataError> {
         path,
     )?;
     let owned = bytes.to_vec();
-    decode_2d_from(
+    let raw = decode_from(
         &move || Ok(Box::new(Cursor::new(owned.clone())) as Box<dyn Read>),
         path,
-    )
+    )?;
+    to_rows(raw, path)
 }
 
 /// Check a `.npy` header against the bytes actually present before any decoder sees it:
@@ -138,40 +158,41 @@ pub fn check_header(head: &[u8], total_len: u64, path: &Path) -> Result<(), Data
     Ok(())
 }
 
-/// Decode a 2-D `.npy` array, reading it from `open()` once per dtype tried. f32 data
-/// in C order is taken over without a copy, so reading a file costs little more memory
-/// than its features.
-fn decode_2d_from(
+/// Decode a `.npy` array of any rank, reading it from `open()` once per dtype tried.
+/// f32 data in C order is taken over without a copy, so reading a file costs little
+/// more memory than its features.
+fn decode_from(
     open: &dyn Fn() -> std::io::Result<Box<dyn Read>>,
     path: &Path,
-) -> Result<Decoded, DataError> {
-    let r = (|| -> Result<Option<Decoded>, ReadNpyError> {
-        match Array2::<f32>::read_npy(open()?) {
+) -> Result<Raw, DataError> {
+    let r = (|| -> Result<Option<Raw>, ReadNpyError> {
+        match ArrayD::<f32>::read_npy(open()?) {
             Ok(a) => {
-                let (n, d) = a.dim();
-                let v = if a.is_standard_layout() {
+                let shape = a.shape().to_vec();
+                let x = if a.is_standard_layout() {
                     a.into_raw_vec_and_offset().0
                 } else {
                     a.iter().copied().collect()
                 };
-                return Ok(Some((v, n, d, "f32")));
+                return Ok(Some(Raw {
+                    x,
+                    shape,
+                    dtype: "f32",
+                }));
             }
             Err(ReadNpyError::WrongDescriptor(_)) => {}
             Err(e) => return Err(e),
         }
-        if let Some((x, n, d)) = try2::<f64>(open, |v| v as f32)? {
-            return Ok(Some((x, n, d, "f64")));
+        if let Some(r) = try_dtype::<f64>(open, "f64", |v| v as f32)? {
+            return Ok(Some(r));
         }
-        if let Some((x, n, d)) = try2::<u8>(open, |v| v as f32)? {
-            return Ok(Some((x, n, d, "u8")));
+        if let Some(r) = try_dtype::<u8>(open, "u8", f32::from)? {
+            return Ok(Some(r));
         }
-        if let Some((x, n, d)) = try2::<i32>(open, |v| v as f32)? {
-            return Ok(Some((x, n, d, "i32")));
+        if let Some(r) = try_dtype::<i32>(open, "i32", |v| v as f32)? {
+            return Ok(Some(r));
         }
-        if let Some((x, n, d)) = try2::<i64>(open, |v| v as f32)? {
-            return Ok(Some((x, n, d, "i64")));
-        }
-        Ok(None)
+        try_dtype::<i64>(open, "i64", |v| v as f32)
     })();
     match r {
         Ok(Some(v)) => Ok(v),
@@ -180,15 +201,101 @@ fn decode_2d_from(
             what: "NumPy dtype".into(),
             hint: "Use f32, f64, u8, i32 or i64 (e.g. x.astype('float32')).".into(),
         }),
-        Err(ReadNpyError::WrongNdim(want, got)) => Err(DataError::Invalid {
-            path: path.to_path_buf(),
-            reason: format!(
-                "the array has {got} dimensions, expected {}: features must be a 2-D array (samples x features); reshape images with x.reshape(len(x), -1)",
-                want.unwrap_or(2)
-            ),
-        }),
         Err(ReadNpyError::Io(e)) => Err(DataError::io(path, e)),
         Err(e) => Err(npy_err(path, e)),
+    }
+}
+
+/// Whether `c` is a plausible channel count (grey or RGB).
+fn is_channels(c: usize) -> bool {
+    c == 1 || c == 3
+}
+
+/// Rows of features from a decoded array, by its shape:
+/// - `(n, d)`: a table, as it is;
+/// - `(n, H, W)`: grey images (Keras' MNIST, torchvision's `.data`);
+/// - `(n, H, W, C)` with C = 1 or 3: channels-last images (Keras, TensorFlow, PIL);
+/// - `(n, C, H, W)` with C = 1 or 3: channels-first images (PyTorch), transposed to
+///   channels last, the layout of every image here. When both readings fit (C in the
+///   second and the last place), channels last wins; the note says which was assumed.
+fn to_rows(raw: Raw, path: &Path) -> Result<Decoded, DataError> {
+    let Raw { x, shape, dtype } = raw;
+    let table = |x, n, d, image_shape, note| Decoded {
+        x,
+        n,
+        d,
+        dtype,
+        image_shape,
+        note,
+    };
+    let dims = shape
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match shape[..] {
+        [n, d] => Ok(table(x, n, d, None, None)),
+        [n, h, w] => Ok(table(
+            x,
+            n,
+            h * w,
+            Some(ImageShape {
+                height: h,
+                width: w,
+                channels: 1,
+            }),
+            Some(format!(
+                "images: array ({dims}) read as {h}x{w} grey images"
+            )),
+        )),
+        [n, h, w, c] if is_channels(c) => Ok(table(
+            x,
+            n,
+            h * w * c,
+            Some(ImageShape {
+                height: h,
+                width: w,
+                channels: c,
+            }),
+            Some(format!(
+                "images: array ({dims}) read as channels last, {h}x{w} with {c} channel{}",
+                if c == 1 { "" } else { "s" }
+            )),
+        )),
+        [n, c, h, w] if is_channels(c) => {
+            let mut out = vec![0.0f32; x.len()];
+            let plane = h * w;
+            for (src, dst) in x
+                .chunks_exact(c * plane)
+                .zip(out.chunks_exact_mut(c * plane))
+            {
+                for ch in 0..c {
+                    for p in 0..plane {
+                        dst[p * c + ch] = src[ch * plane + p];
+                    }
+                }
+            }
+            Ok(table(
+                out,
+                n,
+                c * plane,
+                Some(ImageShape {
+                    height: h,
+                    width: w,
+                    channels: c,
+                }),
+                Some(format!(
+                    "images: array ({dims}) read as channels first (PyTorch), {h}x{w} with {c} channel{}, stored channels last",
+                    if c == 1 { "" } else { "s" }
+                )),
+            ))
+        }
+        _ => Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the array has shape ({dims}): expected samples x features (n, d), or images (n, H, W), (n, H, W, C) or (n, C, H, W) with C = 1 or 3; reshape other arrays with x.reshape(len(x), -1)"
+            ),
+        }),
     }
 }
 
@@ -253,12 +360,17 @@ pub fn sibling_labels(path: &Path) -> Option<PathBuf> {
 
 fn build(
     path: &Path,
-    x: Vec<f32>,
-    n: usize,
-    d: usize,
-    dtype: &str,
+    dec: Decoded,
     labels: Option<(Vec<String>, PathBuf)>,
 ) -> Result<Dataset, DataError> {
+    let Decoded {
+        x,
+        n,
+        d,
+        dtype,
+        image_shape,
+        note,
+    } = dec;
     if n == 0 || d == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
@@ -283,6 +395,8 @@ fn build(
     ds.class_names = names;
     ds.source = Some(path.to_path_buf());
     ds.dtype = dtype.to_string();
+    ds.image_shape = image_shape;
+    ds.features_note = note;
     Ok(ds)
 }
 
@@ -303,7 +417,7 @@ pub fn load_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError
     let open = move || -> std::io::Result<Box<dyn Read>> {
         Ok(Box::new(std::io::BufReader::new(File::open(&p)?)))
     };
-    let (x, n, d, dtype) = decode_2d_from(&open, path)?;
+    let dec = to_rows(decode_from(&open, path)?, path)?;
     let lp = labels
         .map(Path::to_path_buf)
         .or_else(|| sibling_labels(path));
@@ -311,7 +425,7 @@ pub fn load_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError
         Some(lp) => Some((decode_labels(&read(&lp)?, &lp)?, lp)),
         None => None,
     };
-    build(path, x, n, d, dtype, labels)
+    build(path, dec, labels)
 }
 
 /// Writes an uncompressed `.npz` archive as NumPy's `np.savez` does: one member
@@ -400,10 +514,10 @@ pub fn parse_npz<R: std::io::Read + std::io::Seek>(
             ),
         });
     };
-    let (x, n, d, dtype) = decode_2d(&member(&xk)?, path)?;
+    let dec = decode_2d(&member(&xk)?, path)?;
     let labels = match find(&LABEL_KEYS) {
         Some(lk) => Some((decode_labels(&member(&lk)?, path)?, path.to_path_buf())),
         None => None,
     };
-    build(path, x, n, d, dtype, labels)
+    build(path, dec, labels)
 }

@@ -112,10 +112,16 @@ impl AugmentConfig {
     pub fn for_dataset(&self, ds: &Dataset) -> Result<Augmenter, AugmentError> {
         self.validate()?;
         let name = ds.name.clone();
-        if let Some(note) = &ds.features_note {
+        // Derived features (HOG) keep their pixels aside for display; the features
+        // themselves are not an image. (A note alone, such as how an image array was
+        // read, does not make features derived.)
+        if ds.display.is_some() {
             return Err(AugmentError::NotPixels {
                 name,
-                what: note.clone(),
+                what: ds
+                    .features_note
+                    .clone()
+                    .unwrap_or_else(|| "features derived from images".into()),
             });
         }
         if ds.text.is_some() {

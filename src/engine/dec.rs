@@ -61,7 +61,7 @@ pub fn kl_divergence(p: &[f32], q: &[f32], n: usize) -> f32 {
     let s: f64 = p
         .iter()
         .zip(q)
-        .filter(|(p, _)| !(**p <= 0.0))
+        .filter(|(p, _)| **p > 0.0 || p.is_nan())
         .map(|(&p, &q)| {
             let q = if q.is_nan() {
                 f64::NAN
