@@ -1,12 +1,12 @@
 //! The embedding view: PCA of Z for every sample, or t-SNE of a fixed balanced sample
 //! (warm-started at every snapshot on its own thread), coloured by cluster or true
-//! label, drawn as one mesh so 70,000 points stay cheap. Hover shows a sample's image;
+//! label, drawn as one image so 70,000 points stay cheap. Hover shows a sample's image;
 //! dragging a box selects samples; the timeline replays every kept layout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui::{Color32, Mesh, Pos2, Rect, Sense, Shape, Vec2};
+use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureOptions, Vec2};
 
 use super::{DecApp, Frame, Method, gallery, palette};
 
@@ -23,50 +23,79 @@ fn bounds(p: &[[f32; 2]]) -> Rect {
 }
 
 /// A quick digest of a sequence (multiply-xor fold): tells whether a frame's points or
-/// colours changed, at ~0.1 ms for 70,000 points, against ~5 ms to rebuild the mesh.
+/// colours changed, at ~0.1 ms for 70,000 points, against a few ms to redraw them.
 fn fingerprint(v: impl Iterator<Item = u32>) -> u64 {
     v.fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
         (h ^ x as u64).wrapping_mul(0x0100_0000_01b3).rotate_left(5)
     })
 }
 
-/// What the scatter's mesh was built from.
+/// What the scatter's image was drawn from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MeshKey {
+pub struct ScatterKey {
     points: u64,
     assignments: u64,
     manifold: u64,
     by_label: bool,
     rect: [u32; 4],
     radius: u32,
+    pixels_per_point: u32,
 }
 
-/// All points as small squares in one mesh.
-pub fn point_mesh(
+/// All points as small squares of half-side `radius` (in points), drawn in order into
+/// an image of `size` physical pixels whose top-left corner is the screen position
+/// `origin`; `ppp` is pixels per point. A pixel belongs to a square when its centre
+/// lies inside it, as a GPU rasterises the two triangles of a quad, and colours are
+/// blended "over" in premultiplied alpha, so the picture is the one a 70,000-quad mesh
+/// gave. Why an image: the mesh had to be uploaded and drawn by the renderer on every
+/// frame (under software OpenGL, 20 ms of each frame with 70,000 points), the image
+/// only when the points change (see README, "Build time").
+pub fn point_image(
     points: &[[f32; 2]],
     colors: &dyn Fn(usize) -> Color32,
     to_screen: &dyn Fn([f32; 2]) -> Pos2,
     radius: f32,
-) -> Mesh {
-    let mut mesh = Mesh::default();
-    mesh.reserve_vertices(points.len() * 4);
-    mesh.reserve_triangles(points.len() * 2);
+    origin: Pos2,
+    size: [usize; 2],
+    ppp: f32,
+) -> ColorImage {
+    let [w, h] = size;
+    let mut img = ColorImage::filled(size, Color32::TRANSPARENT);
+    // Pixels whose centre (i + 0.5) lies in [lo, hi).
+    let span = |lo: f32, hi: f32, n: usize| {
+        let a = (lo - 0.5).ceil().max(0.0) as usize;
+        let b = ((hi - 0.5).ceil().max(0.0) as usize).min(n);
+        a..b
+    };
     for (i, p) in points.iter().enumerate() {
         let c = to_screen(*p);
+        let (x, y) = ((c.x - origin.x) * ppp, (c.y - origin.y) * ppp);
+        let r = radius * ppp;
         let col = colors(i);
-        let idx = mesh.vertices.len() as u32;
-        for (dx, dy) in [
-            (-radius, -radius),
-            (radius, -radius),
-            (radius, radius),
-            (-radius, radius),
-        ] {
-            mesh.colored_vertex(Pos2::new(c.x + dx, c.y + dy), col);
+        for py in span(y - r, y + r, h) {
+            let row = &mut img.pixels[py * w..(py + 1) * w];
+            for px in span(x - r, x + r, w) {
+                row[px] = over(col, row[px]);
+            }
         }
-        mesh.add_triangle(idx, idx + 1, idx + 2);
-        mesh.add_triangle(idx, idx + 2, idx + 3);
     }
-    mesh
+    img
+}
+
+/// `src` over `dst`, both premultiplied: dst·(1 - src.a) + src.
+fn over(src: Color32, dst: Color32) -> Color32 {
+    let a = src.a();
+    if a == 255 {
+        return src;
+    }
+    let keep =
+        |s: u8, d: u8| s.saturating_add(((u16::from(d) * u16::from(255 - a) + 127) / 255) as u8);
+    Color32::from_rgba_premultiplied(
+        keep(src.r(), dst.r()),
+        keep(src.g(), dst.g()),
+        keep(src.b(), dst.b()),
+        keep(a, dst.a()),
+    )
 }
 
 /// What to draw now: points, the sample each one is, the assignments, a caption.
@@ -226,25 +255,46 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         )
     };
     let radius: f32 = if points.len() > 20_000 { 1.0 } else { 1.6 };
-    // Building 70,000 quads costs a few ms; reuse the mesh while nothing it depends on
-    // changed (hover and selection are drawn on top).
-    let key = MeshKey {
+    // Drawing 70,000 squares costs a few ms; redraw the image only when something it
+    // depends on changed (hover and selection are drawn on top).
+    let ppp = ui.ctx().pixels_per_point();
+    let key = ScatterKey {
         points: fingerprint(points.iter().flat_map(|p| [p[0].to_bits(), p[1].to_bits()])),
         assignments: fingerprint(frame.assignments.iter().flat_map(|a| a.iter().copied())),
         manifold: fingerprint(manifold.iter().flat_map(|m| m.iter().copied())),
         by_label,
         rect: [rect.min.x, rect.min.y, rect.max.x, rect.max.y].map(f32::to_bits),
         radius: radius.to_bits(),
+        pixels_per_point: ppp.to_bits(),
     };
-    let mesh = match &app.mesh_cache {
-        Some((k, m)) if *k == key => m.clone(),
+    let size = [
+        (rect.width() * ppp).round().max(1.0) as usize,
+        (rect.height() * ppp).round().max(1.0) as usize,
+    ];
+    let tex = match &app.scatter_cache {
+        Some((k, t)) if *k == key => t.clone(),
         _ => {
-            let m = Arc::new(point_mesh(points, &colors, &to_screen, radius));
-            app.mesh_cache = Some((key, m.clone()));
-            m
+            let img = point_image(points, &colors, &to_screen, radius, rect.min, size, ppp);
+            let t = match app.scatter_cache.take() {
+                Some((_, mut t)) => {
+                    t.set(img, TextureOptions::NEAREST);
+                    t
+                }
+                None => ui
+                    .ctx()
+                    .load_texture("scatter", img, TextureOptions::NEAREST),
+            };
+            app.scatter_cache = Some((key, t.clone()));
+            t
         }
     };
-    painter.add(Shape::Mesh(mesh));
+    let img_rect = Rect::from_min_size(rect.min, Vec2::new(size[0] as f32, size[1] as f32) / ppp);
+    painter.image(
+        tex.id(),
+        img_rect,
+        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+        Color32::WHITE,
+    );
     // Legend.
     let k = if let Some(m) = &manifold {
         m.iter().max().map_or(0, |v| *v as usize + 1)
@@ -421,5 +471,62 @@ fn timeline(app: &mut DecApp, ui: &mut egui::Ui) {
             }
         }
         ui.ctx().request_repaint_after(Duration::from_millis(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// By hand: at 1 pixel per point, a square of half-side 1 centred on (2, 2) covers
+    /// the pixels whose centres lie in [1, 3) x [1, 3): columns and rows 1 and 2. A
+    /// second, opaque point drawn later covers the first where they overlap; a half
+    /// transparent one blends over it.
+    #[test]
+    fn squares_cover_the_pixels_whose_centres_they_contain_and_later_points_win() {
+        let red = Color32::from_rgb(200, 0, 0);
+        let blue = Color32::from_rgb(0, 0, 200);
+        let pts = [[2.0, 2.0], [3.0, 3.0]];
+        let cols = [red, blue];
+        let img = point_image(
+            &pts,
+            &|i| cols[i],
+            &|p| Pos2::new(p[0], p[1]),
+            1.0,
+            Pos2::ZERO,
+            [5, 5],
+            1.0,
+        );
+        let at = |x: usize, y: usize| img.pixels[y * 5 + x];
+        assert_eq!(at(1, 1), red);
+        assert_eq!(at(2, 1), red);
+        assert_eq!(at(1, 2), red);
+        assert_eq!(at(2, 2), blue, "the later point is on top");
+        assert_eq!(at(3, 3), blue);
+        assert_eq!(at(0, 0), Color32::TRANSPARENT);
+        assert_eq!(at(3, 1), Color32::TRANSPARENT);
+        assert_eq!(at(4, 4), Color32::TRANSPARENT);
+        // Two pixels per point: the same square spans 4 x 4 pixels from (2, 2).
+        let img2 = point_image(
+            &pts[..1],
+            &|_| red,
+            &|p| Pos2::new(p[0], p[1]),
+            1.0,
+            Pos2::ZERO,
+            [10, 10],
+            2.0,
+        );
+        let covered: Vec<usize> = (0..100).filter(|&i| img2.pixels[i] == red).collect();
+        let want: Vec<usize> = (2..6)
+            .flat_map(|y| (2..6).map(move |x| y * 10 + x))
+            .collect();
+        assert_eq!(covered, want);
+        // Half-transparent white (premultiplied 128) over opaque blue (0, 0, 200):
+        // 200 * (255 - 128) / 255 + 128 = 228 in blue, 128 in red and green.
+        let half = Color32::from_rgba_premultiplied(128, 128, 128, 128);
+        assert_eq!(
+            over(half, blue),
+            Color32::from_rgba_premultiplied(128, 128, 228, 255)
+        );
     }
 }

@@ -74,9 +74,9 @@ pub struct DecApp {
     pub color_by_label: bool,
     /// In the t-SNE view, colour by k-means on the layout (manifold clustering).
     pub color_by_manifold: bool,
-    /// The scatter's last mesh and what it was built from: rebuilt only when the
-    /// points, colours or view change, not on every repaint.
-    pub(crate) mesh_cache: Option<(embedding::MeshKey, Arc<egui::Mesh>)>,
+    /// The scatter's last image (a texture) and what it was drawn from: redrawn only
+    /// when the points, colours or view change, not on every repaint.
+    pub(crate) scatter_cache: Option<(embedding::ScatterKey, egui::TextureHandle)>,
     pub error: Option<String>,
     pub status: String,
     loading: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
@@ -191,7 +191,7 @@ impl DecApp {
             tab: Tab::Embedding,
             color_by_label: false,
             color_by_manifold: false,
-            mesh_cache: None,
+            scatter_cache: None,
             error: None,
             status: String::new(),
             loading: None,
