@@ -99,19 +99,17 @@ fn csv_with_header_and_label_column() {
     check(&p, &LoadOptions::default(), &m);
 }
 
+/// The labels as NumPy scripts save them (int64).
+fn labels_i64(m: &Dataset) -> Array1<i64> {
+    m.labels.iter().flatten().map(|&v| i64::from(v)).collect()
+}
+
 #[test]
 fn npy_with_sibling_labels_and_npz() {
     let m = mnist();
     let dir = tmp("npy");
     let x = Array2::from_shape_vec((N, 784), m.x.iter().map(|&v| v as u8).collect()).unwrap();
-    let y = Array1::from_vec(
-        m.labels
-            .clone()
-            .unwrap()
-            .iter()
-            .map(|&v| v as i64)
-            .collect(),
-    );
+    let y = labels_i64(&m);
     ndarray_npy::write_npy(dir.join("x.npy"), &x).unwrap();
     ndarray_npy::write_npy(dir.join("y.npy"), &y).unwrap();
     check(&dir.join("x.npy"), &LoadOptions::default(), &m);
@@ -362,14 +360,7 @@ fn npy_and_npz_image_arrays_keep_their_image_shape() {
     use decscope::data::ImageShape;
     let m = mnist();
     let dir = tmp("npy-images");
-    let y = Array1::from_vec(
-        m.labels
-            .clone()
-            .unwrap()
-            .iter()
-            .map(|&v| v as i64)
-            .collect(),
-    );
+    let y = labels_i64(&m);
     let px: Vec<u8> = m.x.iter().map(|&v| v as u8).collect();
     let hw = ndarray::Array3::from_shape_vec((N, 28, 28), px.clone()).unwrap();
     ndarray_npy::write_npy(dir.join("images.npy"), &hw).unwrap();
