@@ -25,7 +25,8 @@ pub struct LoadArgs {
     #[arg(long, value_parser = parse_shape)]
     pub image_shape: Option<decscope::data::ImageShape>,
     /// Keep an imbalanced subsample of labelled data, as in the paper's section 5.4:
-    /// class sizes fall linearly from all of class 0 to R times the last class.
+    /// each sample of class c is kept with probability R + (1 - R) c/(K-1), so about R
+    /// of class 0 stays and all of the last class (seeded by --retain-seed).
     /// (`decscope sweep` takes a list, e.g. 0.1,0.3,0.5,0.7, and prints the paper's table.)
     #[arg(long, value_name = "R", value_delimiter = ',')]
     pub retain_min: Vec<f64>,

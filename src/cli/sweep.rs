@@ -148,7 +148,9 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         if let Some(b) = sink.bar.take() {
             b.finish_and_clear();
         }
-        println!("\nimbalanced data (class c keeps 1 - (1 - r_min) c/(K-1) of its samples): ACC");
+        println!(
+            "\nimbalanced data (each sample of class c kept with probability r_min + (1 - r_min) c/(K-1)): ACC"
+        );
         println!(
             "{:>6} {:>7} {:>10} {:>13} {:>8} {:>16}",
             "r_min", "n", "k-means", "AE + k-means", "DEC", "DEC NMI"

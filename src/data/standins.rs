@@ -8,8 +8,8 @@
 //! and `tests/standins.rs` use them. [`retain_linear`] is also the paper's
 //! imbalanced-MNIST experiment (section 5.4).
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{DataError, Dataset, ImageShape, Preprocessing};
@@ -25,27 +25,21 @@ pub fn random_subset(ds: &Dataset, n: usize, seed: u64) -> Dataset {
     out
 }
 
-/// The per-class counts of the paper's imbalanced sample: the retention rate falls
-/// linearly from 1 for class 0 to `r_min` for the last class,
-/// r_c = 1 - (1 - r_min) * c / (K - 1), and class c keeps round(r_c * |c|) samples.
-pub fn retained_counts(class_sizes: &[usize], r_min: f64) -> Vec<usize> {
-    let k = class_sizes.len();
-    class_sizes
-        .iter()
-        .enumerate()
-        .map(|(c, &size)| {
-            let r = if k > 1 {
-                1.0 - (1.0 - r_min) * c as f64 / (k - 1) as f64
-            } else {
-                1.0
-            };
-            (r * size as f64).round() as usize
-        })
-        .collect()
+/// The paper's keep probability of class `c` of `k` (section 5.4): "data points of
+/// class 0 will be kept with probability r_min and class 9 with probability 1, with the
+/// other classes linearly in between", p_c = r_min + (1 - r_min) * c / (K - 1).
+pub fn retention(c: usize, k: usize, r_min: f64) -> f64 {
+    if k > 1 {
+        r_min + (1.0 - r_min) * c as f64 / (k - 1) as f64
+    } else {
+        1.0
+    }
 }
 
-/// The paper's imbalanced subsample of labelled data (see [`retained_counts`]); which
-/// samples of a class stay is fixed by `seed`, and the rows keep their order.
+/// The paper's imbalanced subsample of labelled data: each sample of class c is kept
+/// with probability [`retention`]`(c)`, one draw per sample in row order from a ChaCha8
+/// stream seeded by `seed` (so class 0 is the smallest, about r_min of its size, and
+/// the last class is kept whole). The rows keep their order.
 pub fn retain_linear(ds: &Dataset, r_min: f64, seed: u64) -> Result<Dataset, DataError> {
     let path = ds.source.clone().unwrap_or_else(|| ds.name.clone().into());
     let Some(labels) = &ds.labels else {
@@ -62,19 +56,14 @@ pub fn retain_linear(ds: &Dataset, r_min: f64, seed: u64) -> Result<Dataset, Dat
         });
     }
     let k = ds.n_classes().unwrap_or(0);
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
-    for (i, &l) in labels.iter().enumerate() {
-        by_class[l as usize].push(i);
-    }
-    let sizes: Vec<usize> = by_class.iter().map(Vec::len).collect();
-    let keep = retained_counts(&sizes, r_min);
+    let p: Vec<f64> = (0..k).map(|c| retention(c, k, r_min)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut idx = Vec::new();
-    for (members, &m) in by_class.iter_mut().zip(&keep) {
-        members.shuffle(&mut rng);
-        idx.extend_from_slice(&members[..m]);
-    }
-    idx.sort_unstable();
+    let idx: Vec<usize> = labels
+        .iter()
+        .enumerate()
+        .filter(|&(_, &l)| rng.random::<f64>() < p[l as usize])
+        .map(|(i, _)| i)
+        .collect();
     let mut out = ds.subset(&idx);
     out.name = format!("{} (imbalanced, r_min {r_min})", ds.name);
     Ok(out)
@@ -205,29 +194,44 @@ mod tests {
     }
 
     #[test]
-    fn retained_counts_fall_linearly() {
-        // r_c = 1 - 0.9 c / 9 for r_min = 0.1: 1.0, 0.9, ..., 0.1.
-        let counts = retained_counts(&[1000; 10], 0.1);
-        assert_eq!(
-            counts,
-            vec![1000, 900, 800, 700, 600, 500, 400, 300, 200, 100]
-        );
-        assert_eq!(retained_counts(&[10, 20, 30], 0.5), vec![10, 15, 15]);
+    fn retention_rises_linearly_from_r_min_for_class_0() {
+        // The paper: class 0 kept with probability r_min, class 9 with 1.
+        assert_eq!(retention(0, 10, 0.1), 0.1);
+        assert!((retention(3, 10, 0.1) - 0.4).abs() < 1e-12); // 0.1 + 0.9 * 3/9
+        assert_eq!(retention(9, 10, 0.1), 1.0);
+        assert_eq!(retention(0, 1, 0.1), 1.0);
     }
 
     #[test]
-    fn retain_linear_keeps_the_counts_and_is_seeded() {
-        let ds = mnist_like(1000);
-        let a = retain_linear(&ds, 0.3, 7).unwrap();
+    fn retain_linear_draws_each_sample_and_is_seeded() {
+        // 10 classes of 5,000 one-feature rows (the feature is the row index).
+        let n = 50_000;
+        let labels: Vec<u32> = (0..n as u32).map(|i| i % 10).collect();
+        let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let ds = Dataset::new("t", x, 1, Some(labels)).unwrap();
+        let a = retain_linear(&ds, 0.1, 7).unwrap();
         let mut per = [0usize; 10];
         a.labels
             .as_ref()
             .unwrap()
             .iter()
             .for_each(|&l| per[l as usize] += 1);
-        assert_eq!(per.to_vec(), retained_counts(&[100; 10], 0.3));
-        let b = retain_linear(&ds, 0.3, 7).unwrap();
-        assert_eq!(a.x, b.x);
+        for (c, &got) in per.iter().enumerate() {
+            // Binomial(5000, p): within 5 standard deviations of 5000 p.
+            let p = 0.1 + 0.9 * c as f64 / 9.0;
+            let sd = (5000.0 * p * (1.0 - p)).sqrt();
+            assert!(
+                (got as f64 - 5000.0 * p).abs() <= 5.0 * sd + 1e-9,
+                "class {c}: kept {got}, expected about {}",
+                5000.0 * p
+            );
+        }
+        assert_eq!(per[9], 5000, "the last class is kept whole");
+        assert!(per[0] < per[5] && per[5] < per[9], "{per:?}");
+        // Rows keep their order; the same seed draws the same rows, another seed not.
+        assert!(a.x.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(a.x, retain_linear(&ds, 0.1, 7).unwrap().x);
+        assert_ne!(a.x, retain_linear(&ds, 0.1, 8).unwrap().x);
         assert!(retain_linear(&ds, 0.0, 7).is_err());
     }
 

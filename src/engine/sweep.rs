@@ -23,9 +23,11 @@ use serde::{Deserialize, Serialize};
 use crate::data::{DataError, Dataset, DatasetInfo, standins};
 use crate::engine::config::DecConfig;
 use crate::engine::dec::{kl_divergence, soft_assign, target_distribution};
-use crate::engine::metrics::{ClassRecall, Scores, scores};
+use crate::engine::metrics::{Scores, scores};
 use crate::engine::model::DecModel;
 use crate::engine::pipeline::{self, AeSource, Control, Event, PipelineError, Sink, SweepEvent};
+// The rows a sweep sends are owned by the events module that carries them.
+pub use crate::engine::pipeline::{KPoint, RetainRow};
 
 /// Why a sweep could not run.
 #[derive(Debug, thiserror::Error)]
@@ -145,28 +147,6 @@ pub fn split_loss(z: &[f32], mu: &[f32], e: usize, alpha: f32) -> f64 {
     soft_assign(z, mu, e, alpha, &mut q, &mut ker);
     let p = target_distribution(&q, k);
     kl_divergence(&p, &q, n) as f64
-}
-
-/// One k of the sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KPoint {
-    pub k: usize,
-    /// KL(P‖Q) per sample on the training split.
-    pub l_train: f64,
-    /// KL(P‖Q) per sample on the held-out split.
-    pub l_val: f64,
-    /// Generalizability `l_train / l_val`.
-    pub g: f64,
-    /// With labels: DEC's scores on all rows (training and held out).
-    pub scores: Option<Scores>,
-    /// With labels: k-means on the shared embedding (DEC's start), on the training split.
-    pub ae_kmeans: Option<Scores>,
-    /// DEC iterations and whether the label changes fell below tol.
-    pub iterations: usize,
-    pub converged: bool,
-    /// The run's warnings (collapse, no convergence).
-    pub warnings: Vec<String>,
-    pub seconds: f64,
 }
 
 /// Everything a choose-k sweep produced, as `decscope sweep --report` writes it.
@@ -341,21 +321,6 @@ fn k_point(
         warnings: Vec::new(),
         seconds: 0.0,
     }
-}
-
-/// One retention rate of the imbalance sweep: the paper's three rows and each
-/// class's recall.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RetainRow {
-    pub r_min: f64,
-    pub n: usize,
-    pub class_sizes: Vec<usize>,
-    pub kmeans: Option<Scores>,
-    pub ae_kmeans: Option<Scores>,
-    pub dec: Option<Scores>,
-    pub per_class: Vec<ClassRecall>,
-    pub warnings: Vec<String>,
-    pub seconds: f64,
 }
 
 /// The paper's imbalanced-data table: for each `r_min`, the linear subsample of

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::autoencoder::Autoencoder;
-use crate::engine::metrics::Scores;
+use crate::engine::metrics::{ClassRecall, Scores};
 use crate::engine::report::{HistoryEntry, RunWarning};
 
 /// Stages of a run, in order.
@@ -110,9 +110,46 @@ pub enum SweepEvent {
     /// Run `index` (0-based) of the sweep begins.
     RunStarted { index: usize, value: String },
     /// A k of the choose-k sweep is done.
-    KPoint(crate::engine::sweep::KPoint),
+    KPoint(KPoint),
     /// A retention rate of the imbalance sweep is done.
-    RetainRow(Box<crate::engine::sweep::RetainRow>),
+    RetainRow(Box<RetainRow>),
+}
+
+/// One k of the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KPoint {
+    pub k: usize,
+    /// KL(P‖Q) per sample on the training split.
+    pub l_train: f64,
+    /// KL(P‖Q) per sample on the held-out split.
+    pub l_val: f64,
+    /// Generalizability `l_train / l_val`.
+    pub g: f64,
+    /// With labels: DEC's scores on all rows (training and held out).
+    pub scores: Option<Scores>,
+    /// With labels: k-means on the shared embedding (DEC's start), on the training split.
+    pub ae_kmeans: Option<Scores>,
+    /// DEC iterations and whether the label changes fell below tol.
+    pub iterations: usize,
+    pub converged: bool,
+    /// The run's warnings (collapse, no convergence).
+    pub warnings: Vec<String>,
+    pub seconds: f64,
+}
+
+/// One retention rate of the imbalance sweep: the paper's three rows and each
+/// class's recall.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetainRow {
+    pub r_min: f64,
+    pub n: usize,
+    pub class_sizes: Vec<usize>,
+    pub kmeans: Option<Scores>,
+    pub ae_kmeans: Option<Scores>,
+    pub dec: Option<Scores>,
+    pub per_class: Vec<ClassRecall>,
+    pub warnings: Vec<String>,
+    pub seconds: f64,
 }
 
 /// Receives the pipeline's events.

@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use control::{Command, Control, Controller, control_channel};
-pub use events::{Event, NullSink, Phase, Sink, Snapshot, SweepEvent};
+pub use events::{Event, KPoint, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent};
 
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;

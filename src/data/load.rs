@@ -1,0 +1,186 @@
+//! Loading a dataset from disk: the options every command shares, the reader chosen
+//! by format, then the steps after reading (image shape, limit, imbalanced subsample,
+//! finiteness, HOG, preprocessing), in that order.
+//!
+//! Why: the CLI, the app and the tests load data through this one function, so a file
+//! reads the same everywhere.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    DataError, Dataset, Format, ImageShape, Preprocessing, csv, detect, hog, idx, images, npy,
+    preprocess, standins, svmlight, text,
+};
+
+/// Options for [`load`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// A separate label file (otherwise found next to the data by its usual name).
+    pub labels: Option<PathBuf>,
+    /// Preprocessing to apply; `Auto` picks one per format.
+    pub preprocessing: Preprocessing,
+    /// Load at most this many samples (the first ones).
+    pub limit: Option<usize>,
+    /// Label column of a CSV/TSV table.
+    pub label_col: csv::LabelCol,
+    /// Bring every image of an image folder to this (width, height).
+    pub image_size: Option<(usize, usize)>,
+    /// Override the image shape of a sample (height, width, channels).
+    pub image_shape: Option<ImageShape>,
+    /// Keep NaN/infinite values instead of refusing the file (for `inspect`).
+    pub allow_non_finite: bool,
+    /// The paper's imbalanced subsample (labelled data only): each sample of class c
+    /// is kept with probability r + (1 - r) c/(K-1) ([`standins::retain_linear`]).
+    pub retain_min: Option<f64>,
+    /// Which samples the imbalanced subsample keeps.
+    pub retain_seed: u64,
+    /// The CSV column with documents (text data; `None`: the widest string column).
+    pub text_col: Option<String>,
+    /// Keep this many most frequent stems of text (0: the paper's 2,000).
+    pub vocab: usize,
+    /// Features computed from images (`Hog`) instead of raw pixels.
+    pub features: Features,
+}
+
+/// What the autoencoder sees of image data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Features {
+    /// The values as read (pixels for images).
+    #[default]
+    Raw,
+    /// HOG over 8x8-pixel cells, plus an 8x8 colour map for colour images ([`hog`]).
+    Hog,
+}
+
+/// Load a dataset from a file or folder, choosing the reader by extension and content.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
+    let format = detect(path)?;
+    let topts = text::TextOptions {
+        text_col: opts.text_col.clone(),
+        vocab: if opts.vocab == 0 {
+            text::DEFAULT_VOCAB
+        } else {
+            opts.vocab
+        },
+    };
+    if opts.text_col.is_some() && !matches!(format, Format::Csv) {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: "--text-col names a column of a CSV/TSV table; this is not one".into(),
+        });
+    }
+    let mut is_text = matches!(format, Format::Text | Format::TextDir);
+    let mut ds = match format {
+        Format::IdxDir => idx::load_dir(path)?,
+        Format::Idx => idx::load_file(path, opts.labels.as_deref())?,
+        Format::Csv => {
+            let bytes = read_maybe_gz(path)?;
+            if text::csv_has_text(&bytes, opts.text_col.as_deref()) {
+                is_text = true;
+                text::load_csv(&bytes, path, &opts.label_col, &topts)?
+            } else {
+                csv::parse(&bytes, path, &opts.label_col)?
+            }
+        }
+        Format::Text => text::load_lines(&read_maybe_gz(path)?, path, &topts)?,
+        Format::TextDir => text::load_dir(path, &topts)?,
+        Format::Hog => unreachable!("detect never returns Hog"),
+        Format::Npy => npy::load_npy(path, opts.labels.as_deref())?,
+        Format::Npz => npy::load_npz(path)?,
+        Format::Svmlight => svmlight::load(path)?,
+        Format::ImageDir => images::load(path, opts.image_size)?,
+    };
+    if is_text {
+        ds.features_note = ds.text.as_ref().map(|t| {
+            format!(
+                "tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
+                ds.d, t.distinct_stems
+            )
+        });
+    }
+    if let Some(shape) = opts.image_shape {
+        if shape.len() != ds.d {
+            return Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "--image-shape {}x{}x{} has {} values but a sample has {}",
+                    shape.height,
+                    shape.width,
+                    shape.channels,
+                    shape.len(),
+                    ds.d
+                ),
+            });
+        }
+        ds.image_shape = Some(shape);
+    } else if ds.image_shape.is_none() && !is_text {
+        ds.image_shape = ImageShape::guess(ds.d);
+    }
+    if let Some(limit) = opts.limit
+        && limit < ds.n
+    {
+        let idx: Vec<usize> = (0..limit).collect();
+        let name = ds.name.clone();
+        ds = ds.subset(&idx);
+        ds.name = format!("{name} (first {limit})");
+    }
+    if let Some(r) = opts.retain_min {
+        let mut sub = standins::retain_linear(&ds, r, opts.retain_seed).map_err(|e| match e {
+            DataError::Invalid { reason, .. } => DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("--retain-min {r}: {reason}"),
+            },
+            other => other,
+        })?;
+        sub.name = format!(
+            "{} (imbalanced, retain-min {r}, seed {})",
+            ds.name, opts.retain_seed
+        );
+        ds = sub;
+    }
+    if !opts.allow_non_finite {
+        ds.check_finite()?;
+    }
+    if opts.features == Features::Hog {
+        if is_text {
+            return Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: "--features hog is for images; text is read as tf-idf".into(),
+            });
+        }
+        ds = hog::to_hog(ds)?;
+    }
+    let format = ds.feature_format(format);
+    let chosen = opts.preprocessing.resolve(&ds, Some(format));
+    preprocess::apply(&mut ds, chosen.preprocessing);
+    ds.preprocessing_reason = Some(chosen.reason);
+    Ok(ds)
+}
+
+/// The bytes of a file, gunzipped when it is gzip-compressed.
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_end(&mut out)
+        .map_err(|e| DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("gzip data is damaged ({e}); download or copy the file again"),
+        })?;
+    Ok(out)
+}
+
+/// The dataset that ships with decscope: the 10,000-image MNIST test set.
+pub fn default_dataset_path() -> PathBuf {
+    let here = PathBuf::from("datasets/mnist-test");
+    if here.exists() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/mnist-test")
+}
