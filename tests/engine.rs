@@ -326,12 +326,62 @@ fn retain_min_subsamples_linearly_and_by_seed() {
     assert!(e.to_string().contains("needs labels"), "{e}");
 }
 
-/// The choose-k sweep end to end on a small autoencoder: one point per k with a
-/// finite G equal to its two losses' ratio, scores on all rows, and a suggestion
-/// among the k tried; the same seed gives the same sweep.
+/// KL(P||Q) per row in f64, written out from the paper's equations 1-3 (alpha = 1)
+/// for the oracle below: q_ij = (1 + |z_i - mu_j|^2)^-1 / sum_j', f_j = sum_i q_ij,
+/// p_ij = (q_ij^2 / f_j) / sum_j', L = (1/n) sum_ij p_ij ln(p_ij / q_ij).
+fn kl_per_row_f64(z: &[f32], mu: &[f32], e: usize) -> f64 {
+    let (n, k) = (z.len() / e, mu.len() / e);
+    let q: Vec<Vec<f64>> = z
+        .chunks(e)
+        .map(|zi| {
+            let ker: Vec<f64> = mu
+                .chunks(e)
+                .map(|m| {
+                    let d2: f64 = zi
+                        .iter()
+                        .zip(m)
+                        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+                        .sum();
+                    1.0 / (1.0 + d2)
+                })
+                .collect();
+            let s: f64 = ker.iter().sum();
+            ker.iter().map(|v| v / s).collect()
+        })
+        .collect();
+    let f: Vec<f64> = (0..k).map(|j| q.iter().map(|r| r[j]).sum()).collect();
+    let mut total = 0.0;
+    for qi in &q {
+        let w: Vec<f64> = (0..k).map(|j| qi[j] * qi[j] / f[j]).collect();
+        let s: f64 = w.iter().sum();
+        for j in 0..k {
+            let p = w[j] / s;
+            if p > 0.0 {
+                total += p * (p / qi[j]).ln();
+            }
+        }
+    }
+    total / n as f64
+}
+
+/// Keeps the model of each k that a sweep sends.
+struct KeepModels(Vec<(usize, std::sync::Arc<decscope::engine::model::DecModel>)>);
+impl decscope::engine::pipeline::Sink for KeepModels {
+    fn event(&mut self, e: decscope::engine::pipeline::Event) {
+        use decscope::engine::pipeline::{Event, SweepEvent};
+        if let Event::Sweep(SweepEvent::KModel { k, model }) = e {
+            self.0.push((k, model));
+        }
+    }
+}
+
+/// The choose-k sweep end to end on a small autoencoder: one point per k whose two
+/// losses match KL(P||Q) recomputed in f64 from that k's model on the two splits,
+/// scores on all rows, and a suggestion among the k tried; the same seed gives the
+/// same sweep.
 #[test]
 fn k_sweep_scores_every_k_and_repeats() {
-    use decscope::engine::sweep::{KSweep, sweep_k};
+    use decscope::engine::sweep::{KSweep, holdout_split, sweep_k};
     let ds = mnist(1000);
     let mut cfg = small_config(0).with_hidden(vec![64, 10]);
     cfg.pretrain.finetune_epochs = Some(10);
@@ -339,26 +389,44 @@ fn k_sweep_scores_every_k_and_repeats() {
     cfg.cluster.update_interval = 20;
     cfg.cluster.kmeans_n_init = 3;
     let params = KSweep::default().with_ks(vec![6, 10, 14]);
-    let go = || {
+    let go = |sink: &mut dyn decscope::engine::pipeline::Sink| {
         sweep_k(
             &ds,
             &cfg,
             &params,
             AeSource::Pretrain,
-            &mut NullSink,
+            sink,
             &Control::default(),
         )
         .unwrap()
     };
-    let r = go();
+    let mut models = KeepModels(Vec::new());
+    let r = go(&mut models);
     assert_eq!((r.n_train, r.n_val), (800, 200));
     assert_eq!(
         r.points.iter().map(|p| p.k).collect::<Vec<_>>(),
         vec![6, 10, 14]
     );
-    for p in &r.points {
-        assert!(p.l_train > 0.0 && p.l_val > 0.0, "{p:?}");
-        assert!((p.g - p.l_train / p.l_val).abs() < 1e-12);
+    let (train_idx, val_idx) = holdout_split(ds.n, r.n_val, params.split_seed);
+    assert_eq!(models.0.len(), 3, "one model per k");
+    for (p, (k, m)) in r.points.iter().zip(&models.0) {
+        assert_eq!(p.k, *k);
+        let e = m.ae.encoder.n_out();
+        let loss = |idx: &[usize]| {
+            let sub = ds.subset(idx);
+            kl_per_row_f64(&m.ae.encode(&sub.x, sub.n), &m.centroids, e)
+        };
+        let (lt, lv) = (loss(&train_idx), loss(&val_idx));
+        assert!(lt > 0.0 && lv > 0.0, "{p:?}");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-4 * b.abs().max(1e-3);
+        assert!(close(p.l_train, lt), "k {k}: L_train {} vs {lt}", p.l_train);
+        assert!(close(p.l_val, lv), "k {k}: L_val {} vs {lv}", p.l_val);
+        assert!(
+            (p.g - lt / lv).abs() < 1e-3 * (lt / lv),
+            "k {k}: G {} vs {}",
+            p.g,
+            lt / lv
+        );
         assert!(p.scores.unwrap().nmi > 0.2, "{p:?}");
     }
     assert!([6, 10, 14].contains(&r.suggested_k.unwrap()));
@@ -368,7 +436,7 @@ fn k_sweep_scores_every_k_and_repeats() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        strip(&go().points),
+        strip(&go(&mut NullSink).points),
         strip(&r.points),
         "same seed, same sweep"
     );

@@ -27,11 +27,11 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn tiny_train(ds: &Dataset) -> f64 {
-    let mut c = DecConfig::default().with_hidden(vec![32, 10]);
-    c.pretrain.finetune_epochs = Some(3);
-    c.cluster.max_iter = 30;
+    let mut c = DecConfig::default().with_hidden(vec![64, 10]);
+    c.pretrain.finetune_epochs = Some(40);
+    c.cluster.max_iter = 100;
     c.cluster.update_interval = 10;
-    c.cluster.kmeans_n_init = 2;
+    c.cluster.kmeans_n_init = 5;
     let out = run(
         ds,
         &c,
@@ -42,6 +42,26 @@ fn tiny_train(ds: &Dataset) -> f64 {
     .unwrap();
     assert_eq!(out.assignments.len(), ds.n);
     out.report.final_.acc.unwrap_or(0.0)
+}
+
+/// [`tiny_train`]'s ACC on the first 300 bundled IDX digits, read as the IDX files:
+/// every container of the same pixels must train to exactly this (same seed, same
+/// features, same result). Measured 0.48 (k-means alone: about 0.45; chance: 0.1).
+fn reference_acc() -> f64 {
+    static ACC: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *ACC.get_or_init(|| {
+        let ds = data::load(
+            &data::default_dataset_path(),
+            &LoadOptions {
+                limit: Some(N),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let acc = tiny_train(&ds);
+        assert!(acc >= 0.4, "the IDX reference trains to ACC {acc}");
+        acc
+    })
 }
 
 /// Load `path` and compare with `want`; `auto` must see MNIST's pixels as pixels in
@@ -81,7 +101,12 @@ fn check(path: &Path, opts: &LoadOptions, want: &Dataset) {
         "28x28 guessed or known"
     );
     let acc = tiny_train(&ds);
-    assert!(acc > 0.2, "{}: trained to ACC {acc}", path.display());
+    assert_eq!(
+        acc,
+        reference_acc(),
+        "{}: the same pixels as the IDX files train to another ACC",
+        path.display()
+    );
 }
 
 #[test]
@@ -154,7 +179,9 @@ fn svmlight_sparse_text() {
     }
     let ds = data::load(&p, &LoadOptions::default()).unwrap();
     assert_eq!(ds.preprocessing, Preprocessing::L2Rows);
-    assert!(tiny_train(&ds) > 0.2);
+    // Row-normalised sparse pixels: measured 0.42; chance is 0.1.
+    let acc = tiny_train(&ds);
+    assert!(acc >= 0.35, "svmlight digits trained to ACC {acc}");
 }
 
 #[test]
@@ -196,7 +223,9 @@ fn image_folder_with_class_subfolders() {
     want.sort();
     got.sort();
     assert_eq!(got, want);
-    assert!(tiny_train(&ds) > 0.2);
+    // The same pixels in class order (another row order): measured 0.51.
+    let acc = tiny_train(&ds);
+    assert!(acc >= 0.4, "image folder trained to ACC {acc}");
     // A requested size resamples every image.
     let small = data::load(
         &dir,
@@ -311,7 +340,8 @@ fn text_as_csv_gz_folders_and_lines() {
     .unwrap();
     assert_eq!(small.d, 5);
     let acc = tiny_train(&a);
-    assert!(acc > 0.8, "DEC on three clear topics: ACC {acc}");
+    // Three topics with disjoint words: measured 1.0.
+    assert!(acc >= 0.95, "DEC on three clear topics: ACC {acc}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -337,7 +367,9 @@ fn hog_features_replace_pixels_and_keep_them_for_pictures() {
             .unwrap()
             .starts_with("HOG: 144 values")
     );
-    assert!(tiny_train(&ds) > 0.2);
+    // 3x3 HOG cells of 300 digits: measured 0.37; chance is 0.1.
+    let acc = tiny_train(&ds);
+    assert!(acc >= 0.3, "HOG features trained to ACC {acc}");
     let table = tmp("hog").join("table.csv");
     std::fs::write(&table, "a,b,c\n1,2,3\n4,5,6\n").unwrap();
     let e = data::load(
@@ -424,4 +456,175 @@ fn channels_first_colour_images_are_transposed_to_channels_last() {
     let ds2 = data::load(&dir.join("hwc.npy"), &opts).unwrap();
     assert_eq!(ds2.x, ds.x);
     assert!(ds2.features_note.unwrap().contains("channels last"));
+}
+
+/// Run the binary; (exit status, stdout, stderr).
+fn cli(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A table as people keep them: a quoted name column with commas, two measurements
+/// and a class column of words, no option given. Before, "'pet 0, the cat' is not a
+/// number". Now the name is each sample's title (in `predict`'s table too), the word
+/// column is found as the label, and DEC separates the three clear classes.
+#[test]
+fn a_table_with_a_name_column_and_word_labels_trains_as_is() {
+    let dir = tmp("pets");
+    let mut csv = String::from("name,weight,height,animal\n");
+    for i in 0..60 {
+        let (a, w, h) = [("cat", 4, 25), ("dog", 20, 50), ("emu", 40, 170)][i % 3];
+        csv += &format!("\"pet {i}, the {a}\",{w}.{},{h}.{},{a}\n", i % 10, i % 7);
+    }
+    let p = dir.join("pets.csv");
+    std::fs::write(&p, csv).unwrap();
+    let ps = p.to_str().unwrap();
+    let (code, out, err) = cli(&["inspect", ps]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("labels       3 classes: cat=20 dog=20 emu=20"),
+        "{out}"
+    );
+    assert!(out.contains("labels from column 'animal'"), "{out}");
+    assert!(out.contains("column 'name' holds words"), "{out}");
+    let model = dir.join("model");
+    let (code, out, err) = cli(&[
+        "train",
+        "--data",
+        ps,
+        "--seed",
+        "0",
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let dec = out
+        .lines()
+        .find(|l| l.starts_with("DEC "))
+        .unwrap_or_default();
+    assert!(dec.contains("1.0000"), "three clear classes: {out}");
+    let table = dir.join("pred.csv");
+    let (code, _, err) = cli(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        ps,
+        "--out",
+        table.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = std::fs::read_to_string(&table).unwrap();
+    let mut lines = t.lines();
+    assert_eq!(lines.next(), Some("index,cluster,confidence,label,title"));
+    let row1 = lines.nth(1).unwrap();
+    assert!(
+        row1.starts_with("1,") && row1.ends_with(",dog,\"pet 1, the dog\""),
+        "{row1}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One column of 100 identical short documents under a header: before, "line 1,
+/// column 1: 'text' is not a number"; now it reads as text and is refused up front
+/// like identical rows.
+#[test]
+fn identical_documents_are_refused_up_front() {
+    let dir = tmp("same-docs");
+    let p = dir.join("docs.csv");
+    std::fs::write(&p, format!("text\n{}", "the cat sat\n".repeat(100))).unwrap();
+    let (code, _, err) = cli(&["train", "--data", p.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("decscope: error"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains(
+            "every one of the 100 documents of docs.csv is identical: there is nothing to cluster"
+        ),
+        "{err}"
+    );
+    // Varied short documents in one column load as text.
+    let varied: String = (0..40)
+        .map(|i| format!("{} news\n", ["oil", "grain"][i % 2]))
+        .collect();
+    std::fs::write(&p, format!("text\n{varied}")).unwrap();
+    let ds = data::load(&p, &LoadOptions::default()).unwrap();
+    assert_eq!((ds.n, ds.text.is_some()), (40, true));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Empty and NA cells: refused with the count per column and the flag, or handled
+/// as `--missing` says (rows dropped with their labels, or column means).
+#[test]
+fn missing_values_follow_the_missing_flag() {
+    let dir = tmp("gaps");
+    let p = dir.join("gaps.csv");
+    let mut csv = String::from("a,b,label\n");
+    for i in 0..30 {
+        let a = if i % 10 == 3 {
+            String::new()
+        } else {
+            format!("{}", i % 4)
+        };
+        let b = if i == 5 {
+            "NA".to_string()
+        } else {
+            format!("{}", i % 3)
+        };
+        csv += &format!("{a},{b},{}\n", i % 2);
+    }
+    std::fs::write(&p, csv).unwrap();
+    let ps = p.to_str().unwrap();
+    let (code, _, err) = cli(&["train", "--data", ps]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("4 missing values (empty or NA cells) in 2 column(s) (a: 3, b: 1)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--missing drop-rows") && err.contains("--missing mean"),
+        "{err}"
+    );
+    let load = |m: data::Missing| {
+        data::load(
+            &p,
+            &LoadOptions {
+                missing: m,
+                preprocessing: Preprocessing::None,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let dropped = load(data::Missing::DropRows);
+    assert_eq!(dropped.n, 26);
+    assert_eq!(
+        dropped.labels.as_ref().unwrap()[3],
+        0,
+        "row 4 of the file (i = 4) follows row 3 (i = 2)"
+    );
+    let filled = load(data::Missing::Mean);
+    assert_eq!(filled.n, 30);
+    // Column a without rows 3, 13, 23: values i % 4 over the other 27 rows.
+    let present: Vec<f32> = (0..30)
+        .filter(|i| i % 10 != 3)
+        .map(|i| (i % 4) as f32)
+        .collect();
+    let mean = present.iter().sum::<f32>() / present.len() as f32;
+    assert!(
+        (filled.x[3 * 2] - mean).abs() < 1e-6,
+        "{} vs {mean}",
+        filled.x[6]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,7 +33,27 @@ const CASES: &[(&str, &str, &str)] = &[
         "Invalid",
         "line 3, column 2 (x2): 'abc' is not a number",
     ),
-    ("nan.csv", "NonFinite", "row 1, column 1"),
+    (
+        "nan.csv",
+        "Missing",
+        "1 missing values (empty or NA cells) in 1 column(s) (x2: 1)",
+    ),
+    ("inf.csv", "NonFinite", "row 1, column 1"),
+    (
+        "huge_header.npy",
+        "Invalid",
+        "header claims 4294901878 bytes",
+    ),
+    (
+        "lying_shape.npy",
+        "Truncated",
+        "declares 4000000000000 bytes of data but only 16",
+    ),
+    (
+        "huge_index.svm",
+        "Invalid",
+        "444444441 features is too large",
+    ),
     ("complex.npy", "Unsupported", "dtype"),
     ("five_d.npy", "Invalid", "shape (2, 2, 2, 2, 2)"),
     ("bad_images", "Invalid", "broken.png"),
@@ -56,6 +76,7 @@ fn kind(e: &DataError) -> &'static str {
         DataError::Unsupported { .. } => "Unsupported",
         DataError::LabelCount { .. } => "LabelCount",
         DataError::NonFinite { .. } => "NonFinite",
+        DataError::Missing { .. } => "Missing",
         DataError::Invalid { .. } => "Invalid",
         DataError::NotFound { .. } => "NotFound",
     }
@@ -92,14 +113,20 @@ fn the_cli_exits_2_with_one_line() {
         ] {
             let out = Command::new(exe).args(&args).output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
-            if *name == "nan.csv" && args[0] == "inspect" {
-                // inspect describes such data and warns instead of refusing it.
+            // inspect describes such data and warns instead of refusing it.
+            let warning = match (*name, args[0]) {
+                ("nan.csv", "inspect") => Some(
+                    "warning: 1 missing values (empty/NA cells or NaN; first at row 1, column 1); train with --missing",
+                ),
+                ("inf.csv", "inspect") => Some(
+                    "warning: 1 infinite values (first at row 1, column 1); training refuses such data",
+                ),
+                _ => None,
+            };
+            if let Some(want) = warning {
                 let stdout = String::from_utf8_lossy(&out.stdout);
                 assert_eq!(out.status.code(), Some(0), "{err}");
-                assert!(
-                    stdout.contains("warning: 1 NaN or infinite values (first at row 1, column 1)"),
-                    "{stdout}"
-                );
+                assert!(stdout.contains(want), "{stdout}");
                 continue;
             }
             assert_eq!(
@@ -224,4 +251,36 @@ fn augment_without_images_exits_2_with_one_line() {
     assert!(lines[0].contains("augmentation needs images"), "{err}");
     assert!(lines[0].contains("--image-shape"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The one valid fixture: two class folders of three small PNGs each.
+#[test]
+fn the_valid_image_folder_loads_its_two_classes() {
+    let ds = data::load(&fixture("images_ok"), &LoadOptions::default()).unwrap();
+    assert_eq!(ds.n, 6);
+    assert_eq!(
+        ds.class_names,
+        Some(vec!["circle".to_string(), "square".to_string()])
+    );
+    assert_eq!(ds.labels, Some(vec![0, 0, 0, 1, 1, 1]));
+    assert!(ds.image_shape.is_some());
+}
+
+/// No fixture lies unused: each entry of tests/fixtures is a case above or the valid
+/// image folder.
+#[test]
+fn every_fixture_is_used_by_a_test() {
+    let used: std::collections::BTreeSet<&str> = CASES
+        .iter()
+        .map(|(name, _, _)| name.split('/').next().unwrap_or(name))
+        .chain(["images_ok"])
+        .collect();
+    let dir = fixture("");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            used.contains(name.as_str()),
+            "tests/fixtures/{name} is not used by any test"
+        );
+    }
 }

@@ -374,7 +374,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
             let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
             let tex = gallery::texture(app, ui.ctx(), s);
-            let preview = app.ds.text.as_ref().map(|t| t.previews[s].clone());
+            let preview = app.ds.title(s).map(str::to_string);
             egui::Tooltip::always_open(
                 ui.ctx().clone(),
                 ui.layer_id(),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::file_browser::{DIALOG_FAILED, FileBrowser, Outcome, Purpose};
 use super::{DecApp, DialogResult, RunView, gallery};
 use crate::data;
 use crate::engine::model::DecModel;
@@ -95,19 +96,8 @@ impl DecApp {
         };
         let dir = Self::export_path("run");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut csv = String::from("index,cluster,confidence,label\n");
-        for i in 0..self.ds.n {
-            let label = self
-                .ds
-                .labels
-                .as_ref()
-                .map(|l| self.ds.class_name(l[i]))
-                .unwrap_or_default();
-            csv += &format!(
-                "{i},{},{:.6},{label}\n",
-                out.assignments[i], out.confidence[i]
-            );
-        }
+        let csv = data::assignments_csv(&self.ds, &out.assignments, &out.confidence)
+            .map_err(|e| format!("assignments.csv: {e}"))?;
         let w = |name: &str, bytes: &[u8]| {
             std::fs::write(dir.join(name), bytes)
                 .map_err(|e| format!("{}: {e}", dir.join(name).display()))
@@ -126,19 +116,113 @@ impl DecApp {
         Ok(dir)
     }
 
-    pub(super) fn spawn_dialog(&mut self, pick_folder_for_model: bool, folder: bool) {
+    /// Ask for a path with the system dialog on its own thread, or with the in-app
+    /// browser when the system dialog cannot open here.
+    pub(super) fn spawn_dialog(&mut self, purpose: Purpose, folder: bool) {
+        if let Some(reason) = self.native_dialog_blocked.clone() {
+            self.open_browser(purpose, Some(reason));
+            return;
+        }
         let (tx, rx) = crossbeam_channel::bounded(1);
         std::thread::spawn(move || {
+            let t = std::time::Instant::now();
             let d = rfd::FileDialog::new();
-            let r = if pick_folder_for_model {
-                DialogResult::LoadModel(d.pick_folder())
-            } else if folder {
-                DialogResult::OpenData(d.pick_folder())
+            let path = if folder || purpose == Purpose::LoadModel {
+                d.pick_folder()
             } else {
-                DialogResult::OpenData(d.pick_file())
+                d.pick_file()
             };
-            let _ = tx.send(r);
+            let _ = tx.send(DialogResult {
+                purpose,
+                path,
+                open_for: t.elapsed(),
+            });
         });
         self.dialog = Some(rx);
+    }
+
+    /// A path from the system dialog is opened; nothing back faster than a person
+    /// can cancel means the dialog never showed, so the in-app browser takes over
+    /// (and is used for the rest of the session).
+    pub(super) fn on_dialog(&mut self, r: DialogResult) {
+        match (r.path, r.purpose) {
+            (Some(p), Purpose::OpenData) => self.open(p),
+            (Some(p), Purpose::LoadModel) => self.load_model(&p),
+            (None, purpose) if r.open_for < DIALOG_MIN_OPEN => {
+                self.native_dialog_blocked = Some(DIALOG_FAILED.to_string());
+                self.open_browser(purpose, Some(DIALOG_FAILED.to_string()));
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// Open the in-app browser in the current data's folder (else the working one).
+    pub fn open_browser(&mut self, purpose: Purpose, reason: Option<String>) {
+        let start = self
+            .ds
+            .source
+            .as_ref()
+            .and_then(|p| p.parent())
+            .filter(|p| p.is_dir())
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        self.browser = Some(FileBrowser::new(purpose, start, reason));
+    }
+
+    /// The browser's window, when open; a chosen path is opened as its purpose says.
+    pub(super) fn file_browser_window(&mut self, ctx: &egui::Context) {
+        let Some(b) = &mut self.browser else { return };
+        let purpose = b.purpose;
+        match b.ui(ctx) {
+            Some(Outcome::Open(p)) => {
+                self.browser = None;
+                match purpose {
+                    Purpose::OpenData => self.open(p),
+                    Purpose::LoadModel => self.load_model(&p),
+                }
+            }
+            Some(Outcome::Cancel) => self.browser = None,
+            None => {}
+        }
+    }
+}
+
+/// A system dialog that returns nothing sooner than this was never shown.
+const DIALOG_MIN_OPEN: std::time::Duration = std::time::Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn app() -> DecApp {
+        let ds = data::Dataset::new("t", vec![0.0, 1.0, 2.0, 3.0], 1, None).unwrap();
+        let mut a = DecApp::new(ds);
+        a.native_dialog_blocked = None;
+        a
+    }
+
+    #[test]
+    fn a_dialog_that_returns_nothing_at_once_hands_over_to_the_browser() {
+        let mut a = app();
+        let quick = |purpose| DialogResult {
+            purpose,
+            path: None,
+            open_for: Duration::from_millis(30),
+        };
+        a.on_dialog(quick(Purpose::LoadModel));
+        let b = a.browser.as_ref().expect("browser opened");
+        assert_eq!(b.purpose, Purpose::LoadModel);
+        assert_eq!(b.reason.as_deref(), Some(DIALOG_FAILED));
+        assert_eq!(a.native_dialog_blocked.as_deref(), Some(DIALOG_FAILED));
+        // A person who looked at the dialog and cancelled it: nothing happens.
+        let mut a = app();
+        a.on_dialog(DialogResult {
+            purpose: Purpose::OpenData,
+            path: None,
+            open_for: Duration::from_secs(4),
+        });
+        assert!(a.browser.is_none() && a.native_dialog_blocked.is_none());
     }
 }

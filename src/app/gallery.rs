@@ -51,14 +51,14 @@ pub fn texture(app: &mut DecApp, ctx: &egui::Context, i: usize) -> Option<Textur
     Some(t)
 }
 
-/// A thumbnail of sample `i`: its image, its document's first line, or a strip of
-/// its features.
+/// A thumbnail of sample `i`: its image, its title (a document's first line, a
+/// table's name column), or a strip of its features.
 pub fn thumb(app: &mut DecApp, ui: &mut egui::Ui, i: usize, size: f32) -> egui::Response {
     if let Some(t) = texture(app, ui.ctx(), i) {
         return ui.add(egui::Image::new((t.id(), Vec2::splat(size))).sense(egui::Sense::hover()));
     }
-    if let Some(t) = &app.ds.text {
-        let p = &t.previews[i];
+    if let Some(p) = app.ds.title(i) {
+        let p = p.to_string();
         let short: String = p.chars().take(40).collect();
         return ui
             .add(

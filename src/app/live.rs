@@ -8,7 +8,7 @@ use std::time::Instant;
 use crossbeam_channel::TryRecvError;
 
 use super::worker::WorkerMsg;
-use super::{DecApp, DialogResult, Frame, MAX_FRAMES, Method};
+use super::{DecApp, Frame, MAX_FRAMES, Method};
 use crate::engine::pipeline::{Event, Phase, Snapshot};
 use crate::projection::pca::pca_2d;
 
@@ -22,6 +22,7 @@ impl DecApp {
                 Ok(Ok(ds)) => {
                     let path = path.clone();
                     self.loading = None;
+                    self.failed = None;
                     self.stop();
                     self.worker = None;
                     self.ds = Arc::new(ds);
@@ -30,7 +31,12 @@ impl DecApp {
                     self.remember(&path);
                 }
                 Ok(Err(e)) => {
+                    self.failed = Some(path.clone());
                     self.loading = None;
+                    // Missing values have a policy to choose: show it beside the error.
+                    if e.contains("--missing") {
+                        self.load.open = true;
+                    }
                     self.error = Some(e);
                     self.status = format!("kept {}", self.ds.name);
                 }
@@ -42,11 +48,7 @@ impl DecApp {
             && let Ok(r) = rx.try_recv()
         {
             self.dialog = None;
-            match r {
-                DialogResult::OpenData(Some(p)) => self.open(p),
-                DialogResult::LoadModel(Some(p)) => self.load_model(&p),
-                _ => {}
-            }
+            self.on_dialog(r);
         }
         let Some(w) = &self.worker else { return };
         let mut latest = None;

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use egui::RichText;
 
 use super::DecApp;
-use crate::data::{Features, ImageShape, LoadOptions, Preprocessing};
+use crate::data::{Features, ImageShape, LoadOptions, Missing, Preprocessing};
 
 /// The load options as the window edits them.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +27,8 @@ pub struct LoadForm {
     pub features: Features,
     /// Empty, or the paper's imbalanced subsample's smallest retention rate.
     pub retain_min: String,
+    /// Missing values: refuse, drop rows or fill with the column mean.
+    pub missing: Missing,
     /// Whether the window is shown.
     pub open: bool,
 }
@@ -41,6 +43,7 @@ impl Default for LoadForm {
             text_col: String::new(),
             features: Features::Raw,
             retain_min: String::new(),
+            missing: Missing::Error,
             open: false,
         }
     }
@@ -90,8 +93,18 @@ impl LoadForm {
             text_col: Some(self.text_col.trim().to_string()).filter(|s| !s.is_empty()),
             features: self.features,
             retain_min,
+            missing: self.missing,
             ..Default::default()
         })
+    }
+}
+
+/// How the Load options window names a missing-value policy.
+pub fn missing_text(m: Missing) -> &'static str {
+    match m {
+        Missing::Error => "refuse the file",
+        Missing::DropRows => "drop those rows",
+        Missing::Mean => "fill with column mean",
     }
 }
 
@@ -103,7 +116,7 @@ pub fn preprocessing_name(p: Preprocessing) -> String {
 impl DecApp {
     /// Open the current dataset's file again with the form's options.
     pub fn reload(&mut self) {
-        match self.ds.source.clone() {
+        match self.failed.clone().or_else(|| self.ds.source.clone()) {
             Some(path) => self.open(path),
             None => self.error = Some("this dataset was not read from a file".into()),
         }
@@ -186,7 +199,19 @@ impl DecApp {
                                 .desired_width(120.0),
                         )
                         .labelled_by(lab.id)
-                        .on_hover_text("The paper's imbalanced subsample of labelled data: class sizes fall linearly from all of the first class to this fraction of the last");
+                        .on_hover_text("The paper's imbalanced subsample of labelled data: each sample of class c kept with probability r + (1 - r) c/(K-1), so about this fraction of the first class and all of the last");
+                        ui.end_row();
+                        let lab = ui.label("missing values");
+                        egui::ComboBox::from_id_salt("load-missing")
+                            .selected_text(missing_text(self.load.missing))
+                            .show_ui(ui, |ui| {
+                                for m in Missing::value_variants() {
+                                    ui.selectable_value(&mut self.load.missing, *m, missing_text(*m));
+                                }
+                            })
+                            .response
+                            .labelled_by(lab.id)
+                            .on_hover_text("Empty or NA cells (NaN in arrays): refuse the file, drop the rows that have them, or fill each with its column's mean (--missing)");
                         ui.end_row();
                     });
                 if let Some(r) = &self.ds.preprocessing_reason {
@@ -195,8 +220,12 @@ impl DecApp {
                 if let Some(n) = &self.ds.label_note {
                     ui.label(RichText::new(n).weak().small());
                 }
+                for n in &self.ds.notes {
+                    ui.label(RichText::new(n).weak().small());
+                }
                 ui.horizontal(|ui| {
-                    let can = self.ds.source.is_some() && self.loading.is_none();
+                    let can = (self.ds.source.is_some() || self.failed.is_some())
+                        && self.loading.is_none();
                     if ui.add_enabled(can, egui::Button::new("Reload")).clicked() {
                         reload = true;
                     }
@@ -233,6 +262,8 @@ mod tests {
         f.retain_min = "3".into();
         assert!(f.options().unwrap_err().contains("retain min"));
         f.retain_min.clear();
+        f.missing = Missing::Mean;
+        assert_eq!(f.options().unwrap().missing, Missing::Mean);
         f.image_shape = "8by8".into();
         assert!(f.options().unwrap_err().contains("image shape"));
         assert_eq!(preprocessing_name(Preprocessing::UnitRange), "unit-range");

@@ -2,6 +2,7 @@
 
 use egui::RichText;
 
+use super::file_browser::Purpose;
 use super::{DecApp, percentile};
 use crate::data;
 
@@ -11,11 +12,21 @@ impl DecApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("Open file...").clicked() {
-                    self.spawn_dialog(false, false);
+                    self.spawn_dialog(Purpose::OpenData, false);
                     ui.close();
                 }
                 if ui.button("Open folder...").clicked() {
-                    self.spawn_dialog(false, true);
+                    self.spawn_dialog(Purpose::OpenData, true);
+                    ui.close();
+                }
+                if ui
+                    .button("Browse files in the app...")
+                    .on_hover_text(
+                        "decscope's own file browser, when the system dialog does not suit",
+                    )
+                    .clicked()
+                {
+                    self.open_browser(Purpose::OpenData, None);
                     ui.close();
                 }
                 ui.menu_button("Open recent", |ui| {
@@ -35,7 +46,7 @@ impl DecApp {
                 }
                 ui.separator();
                 if ui.button("Load model...").clicked() {
-                    self.spawn_dialog(true, true);
+                    self.spawn_dialog(Purpose::LoadModel, true);
                     ui.close();
                 }
                 if ui

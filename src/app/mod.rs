@@ -18,6 +18,7 @@ pub mod compare;
 pub mod confusion;
 pub mod curves;
 pub mod embedding;
+mod file_browser;
 mod files;
 pub mod gallery;
 pub mod gradient;
@@ -81,6 +82,13 @@ pub struct DecApp {
     pub status: String,
     loading: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
     dialog: Option<Receiver<DialogResult>>,
+    /// The in-app file browser, when open.
+    pub browser: Option<file_browser::FileBrowser>,
+    /// Why the system file dialog cannot open here (`None`: try it). Probed at start
+    /// ([`file_browser::native_dialog_unavailable`]); tests set it.
+    pub native_dialog_blocked: Option<String>,
+    /// The file whose last load failed: Reload in Load options tries it again.
+    pub failed: Option<PathBuf>,
     pub recent: Vec<PathBuf>,
     /// Where the recent list and the autoencoder cache live (see [`AppDirs`]).
     pub dirs: AppDirs,
@@ -117,9 +125,11 @@ pub struct DecApp {
     pub runs: Vec<compare::FinishedRun>,
 }
 
-enum DialogResult {
-    OpenData(Option<PathBuf>),
-    LoadModel(Option<PathBuf>),
+/// What the system file dialog gave, and how long it was open.
+struct DialogResult {
+    purpose: file_browser::Purpose,
+    path: Option<PathBuf>,
+    open_for: std::time::Duration,
 }
 
 /// Where the app keeps the user's files between sessions: the recent-files list in its
@@ -196,6 +206,9 @@ impl DecApp {
             status: String::new(),
             loading: None,
             dialog: None,
+            browser: None,
+            native_dialog_blocked: file_browser::native_dialog_unavailable(),
+            failed: None,
             recent,
             dirs,
             textures: HashMap::new(),
@@ -431,6 +444,7 @@ impl DecApp {
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         self.load_options_window(&ctx);
+        self.file_browser_window(&ctx);
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("controls")
             .default_size(270.0)

@@ -59,6 +59,9 @@ impl DecApp {
         if let Some(f) = &self.ds.features_note {
             ui.label(RichText::new(f).weak().small());
         }
+        for n in &self.ds.notes {
+            ui.label(RichText::new(n).weak().small());
+        }
         if let Some(t) = &self.ds.text {
             ui.label(format!(
                 "text: {} documents, vocabulary {} of {} stems",

@@ -39,6 +39,10 @@ pub struct LoadArgs {
     /// Text: keep this many most frequent word stems (the paper: 2000).
     #[arg(long, default_value_t = decscope::data::text::DEFAULT_VOCAB)]
     pub vocab: usize,
+    /// Missing values (empty or NA cells, NaN in arrays): refuse the file (error), drop
+    /// the rows that have them (drop-rows), or fill each with its column's mean (mean).
+    #[arg(long, value_enum, default_value_t = decscope::data::Missing::Error)]
+    pub missing: decscope::data::Missing,
     /// Images: raw pixels, or HOG over 8x8-pixel cells (+ an 8x8 colour map for colour
     /// images), as the paper did for STL-10.
     #[arg(long, value_enum, default_value_t = decscope::data::Features::Raw)]
@@ -58,6 +62,7 @@ impl LoadArgs {
             text_col: self.text_col.clone(),
             vocab: self.vocab,
             features: self.features,
+            missing: self.missing,
             ..Default::default()
         }
     }

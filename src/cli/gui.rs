@@ -37,6 +37,7 @@ pub fn gui(a: AppArgs) -> Result<()> {
     );
     app.load.text_col = load.text_col.clone().unwrap_or_default();
     app.load.features = load.features;
+    app.load.missing = load.missing;
     app.load.retain_min = load
         .retain_min
         .first()

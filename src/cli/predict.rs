@@ -1,7 +1,5 @@
 //! `decscope predict`: clusters and confidences of new data under a saved model.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +15,8 @@ pub struct PredictArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Output CSV: index,cluster,confidence[,label].
+    /// Output CSV: index,cluster,confidence[,label][,title] (label and title when the
+    /// data have them).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -33,22 +32,8 @@ pub fn predict(a: PredictArgs) -> Result<()> {
     let ds = a.data.load()?;
     model.check_input(ds.d, &a.model)?;
     let (labels, conf, _) = model.predict(&ds.x, ds.n);
-    let f = File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let mut w = BufWriter::new(f);
-    let has_truth = ds.labels.is_some();
-    writeln!(
-        w,
-        "index,cluster,confidence{}",
-        if has_truth { ",label" } else { "" }
-    )?;
-    for i in 0..ds.n {
-        write!(w, "{i},{},{:.6}", labels[i], conf[i])?;
-        if let Some(t) = &ds.labels {
-            write!(w, ",{}", ds.class_name(t[i]))?;
-        }
-        writeln!(w)?;
-    }
-    w.flush()?;
+    let table = decscope::data::assignments_csv(&ds, &labels, &conf)?;
+    std::fs::write(&a.out, table).with_context(|| format!("writing {}", a.out.display()))?;
     if let Some(t) = &ds.labels {
         let s = decscope::engine::metrics::scores(t, &labels);
         eprintln!("predicted {} samples: {}", ds.n, fmt_scores(&s));

@@ -355,7 +355,8 @@ impl Sink for BarSink {
                 r.dec.map(|s| fmt_scores(&s)).unwrap_or_else(|| "-".into()),
                 r.seconds
             )),
-            Event::Sweep(SweepEvent::Started { .. }) | Event::Snapshot(_) => {}
+            Event::Sweep(SweepEvent::Started { .. } | SweepEvent::KModel { .. })
+            | Event::Snapshot(_) => {}
         }
     }
 }
@@ -386,9 +387,10 @@ pub fn train(a: TrainArgs) -> Result<()> {
         ds.preprocessing.name(),
         ds.preprocessing_reason.as_deref().unwrap_or("-"),
         ds.label_note
-            .as_deref()
+            .iter()
+            .chain(&ds.notes)
             .map(|n| format!("\n  {n}"))
-            .unwrap_or_default()
+            .collect::<String>()
     );
     let source = ae_source(&a, ds.d)?;
     let mut sink = BarSink {

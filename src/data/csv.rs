@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::labels::encode;
+use super::missing::is_missing_cell;
 use super::{DataError, Dataset};
 
 /// Which column holds the labels.
@@ -43,116 +44,255 @@ fn is_number(s: &[u8]) -> bool {
         .is_some_and(|t| t.trim().parse::<f64>().is_ok())
 }
 
-/// Parse CSV/TSV bytes (`path` is for messages).
-pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset, DataError> {
-    let text_start = bytes.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = text_start else {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
-    };
-    let first_line = bytes[start..]
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let ext_tab = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
-    let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
-    let commas = first_line.iter().filter(|&&b| b == b',').count();
-    let semis = first_line.iter().filter(|&&b| b == b';').count();
-    let delim = if ext_tab || (tabs > 0 && tabs >= commas) {
-        b'\t'
-    } else if semis > commas {
-        b';'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut rec = csv::ByteRecord::new();
-    let mut rows: Vec<csv::ByteRecord> = Vec::with_capacity(2);
-    // Look at the first two records to decide on a header.
-    for _ in 0..2 {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => rows.push(rec.clone()),
-            Ok(false) => break,
-            Err(e) => return Err(csv_err(path, e)),
+fn is_missing(s: &[u8]) -> bool {
+    std::str::from_utf8(s).is_ok_and(is_missing_cell)
+}
+
+/// Rows read ahead to decide the header, each column's kind and a string label column.
+const SAMPLE_ROWS: usize = 1000;
+/// Label names a header may use, any case.
+const LABEL_NAMES: [&str; 4] = ["label", "class", "target", "y"];
+
+/// What a column of the table holds, judged on the first rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Numbers (missing cells allowed; a stray word is an error naming the cell).
+    Number,
+    /// Mostly words (names, ids, classes): kept out of the features.
+    Text,
+}
+
+/// Per column: how many present cells are numbers and how many are not.
+fn column_kinds(rows: &[csv::ByteRecord], width: usize) -> Vec<Kind> {
+    let mut num = vec![0usize; width];
+    let mut words = vec![0usize; width];
+    for r in rows {
+        for (c, cell) in r.iter().enumerate().take(width) {
+            if is_missing(cell) {
+                continue;
+            }
+            if is_number(cell) {
+                num[c] += 1;
+            } else {
+                words[c] += 1;
+            }
         }
     }
-    if rows.is_empty() {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
+    (0..width)
+        .map(|c| {
+            if words[c] > num[c] {
+                Kind::Text
+            } else {
+                Kind::Number
+            }
+        })
+        .collect()
+}
+
+/// A header: the file has one row of words, or some cell of the first row is a word
+/// where the column below it holds numbers.
+fn has_header(head: &[csv::ByteRecord]) -> bool {
+    let Some(first) = head.first() else {
+        return false;
+    };
+    if head.len() == 1 {
+        return first.iter().all(|c| !is_number(c));
     }
-    let width = rows[0].len();
-    // A header: some cell of the first row is not a number while the second row's is.
-    let header = rows.len() == 2
-        && rows[0]
-            .iter()
-            .zip(rows[1].iter())
-            .any(|(a, b)| !is_number(a) && is_number(b))
-        || rows.len() == 1 && rows[0].iter().all(|c| !is_number(c));
-    let names: Option<Vec<String>> = header.then(|| {
-        rows[0]
-            .iter()
-            .map(|c| String::from_utf8_lossy(c).trim().to_string())
-            .collect()
-    });
-    let label_idx = match label_col {
-        LabelCol::None => None,
-        LabelCol::First => Some(0),
-        LabelCol::Last => Some(width - 1),
-        LabelCol::Index(i) if *i < width => Some(*i),
+    let below = column_kinds(&head[1..], first.len());
+    first.iter().enumerate().any(|(c, cell)| {
+        !is_number(cell)
+            && !is_missing(cell)
+            && below.get(c) == Some(&Kind::Number)
+            && head[1..]
+                .iter()
+                .any(|r| r.get(c).is_some_and(is_number))
+    })
+}
+
+/// A column of words that looks like classes: 2 to 50 distinct values, each seen
+/// twice on average (so names and ids, one per row, are not taken).
+fn looks_like_classes(rows: &[csv::ByteRecord], c: usize) -> Option<usize> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut present = 0usize;
+    for r in rows {
+        let cell = r.get(c)?;
+        if is_missing(cell) {
+            continue;
+        }
+        present += 1;
+        seen.insert(cell.trim_ascii());
+        if seen.len() > MAX_GUESSED_CLASSES {
+            return None;
+        }
+    }
+    (seen.len() >= 2 && seen.len() * 2 <= present).then_some(seen.len())
+}
+
+/// Header names, or `column i` (0-based) without a header.
+fn col_name(names: Option<&[String]>, c: usize) -> String {
+    names
+        .and_then(|h| h.get(c))
+        .map_or(format!("column {c}"), |n| format!("'{n}'"))
+}
+
+/// The label column `label_col` asks for, and a note when it was chosen by content.
+fn label_column(
+    label_col: &LabelCol,
+    names: Option<&[String]>,
+    kinds: &[Kind],
+    sample: &[csv::ByteRecord],
+    path: &Path,
+) -> Result<(Option<usize>, Option<String>), DataError> {
+    let width = kinds.len();
+    let invalid = |reason: String| DataError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    Ok(match label_col {
+        LabelCol::None => (None, None),
+        LabelCol::First => (Some(0), None),
+        LabelCol::Last => (Some(width - 1), None),
+        LabelCol::Index(i) if *i < width => (Some(*i), None),
         LabelCol::Index(i) => {
+            return Err(invalid(format!(
+                "--label-col {i}: the table has only {width} columns (0-based indices 0..{})",
+                width - 1
+            )));
+        }
+        LabelCol::Name(n) => match names.and_then(|h| h.iter().position(|c| c == n)) {
+            Some(i) => (Some(i), None),
+            None => {
+                return Err(invalid(format!(
+                    "--label-col {n}: no such column; the header is {}",
+                    names.map_or("missing (give an index instead)".into(), |h| h.join(", "))
+                )));
+            }
+        },
+        LabelCol::Auto => {
+            let by_name = names.and_then(|h| {
+                h.iter()
+                    .position(|c| LABEL_NAMES.contains(&c.to_ascii_lowercase().as_str()))
+            });
+            if by_name.is_some() {
+                return Ok((by_name, None));
+            }
+            let by_content = (0..width)
+                .rev()
+                .filter(|&c| kinds[c] == Kind::Text)
+                .find_map(|c| looks_like_classes(sample, c).map(|k| (c, k)));
+            match by_content {
+                Some((c, k)) => (
+                    Some(c),
+                    Some(format!(
+                        "labels from column {} ({k} distinct words over the first {} rows); --label-col none keeps it out of the labels (as a title)",
+                        col_name(names, c),
+                        sample.len()
+                    )),
+                ),
+                None => (None, None),
+            }
+        }
+    })
+}
+
+/// The table's layout, decided on its first rows.
+struct Layout {
+    width: usize,
+    header: bool,
+    names: Option<Vec<String>>,
+    label: Option<usize>,
+    label_note: Option<String>,
+    /// Word columns other than the label: the sample's title.
+    titles: Vec<usize>,
+}
+
+impl Layout {
+    fn decide(
+        head: &[csv::ByteRecord],
+        path: &Path,
+        label_col: &LabelCol,
+    ) -> Result<Layout, DataError> {
+        let width = head[0].len();
+        let header = has_header(head);
+        let names: Option<Vec<String>> = header.then(|| {
+            head[0]
+                .iter()
+                .map(|c| String::from_utf8_lossy(c).trim().to_string())
+                .collect()
+        });
+        let sample = &head[usize::from(header)..];
+        let kinds = column_kinds(sample, width);
+        let (label, label_note) = label_column(label_col, names.as_deref(), &kinds, sample, path)?;
+        let titles: Vec<usize> = (0..width)
+            .filter(|&c| kinds[c] == Kind::Text && Some(c) != label)
+            .collect();
+        if width == titles.len() + usize::from(label.is_some()) {
+            let words: Vec<String> = titles
+                .iter()
+                .map(|&c| col_name(names.as_deref(), c))
+                .collect();
             return Err(DataError::Invalid {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "--label-col {i}: the table has only {width} columns (0-based indices 0..{})",
-                    width - 1
+                    "no numeric feature columns: {} hold words{}. For documents, name the text column with --text-col",
+                    if words.is_empty() {
+                        "the columns".to_string()
+                    } else {
+                        words.join(", ")
+                    },
+                    label.map_or(String::new(), |l| format!(
+                        " and {} is the label",
+                        col_name(names.as_deref(), l)
+                    ))
                 ),
             });
         }
-        LabelCol::Name(n) => match names.as_ref().and_then(|h| h.iter().position(|c| c == n)) {
-            Some(i) => Some(i),
-            None => {
-                return Err(DataError::Invalid {
-                    path: path.to_path_buf(),
-                    reason: format!(
-                        "--label-col {n}: no such column; the header is {}",
-                        names
-                            .as_ref()
-                            .map_or("missing (give an index instead)".into(), |h| h.join(", "))
-                    ),
-                });
-            }
-        },
-        LabelCol::Auto => names.as_ref().and_then(|h| {
-            h.iter().position(|c| {
-                ["label", "class", "target", "y"].contains(&c.to_ascii_lowercase().as_str())
-            })
-        }),
-    };
-    let d = width - usize::from(label_idx.is_some());
-    if d == 0 {
-        return Err(DataError::Invalid {
-            path: path.to_path_buf(),
-            reason: "no feature columns besides the label".into(),
-        });
+        Ok(Layout {
+            width,
+            header,
+            names,
+            label,
+            label_note,
+            titles,
+        })
     }
-    let mut x: Vec<f32> = Vec::with_capacity(bytes.len() / (4 * width).max(1) * d);
-    let mut raw_labels: Vec<String> = Vec::new();
-    let first_data = usize::from(header);
-    let mut line = 0usize;
-    let push = |r: &csv::ByteRecord,
-                line: usize,
-                x: &mut Vec<f32>,
-                raw_labels: &mut Vec<String>|
-     -> Result<(), DataError> {
-        if r.len() != width {
+
+    /// One line saying which word columns were kept out of the features.
+    fn titles_note(&self) -> Option<String> {
+        (!self.titles.is_empty()).then(|| {
+            let cols: Vec<String> = self
+                .titles
+                .iter()
+                .map(|&c| col_name(self.names.as_deref(), c))
+                .collect();
+            format!(
+                "column{} {} hold{} words, not numbers: kept out of the features and used as each sample's title",
+                if cols.len() > 1 { "s" } else { "" },
+                cols.join(", "),
+                if cols.len() > 1 { "" } else { "s" }
+            )
+        })
+    }
+}
+
+/// The rows as read: features (NaN where a cell is missing), raw labels and titles.
+#[derive(Default)]
+struct Rows {
+    x: Vec<f32>,
+    labels: Vec<String>,
+    titles: Vec<String>,
+}
+
+impl Rows {
+    /// Add record `r` (on `line` of the file) as one sample.
+    fn push(
+        &mut self,
+        r: &csv::ByteRecord,
+        line: usize,
+        lay: &Layout,
+        path: &Path,
+    ) -> Result<(), DataError> {
+        if r.len() != lay.width {
             if r.len() == 1
                 && r.get(0)
                     .is_some_and(|c| c.iter().all(u8::is_ascii_whitespace))
@@ -162,62 +302,153 @@ pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset,
             return Err(DataError::Invalid {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "line {line}: {} fields, but the first row has {width}. Make every row the same width.",
-                    r.len()
+                    "line {line}: {} fields, but the first row has {}. Make every row the same width.",
+                    r.len(),
+                    lay.width
                 ),
             });
         }
+        let mut title: Vec<&str> = Vec::new();
         for (c, cell) in r.iter().enumerate() {
-            if Some(c) == label_idx {
-                raw_labels.push(String::from_utf8_lossy(cell).into_owned());
-                continue;
-            }
-            let t = std::str::from_utf8(cell).unwrap_or("").trim();
-            match t.parse::<f32>() {
-                Ok(v) => x.push(v),
-                Err(_) => {
-                    let col = names
-                        .as_ref()
-                        .map_or(format!("{}", c + 1), |h| format!("{} ({})", c + 1, h[c]));
-                    return Err(DataError::Invalid {
-                        path: path.to_path_buf(),
-                        reason: format!(
-                            "line {line}, column {col}: '{}' is not a number. Fix the cell, or name it as the label column with --label-col.",
-                            String::from_utf8_lossy(cell)
-                        ),
-                    });
-                }
+            if Some(c) == lay.label {
+                self.labels.push(String::from_utf8_lossy(cell).into_owned());
+            } else if lay.titles.contains(&c) {
+                title.push(std::str::from_utf8(cell).unwrap_or("?").trim());
+            } else {
+                self.x.push(number(cell, line, c, lay, path)?);
             }
         }
+        if !lay.titles.is_empty() {
+            self.titles.push(title.join(" · "));
+        }
         Ok(())
+    }
+}
+
+/// A numeric cell: its value, NaN when missing, or an error naming the cell.
+fn number(cell: &[u8], line: usize, c: usize, lay: &Layout, path: &Path) -> Result<f32, DataError> {
+    let t = std::str::from_utf8(cell).unwrap_or("");
+    if is_missing_cell(t) {
+        return Ok(f32::NAN);
+    }
+    t.trim().parse::<f32>().map_err(|_| {
+        let col = lay
+            .names
+            .as_ref()
+            .map_or(format!("{}", c + 1), |h| format!("{} ({})", c + 1, h[c]));
+        DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "line {line}, column {col}: '{}' is not a number, though the column's other cells are. Fix the cell (leave it empty if the value is missing, see --missing), or name the column with --label-col.",
+                String::from_utf8_lossy(cell)
+            ),
+        }
+    })
+}
+
+/// The delimiter: tab for `.tsv` or a first line with tabs, else semicolon when it
+/// has more of those than commas, else comma.
+fn delimiter(bytes: &[u8], path: &Path) -> u8 {
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let ext_tab = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+    let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
+    let commas = first_line.iter().filter(|&&b| b == b',').count();
+    let semis = first_line.iter().filter(|&&b| b == b';').count();
+    if ext_tab || (tabs > 0 && tabs >= commas) {
+        b'\t'
+    } else if semis > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// Parse CSV/TSV bytes (`path` is for messages). Columns of numbers are the features
+/// (empty or NA cells become NaN, for [`super::missing`]); a column of words is the
+/// label when `label_col` says so or when it looks like classes, and any other word
+/// columns (names, ids) become each sample's title.
+pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset, DataError> {
+    let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
     };
-    for r in rows.iter().skip(first_data) {
-        line = r.position().map_or(line + 1, |p| p.line() as usize);
-        push(r, line, &mut x, &mut raw_labels)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter(&bytes[start..], path))
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[start..]);
+    let mut rec = csv::ByteRecord::new();
+    let mut head: Vec<csv::ByteRecord> = Vec::new();
+    while head.len() <= SAMPLE_ROWS {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => head.push(rec.clone()),
+            Ok(false) => break,
+            Err(e) => return Err(csv_err(path, e)),
+        }
+    }
+    if head.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let lay = Layout::decide(&head, path, label_col)?;
+    let mut rows = Rows::default();
+    let mut line = 0usize;
+    let position = |r: &csv::ByteRecord, line: usize| {
+        // Lines of `bytes`, counting the whitespace skipped before the first record.
+        let skipped = bytes[..start].iter().filter(|&&b| b == b'\n').count();
+        r.position()
+            .map_or(line + 1, |p| p.line() as usize + skipped)
+    };
+    for r in head.iter().skip(usize::from(lay.header)) {
+        line = position(r, line);
+        rows.push(r, line, &lay, path)?;
     }
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {
-                line = rec.position().map_or(line + 1, |p| p.line() as usize);
-                push(&rec, line, &mut x, &mut raw_labels)?;
+                line = position(&rec, line);
+                rows.push(&rec, line, &lay, path)?;
             }
             Ok(false) => break,
             Err(e) => return Err(csv_err(path, e)),
         }
     }
+    build(rows, &lay, path, label_col)
+}
+
+/// The dataset from parsed rows: labels encoded (or guessed from a headerless
+/// integer column), titles and notes attached.
+fn build(
+    rows: Rows,
+    lay: &Layout,
+    path: &Path,
+    label_col: &LabelCol,
+) -> Result<Dataset, DataError> {
+    let Rows {
+        x,
+        labels: raw_labels,
+        titles,
+    } = rows;
     if x.is_empty() {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let (labels, class_names) = if label_idx.is_some() {
+    let d = lay.width - lay.titles.len() - usize::from(lay.label.is_some());
+    let feature_cols: Vec<usize> = (0..lay.width)
+        .filter(|&c| Some(c) != lay.label && !lay.titles.contains(&c))
+        .collect();
+    let (labels, class_names) = if lay.label.is_some() {
         let (l, n) = encode(&raw_labels);
         (Some(l), Some(n))
     } else {
         (None, None)
     };
-    let name = super::file_name(path);
-    let guessed = (label_col == &LabelCol::Auto && !header)
+    let guessed = (label_col == &LabelCol::Auto && !lay.header && lay.label.is_none())
         .then(|| guess_label_column(&x, d))
         .flatten();
     let (x, d, labels, class_names, label_note) = match guessed {
@@ -238,13 +469,21 @@ pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset,
             let (l, n) = encode(&raw);
             (x, d - 1, Some(l), Some(n), Some(g.note(d)))
         }
-        None => (x, d, labels, class_names, None),
+        None => (x, d, labels, class_names, lay.label_note.clone()),
     };
-    let mut ds = Dataset::new(name, x, d, labels)?;
+    let mut ds = Dataset::new(super::file_name(path), x, d, labels)?;
     ds.class_names = class_names;
     ds.label_note = label_note;
     ds.source = Some(path.to_path_buf());
     ds.dtype = "f32 (text)".into();
+    ds.column_names = lay
+        .names
+        .as_ref()
+        .map(|h| feature_cols.iter().map(|&c| h[c].clone()).collect());
+    if !titles.is_empty() {
+        ds.titles = Some(titles);
+    }
+    ds.notes.extend(lay.titles_note());
     Ok(ds)
 }
 
@@ -392,5 +631,71 @@ mod tests {
         assert!(ds.labels.is_none() && ds.label_note.is_none());
         let ds = parse(b"1,2,3\n", Path::new("t.csv"), &LabelCol::None).unwrap();
         assert!(ds.labels.is_none());
+    }
+
+    #[test]
+    fn name_columns_become_titles_and_stay_out_of_the_features() {
+        let t = b"id,name,w,h\n7,\"item 0, x\",1.5,2\n8,\"item 1, y\",3,4\n9,\"item 2, z\",5,6\n";
+        let ds = parse(t, Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert_eq!((ds.n, ds.d), (3, 3));
+        assert_eq!(ds.x, vec![7., 1.5, 2., 8., 3., 4., 9., 5., 6.]);
+        assert_eq!(ds.title(1), Some("item 1, y"));
+        assert_eq!(
+            ds.column_names,
+            Some(vec!["id".into(), "w".into(), "h".into()])
+        );
+        assert!(ds.labels.is_none());
+        assert_eq!(
+            ds.notes,
+            vec!["column 'name' holds words, not numbers: kept out of the features and used as each sample's title".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_column_of_few_words_is_the_label() {
+        let mut t = String::from("animal_name,x,animal\n");
+        for i in 0..30 {
+            t += &format!("pet {i},{},{}\n", i % 7, ["cat", "dog", "emu"][i % 3]);
+        }
+        let ds = parse(t.as_bytes(), Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert_eq!(ds.d, 1);
+        assert_eq!(ds.n_classes(), Some(3));
+        assert_eq!(ds.class_name(ds.labels.as_ref().unwrap()[4]), "dog");
+        assert!(
+            ds.label_note
+                .as_deref()
+                .unwrap()
+                .starts_with("labels from column 'animal' (3 distinct words"),
+            "{:?}",
+            ds.label_note
+        );
+        assert_eq!(ds.title(2), Some("pet 2"));
+        // --label-col none: no labels; both word columns make the title.
+        let ds = parse(t.as_bytes(), Path::new("t.csv"), &LabelCol::None).unwrap();
+        assert!(ds.labels.is_none());
+        assert_eq!(ds.title(2), Some("pet 2 · emu"));
+        // Without a header, the same.
+        let body = t.split_once('\n').unwrap().1;
+        let ds = parse(body.as_bytes(), Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert_eq!((ds.d, ds.n_classes()), (1, Some(3)));
+        assert!(ds.label_note.as_deref().unwrap().contains("column 2"));
+    }
+
+    #[test]
+    fn missing_cells_read_as_nan_and_words_only_tables_are_refused() {
+        let t = b"a,b\n1,\n,NA\n3,4\n";
+        let ds = parse(t, Path::new("t.csv"), &LabelCol::Auto).unwrap();
+        assert_eq!(ds.n, 3);
+        assert!(ds.x[1].is_nan() && ds.x[2].is_nan() && ds.x[3].is_nan());
+        assert_eq!(ds.x[4], 3.0);
+        let e = parse(
+            b"name,animal\nrex,dog\nfelix,cat\nbo,dog\nkit,cat\n",
+            Path::new("t.csv"),
+            &LabelCol::Auto,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no numeric feature columns"), "{e}");
+        assert!(e.contains("--text-col"), "{e}");
     }
 }

@@ -45,6 +45,14 @@ pub struct Dataset {
     /// How the features were derived, when not read as they are (tf-idf, HOG), or
     /// how an image array was read (channels first or last).
     pub features_note: Option<String>,
+    /// A short title per sample from the file (a CSV's name or id columns), for
+    /// hover, galleries and exports. Text keeps its previews in [`Dataset::text`].
+    pub titles: Option<Vec<String>>,
+    /// Names of the feature columns, when the file had a header.
+    pub column_names: Option<Vec<String>>,
+    /// What the loader assumed or changed on the way, one line each (columns kept out
+    /// of the features, rows dropped or values filled for missing cells).
+    pub notes: Vec<String>,
 }
 
 /// Summary of a dataset, as written into reports.
@@ -69,6 +77,9 @@ pub struct DatasetInfo {
     /// How the features were derived (tf-idf, HOG), if not read as they are.
     #[serde(default)]
     pub features: Option<String>,
+    /// What the loader assumed or changed (see [`Dataset::notes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Dataset {
@@ -117,12 +128,32 @@ impl Dataset {
             text: None,
             display: None,
             features_note: None,
+            titles: None,
+            column_names: None,
+            notes: Vec::new(),
         })
     }
 
     /// Row `i` of the features.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.x[i * self.d..(i + 1) * self.d]
+    }
+
+    /// The title of sample `i`: its title column, or its document's preview for text.
+    pub fn title(&self, i: usize) -> Option<&str> {
+        match (&self.titles, &self.text) {
+            (Some(t), _) => t.get(i).map(String::as_str),
+            (None, Some(t)) => t.previews.get(i).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// Name of feature column `c`: its header name, else its 0-based index.
+    pub fn column_name(&self, c: usize) -> String {
+        self.column_names
+            .as_ref()
+            .and_then(|n| n.get(c).cloned())
+            .unwrap_or_else(|| format!("column {c}"))
     }
 
     /// Number of distinct classes, when labels are known.
@@ -158,6 +189,7 @@ impl Dataset {
             label_note: self.label_note.clone(),
             dtype: self.dtype.clone(),
             features: self.features_note.clone(),
+            notes: self.notes.clone(),
         }
     }
 
@@ -227,6 +259,12 @@ impl Dataset {
                 v
             }),
             features_note: self.features_note.clone(),
+            titles: self
+                .titles
+                .as_ref()
+                .map(|t| idx.iter().map(|&i| t[i].clone()).collect()),
+            column_names: self.column_names.clone(),
+            notes: self.notes.clone(),
         }
     }
 

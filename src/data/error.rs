@@ -54,6 +54,19 @@ pub enum DataError {
         row: usize,
         col: usize,
     },
+    #[error(
+        "{path}: {total} missing values (empty or NA cells) in {columns} column(s) ({per_column}) and {rows} row(s), the first in row {first_row}. \
+         Drop those rows with --missing drop-rows, fill each with its column's mean with --missing mean, or fill the gaps in the file."
+    )]
+    Missing {
+        path: PathBuf,
+        total: usize,
+        columns: usize,
+        per_column: String,
+        /// 1-based.
+        first_row: usize,
+        rows: usize,
+    },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error(

@@ -29,6 +29,8 @@ pub struct Description {
     pub features: Option<String>,
     /// For text: documents, vocabulary and the most characteristic terms.
     pub text: Option<TextSummary>,
+    /// What the loader assumed or changed (columns kept out as titles, missing values).
+    pub notes: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -54,11 +56,20 @@ pub fn describe(
     asked: Preprocessing,
 ) -> Description {
     let mut warnings = Vec::new();
-    let non_finite = ds.x.iter().filter(|v| !v.is_finite()).count();
-    if non_finite > 0 {
-        let first = ds.x.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    let nan = ds.x.iter().filter(|v| v.is_nan()).count();
+    if nan > 0 {
+        let first = ds.x.iter().position(|v| v.is_nan()).unwrap_or(0);
         warnings.push(format!(
-            "{non_finite} NaN or infinite values (first at row {}, column {}); training refuses such data",
+            "{nan} missing values (empty/NA cells or NaN; first at row {}, column {}); train with --missing drop-rows or --missing mean",
+            first / ds.d,
+            first % ds.d
+        ));
+    }
+    let infinite = ds.x.iter().filter(|v| v.is_infinite()).count();
+    if infinite > 0 {
+        let first = ds.x.iter().position(|v| v.is_infinite()).unwrap_or(0);
+        warnings.push(format!(
+            "{infinite} infinite values (first at row {}, column {}); training refuses such data",
             first / ds.d,
             first % ds.d
         ));
@@ -139,6 +150,7 @@ pub fn describe(
         label_note: ds.label_note.clone(),
         features: ds.features_note.clone(),
         text,
+        notes: ds.notes.clone(),
         warnings,
     }
 }
@@ -175,6 +187,9 @@ impl Description {
         }
         if let Some(f) = &self.features {
             s += &format!("  features     {f}\n");
+        }
+        for n in &self.notes {
+            s += &format!("  note         {n}\n");
         }
         if let Some(t) = &self.text {
             s += &format!(

@@ -1,5 +1,5 @@
 //! Loading a dataset from disk: the options every command shares, the reader chosen
-//! by format, then the steps after reading (image shape, limit, imbalanced subsample,
+//! by format, then the steps after reading (image shape, missing values, limit, imbalanced subsample,
 //! finiteness, HOG, preprocessing), in that order.
 //!
 //! Why: the CLI, the app and the tests load data through this one function, so a file
@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DataError, Dataset, Format, ImageShape, Preprocessing, csv, detect, hog, idx, images, npy,
-    preprocess, standins, svmlight, text,
+    DataError, Dataset, Format, ImageShape, Missing, Preprocessing, csv, detect, hog, idx, images,
+    missing, npy, preprocess, standins, svmlight, text,
 };
 
 /// Options for [`load`].
@@ -29,8 +29,11 @@ pub struct LoadOptions {
     pub image_size: Option<(usize, usize)>,
     /// Override the image shape of a sample (height, width, channels).
     pub image_shape: Option<ImageShape>,
-    /// Keep NaN/infinite values instead of refusing the file (for `inspect`).
+    /// Keep NaN/infinite values instead of refusing the file (for `inspect`, unless
+    /// `missing` asks for a policy other than refusing).
     pub allow_non_finite: bool,
+    /// What to do with missing values (empty or NA cells, NaN in arrays).
+    pub missing: Missing,
     /// The paper's imbalanced subsample (labelled data only): each sample of class c
     /// is kept with probability r + (1 - r) c/(K-1) ([`standins::retain_linear`]).
     pub retain_min: Option<f64>,
@@ -117,6 +120,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         ds.image_shape = Some(shape);
     } else if ds.image_shape.is_none() && !is_text {
         ds.image_shape = ImageShape::guess(ds.d);
+    }
+    if !(opts.allow_non_finite && opts.missing == Missing::Error) {
+        ds = missing::apply(ds, opts.missing, path)?;
     }
     if let Some(limit) = opts.limit
         && limit < ds.n

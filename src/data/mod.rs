@@ -9,6 +9,7 @@
 pub mod csv;
 mod dataset;
 mod error;
+mod export;
 mod format;
 pub mod hog;
 pub mod idx;
@@ -17,6 +18,7 @@ pub mod images;
 pub mod inspect;
 pub mod labels;
 mod load;
+pub mod missing;
 pub mod npy;
 pub mod preprocess;
 pub mod standins;
@@ -27,9 +29,11 @@ use std::path::Path;
 
 pub use dataset::{Dataset, DatasetInfo};
 pub use error::DataError;
+pub use export::assignments_csv;
 pub use format::{Format, detect};
 pub use image_shape::ImageShape;
 pub use load::{Features, LoadOptions, default_dataset_path, load};
+pub use missing::Missing;
 pub use preprocess::Preprocessing;
 
 /// The last component of `path`, as a dataset name.

@@ -29,10 +29,10 @@ pub fn random_subset(ds: &Dataset, n: usize, seed: u64) -> Dataset {
 /// class 0 will be kept with probability r_min and class 9 with probability 1, with the
 /// other classes linearly in between", p_c = r_min + (1 - r_min) * c / (K - 1).
 pub fn retention(c: usize, k: usize, r_min: f64) -> f64 {
-    if k > 1 {
-        r_min + (1.0 - r_min) * c as f64 / (k - 1) as f64
+    if c + 1 >= k {
+        1.0 // exactly (the formula rounds to 1 - 1e-16 for some r_min)
     } else {
-        1.0
+        r_min + (1.0 - r_min) * c as f64 / (k - 1) as f64
     }
 }
 

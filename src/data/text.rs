@@ -157,6 +157,9 @@ struct Corpus {
     label_note: Option<String>,
 }
 
+/// Header names of a label column in a text table, any case.
+const LABEL_NAMES: [&str; 6] = ["label", "class", "target", "y", "topic", "category"];
+
 /// Turn a corpus into a dataset (the tf-idf matrix with its vocabulary and previews).
 fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataError> {
     let invalid = |reason: String| DataError::Invalid {
@@ -351,7 +354,8 @@ pub fn text_column(
             },
         };
     }
-    let mut best: Option<(usize, f64)> = None;
+    // (column, mean characters) of each column of words.
+    let mut words: Vec<(usize, f64)> = Vec::new();
     for c in 0..header.len() {
         let cells: Vec<&str> = rows
             .iter()
@@ -362,11 +366,27 @@ pub fn text_column(
         }
         let mean =
             cells.iter().map(|s| s.chars().count()).sum::<usize>() as f64 / cells.len() as f64;
-        if mean >= 20.0 && best.is_none_or(|(_, m)| mean > m) {
-            best = Some((c, mean));
-        }
+        words.push((c, mean));
     }
-    Ok(best.map(|(c, _)| c))
+    let widest = |min: f64| {
+        words
+            .iter()
+            .filter(|&&(c, m)| {
+                m >= min && !LABEL_NAMES.contains(&header[c].to_lowercase().as_str())
+            })
+            .fold(None, |best: Option<(usize, f64)>, &(c, m)| {
+                if best.is_none_or(|(_, b)| m > b) {
+                    Some((c, m))
+                } else {
+                    best
+                }
+            })
+            .map(|(c, _)| c)
+    };
+    // Long strings are documents; in a table of words only (no number column), so are
+    // the widest short ones (a few words each).
+    let only_words = !rows.is_empty() && words.len() == header.len();
+    Ok(widest(20.0).or_else(|| if only_words { widest(8.0) } else { None }))
 }
 
 /// Whether CSV bytes hold a text column (by name when asked, else by content): then
@@ -467,7 +487,7 @@ pub fn load_csv(
                 header.join(", ")
             ))
         })?),
-        LabelCol::Auto => find(&["label", "class", "target", "y", "topic", "category"]),
+        LabelCol::Auto => find(&LABEL_NAMES),
     }
     .filter(|&c| c != tc);
     let title = find(&["title", "subject", "headline"]).filter(|&c| c != tc);

@@ -268,6 +268,10 @@ pub fn sweep_k(
             seconds: tk.elapsed().as_secs_f64(),
             ..point
         };
+        fwd.inner.event(Event::Sweep(SweepEvent::KModel {
+            k,
+            model: std::sync::Arc::new(out.model),
+        }));
         fwd.inner
             .event(Event::Sweep(SweepEvent::KPoint(point.clone())));
         points.push(point);

@@ -109,6 +109,12 @@ pub enum SweepEvent {
     Started { values: Vec<String> },
     /// Run `index` (0-based) of the sweep begins.
     RunStarted { index: usize, value: String },
+    /// The model a k of the choose-k sweep trained (sent just before its [`KPoint`]),
+    /// for callers that keep or check it.
+    KModel {
+        k: usize,
+        model: Arc<crate::engine::model::DecModel>,
+    },
     /// A k of the choose-k sweep is done.
     KPoint(KPoint),
     /// A retention rate of the imbalance sweep is done.

@@ -47,9 +47,14 @@ pub enum PipelineError {
     #[error(transparent)]
     Augment(#[from] crate::engine::augment::AugmentError),
     #[error(
-        "every one of the {n} rows of {name} is identical: there is nothing to cluster; check that the features are the columns you meant (--label-col, --text-col) and that the file is not constant"
+        "every one of the {n} {what} of {name} is identical: there is nothing to cluster; check that the features are the columns you meant (--label-col, --text-col) and that the file is not constant"
     )]
-    NothingToCluster { n: usize, name: String },
+    NothingToCluster {
+        n: usize,
+        /// "rows", or "documents" for text.
+        what: &'static str,
+        name: String,
+    },
     #[error("internal error: {0}")]
     Worker(String),
     #[error(
@@ -132,6 +137,11 @@ pub fn run(
     if all_rows_identical(ds) {
         return Err(PipelineError::NothingToCluster {
             n: ds.n,
+            what: if ds.text.is_some() {
+                "documents"
+            } else {
+                "rows"
+            },
             name: ds.name.clone(),
         });
     }
