@@ -127,8 +127,9 @@ impl FileBrowser {
                 go_to = std::env::var_os("HOME").map(PathBuf::from);
             }
             let edit = ui.add(
+                // Room for the Go button and its spacing, so the window never grows.
                 egui::TextEdit::singleline(&mut self.location)
-                    .desired_width(ui.available_width() - 40.0),
+                    .desired_width(ui.available_width() - 60.0),
             );
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Go").clicked() || enter {

@@ -156,12 +156,12 @@ impl DecApp {
         }
     }
 
-    /// Open the in-app browser in the current data's folder (else the working one).
+    /// Open the in-app browser in the folder of the file opened last, else in the
+    /// folder decscope was started from (where a user's own files usually are).
     pub fn open_browser(&mut self, purpose: Purpose, reason: Option<String>) {
         let start = self
-            .ds
-            .source
-            .as_ref()
+            .recent
+            .first()
             .and_then(|p| p.parent())
             .filter(|p| p.is_dir())
             .map(Path::to_path_buf)

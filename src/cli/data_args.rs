@@ -39,6 +39,9 @@ pub struct LoadArgs {
     /// Text: keep this many most frequent word stems (the paper: 2000).
     #[arg(long, default_value_t = decscope::data::text::DEFAULT_VOCAB)]
     pub vocab: usize,
+    /// Text: term frequency as the raw count, or sublinear (1 + ln count).
+    #[arg(long, value_enum, default_value_t = decscope::data::text::Tf::Raw)]
+    pub tf: decscope::data::text::Tf,
     /// Missing values (empty or NA cells, NaN in arrays): refuse the file (error), drop
     /// the rows that have them (drop-rows), or fill each with its column's mean (mean).
     #[arg(long, value_enum, default_value_t = decscope::data::Missing::Error)]
@@ -63,6 +66,7 @@ impl LoadArgs {
             vocab: self.vocab,
             features: self.features,
             missing: self.missing,
+            tf: self.tf,
             ..Default::default()
         }
     }

@@ -103,9 +103,7 @@ fn has_header(head: &[csv::ByteRecord]) -> bool {
         !is_number(cell)
             && !is_missing(cell)
             && below.get(c) == Some(&Kind::Number)
-            && head[1..]
-                .iter()
-                .any(|r| r.get(c).is_some_and(is_number))
+            && head[1..].iter().any(|r| r.get(c).is_some_and(is_number))
     })
 }
 

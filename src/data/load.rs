@@ -43,6 +43,8 @@ pub struct LoadOptions {
     pub text_col: Option<String>,
     /// Keep this many most frequent stems of text (0: the paper's 2,000).
     pub vocab: usize,
+    /// Text: raw or sublinear term frequency.
+    pub tf: text::Tf,
     /// Features computed from images (`Hog`) instead of raw pixels.
     pub features: Features,
 }
@@ -67,6 +69,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         } else {
             opts.vocab
         },
+        tf: opts.tf,
     };
     if opts.text_col.is_some() && !matches!(format, Format::Csv) {
         return Err(DataError::Invalid {
@@ -98,8 +101,14 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
     if is_text {
         ds.features_note = ds.text.as_ref().map(|t| {
             format!(
-                "tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
-                ds.d, t.distinct_stems
+                "{}tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
+                if opts.tf == text::Tf::Sublinear {
+                    "sublinear "
+                } else {
+                    ""
+                },
+                ds.d,
+                t.distinct_stems
             )
         });
     }

@@ -39,6 +39,27 @@ pub struct TextInfo {
     pub top_terms: Vec<String>,
 }
 
+/// The term-frequency part of tf-idf.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+pub enum Tf {
+    /// The raw count of the stem in the document.
+    #[default]
+    Raw,
+    /// 1 + ln(count) for a count above 0 (scikit-learn's `sublinear_tf`): a word said
+    /// ten times weighs about three times one said once, not ten.
+    Sublinear,
+}
+
 /// How text becomes features.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextOptions {
@@ -46,6 +67,8 @@ pub struct TextOptions {
     pub text_col: Option<String>,
     /// Keep this many most frequent stems.
     pub vocab: usize,
+    /// Raw or sublinear term frequency.
+    pub tf: Tf,
 }
 
 impl Default for TextOptions {
@@ -53,6 +76,7 @@ impl Default for TextOptions {
         TextOptions {
             text_col: None,
             vocab: DEFAULT_VOCAB,
+            tf: Tf::default(),
         }
     }
 }
@@ -88,9 +112,9 @@ impl Tokenizer {
 
 /// The tf-idf matrix (`n x V`, rows of unit length, an empty document stays zero) of
 /// tokenised documents over their `vocab` most frequent stems (by total count, ties
-/// by the stem), and that vocabulary. tf is the raw count; idf is scikit-learn's
-/// smoothed `ln((1 + n) / (1 + df)) + 1`.
-pub fn tfidf(docs: &[Vec<String>], vocab: usize) -> (Vec<f32>, Vec<String>) {
+/// by the stem), and that vocabulary. tf is the raw count c, or 1 + ln c with
+/// [`Tf::Sublinear`]; idf is scikit-learn's smoothed `ln((1 + n) / (1 + df)) + 1`.
+pub fn tfidf(docs: &[Vec<String>], vocab: usize, tf: Tf) -> (Vec<f32>, Vec<String>) {
     let mut total: HashMap<&str, usize> = HashMap::new();
     for d in docs {
         for t in d {
@@ -126,6 +150,11 @@ pub fn tfidf(docs: &[Vec<String>], vocab: usize) -> (Vec<f32>, Vec<String>) {
         .map(|&f| (((1 + n) as f64 / (1 + f) as f64).ln() + 1.0) as f32)
         .collect();
     for row in x.chunks_exact_mut(v.max(1)) {
+        if tf == Tf::Sublinear {
+            row.iter_mut()
+                .filter(|a| **a > 0.0)
+                .for_each(|a| *a = 1.0 + a.ln());
+        }
         row.iter_mut().zip(&idf).for_each(|(a, w)| *a *= w);
         let norm = row.iter().map(|a| a * a).sum::<f32>().sqrt();
         if norm > 0.0 {
@@ -192,7 +221,7 @@ fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataErro
         all.dedup();
         all.len()
     };
-    let (x, terms) = tfidf(&docs, opts.vocab);
+    let (x, terms) = tfidf(&docs, opts.vocab, opts.tf);
     let d = terms.len();
     let (labels, class_names) = match &c.labels {
         Some(raw) => {
@@ -597,11 +626,53 @@ mod tests {
         .iter()
         .map(|d| d.iter().map(|s| s.to_string()).collect())
         .collect();
-        let (x, terms) = tfidf(&docs, 3);
+        let (x, terms) = tfidf(&docs, 3, Tf::Raw);
         assert_eq!(terms, vec!["oil", "price", "rate"]);
         let want = [
             0.894_427_2,
             0.447_213_6,
+            0.0,
+            0.0,
+            1.0,
+            0.0,
+            0.619_130_3,
+            0.0,
+            0.785_288_3,
+            0.0,
+            0.0,
+            0.0,
+        ];
+        for (g, w) in x.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{x:?}");
+        }
+    }
+
+    /// Oracle: scikit-learn 1.x itself, with sublinear tf:
+    ///
+    /// ```text
+    /// from sklearn.feature_extraction.text import TfidfVectorizer
+    /// docs = [["oil","price","oil"], ["share","price"], ["oil","rate"], []]
+    /// v = TfidfVectorizer(analyzer=lambda d: d, vocabulary=["oil","price","rate"],
+    ///                     sublinear_tf=True, smooth_idf=True, norm="l2")
+    /// v.fit_transform(docs).toarray().tolist()
+    /// [[0.8610369959439763, 0.5085423203783267, 0.0], [0.0, 1.0, 0.0],
+    ///  [0.6191302964899972, 0.0, 0.7852882757103967], [0.0, 0.0, 0.0]]
+    /// ```
+    #[test]
+    fn sublinear_tf_matches_sklearn() {
+        let docs: Vec<Vec<String>> = [
+            vec!["oil", "price", "oil"],
+            vec!["share", "price"],
+            vec!["oil", "rate"],
+            vec![],
+        ]
+        .iter()
+        .map(|d| d.iter().map(|s| s.to_string()).collect())
+        .collect();
+        let (x, _) = tfidf(&docs, 3, Tf::Sublinear);
+        let want = [
+            0.861_037,
+            0.508_542_3,
             0.0,
             0.0,
             1.0,
