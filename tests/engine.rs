@@ -283,8 +283,9 @@ fn a_collapse_is_reported_and_stop_keeps_the_last_healthy_state() {
     assert!(warn.final_.iterations >= stop.final_.iterations);
 }
 
-/// `--retain-min` through the loader: class c keeps round((1 - (1 - r) c/(K-1)) |c|)
-/// samples, the same rows for the same seed, and other rows for another seed.
+/// `--retain-min` through the loader: each sample of class c kept with probability
+/// r + (1 - r) c/(K-1) as in the paper, the same rows for the same seed, and other
+/// rows for another seed.
 #[test]
 fn retain_min_subsamples_linearly_and_by_seed() {
     let load = |r: f64, seed: u64| {
@@ -313,10 +314,22 @@ fn retain_min_subsamples_linearly_and_by_seed() {
         .unwrap()
         .iter()
         .for_each(|&l| got[l as usize] += 1);
+    // The paper: each sample of class c kept with probability 0.1 + 0.9 c / 9, drawn
+    // one by one, so class c keeps Binomial(size, p) samples: within 5 standard
+    // deviations, and the last class whole.
     for c in 0..10 {
-        let r = 1.0 - 0.9 * c as f64 / 9.0;
-        assert_eq!(got[c], (r * sizes[c] as f64).round() as usize, "class {c}");
+        let p = 0.1 + 0.9 * c as f64 / 9.0;
+        let mean = p * sizes[c] as f64;
+        let sd = (mean * (1.0 - p)).sqrt();
+        assert!(
+            (got[c] as f64 - mean).abs() <= 5.0 * sd + 1e-9,
+            "class {c}: kept {} of {}, expected about {mean:.0}",
+            got[c],
+            sizes[c]
+        );
     }
+    assert_eq!(got[9], sizes[9]);
+    assert!(got[0] * 5 < sizes[0], "class 0 is the smallest: {got:?}");
     assert_eq!(ds.x, load(0.1, 7).x, "same seed, same rows");
     assert_ne!(ds.x, load(0.1, 8).x, "another seed, other rows");
     // Unlabelled data is refused with the flag named.
