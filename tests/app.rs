@@ -47,6 +47,16 @@ fn text_of(n: &egui_kittest::Node<'_>) -> Option<String> {
     a.label().or_else(|| a.value())
 }
 
+/// Open the combo box labelled `combo` and pick `item`.
+fn choose(h: &mut Harness<'static, DecApp>, combo: &str, item: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, combo)
+        .click();
+    h.step();
+    h.step();
+    h.get_by_label(item).click();
+    h.step();
+}
+
 /// Step frames until `done` or the timeout; returns whether `done` became true.
 fn run_until(
     h: &mut Harness<'static, DecApp>,
@@ -335,12 +345,7 @@ fn load_options_fix_the_label_column_and_reload() {
         .type_text("last");
     h.step();
     assert_eq!(h.state().load.label_col, "last");
-    h.get_by_role_and_label(Role::ComboBox, "preprocessing")
-        .click();
-    h.step();
-    h.step();
-    h.get_by_label("standardize").click();
-    h.step();
+    choose(&mut h, "preprocessing", "standardize");
     h.get_by_label("Reload").click();
     assert!(run_until(&mut h, Duration::from_secs(20), |a| a.ds.d == 64));
     let ds = &h.state().ds;
@@ -594,12 +599,7 @@ fn finished_runs_are_compared_side_by_side() {
     h.get_by_label("shift ±10%, rotate ±10°").click();
     h.step();
     assert!(h.state().settings.cfg.augment.is_none());
-    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "method")
-        .click();
-    h.step();
-    h.step();
-    h.get_by_label("IDEC").click();
-    h.step();
+    choose(&mut h, "method", "IDEC");
     assert_eq!(
         h.state().settings.cfg.method,
         decscope::engine::config::Method::Idec
@@ -733,12 +733,7 @@ fn missing_values_are_refused_then_dropped_from_load_options() {
     assert!(e.contains("2 missing values") && e.contains("a: 2"), "{e}");
     assert!(h.state().load.open, "Load options opened beside the error");
     h.step();
-    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "missing values")
-        .click();
-    h.step();
-    h.step();
-    h.get_by_label("drop those rows").click();
-    h.step();
+    choose(&mut h, "missing values", "drop those rows");
     h.get_by_label("Reload").click();
     assert!(
         run_until(&mut h, Duration::from_secs(20), |a| a.ds.name == "gaps.csv"),

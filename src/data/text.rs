@@ -601,6 +601,26 @@ mod tests {
         );
     }
 
+    /// The oracles' four token lists (the last document empty).
+    fn toy_docs() -> Vec<Vec<String>> {
+        [
+            vec!["oil", "price", "oil"],
+            vec!["share", "price"],
+            vec!["oil", "rate"],
+            vec![],
+        ]
+        .iter()
+        .map(|d| d.iter().map(|s| s.to_string()).collect())
+        .collect()
+    }
+
+    fn assert_close(x: &[f32], want: &[f32]) {
+        assert_eq!(x.len(), want.len());
+        for (g, w) in x.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{x:?}");
+        }
+    }
+
     /// Oracle: scikit-learn's formula in plain Python (equivalent to
     /// `TfidfVectorizer(analyzer=lambda d: d, smooth_idf=True, norm="l2")` with the
     /// vocabulary cut to the 3 most frequent tokens):
@@ -617,16 +637,7 @@ mod tests {
     /// ```
     #[test]
     fn tfidf_matches_the_sklearn_formula() {
-        let docs: Vec<Vec<String>> = [
-            vec!["oil", "price", "oil"],
-            vec!["share", "price"],
-            vec!["oil", "rate"],
-            vec![],
-        ]
-        .iter()
-        .map(|d| d.iter().map(|s| s.to_string()).collect())
-        .collect();
-        let (x, terms) = tfidf(&docs, 3, Tf::Raw);
+        let (x, terms) = tfidf(&toy_docs(), 3, Tf::Raw);
         assert_eq!(terms, vec!["oil", "price", "rate"]);
         let want = [
             0.894_427_2,
@@ -642,9 +653,7 @@ mod tests {
             0.0,
             0.0,
         ];
-        for (g, w) in x.iter().zip(want) {
-            assert!((g - w).abs() < 1e-5, "{x:?}");
-        }
+        assert_close(&x, &want);
     }
 
     /// Oracle: scikit-learn 1.x itself, with sublinear tf:
@@ -660,16 +669,7 @@ mod tests {
     /// ```
     #[test]
     fn sublinear_tf_matches_sklearn() {
-        let docs: Vec<Vec<String>> = [
-            vec!["oil", "price", "oil"],
-            vec!["share", "price"],
-            vec!["oil", "rate"],
-            vec![],
-        ]
-        .iter()
-        .map(|d| d.iter().map(|s| s.to_string()).collect())
-        .collect();
-        let (x, _) = tfidf(&docs, 3, Tf::Sublinear);
+        let (x, _) = tfidf(&toy_docs(), 3, Tf::Sublinear);
         let want = [
             0.861_037,
             0.508_542_3,
@@ -684,9 +684,7 @@ mod tests {
             0.0,
             0.0,
         ];
-        for (g, w) in x.iter().zip(want) {
-            assert!((g - w).abs() < 1e-5, "{x:?}");
-        }
+        assert_close(&x, &want);
     }
 
     #[test]
