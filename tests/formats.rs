@@ -588,7 +588,7 @@ fn missing_values_follow_the_missing_flag() {
     let (code, _, err) = cli(&["train", "--data", ps]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("4 missing values (empty or NA cells) in 2 column(s) (a: 3, b: 1)"),
+        err.contains("4 missing values (empty or NA cells, NaN) in 2 column(s) (a: 3, b: 1)"),
         "{err}"
     );
     assert!(
@@ -626,5 +626,26 @@ fn missing_values_follow_the_missing_flag() {
         "{} vs {mean}",
         filled.x[6]
     );
+    // NaN in a NumPy array is missing too.
+    let npy = dir.join("gaps.npy");
+    let arr = Array2::from_shape_vec((3, 2), vec![1.0f32, 2.0, f32::NAN, 4.0, 5.0, 6.0]).unwrap();
+    ndarray_npy::write_npy(&npy, &arr).unwrap();
+    let e = data::load(&npy, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("1 missing values") && e.contains("column 0: 1"),
+        "{e}"
+    );
+    let ds = data::load(
+        &npy,
+        &LoadOptions {
+            missing: data::Missing::Mean,
+            preprocessing: Preprocessing::None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ds.x[2], 3.0, "the mean of 1 and 5");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -36,7 +36,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "nan.csv",
         "Missing",
-        "1 missing values (empty or NA cells) in 1 column(s) (x2: 1)",
+        "1 missing values (empty or NA cells, NaN) in 1 column(s) (x2: 1)",
     ),
     ("inf.csv", "NonFinite", "row 1, column 1"),
     (

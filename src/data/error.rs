@@ -55,7 +55,7 @@ pub enum DataError {
         col: usize,
     },
     #[error(
-        "{path}: {total} missing values (empty or NA cells) in {columns} column(s) ({per_column}) and {rows} row(s), the first in row {first_row}. \
+        "{path}: {total} missing values (empty or NA cells, NaN) in {columns} column(s) ({per_column}) and {rows} row(s), the first in row {first_row}. \
          Drop those rows with --missing drop-rows, fill each with its column's mean with --missing mean, or fill the gaps in the file."
     )]
     Missing {
