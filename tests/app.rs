@@ -733,6 +733,8 @@ fn missing_values_are_refused_then_dropped_from_load_options() {
     assert!(e.contains("2 missing values") && e.contains("a: 2"), "{e}");
     assert!(h.state().load.open, "Load options opened beside the error");
     h.step();
+    // Reload will read the file that failed, not the data on screen.
+    h.get_by_label(&format!("Reload reads {}", path.display()));
     choose(&mut h, "missing values", "drop those rows");
     h.get_by_label("Reload").click();
     assert!(

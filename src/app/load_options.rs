@@ -223,6 +223,9 @@ impl DecApp {
                 for n in &self.ds.notes {
                     ui.label(RichText::new(n).weak().small());
                 }
+                if let Some(p) = self.failed.as_ref().or(self.ds.source.as_ref()) {
+                    ui.label(RichText::new(format!("Reload reads {}", p.display())).small());
+                }
                 ui.horizontal(|ui| {
                     let can = (self.ds.source.is_some() || self.failed.is_some())
                         && self.loading.is_none();
