@@ -8,12 +8,16 @@
 //! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
 //! events), [`report`] (the JSON record of a run), [`model`] (saved models) and [`sweep`]
 //! (DEC over a range of k or of class imbalance); [`augment`] makes the randomly shifted
-//! and rotated batches of DEC-DA.
+//! and rotated batches of DEC-DA. [`edit`] changes a clustering by hand (merge, split,
+//! remove, add, name, with undo) and [`constraints`] holds must-link and cannot-link
+//! pairs with their loss on Q.
 
 pub mod augment;
 pub mod autoencoder;
 pub mod config;
+pub mod constraints;
 pub mod dec;
+pub mod edit;
 pub mod kmeans;
 pub mod linalg;
 pub mod metrics;

@@ -1,0 +1,410 @@
+//! Edits of a clustering by hand: merge two clusters, split one by k-means on its
+//! members' embeddings, remove one, add one seeded at some samples, name one; each
+//! leaves a valid DEC state (centroids in Z, one optional name per cluster), and a
+//! [`History`] undoes and redoes them.
+//!
+//! Why: the views show what DEC got wrong (the 4/9 cluster, a split class), and a user
+//! can fix it in a few clicks, then let DEC go on from the edited centroids (P is
+//! recomputed from them). Edits are plain data (serde), so a run can record them.
+//!
+//! Membership is the hard assignment argmax_j q_ij of eq. 1 on the embeddings given.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::dec::{hard_labels, soft_assign};
+use crate::engine::kmeans::{KMeansParams, kmeans};
+
+/// Centroids (`k x e`, row-major) and a name per cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterState {
+    pub centroids: Vec<f32>,
+    pub e: usize,
+    pub names: Vec<Option<String>>,
+}
+
+impl ClusterState {
+    /// Unnamed clusters at `centroids`.
+    pub fn new(centroids: Vec<f32>, e: usize) -> ClusterState {
+        let k = centroids.len() / e.max(1);
+        ClusterState {
+            centroids,
+            e,
+            names: vec![None; k],
+        }
+    }
+
+    pub fn k(&self) -> usize {
+        self.names.len()
+    }
+
+    fn centroid(&self, j: usize) -> &[f32] {
+        &self.centroids[j * self.e..(j + 1) * self.e]
+    }
+}
+
+/// One edit. Cluster numbers are those of the state it applies to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Edit {
+    /// Cluster `b` joins `a`: the new centroid is the member-weighted mean of the two
+    /// (the plain mean when both are empty); `a` keeps its name, `b` is gone.
+    Merge { a: usize, b: usize },
+    /// Cluster `cluster` becomes `into` clusters by k-means (seeded) on its members'
+    /// z: the first keeps its number and name, the others are added at the end.
+    Split {
+        cluster: usize,
+        into: usize,
+        seed: u64,
+    },
+    /// Cluster `cluster` is gone; its members go where q sends them next.
+    Remove { cluster: usize },
+    /// A new cluster at the mean z of `samples`.
+    Add { samples: Vec<usize> },
+    /// Name (or with `None`, unname) a cluster.
+    Name {
+        cluster: usize,
+        name: Option<String>,
+    },
+}
+
+/// Why an edit cannot be made; the message says what to pick instead.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EditError {
+    #[error("there is no cluster {cluster}: the clustering has {k} (0..{k})")]
+    NoCluster { cluster: usize, k: usize },
+    #[error("merge needs two different clusters, not {0} twice")]
+    SameCluster(usize),
+    #[error("cluster {cluster} has {members} members, too few to split into {into}")]
+    TooFewToSplit {
+        cluster: usize,
+        members: usize,
+        into: usize,
+    },
+    #[error("split into at least 2 clusters, not {0}")]
+    SplitInto(usize),
+    #[error("DEC needs at least 2 clusters; this edit would leave {0}")]
+    TooFewClusters(usize),
+    #[error("a new cluster needs some samples; {0}")]
+    NoSamples(String),
+}
+
+/// The hard assignment of the `n x e` embeddings `z` to the state's centroids.
+pub fn members(state: &ClusterState, z: &[f32], alpha: f32) -> Vec<u32> {
+    let (n, k) = (z.len() / state.e.max(1), state.k());
+    let mut q = vec![0.0f32; n * k];
+    let mut ker = vec![0.0f32; n * k];
+    soft_assign(z, &state.centroids, state.e, alpha, &mut q, &mut ker);
+    hard_labels(&q, k).0
+}
+
+/// `state` after `edit`, with memberships taken from `z` (`n x e`) under `alpha`.
+pub fn apply(
+    state: &ClusterState,
+    edit: &Edit,
+    z: &[f32],
+    alpha: f32,
+) -> Result<ClusterState, EditError> {
+    let k = state.k();
+    let check = |c: usize| {
+        if c < k {
+            Ok(())
+        } else {
+            Err(EditError::NoCluster { cluster: c, k })
+        }
+    };
+    let mut out = state.clone();
+    match edit {
+        Edit::Merge { a, b } => {
+            check(*a)?;
+            check(*b)?;
+            if a == b {
+                return Err(EditError::SameCluster(*a));
+            }
+            if k - 1 < 2 {
+                return Err(EditError::TooFewClusters(k - 1));
+            }
+            let labels = members(state, z, alpha);
+            let count = |c: usize| labels.iter().filter(|&&l| l as usize == c).count() as f64;
+            let (na, nb) = (count(*a), count(*b));
+            let (wa, wb) = if na + nb > 0.0 {
+                (na / (na + nb), nb / (na + nb))
+            } else {
+                (0.5, 0.5)
+            };
+            let merged: Vec<f32> = state
+                .centroid(*a)
+                .iter()
+                .zip(state.centroid(*b))
+                .map(|(x, y)| (wa * f64::from(*x) + wb * f64::from(*y)) as f32)
+                .collect();
+            out.centroids[a * state.e..(a + 1) * state.e].copy_from_slice(&merged);
+            remove(&mut out, *b);
+        }
+        Edit::Split {
+            cluster,
+            into,
+            seed,
+        } => {
+            check(*cluster)?;
+            if *into < 2 {
+                return Err(EditError::SplitInto(*into));
+            }
+            let labels = members(state, z, alpha);
+            let rows: Vec<f32> = z
+                .chunks_exact(state.e)
+                .zip(&labels)
+                .filter(|(_, l)| **l as usize == *cluster)
+                .flat_map(|(r, _)| r.iter().copied())
+                .collect();
+            let m = rows.len() / state.e;
+            if m < *into {
+                return Err(EditError::TooFewToSplit {
+                    cluster: *cluster,
+                    members: m,
+                    into: *into,
+                });
+            }
+            let mut p = KMeansParams::new(*into);
+            p.seed = *seed;
+            p.n_init = 10;
+            let r = kmeans(&rows, state.e, &p);
+            out.centroids[cluster * state.e..(cluster + 1) * state.e]
+                .copy_from_slice(&r.centroids[..state.e]);
+            out.centroids.extend_from_slice(&r.centroids[state.e..]);
+            out.names.extend(std::iter::repeat_n(None, into - 1));
+        }
+        Edit::Remove { cluster } => {
+            check(*cluster)?;
+            if k - 1 < 2 {
+                return Err(EditError::TooFewClusters(k - 1));
+            }
+            remove(&mut out, *cluster);
+        }
+        Edit::Add { samples } => {
+            let n = z.len() / state.e.max(1);
+            if samples.is_empty() {
+                return Err(EditError::NoSamples("none were selected".into()));
+            }
+            if let Some(bad) = samples.iter().find(|&&i| i >= n) {
+                return Err(EditError::NoSamples(format!(
+                    "sample {bad} is out of range (the data has {n})"
+                )));
+            }
+            let mut mean = vec![0.0f64; state.e];
+            for &i in samples {
+                for (m, v) in mean.iter_mut().zip(&z[i * state.e..(i + 1) * state.e]) {
+                    *m += f64::from(*v);
+                }
+            }
+            let s = samples.len() as f64;
+            out.centroids.extend(mean.iter().map(|m| (m / s) as f32));
+            out.names.push(None);
+        }
+        Edit::Name { cluster, name } => {
+            check(*cluster)?;
+            out.names[*cluster] = name.clone().filter(|n| !n.trim().is_empty());
+        }
+    }
+    Ok(out)
+}
+
+/// Drop cluster `c` (its centroid and name); later clusters move down by one.
+fn remove(s: &mut ClusterState, c: usize) {
+    s.centroids.drain(c * s.e..(c + 1) * s.e);
+    s.names.remove(c);
+}
+
+/// The states a clustering went through by edits, with undo and redo.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    states: Vec<ClusterState>,
+    edits: Vec<Edit>,
+    /// Index of the current state in `states`.
+    at: usize,
+}
+
+impl History {
+    /// A history starting at `start`.
+    pub fn new(start: ClusterState) -> History {
+        History {
+            states: vec![start],
+            edits: Vec::new(),
+            at: 0,
+        }
+    }
+
+    pub fn current(&self) -> &ClusterState {
+        &self.states[self.at]
+    }
+
+    /// The edits that led to the current state, in order.
+    pub fn edits(&self) -> &[Edit] {
+        &self.edits[..self.at]
+    }
+
+    /// Apply `edit` to the current state; edits undone before are dropped.
+    pub fn apply(&mut self, edit: Edit, z: &[f32], alpha: f32) -> Result<&ClusterState, EditError> {
+        let next = apply(self.current(), &edit, z, alpha)?;
+        self.states.truncate(self.at + 1);
+        self.edits.truncate(self.at);
+        self.states.push(next);
+        self.edits.push(edit);
+        self.at += 1;
+        Ok(self.current())
+    }
+
+    /// Step back one edit; false when there is none.
+    pub fn undo(&mut self) -> bool {
+        let can = self.at > 0;
+        self.at -= usize::from(can);
+        can
+    }
+
+    /// Step forward again; false when nothing was undone.
+    pub fn redo(&mut self) -> bool {
+        let can = self.at + 1 < self.states.len();
+        self.at += usize::from(can);
+        can
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1-D embeddings: three points at 0, one at 1 (cluster 0 at 0.2), two groups at
+    /// 10 and 20 (cluster 1 at 15), one point at -10 (cluster 2 at -10).
+    fn data() -> (ClusterState, Vec<f32>) {
+        let z = vec![0.0, 0.0, 0.0, 1.0, 10.0, 10.0, 20.0, 20.0, -10.0];
+        (ClusterState::new(vec![0.2, 15.0, -10.0], 1), z)
+    }
+
+    #[test]
+    fn merge_takes_the_member_weighted_mean_and_keeps_the_first_name() {
+        let (mut s, z) = data();
+        s.names[0] = Some("zeros".into());
+        // Cluster 0 has 4 members, cluster 2 has 1: (4 * 0.2 + 1 * -10) / 5 = -1.84.
+        let m = apply(&s, &Edit::Merge { a: 0, b: 2 }, &z, 1.0).unwrap();
+        assert_eq!(m.k(), 2);
+        assert!((m.centroids[0] - -1.84).abs() < 1e-6, "{:?}", m.centroids);
+        assert_eq!(m.centroids[1], 15.0);
+        assert_eq!(m.names, vec![Some("zeros".to_string()), None]);
+        assert_eq!(
+            apply(&s, &Edit::Merge { a: 1, b: 1 }, &z, 1.0),
+            Err(EditError::SameCluster(1))
+        );
+    }
+
+    #[test]
+    fn split_finds_the_two_groups_inside_a_cluster() {
+        let (s, z) = data();
+        let t = apply(
+            &s,
+            &Edit::Split {
+                cluster: 1,
+                into: 2,
+                seed: 0,
+            },
+            &z,
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(t.k(), 4);
+        let mut halves = [t.centroids[1], t.centroids[3]];
+        halves.sort_by(f32::total_cmp);
+        assert_eq!(halves, [10.0, 20.0]);
+        assert_eq!((t.centroids[0], t.centroids[2]), (0.2, -10.0));
+        let e = apply(
+            &s,
+            &Edit::Split {
+                cluster: 2,
+                into: 2,
+                seed: 0,
+            },
+            &z,
+            1.0,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            EditError::TooFewToSplit {
+                cluster: 2,
+                members: 1,
+                into: 2
+            }
+        );
+    }
+
+    #[test]
+    fn remove_add_and_name() {
+        let (s, z) = data();
+        let r = apply(&s, &Edit::Remove { cluster: 0 }, &z, 1.0).unwrap();
+        assert_eq!(r.centroids, vec![15.0, -10.0]);
+        assert_eq!(
+            apply(&r, &Edit::Remove { cluster: 0 }, &z, 1.0),
+            Err(EditError::TooFewClusters(1))
+        );
+        // A new cluster at the mean of samples 3 and 8: (1 - 10) / 2.
+        let a = apply(
+            &s,
+            &Edit::Add {
+                samples: vec![3, 8],
+            },
+            &z,
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(a.centroids, vec![0.2, 15.0, -10.0, -4.5]);
+        assert!(apply(&s, &Edit::Add { samples: vec![] }, &z, 1.0).is_err());
+        assert!(apply(&s, &Edit::Add { samples: vec![99] }, &z, 1.0).is_err());
+        let n = apply(
+            &s,
+            &Edit::Name {
+                cluster: 1,
+                name: Some("tens".into()),
+            },
+            &z,
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(n.names[1].as_deref(), Some("tens"));
+        assert_eq!(
+            apply(
+                &s,
+                &Edit::Name {
+                    cluster: 5,
+                    name: None
+                },
+                &z,
+                1.0
+            ),
+            Err(EditError::NoCluster { cluster: 5, k: 3 })
+        );
+    }
+
+    #[test]
+    fn history_undoes_and_redoes_and_forgets_undone_edits() {
+        let (s, z) = data();
+        let mut h = History::new(s.clone());
+        h.apply(Edit::Remove { cluster: 2 }, &z, 1.0).unwrap();
+        h.apply(Edit::Add { samples: vec![8] }, &z, 1.0).unwrap();
+        assert_eq!(h.current().centroids, vec![0.2, 15.0, -10.0]);
+        assert_eq!(h.edits().len(), 2);
+        assert!(h.undo() && h.undo() && !h.undo());
+        assert_eq!(h.current(), &s);
+        assert!(h.redo());
+        assert_eq!(h.current().centroids, vec![0.2, 15.0]);
+        // A new edit after an undo drops the undone one.
+        h.apply(
+            Edit::Name {
+                cluster: 0,
+                name: Some("a".into()),
+            },
+            &z,
+            1.0,
+        )
+        .unwrap();
+        assert!(!h.redo());
+        assert_eq!(h.edits().len(), 2);
+        assert!(matches!(h.edits()[1], Edit::Name { .. }));
+    }
+}
