@@ -213,6 +213,22 @@ mod tests {
         ]
     }
 
+    /// Central differences of `loss` at each coordinate of `v` against `analytic`.
+    fn fd_check(what: &str, v: &[f32], analytic: &[f32], loss: impl Fn(&[f32]) -> f64) {
+        let h = 1e-3f32;
+        for t in 0..v.len() {
+            let (mut a, mut b) = (v.to_vec(), v.to_vec());
+            a[t] += h;
+            b[t] -= h;
+            let fd = (loss(&a) - loss(&b)) / (2.0 * f64::from(h));
+            let an = f64::from(analytic[t]);
+            assert!(
+                (fd - an).abs() < 2e-3 * (1.0 + fd.abs()),
+                "{what}[{t}]: fd {fd} vs {an}"
+            );
+        }
+    }
+
     /// Central differences of the loss against the analytic gradient, every
     /// coordinate of z and μ, for alpha 1 and 2.
     #[test]
@@ -221,31 +237,12 @@ mod tests {
             let (z, mu) = setup();
             let p = pairs();
             let got = pairwise_loss(&z, &mu, 2, alpha, &p, 0.7);
-            let h = 1e-3f32;
             let loss =
                 |z: &[f32], mu: &[f32]| f64::from(pairwise_loss(z, mu, 2, alpha, &p, 0.7).loss);
-            for t in 0..z.len() {
-                let (mut a, mut b) = (z.clone(), z.clone());
-                a[t] += h;
-                b[t] -= h;
-                let fd = (loss(&a, &mu) - loss(&b, &mu)) / (2.0 * f64::from(h));
-                let an = f64::from(got.dz[t]);
-                assert!(
-                    (fd - an).abs() < 2e-3 * (1.0 + fd.abs()),
-                    "alpha {alpha} dz[{t}]: fd {fd} vs {an}"
-                );
-            }
-            for t in 0..mu.len() {
-                let (mut a, mut b) = (mu.clone(), mu.clone());
-                a[t] += h;
-                b[t] -= h;
-                let fd = (loss(&z, &a) - loss(&z, &b)) / (2.0 * f64::from(h));
-                let an = f64::from(got.dmu[t]);
-                assert!(
-                    (fd - an).abs() < 2e-3 * (1.0 + fd.abs()),
-                    "alpha {alpha} dmu[{t}]: fd {fd} vs {an}"
-                );
-            }
+            fd_check(&format!("alpha {alpha} dz"), &z, &got.dz, |v| loss(v, &mu));
+            fd_check(&format!("alpha {alpha} dmu"), &mu, &got.dmu, |v| {
+                loss(&z, v)
+            });
         }
     }
 
