@@ -306,8 +306,8 @@ fn text_as_csv_gz_folders_and_lines() {
     .unwrap();
     assert_eq!((a.n, a.n_classes()), (120, Some(3)));
     assert_eq!(a.preprocessing, Preprocessing::L2Rows);
-    let t = a.text.as_ref().unwrap();
-    assert_eq!(t.previews[0], "oil story 0");
+    assert!(a.text.is_some());
+    assert_eq!(a.title(0), Some("oil story 0"));
     assert!(a.d < 30, "vocabulary {}", a.d);
     // A folder of .txt files, one subfolder per topic.
     let folder = dir.join("corpus");

@@ -160,9 +160,11 @@ fn text_clusters(
     confidence: &[f32],
     members: &[Vec<usize>],
 ) {
+    if app.ds.text.is_none() {
+        return;
+    }
     let k = members.len();
     let terms = crate::data::text::top_terms(&app.ds, assignments, k, 10);
-    let Some(t) = &app.ds.text else { return };
     let labels = app.ds.labels.as_deref();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (j, m) in members.iter().enumerate() {
@@ -189,7 +191,7 @@ fn text_clusters(
                 ui.label(format!(
                     "  {:.2}  {}{}",
                     confidence[i],
-                    t.previews[i],
+                    app.ds.title(i).unwrap_or_default(),
                     labels
                         .map(|l| format!("  [{}]", app.ds.class_name(l[i])))
                         .unwrap_or_default()

@@ -326,21 +326,23 @@ impl Rows {
 /// A numeric cell: its value, NaN when missing, or an error naming the cell.
 fn number(cell: &[u8], line: usize, c: usize, lay: &Layout, path: &Path) -> Result<f32, DataError> {
     let t = std::str::from_utf8(cell).unwrap_or("");
-    if is_missing_cell(t) {
-        return Ok(f32::NAN);
+    // Numbers first: the markers are only looked for in cells that do not parse
+    // ("nan" parses, to NaN, which is missing all the same).
+    match t.trim().parse::<f32>() {
+        Ok(v) => return Ok(v),
+        Err(_) if is_missing_cell(t) => return Ok(f32::NAN),
+        Err(_) => {}
     }
-    t.trim().parse::<f32>().map_err(|_| {
-        let col = lay
-            .names
-            .as_ref()
-            .map_or(format!("{}", c + 1), |h| format!("{} ({})", c + 1, h[c]));
-        DataError::Invalid {
-            path: path.to_path_buf(),
-            reason: format!(
-                "line {line}, column {col}: '{}' is not a number, though the column's other cells are. Fix the cell (leave it empty if the value is missing, see --missing), or name the column with --label-col.",
-                String::from_utf8_lossy(cell)
-            ),
-        }
+    let col = lay
+        .names
+        .as_ref()
+        .map_or(format!("{}", c + 1), |h| format!("{} ({})", c + 1, h[c]));
+    Err(DataError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!(
+            "line {line}, column {col}: '{}' is not a number, though the column's other cells are. Fix the cell (leave it empty if the value is missing, see --missing), or name the column with --label-col.",
+            String::from_utf8_lossy(cell)
+        ),
     })
 }
 
@@ -395,9 +397,9 @@ pub fn parse(bytes: &[u8], path: &Path, label_col: &LabelCol) -> Result<Dataset,
     let lay = Layout::decide(&head, path, label_col)?;
     let mut rows = Rows::default();
     let mut line = 0usize;
+    // Lines of `bytes`, counting the whitespace skipped before the first record.
+    let skipped = bytes[..start].iter().filter(|&&b| b == b'\n').count();
     let position = |r: &csv::ByteRecord, line: usize| {
-        // Lines of `bytes`, counting the whitespace skipped before the first record.
-        let skipped = bytes[..start].iter().filter(|&&b| b == b'\n').count();
         r.position()
             .map_or(line + 1, |p| p.line() as usize + skipped)
     };

@@ -45,8 +45,8 @@ pub struct Dataset {
     /// How the features were derived, when not read as they are (tf-idf, HOG), or
     /// how an image array was read (channels first or last).
     pub features_note: Option<String>,
-    /// A short title per sample from the file (a CSV's name or id columns), for
-    /// hover, galleries and exports. Text keeps its previews in [`Dataset::text`].
+    /// A short title per sample from the file (a CSV's name or id columns; a
+    /// document's title or first line), for hover, galleries and exports.
     pub titles: Option<Vec<String>>,
     /// Names of the feature columns, when the file had a header.
     pub column_names: Option<Vec<String>>,
@@ -139,13 +139,9 @@ impl Dataset {
         &self.x[i * self.d..(i + 1) * self.d]
     }
 
-    /// The title of sample `i`: its title column, or its document's preview for text.
+    /// The title of sample `i` (see [`Dataset::titles`]).
     pub fn title(&self, i: usize) -> Option<&str> {
-        match (&self.titles, &self.text) {
-            (Some(t), _) => t.get(i).map(String::as_str),
-            (None, Some(t)) => t.previews.get(i).map(String::as_str),
-            _ => None,
-        }
+        self.titles.as_ref()?.get(i).map(String::as_str)
     }
 
     /// Name of feature column `c`: its header name, else its 0-based index.
@@ -246,7 +242,6 @@ impl Dataset {
             dtype: self.dtype.clone(),
             text: self.text.as_ref().map(|t| text::TextInfo {
                 vocabulary: t.vocabulary.clone(),
-                previews: idx.iter().map(|&i| t.previews[i].clone()).collect(),
                 tokens: t.tokens,
                 distinct_stems: t.distinct_stems,
                 top_terms: t.top_terms.clone(),

@@ -29,8 +29,6 @@ const PREVIEW_CHARS: usize = 120;
 pub struct TextInfo {
     /// The stems of the columns, in column order.
     pub vocabulary: Arc<Vec<String>>,
-    /// Title or first line of each document (row order).
-    pub previews: Vec<String>,
     /// Tokens kept per document, before the vocabulary cut, summed.
     pub tokens: usize,
     /// Distinct stems before the cut.
@@ -235,15 +233,16 @@ fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataErro
     ds.source = Some(path.to_path_buf());
     ds.label_note = c.label_note;
     ds.dtype = "text".into();
-    let previews = c
-        .texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| preview(c.titles.as_ref().map(|v| v[i].as_str()), t))
-        .collect();
+    // Each document's title or first line is its sample title.
+    ds.titles = Some(
+        c.texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| preview(c.titles.as_ref().map(|v| v[i].as_str()), t))
+            .collect(),
+    );
     ds.text = Some(TextInfo {
         vocabulary: Arc::new(terms),
-        previews,
         tokens,
         distinct_stems,
         top_terms: Vec::new(),
@@ -682,7 +681,7 @@ mod tests {
         assert_eq!(ds.labels, Some(vec![1, 0, 1]));
         assert_eq!(ds.class_names, Some(vec!["earn".into(), "oil".into()]));
         let t = ds.text.as_ref().unwrap();
-        assert_eq!(t.previews[0], "CRUDE UP");
+        assert_eq!(ds.title(0), Some("CRUDE UP"));
         assert_eq!(t.vocabulary[0], "oil", "the most frequent stem comes first");
         for i in 0..3 {
             let norm: f32 = ds.row(i).iter().map(|v| v * v).sum();
