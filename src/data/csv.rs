@@ -62,43 +62,56 @@ enum Kind {
     Text,
 }
 
-/// Per column: how many present cells are numbers and how many are not.
-fn column_kinds(rows: &[csv::ByteRecord], width: usize) -> Vec<Kind> {
-    let mut num = vec![0usize; width];
-    let mut words = vec![0usize; width];
-    for r in rows {
-        for (c, cell) in r.iter().enumerate().take(width) {
-            if is_missing(cell) {
-                continue;
-            }
-            if is_number(cell) {
-                num[c] += 1;
-            } else {
-                words[c] += 1;
+/// Per column: how many present cells are numbers and how many are words.
+struct Counts {
+    num: Vec<usize>,
+    words: Vec<usize>,
+}
+
+impl Counts {
+    fn of(rows: &[csv::ByteRecord], width: usize) -> Counts {
+        let mut c = Counts {
+            num: vec![0; width],
+            words: vec![0; width],
+        };
+        c.add(rows);
+        c
+    }
+
+    fn add(&mut self, rows: &[csv::ByteRecord]) {
+        for r in rows {
+            for (c, cell) in r.iter().enumerate().take(self.num.len()) {
+                if is_missing(cell) {
+                    continue;
+                }
+                if is_number(cell) {
+                    self.num[c] += 1;
+                } else {
+                    self.words[c] += 1;
+                }
             }
         }
     }
-    (0..width)
-        .map(|c| {
-            if words[c] > num[c] {
-                Kind::Text
-            } else {
-                Kind::Number
-            }
-        })
-        .collect()
+
+    /// A column is words when most of its present cells are.
+    fn kinds(&self) -> Vec<Kind> {
+        self.num
+            .iter()
+            .zip(&self.words)
+            .map(|(n, w)| if w > n { Kind::Text } else { Kind::Number })
+            .collect()
+    }
 }
 
 /// A header: the file has one row of words, or some cell of the first row is a word
-/// where the column below it holds numbers.
-fn has_header(head: &[csv::ByteRecord]) -> bool {
+/// where the column below it (`below`, the kinds of the other rows) holds numbers.
+fn has_header(head: &[csv::ByteRecord], below: &[Kind]) -> bool {
     let Some(first) = head.first() else {
         return false;
     };
     if head.len() == 1 {
         return first.iter().all(|c| !is_number(c));
     }
-    let below = column_kinds(&head[1..], first.len());
     first.iter().enumerate().any(|(c, cell)| {
         !is_number(cell)
             && !is_missing(cell)
@@ -211,7 +224,13 @@ impl Layout {
         label_col: &LabelCol,
     ) -> Result<Layout, DataError> {
         let width = head[0].len();
-        let header = has_header(head);
+        // Each cell of the first rows is looked at once: the rows under the first decide
+        // the header, and the first row joins them when it is data.
+        let mut counts = Counts::of(&head[1..], width);
+        let header = has_header(head, &counts.kinds());
+        if !header {
+            counts.add(&head[..1]);
+        }
         let names: Option<Vec<String>> = header.then(|| {
             head[0]
                 .iter()
@@ -219,7 +238,7 @@ impl Layout {
                 .collect()
         });
         let sample = &head[usize::from(header)..];
-        let kinds = column_kinds(sample, width);
+        let kinds = counts.kinds();
         let (label, label_note) = label_column(label_col, names.as_deref(), &kinds, sample, path)?;
         let titles: Vec<usize> = (0..width)
             .filter(|&c| kinds[c] == Kind::Text && Some(c) != label)

@@ -56,22 +56,19 @@ pub fn describe(
     asked: Preprocessing,
 ) -> Description {
     let mut warnings = Vec::new();
-    let nan = ds.x.iter().filter(|v| v.is_nan()).count();
-    if nan > 0 {
-        let first = ds.x.iter().position(|v| v.is_nan()).unwrap_or(0);
-        warnings.push(format!(
-            "{nan} missing values (empty/NA cells or NaN; first at row {}, column {}); train with --missing drop-rows or --missing mean",
-            first / ds.d,
-            first % ds.d
+    // Non-finite values are rare: one pass says whether to look closer.
+    if ds.x.iter().any(|v| !v.is_finite()) {
+        warnings.extend(non_finite_warning(
+            ds,
+            f32::is_nan,
+            "missing values (empty/NA cells or NaN; ",
+            "); train with --missing drop-rows or --missing mean",
         ));
-    }
-    let infinite = ds.x.iter().filter(|v| v.is_infinite()).count();
-    if infinite > 0 {
-        let first = ds.x.iter().position(|v| v.is_infinite()).unwrap_or(0);
-        warnings.push(format!(
-            "{infinite} infinite values (first at row {}, column {}); training refuses such data",
-            first / ds.d,
-            first % ds.d
+        warnings.extend(non_finite_warning(
+            ds,
+            f32::is_infinite,
+            "infinite values (",
+            "); training refuses such data",
         ));
     }
     let (min, max) =
@@ -206,4 +203,20 @@ impl Description {
         }
         s
     }
+}
+
+/// "N <what>first at row r, column c<then>" for the values `bad` picks, if any.
+fn non_finite_warning(
+    ds: &Dataset,
+    bad: fn(f32) -> bool,
+    what: &str,
+    then: &str,
+) -> Option<String> {
+    let count = ds.x.iter().filter(|v| bad(**v)).count();
+    let first = ds.x.iter().position(|v| bad(*v))?;
+    Some(format!(
+        "{count} {what}first at row {}, column {}{then}",
+        first / ds.d,
+        first % ds.d
+    ))
 }
