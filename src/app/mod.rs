@@ -329,15 +329,17 @@ impl DecApp {
             return Some((m.ae, format!("cache {}", dir.display())));
         }
         // The bundled models were pretrained on the bundled dataset, one with
-        // augmentation and one without; only the one pretrained as this run would be
-        // is reused, so that comparing runs with and without augmentation is fair.
+        // augmentation and one without; only one pretrained exactly as this run would
+        // pretrain (seed, schedule, augmentation) is reused, so that Start gives what
+        // `decscope train` with the same settings gives, and comparing runs with and
+        // without augmentation stays fair.
         for dir in bundled_model_dirs() {
             if let Ok(m) = DecModel::load(&dir)
                 && m.ae.dims() == dims
                 && m.dataset.n == self.ds.n
                 && m.dataset.d == self.ds.d
                 && m.dataset.name == self.ds.name
-                && m.config.augment.is_some() == cfg.augment.is_some()
+                && m.config.pretraining_key(m.dataset.n) == cfg.pretraining_key(self.ds.n)
             {
                 let name = dir
                     .file_name()

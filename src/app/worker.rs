@@ -117,16 +117,11 @@ pub struct Worker {
 /// folder under `dirs.cache` named by a hash of everything that shapes pretraining.
 pub fn cache_dir(dirs: &super::AppDirs, ds: &Dataset, cfg: &DecConfig) -> Option<PathBuf> {
     let base = dirs.cache.as_ref()?;
-    // Key: the data and everything that shapes pretraining.
-    let key = serde_json::json!({
-        "data": ds.fingerprint(),
-        "preprocessing": ds.preprocessing,
-        "hidden": cfg.hidden,
-        "seed": cfg.seed,
-        "pretrain": cfg.pretrain,
-        "augment": cfg.augment,
-        "iters": cfg.finetune_iters_for(ds.n),
-    });
+    // Key: the data and everything that shapes pretraining (the object's keys are
+    // written sorted, so caches made before `pretraining_key` existed still match).
+    let mut key = cfg.pretraining_key(ds.n);
+    key["data"] = serde_json::json!(ds.fingerprint());
+    key["preprocessing"] = serde_json::json!(ds.preprocessing);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.to_string().bytes() {
         h ^= u64::from(b);

@@ -441,6 +441,19 @@ impl DecConfig {
         self
     }
 
+    /// Everything in the configuration that shapes pretraining on `n` rows: two runs
+    /// with equal keys on the same data pretrain the same autoencoder, bit for bit. The
+    /// app reuses a cached or bundled autoencoder only under an equal key.
+    pub fn pretraining_key(&self, n: usize) -> serde_json::Value {
+        serde_json::json!({
+            "hidden": self.hidden,
+            "seed": self.seed,
+            "pretrain": self.pretrain,
+            "augment": self.augment,
+            "iters": self.finetune_iters_for(n),
+        })
+    }
+
     /// End-to-end pretraining iterations on `n` rows.
     pub fn finetune_iters_for(&self, n: usize) -> usize {
         let p = &self.pretrain;

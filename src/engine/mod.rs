@@ -10,7 +10,8 @@
 //! (DEC over a range of k or of class imbalance); [`augment`] makes the randomly shifted
 //! and rotated batches of DEC-DA. [`edit`] changes a clustering by hand (merge, split,
 //! remove, add, name, with undo) and [`constraints`] holds must-link and cannot-link
-//! pairs with their loss on Q.
+//! pairs with their loss on Q. [`streams`] derives each phase's random generator from the
+//! seed, so a phase draws the same numbers whether or not the phases before it ran.
 
 pub mod augment;
 pub mod autoencoder;
@@ -25,4 +26,5 @@ pub mod model;
 pub mod optim;
 pub mod pipeline;
 pub mod report;
+pub mod streams;
 pub mod sweep;

@@ -12,8 +12,6 @@
 
 use std::sync::Arc;
 
-use rand_chacha::ChaCha8Rng;
-
 use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
@@ -24,6 +22,7 @@ use crate::engine::kmeans::KMeansResult;
 use crate::engine::metrics::scores;
 use crate::engine::optim::Optimizer;
 use crate::engine::report::{HistoryEntry, RunWarning, WarningKind};
+use crate::engine::streams::{AUGMENT_DEC, Stream};
 
 /// Where DEC ended.
 pub(super) struct DecOutcome {
@@ -114,7 +113,6 @@ pub(super) fn run_dec(
     k: usize,
     mut ae: Autoencoder,
     km: KMeansResult,
-    rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
     aug: Option<Augmenter>,
 ) -> Result<DecOutcome, PipelineError> {
@@ -147,7 +145,8 @@ pub(super) fn run_dec(
     let mut recent_changes: Vec<f64> = Vec::new();
     let mut diverged: Option<(usize, f32)> = None;
     ctx.phase(Phase::Clustering, c.max_iter);
-    let aug_seed = cfg.seed ^ 0x6175_6700 ^ 0x400;
+    let rng = &mut Stream::Dec.rng(cfg.seed);
+    let aug_seed = Stream::Augment(AUGMENT_DEC).seed(cfg.seed);
     std::thread::scope(|scope| {
         let mut batches = Batches::new(scope, &ds.x, ds.n, bsz, aug, aug_seed);
         for it in 0..=c.max_iter {

@@ -16,9 +16,6 @@ mod pretrain;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
 pub use control::{Command, Control, Controller, control_channel};
 pub use events::{Event, KPoint, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent};
 
@@ -32,6 +29,7 @@ use crate::engine::model::DecModel;
 use crate::engine::report::{
     Baselines, Final, HistoryEntry, Report, RunWarning, Timing, WarningKind,
 };
+use crate::engine::streams::Stream;
 
 /// Why a run ended without a result.
 #[derive(Debug, thiserror::Error)]
@@ -158,12 +156,13 @@ pub fn run(
             crate::engine::augment::DEFAULT_MIN_SIDE
         )));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    // Each phase draws from its own stream (`streams`), so skipping pretraining leaves
+    // DEC's batches as they were.
     baseline(ds, cfg, k, &mut ctx)?;
-    let (ae, ae_source) = autoencoder(ds, cfg, source, &mut rng, &mut ctx, aug)?;
+    let (ae, ae_source) = autoencoder(ds, cfg, source, &mut ctx, aug)?;
     let km = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
     let t0 = Instant::now();
-    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut rng, &mut ctx, aug)?;
+    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug)?;
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
@@ -191,8 +190,7 @@ pub fn pretrain_autoencoder(
     crate::engine::linalg::flush_subnormals();
     let aug = augmenter(ds, cfg)?;
     let mut ctx = Ctx::new(sink, ctl);
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    autoencoder(ds, cfg, AeSource::Pretrain, &mut rng, &mut ctx, aug).map(|(ae, _)| ae)
+    autoencoder(ds, cfg, AeSource::Pretrain, &mut ctx, aug).map(|(ae, _)| ae)
 }
 
 /// The augmenter the configuration asks for on `ds`, or why `ds` cannot be augmented.
@@ -228,7 +226,7 @@ fn baseline(ds: &Dataset, cfg: &DecConfig, k: usize, ctx: &mut Ctx) -> Result<()
     };
     ctx.phase(Phase::Baseline, 0);
     let t0 = Instant::now();
-    let km = kmeans_on(&ds.x, ds.d, cfg, k, cfg.seed ^ 0x6b6d, ctx)?;
+    let km = kmeans_on(&ds.x, ds.d, cfg, k, Stream::KMeansInput.seed(cfg.seed), ctx)?;
     let s = scores(truth, &km.labels);
     ctx.baselines.kmeans_input = Some(s);
     ctx.sink.event(Event::Baseline {
@@ -245,7 +243,6 @@ fn autoencoder(
     ds: &Dataset,
     cfg: &DecConfig,
     source: AeSource,
-    rng: &mut ChaCha8Rng,
     ctx: &mut Ctx,
     aug: Option<crate::engine::augment::Augmenter>,
 ) -> Result<(Autoencoder, String), PipelineError> {
@@ -265,8 +262,9 @@ fn autoencoder(
         AeSource::Pretrain => {
             let mut dims = vec![ds.d];
             dims.extend(&cfg.hidden);
-            let mut ae = Autoencoder::new(&dims, cfg.seed);
-            let (lw, ft) = pretrain::pretrain(&mut ae, ds, cfg, rng, ctx, aug)?;
+            let mut ae = Autoencoder::new(&dims, Stream::Weights.seed(cfg.seed));
+            let mut rng = Stream::Pretrain.rng(cfg.seed);
+            let (lw, ft) = pretrain::pretrain(&mut ae, ds, cfg, &mut rng, ctx, aug)?;
             ctx.timing.pretrain_s = lw;
             ctx.timing.finetune_s = ft;
             ctx.sink.event(Event::Pretrained(Arc::new(ae.clone())));
@@ -287,7 +285,14 @@ fn init_centroids(
     ctx.phase(Phase::KMeans, 0);
     let t0 = Instant::now();
     let z = ae.encode(&ds.x, ds.n);
-    let km = kmeans_on(&z, ae.encoder.n_out(), cfg, k, cfg.seed ^ 0x7a, ctx)?;
+    let km = kmeans_on(
+        &z,
+        ae.encoder.n_out(),
+        cfg,
+        k,
+        Stream::KMeansZ.seed(cfg.seed),
+        ctx,
+    )?;
     ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
     if let Some(t) = ds.labels.as_deref() {
         let s = scores(t, &km.labels);

@@ -14,6 +14,7 @@ use crate::engine::autoencoder::{Autoencoder, Mlp};
 use crate::engine::config::DecConfig;
 use crate::engine::optim::Optimizer;
 use crate::engine::report::HistoryEntry;
+use crate::engine::streams::Stream;
 
 /// Train an MLP to reconstruct its input: `iters` batches of `batch` rows from `x`,
 /// randomly shifted and rotated when `aug` is given.
@@ -45,7 +46,7 @@ fn train_reconstruction(
     });
     // The augmenting thread's own stream of batches (DEC-DA: the autoencoder
     // reconstructs the augmented batch itself), seeded from the run and the phase.
-    let aug_seed = cfg.seed ^ 0x6175_6700 ^ phase_tag(phase);
+    let aug_seed = Stream::Augment(phase_tag(phase)).seed(cfg.seed);
     std::thread::scope(|scope| -> Result<(), PipelineError> {
         let mut batches = Batches::new(scope, x, n, bsz, aug, aug_seed);
         for it in 0..iters {
@@ -110,7 +111,7 @@ fn train_reconstruction(
     })
 }
 
-/// A number per phase, so each phase's augmented stream differs.
+/// A number per phase, so each phase's augmented stream differs (`Stream::Augment`).
 fn phase_tag(phase: Phase) -> u64 {
     match phase {
         Phase::PretrainLayer(l) => 0x100 + l as u64,
