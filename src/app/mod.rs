@@ -27,6 +27,7 @@ pub mod load_options;
 mod menu;
 mod side_panel;
 pub mod state;
+pub mod window;
 pub mod worker;
 
 use std::collections::{HashMap, VecDeque};

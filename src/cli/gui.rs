@@ -43,43 +43,32 @@ pub fn gui(a: AppArgs) -> Result<()> {
         .first()
         .map(|r| r.to_string())
         .unwrap_or_default();
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1280.0, 820.0])
-            .with_title("decscope: Deep Embedded Clustering"),
-        ..Default::default()
-    };
-    eframe::run_native(
-        "decscope",
-        options,
-        Box::new(move |cc| {
-            app.exit_after = exit_after.map(|s| (std::time::Instant::now(), s));
-            use decscope::app::Tab;
-            app.tab = match tab {
-                Some(TabArg::Curves) => Tab::Curves,
-                Some(TabArg::Clusters) => Tab::Clusters,
-                Some(TabArg::Confusion) => Tab::Confusion,
-                Some(TabArg::Gradient) => Tab::Gradient,
-                Some(TabArg::ChooseK) => Tab::ChooseK,
-                Some(TabArg::Compare) => Tab::Compare,
-                _ => Tab::Embedding,
-            };
-            if let Some(ks) = sweep_k {
-                app.sweep.from = ks.iter().copied().min().unwrap_or(2);
-                app.sweep.to = ks.iter().copied().max().unwrap_or(2);
-            }
-            app.stop_after = stop_after.map(|s| (std::time::Instant::now(), s));
-            if autostart && app.tab == Tab::ChooseK {
-                app.start_sweep(&cc.egui_ctx);
-            } else if autostart {
-                app.start(&cc.egui_ctx);
-            }
-            if view == Some(ProjectMethod::Tsne) {
-                app.set_method(decscope::app::Method::Tsne);
-            }
-            Ok(Box::new(app))
-        }),
-    )
+    decscope::app::window::run_window(app, move |app, ctx| {
+        app.exit_after = exit_after.map(|s| (std::time::Instant::now(), s));
+        use decscope::app::Tab;
+        app.tab = match tab {
+            Some(TabArg::Curves) => Tab::Curves,
+            Some(TabArg::Clusters) => Tab::Clusters,
+            Some(TabArg::Confusion) => Tab::Confusion,
+            Some(TabArg::Gradient) => Tab::Gradient,
+            Some(TabArg::ChooseK) => Tab::ChooseK,
+            Some(TabArg::Compare) => Tab::Compare,
+            _ => Tab::Embedding,
+        };
+        if let Some(ks) = sweep_k {
+            app.sweep.from = ks.iter().copied().min().unwrap_or(2);
+            app.sweep.to = ks.iter().copied().max().unwrap_or(2);
+        }
+        app.stop_after = stop_after.map(|s| (std::time::Instant::now(), s));
+        if autostart && app.tab == Tab::ChooseK {
+            app.start_sweep(ctx);
+        } else if autostart {
+            app.start(ctx);
+        }
+        if view == Some(ProjectMethod::Tsne) {
+            app.set_method(decscope::app::Method::Tsne);
+        }
+    })
     .map_err(|e| {
         anyhow::anyhow!(
             "could not open the window: {e}. Is a display available (DISPLAY or WAYLAND_DISPLAY)?"

@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use decscope::engine::config::{DecConfig, Method, OnCollapse, Preset};
 use decscope::engine::metrics::Scores;
 use decscope::engine::model::DecModel;
-use decscope::engine::optim::OptimizerConfig;
 use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Sink, SweepEvent, run};
 use decscope::engine::report::RunSummary;
+use decscope::engine::settings::{PretrainOptimizer, Settings};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{DataArgs, fmt_scores};
@@ -83,8 +83,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub dropout: Option<f32>,
     /// Pretraining optimizer: adam or sgd.
-    #[arg(long)]
-    pub pretrain_optimizer: Option<String>,
+    #[arg(long, value_enum)]
+    pub pretrain_optimizer: Option<PretrainOptimizer>,
     /// Pretraining learning rate.
     #[arg(long)]
     pub pretrain_lr: Option<f32>,
@@ -128,108 +128,49 @@ pub struct TrainArgs {
 /// The preset fitted to `n` rows ([`DecConfig::scaled_to`]), then the command-line
 /// overrides.
 pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
-    // The preset's schedule fitted to the data first; the flags override it.
-    let mut c = DecConfig::preset(a.preset).with_seed(a.seed).scaled_to(n);
-    if let Some(k) = a.clusters {
-        c = c.with_clusters(k);
-    }
-    if let Some(d) = &a.dims {
-        c = c.with_hidden(d.clone());
-    }
-    let p = &mut c.pretrain;
-    if let Some(v) = a.layerwise_iters {
-        p.layerwise_iters = v;
-    }
-    if let Some(v) = a.batch_size {
-        p.batch_size = v;
-        c.cluster.batch_size = v;
-    }
-    let p = &mut c.pretrain;
-    if let Some(v) = a.finetune_iters {
-        p.finetune_iters = v;
-        p.finetune_epochs = None;
-    }
-    if let Some(e) = a.finetune_epochs {
-        p.finetune_epochs = Some(e);
-        p.finetune_iters = p.finetune_iters.max(e * n.div_ceil(p.batch_size.max(1)));
-    }
-    if let Some(v) = a.dropout {
-        p.dropout = v;
-    }
-    if let Some(o) = &a.pretrain_optimizer {
-        let lr = a.pretrain_lr.unwrap_or(match o.as_str() {
-            "sgd" => 0.1,
-            _ => 1e-3,
-        });
-        p.optimizer = match o.as_str() {
-            "adam" => OptimizerConfig::adam(lr),
-            "sgd" => OptimizerConfig::Sgd { lr, momentum: 0.9 },
-            other => bail!("--pretrain-optimizer {other}: unknown; use adam or sgd"),
+    Ok(a.settings().config(n)?)
+}
+
+impl TrainArgs {
+    /// The run's settings as the library states them (the Python estimator builds the
+    /// same from its keyword arguments).
+    pub fn settings(&self) -> Settings {
+        let augment = if self.no_augment {
+            Some(false)
+        } else if self.augment {
+            Some(true)
+        } else {
+            None
         };
-    } else if let Some(lr) = a.pretrain_lr {
-        p.optimizer = match p.optimizer {
-            OptimizerConfig::Sgd { momentum, .. } => OptimizerConfig::Sgd { lr, momentum },
-            OptimizerConfig::Adam {
-                beta1, beta2, eps, ..
-            } => OptimizerConfig::Adam {
-                lr,
-                beta1,
-                beta2,
-                eps,
-            },
-        };
-    }
-    if let Some(v) = a.lr_step {
-        p.lr_step = v;
-    }
-    let cl = &mut c.cluster;
-    if let Some(lr) = a.dec_lr {
-        cl.optimizer = OptimizerConfig::Sgd { lr, momentum: 0.9 };
-    }
-    if let Some(v) = a.update_interval {
-        cl.update_interval = v;
-    }
-    if let Some(v) = a.tol {
-        cl.tol = v;
-    }
-    if let Some(v) = a.max_iter {
-        cl.max_iter = v;
-    }
-    if let Some(v) = a.alpha {
-        cl.alpha = v;
-    }
-    if let Some(v) = a.kmeans_n_init {
-        cl.kmeans_n_init = v;
-    }
-    if let Some(v) = a.on_collapse {
-        cl.on_collapse = v;
-    }
-    if let Some(v) = a.collapse_fraction {
-        cl.collapse_fraction = v;
-    }
-    if a.no_baseline {
-        c.baselines = false;
-    }
-    if let Some(m) = a.method {
-        c.method = m;
-    }
-    if let Some(g) = a.idec_gamma {
-        c.cluster.idec_gamma = g;
-    }
-    if a.augment || a.shift.is_some() || a.rotation.is_some() {
-        let mut aug = c.augment.unwrap_or_default();
-        if let Some(v) = a.shift {
-            aug.shift = v;
+        Settings {
+            preset: self.preset,
+            seed: self.seed,
+            method: self.method,
+            idec_gamma: self.idec_gamma,
+            augment,
+            shift: self.shift,
+            rotation: self.rotation,
+            clusters: self.clusters,
+            dims: self.dims.clone(),
+            layerwise_iters: self.layerwise_iters,
+            finetune_iters: self.finetune_iters,
+            finetune_epochs: self.finetune_epochs,
+            dropout: self.dropout,
+            pretrain_optimizer: self.pretrain_optimizer,
+            pretrain_lr: self.pretrain_lr,
+            lr_step: self.lr_step,
+            batch_size: self.batch_size,
+            dec_lr: self.dec_lr,
+            update_interval: self.update_interval,
+            tol: self.tol,
+            max_iter: self.max_iter,
+            alpha: self.alpha,
+            kmeans_n_init: self.kmeans_n_init,
+            on_collapse: self.on_collapse,
+            collapse_fraction: self.collapse_fraction,
+            baselines: self.no_baseline.then_some(false),
         }
-        if let Some(v) = a.rotation {
-            aug.rotation = v;
-        }
-        c.augment = Some(aug);
     }
-    if a.no_augment {
-        c.augment = None;
-    }
-    Ok(c)
 }
 
 /// Progress bars for the terminal.

@@ -78,7 +78,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         });
     }
     let mut is_text = matches!(format, Format::Text | Format::TextDir);
-    let mut ds = match format {
+    let ds = match format {
         Format::IdxDir => idx::load_dir(path)?,
         Format::Idx => idx::load_file(path, opts.labels.as_deref())?,
         Format::Csv => {
@@ -98,6 +98,37 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         Format::Svmlight => svmlight::load(path)?,
         Format::ImageDir => images::load(path, opts.image_size)?,
     };
+    after_read(ds, format, is_text, path, opts)
+}
+
+/// A dataset from an array in memory (a NumPy array handed over from Python), read by
+/// the rules of a `.npy` file of that shape and dtype ([`npy::to_rows`]) and then
+/// through the same steps after reading as a file, so an array gives exactly what the
+/// same array saved with `np.save` gives. `name` stands for the file's name in notes
+/// and errors; `labels` are the class names of the rows, if any.
+pub fn from_array(
+    raw: npy::Raw,
+    labels: Option<Vec<String>>,
+    name: &str,
+    opts: &LoadOptions,
+) -> Result<Dataset, DataError> {
+    let path = Path::new(name);
+    let dec = npy::to_rows(raw, path)?;
+    let labels = labels.map(|l| (l, path.to_path_buf()));
+    let mut ds = npy::build(path, dec, labels)?;
+    ds.source = None;
+    after_read(ds, Format::Npy, false, path, opts)
+}
+
+/// The steps after a reader (image shape, missing values, limit, imbalanced subsample,
+/// finiteness, HOG, preprocessing), shared by files and in-memory arrays.
+fn after_read(
+    mut ds: Dataset,
+    format: Format,
+    is_text: bool,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<Dataset, DataError> {
     if is_text {
         ds.features_note = ds.text.as_ref().map(|t| {
             format!(

@@ -32,7 +32,7 @@ pub use error::DataError;
 pub use export::assignments_csv;
 pub use format::{Format, detect};
 pub use image_shape::ImageShape;
-pub use load::{Features, LoadOptions, default_dataset_path, load};
+pub use load::{Features, LoadOptions, default_dataset_path, from_array, load};
 pub use missing::Missing;
 pub use preprocess::Preprocessing;
 

@@ -12,10 +12,10 @@ use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
 use super::{DataError, Dataset, ImageShape};
 
 /// A decoded features array: its values in C order, its shape and its dtype's name.
-struct Raw {
-    x: Vec<f32>,
-    shape: Vec<usize>,
-    dtype: &'static str,
+pub struct Raw {
+    pub x: Vec<f32>,
+    pub shape: Vec<usize>,
+    pub dtype: &'static str,
 }
 
 /// Features ready for a [`Dataset`]: `n x d` values, the image shape when the array
@@ -218,7 +218,7 @@ fn is_channels(c: usize) -> bool {
 /// - `(n, C, H, W)` with C = 1 or 3: channels-first images (PyTorch), transposed to
 ///   channels last, the layout of every image here. When both readings fit (C in the
 ///   second and the last place), channels last wins; the note says which was assumed.
-fn to_rows(raw: Raw, path: &Path) -> Result<Decoded, DataError> {
+pub fn to_rows(raw: Raw, path: &Path) -> Result<Decoded, DataError> {
     let Raw { x, shape, dtype } = raw;
     let table = |x, n, d, image_shape, note| Decoded {
         x,
@@ -358,7 +358,7 @@ pub fn sibling_labels(path: &Path) -> Option<PathBuf> {
         .find(|p| p.exists() && p != path)
 }
 
-fn build(
+pub(crate) fn build(
     path: &Path,
     dec: Decoded,
     labels: Option<(Vec<String>, PathBuf)>,

@@ -26,5 +26,6 @@ pub mod model;
 pub mod optim;
 pub mod pipeline;
 pub mod report;
+pub mod settings;
 pub mod streams;
 pub mod sweep;
