@@ -111,6 +111,22 @@ fn starts_with_the_default_dataset_and_its_pca() {
     );
     h.get_by_label("Stop").click();
     assert!(run_until(&mut h, Duration::from_secs(30), |a| !a.is_running()));
+    // The `fast` preset takes the other bundled autoencoder, pretrained without
+    // augmentation by `decscope train --seed 0 --save-pretrained`.
+    choose(&mut h, "preset", "Fast");
+    assert!(h.state().settings.cfg.augment.is_none());
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(60), |a| a
+            .run
+            .messages
+            .iter()
+            .any(|m| m.contains("assets/pretrained-mnist-test)"))),
+        "the bundled fast autoencoder was not used: {:?}",
+        h.state().run.messages
+    );
+    h.get_by_label("Stop").click();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| !a.is_running()));
     // Another seed would pretrain another autoencoder: the bundled one (seed 0) is not
     // taken for it, so Start never reports a run that `decscope train` cannot repeat.
     h.state_mut().settings.cfg.seed = 1;

@@ -100,11 +100,13 @@ fn dataset(
     decscope::data::from_array(raw, y, name, &opts).map_err(value_error)
 }
 
-/// Progress on stderr: one line per phase, rewritten at most twice a second.
+/// Progress on stderr: on a terminal one line per phase, rewritten at most twice a
+/// second; into a file or pipe only each phase's last step (no carriage returns).
 struct Progress {
     verbose: u8,
     last: Instant,
     open_line: bool,
+    terminal: bool,
 }
 
 impl Progress {
@@ -125,7 +127,14 @@ impl Sink for Progress {
         match e {
             Event::Step {
                 phase, step, total, ..
-            } if self.last.elapsed() > Duration::from_millis(500) || step + 1 == total => {
+            } if step + 1 == total && !self.terminal => {
+                self.line(format!("{} {total}/{total}", phase.name()))
+            }
+            Event::Step {
+                phase, step, total, ..
+            } if self.terminal
+                && (self.last.elapsed() > Duration::from_millis(500) || step + 1 == total) =>
+            {
                 self.last = Instant::now();
                 eprint!("\rdecscope: {} {}/{}   ", phase.name(), step + 1, total);
                 self.open_line = true;
@@ -161,6 +170,7 @@ fn run_interruptible(
             verbose,
             last: Instant::now(),
             open_line: false,
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         };
         let out = run(&ds, &cfg, source, &mut sink, &control);
         if sink.open_line {
