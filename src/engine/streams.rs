@@ -75,7 +75,7 @@ mod tests {
         // every figure measured with the old streams.
         assert_eq!(Stream::KMeansInput.seed(5), 5 ^ 0x6b6d);
         assert_eq!(Stream::KMeansZ.seed(0), 0x7a);
-        assert_eq!(Stream::Augment(AUGMENT_DEC).seed(1), 0x6175_6401);
+        assert_eq!(Stream::Augment(AUGMENT_DEC).seed(1), 0x6175_6301);
         assert_eq!(Stream::Augment(0x200).seed(0), 0x6175_6500);
         assert_eq!(Stream::Dec.seed(7), 7);
     }
