@@ -83,6 +83,23 @@ fn start_and_finish(h: &mut Harness<'static, DecApp>) {
     );
 }
 
+/// Press Start, wait (at most a minute) for a log line containing `needle` (which
+/// autoencoder the run took), then Stop and wait for the worker to end.
+fn start_then_stop_on_message(h: &mut Harness<'static, DecApp>, needle: &str) {
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(h, Duration::from_secs(60), |a| a
+            .run
+            .messages
+            .iter()
+            .any(|m| m.contains(needle))),
+        "no message with {needle:?}: {:?}",
+        h.state().run.messages
+    );
+    h.get_by_label("Stop").click();
+    assert!(run_until(h, Duration::from_secs(30), |a| !a.is_running()));
+}
+
 #[test]
 fn starts_with_the_default_dataset_and_its_pca() {
     let app = DecApp::with_default_dataset();
@@ -99,34 +116,12 @@ fn starts_with_the_default_dataset_and_its_pca() {
         h.state().settings.preset,
         decscope::engine::config::Preset::Augmented
     );
-    h.get_by_label("Start").click();
-    assert!(
-        run_until(&mut h, Duration::from_secs(60), |a| a
-            .run
-            .messages
-            .iter()
-            .any(|m| m.contains("pretrained-mnist-test-augmented"))),
-        "the bundled augmented autoencoder was not used: {:?}",
-        h.state().run.messages
-    );
-    h.get_by_label("Stop").click();
-    assert!(run_until(&mut h, Duration::from_secs(30), |a| !a.is_running()));
+    start_then_stop_on_message(&mut h, "pretrained-mnist-test-augmented");
     // The `fast` preset takes the other bundled autoencoder, pretrained without
     // augmentation by `decscope train --seed 0 --save-pretrained`.
     choose(&mut h, "preset", "Fast");
     assert!(h.state().settings.cfg.augment.is_none());
-    h.get_by_label("Start").click();
-    assert!(
-        run_until(&mut h, Duration::from_secs(60), |a| a
-            .run
-            .messages
-            .iter()
-            .any(|m| m.contains("assets/pretrained-mnist-test)"))),
-        "the bundled fast autoencoder was not used: {:?}",
-        h.state().run.messages
-    );
-    h.get_by_label("Stop").click();
-    assert!(run_until(&mut h, Duration::from_secs(30), |a| !a.is_running()));
+    start_then_stop_on_message(&mut h, "assets/pretrained-mnist-test)");
     // Another seed would pretrain another autoencoder: the bundled one (seed 0) is not
     // taken for it, so Start never reports a run that `decscope train` cannot repeat.
     h.state_mut().settings.cfg.seed = 1;
