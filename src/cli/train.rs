@@ -251,8 +251,9 @@ impl Sink for BarSink {
                         .map(|r| format!("  rec {r:.5}"))
                         .unwrap_or_default();
                     self.line(format!(
-                        "  dec step {:>6}: {m}KL {:.5}{rec}  changed {:.3}%",
+                        "  dec step {:>6} at {:>5.0} s: {m}KL {:.5}{rec}  changed {:.3}%",
                         h.step,
+                        h.elapsed_s,
                         h.loss,
                         100.0 * h.changed.unwrap_or(0.0)
                     ));
@@ -396,6 +397,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
         r.final_.cluster_sizes
     );
+    if let (Some(h), Some(acc)) = (r.time_to_fraction_of_final(0.99), r.final_.acc) {
+        println!(
+            "time to accuracy: ACC {:.4} (99% of the final {acc:.4}) first at DEC step {}, {:.0} s into the run (of {:.0} s)",
+            h.acc.unwrap_or(0.0),
+            h.step,
+            h.elapsed_s,
+            r.timing.total_s
+        );
+    }
     if ds.text.is_some() {
         println!("cluster terms (highest mean tf-idf):");
         let k = r.final_.n_clusters;

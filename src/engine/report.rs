@@ -124,6 +124,57 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+
+    /// Time to accuracy, read off the run: the first P update of DEC whose ACC reached
+    /// `fraction` of the final ACC, as that entry (its step, ACC and seconds since the
+    /// run started). `None` without labels or DEC history.
+    pub fn time_to_fraction_of_final(&self, fraction: f64) -> Option<&HistoryEntry> {
+        let target = self.final_.acc? * fraction;
+        self.history
+            .iter()
+            .filter(|h| h.phase == "dec")
+            .find(|h| h.acc.is_some_and(|a| a >= target))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HistoryEntry;
+
+    fn entry(phase: &str, step: usize, acc: Option<f64>, elapsed_s: f64) -> HistoryEntry {
+        HistoryEntry {
+            phase: phase.into(),
+            step,
+            loss: 0.0,
+            acc,
+            nmi: None,
+            ari: None,
+            changed: None,
+            rec_loss: None,
+            elapsed_s,
+        }
+    }
+
+    #[test]
+    fn time_to_accuracy_is_the_first_dec_update_at_the_fraction() {
+        let json = include_str!("../../tests/fixtures/report_min.json");
+        let mut r: super::Report = serde_json::from_str(json).unwrap();
+        r.final_.acc = Some(0.8);
+        r.history = vec![
+            entry("finetune", 10, Some(0.9), 5.0),
+            entry("dec", 0, Some(0.70), 10.0),
+            entry("dec", 140, Some(0.79), 20.0),
+            entry("dec", 280, Some(0.78), 30.0),
+            entry("dec", 420, Some(0.80), 40.0),
+        ];
+        // 0.99 x 0.8 = 0.792: not 0.79 (step 140), first 0.80 at step 420, 40 s.
+        let h = r.time_to_fraction_of_final(0.99).unwrap();
+        assert_eq!((h.step, h.elapsed_s), (420, 40.0));
+        // 0.95 x 0.8 = 0.76: step 140; a pretraining entry above it does not count.
+        assert_eq!(r.time_to_fraction_of_final(0.95).unwrap().step, 140);
+        r.final_.acc = None;
+        assert!(r.time_to_fraction_of_final(0.9).is_none());
+    }
 }
 
 /// One finished run in one line: what ran (method, augmentation, preset, seed) and
