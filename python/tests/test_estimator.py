@@ -171,9 +171,13 @@ def test_images_keep_their_shape():
     assert acc(np.repeat([0, 1], 30), d.labels_) == 1.0
 
 
+# The child restores Python's own SIGINT handler: a process started in the background
+# by a non-interactive shell (as CI may start this suite) inherits SIGINT ignored, and
+# Python then installs no KeyboardInterrupt handler at all.
 CHILD = textwrap.dedent(
     """
-    import sys, numpy as np, decscope
+    import signal, sys, numpy as np, decscope
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     X = np.random.default_rng(0).random((3000, 784), dtype=np.float32)
     d = decscope.DEC(verbose=0)
     print("fitting", flush=True)
