@@ -26,7 +26,7 @@ pub const FAST_DEC_EPOCHS: usize = 2_000;
 pub const AUGMENTED_PRETRAIN_EPOCHS: usize = 400;
 /// `augmented` schedule: most pretraining steps (MNIST-10k: 16,000 steps, 814-986 s on
 /// the 2-core development machine while it ran other work; the whole DEC-DA run stays
-/// under 20 minutes, with ACC 0.974-0.982 over seeds 0-2).
+/// under 30 minutes, with ACC 0.982-0.984 over seeds 0-2).
 pub const AUGMENTED_PRETRAIN_MAX_STEPS: usize = 16_000;
 /// `fast` schedule: the convergence test needs fewer than this many changed labels at
 /// least (0.1% of 1,797 rows is under 2 samples).
