@@ -278,19 +278,9 @@ impl Model {
         self.inner
             .check_input(ds.d, std::path::Path::new("X"))
             .map_err(value_error)?;
-        let (k, e, alpha) = (
-            self.inner.n_clusters(),
-            self.inner.ae.encoder.n_out(),
-            self.inner.alpha,
-        );
+        let (k, e) = (self.inner.n_clusters(), self.inner.ae.encoder.n_out());
         let model = &self.inner;
-        let (labels, conf, z, q) = py.detach(|| {
-            let (labels, conf, z) = model.predict(&ds.x, ds.n);
-            let mut q = vec![0.0; ds.n * k];
-            let mut ker = vec![0.0; ds.n * k];
-            decscope::engine::dec::soft_assign(&z, &model.centroids, e, alpha, &mut q, &mut ker);
-            (labels, conf, z, q)
-        });
+        let (labels, conf, z, q) = py.detach(|| model.assign(&ds.x, ds.n));
         let out = PyDict::new(py);
         let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
         out.set_item("labels", PyArray1::from_vec(py, labels))?;
@@ -332,19 +322,7 @@ fn fit<'py>(
     let e = out.model.ae.encoder.n_out();
     let report = serde_json::to_string(&out.report).map_err(value_error)?;
     let n_iter = out.report.final_.iterations;
-    let q = {
-        let mut q = vec![0.0; out.assignments.len() * k];
-        let mut ker = vec![0.0; q.len()];
-        decscope::engine::dec::soft_assign(
-            &out.z,
-            &out.model.centroids,
-            e,
-            out.model.alpha,
-            &mut q,
-            &mut ker,
-        );
-        q
-    };
+    let q = out.model.soft_assignment(&out.z);
     let d = PyDict::new(py);
     let labels: Vec<i64> = out.assignments.iter().map(|&l| i64::from(l)).collect();
     d.set_item("labels", PyArray1::from_vec(py, labels))?;

@@ -92,16 +92,28 @@ impl DecModel {
         self.centroids.len() / self.ae.encoder.n_out().max(1)
     }
 
-    /// Cluster and confidence (max q) of each row of `x` (`n x d`).
+    /// Cluster and confidence (max q) of each row of `x` (`n x d`), and its z.
     pub fn predict(&self, x: &[f32], n: usize) -> (Vec<u32>, Vec<f32>, Vec<f32>) {
-        let e = self.ae.encoder.n_out();
-        let k = self.n_clusters();
-        let z = self.ae.encode(x, n);
-        let mut q = vec![0.0; n * k];
-        let mut ker = vec![0.0; n * k];
-        soft_assign(&z, &self.centroids, e, self.alpha, &mut q, &mut ker);
-        let (l, c) = hard_labels(&q, k);
+        let (l, c, z, _) = self.assign(x, n);
         (l, c, z)
+    }
+
+    /// Cluster, confidence, z and the soft assignment q (`n x k`) of each row of `x`.
+    pub fn assign(&self, x: &[f32], n: usize) -> (Vec<u32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let z = self.ae.encode(x, n);
+        let q = self.soft_assignment(&z);
+        let (l, c) = hard_labels(&q, self.n_clusters());
+        (l, c, z, q)
+    }
+
+    /// DEC's soft assignment q (eq. 1) of embedded rows `z` (`n x e`) to the centroids.
+    pub fn soft_assignment(&self, z: &[f32]) -> Vec<f32> {
+        let e = self.ae.encoder.n_out();
+        let n = z.len() / e.max(1);
+        let mut q = vec![0.0; n * self.n_clusters()];
+        let mut ker = vec![0.0; q.len()];
+        soft_assign(z, &self.centroids, e, self.alpha, &mut q, &mut ker);
+        q
     }
 
     /// Write `model.safetensors` and `model.json` into `dir` (created if needed).
