@@ -96,7 +96,8 @@ impl DecApp {
         };
         let dir = Self::export_path("run");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let csv = data::assignments_csv(&self.ds, &out.assignments, &out.confidence)
+        let names = &out.model.curation.names;
+        let csv = data::assignments_csv(&self.ds, &out.assignments, &out.confidence, names)
             .map_err(|e| format!("assignments.csv: {e}"))?;
         let w = |name: &str, bytes: &[u8]| {
             std::fs::write(dir.join(name), bytes)

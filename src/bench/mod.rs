@@ -254,7 +254,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     });
     let mut r = ChaCha8Rng::seed_from_u64(2);
     let t = time(3, opts.steps, || {
-        step.step(&mut enc, None, &mut mu, &mut opt, &x, &p, b, &mut r);
+        step.step(&mut enc, None, &mut mu, &mut opt, &x, &p, b, None, &mut r);
     });
     let dec_flops = 6.0 * enc_params as f64 * b as f64;
     push("DEC clustering step (decscope)", t, b, dec_flops);
@@ -272,6 +272,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
             &x,
             &p,
             b,
+            None,
             &mut r,
         );
     });
@@ -328,7 +329,9 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
                 pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
             }
             let n = batch.idx.len();
-            step.step(&mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, &mut r);
+            step.step(
+                &mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, None, &mut r,
+            );
         });
         push("DEC clustering step, plain batches", plain, b, dec_flops);
         push(

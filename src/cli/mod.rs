@@ -5,6 +5,7 @@
 
 mod bench;
 mod data_args;
+mod edit;
 mod gui;
 mod inspect;
 mod predict;
@@ -81,6 +82,9 @@ pub enum Command {
     Train(Box<train::TrainArgs>),
     /// Assign clusters to new data with a saved model.
     Predict(predict::PredictArgs),
+    /// Edit a saved model's clusters by hand (merge, split, remove, add, name) or by
+    /// the suggested edits, and save it for `train --init-from DIR --resume`.
+    Edit(Box<edit::EditArgs>),
     /// Measure training speed on this machine (GEMM, autoencoder and DEC steps).
     Bench(bench::BenchArgs),
     /// Describe a dataset: size, type, labels, value range, preprocessing and warnings.
@@ -96,6 +100,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Train(a)) => train::train(*a),
         Some(Command::Predict(a)) => predict::predict(a),
+        Some(Command::Edit(a)) => edit::edit(*a),
         Some(Command::Bench(a)) => bench::bench(a),
         Some(Command::Inspect(a)) => inspect::inspect(a),
         Some(Command::Project(a)) => project::project(a),

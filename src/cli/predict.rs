@@ -32,7 +32,8 @@ pub fn predict(a: PredictArgs) -> Result<()> {
     let ds = a.data.load()?;
     model.check_input(ds.d, &a.model)?;
     let (labels, conf, _) = model.predict(&ds.x, ds.n);
-    let table = decscope::data::assignments_csv(&ds, &labels, &conf)?;
+    let names = &model.curation.names;
+    let table = decscope::data::assignments_csv(&ds, &labels, &conf, names)?;
     std::fs::write(&a.out, table).with_context(|| format!("writing {}", a.out.display()))?;
     if let Some(t) = &ds.labels {
         let s = decscope::engine::metrics::scores(t, &labels);

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use decscope::engine::config::{DecConfig, Method, OnCollapse, Preset};
+use decscope::engine::constraints::{Constraints, DEFAULT_WEIGHT, read_file};
 use decscope::engine::metrics::Scores;
 use decscope::engine::model::DecModel;
-use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Sink, SweepEvent, run};
+use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Resume, Sink, SweepEvent, run};
 use decscope::engine::report::RunSummary;
 use decscope::engine::settings::{PretrainOptimizer, Settings};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -67,6 +68,17 @@ pub struct TrainArgs {
     /// Start from the autoencoder of a saved model and skip pretraining.
     #[arg(long)]
     pub init_from: Option<PathBuf>,
+    /// With --init-from: go on from the model's DEC state (its encoder and its
+    /// perhaps edited centroids, see `decscope edit`) instead of new k-means centroids.
+    #[arg(long, requires = "init_from")]
+    pub resume: bool,
+    /// Must-link / cannot-link pairs added to DEC's loss: a CSV of i,j,must|cannot
+    /// (0-based sample rows).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+    /// Weight of the constraints' loss against KL (default 1).
+    #[arg(long, requires = "constraints")]
+    pub constraint_weight: Option<f32>,
     /// Encoder widths after the input, e.g. 500,500,2000,10.
     #[arg(long, value_delimiter = ',')]
     pub dims: Option<Vec<usize>>,
@@ -250,6 +262,10 @@ impl Sink for BarSink {
                         .rec_loss
                         .map(|r| format!("  rec {r:.5}"))
                         .unwrap_or_default();
+                    let rec = match h.constraints_satisfied {
+                        Some(c) => format!("{rec}  pairs ok {:.1}%", 100.0 * c),
+                        None => rec,
+                    };
                     self.line(format!(
                         "  dec step {:>6} at {:>5.0} s: {m}KL {:.5}{rec}  changed {:.3}%",
                         h.step,
@@ -303,15 +319,38 @@ impl Sink for BarSink {
     }
 }
 
-/// The autoencoder of `--init-from`, checked against `d` features, or pretraining.
+/// The autoencoder of `--init-from` (with `--resume`, its whole DEC state), checked
+/// against `d` features, or pretraining.
 pub(super) fn ae_source(a: &TrainArgs, d: usize) -> Result<AeSource> {
     Ok(match &a.init_from {
         Some(dir) => {
             let m = DecModel::load(dir)?;
             m.check_input(d, dir)?;
-            AeSource::Given(m.ae, format!("init-from {}", dir.display()))
+            let label = format!("init-from {}", dir.display());
+            if a.resume {
+                if m.n_clusters() == 0 {
+                    bail!(
+                        "{}: --resume needs a model with clusters (written by `train --save` or `edit --save`); this one is an autoencoder only: drop --resume to start DEC from k-means",
+                        dir.display()
+                    );
+                }
+                AeSource::Resume(Box::new(Resume::from_model(&m, label)))
+            } else {
+                AeSource::Given(m.ae, label)
+            }
         }
         None => AeSource::Pretrain,
+    })
+}
+
+/// The pairs of `--constraints` for data of `n` samples, with their weight.
+fn constraints(a: &TrainArgs, n: usize) -> Result<Constraints> {
+    let Some(path) = &a.constraints else {
+        return Ok(Constraints::default());
+    };
+    Ok(Constraints {
+        pairs: read_file(path, n)?,
+        weight: a.constraint_weight.unwrap_or(DEFAULT_WEIGHT),
     })
 }
 
@@ -319,7 +358,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
     let ds = a.data.load()?;
     let load_s = t0.elapsed().as_secs_f64();
-    let cfg = build_config(&a, ds.n)?;
+    let mut cfg = build_config(&a, ds.n)?;
+    cfg.constraints = constraints(&a, ds.n)?;
     cfg.validate(ds.n, ds.n_classes())?;
     // Before any baseline runs: can these rows be augmented, if asked?
     decscope::engine::pipeline::augmenter(&ds, &cfg)?;
@@ -397,6 +437,21 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
         r.final_.cluster_sizes
     );
+    if let Some(sat) = r.final_.constraints_satisfied {
+        let (must, cannot) = r.config.constraints.counts();
+        println!(
+            "constraints: {:.1}% of {must} must-link and {cannot} cannot-link pairs satisfied",
+            100.0 * sat
+        );
+    }
+    for (j, name) in r.final_.cluster_names.iter().enumerate() {
+        if let Some(name) = name {
+            println!(
+                "cluster {j} is \"{name}\" ({} samples)",
+                r.final_.cluster_sizes[j]
+            );
+        }
+    }
     if let (Some(h), Some(acc)) = (r.time_to_fraction_of_final(0.99), r.final_.acc) {
         println!(
             "time to accuracy: ACC {:.4} (99% of the final {acc:.4}) first at DEC step {}, {:.0} s into the run (of {:.0} s)",

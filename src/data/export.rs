@@ -1,20 +1,28 @@
-//! A run's assignments as a CSV table: one row per sample with its cluster, its
-//! confidence (the largest q), and its true label and title when the data have them.
+//! A run's assignments as a CSV table: one row per sample with its cluster, the
+//! cluster's name when the user named clusters, its confidence (the largest q), and
+//! its true label and title when the data have them.
 //!
 //! Why: the app's export and `decscope predict` write the same table, which pandas and
 //! spreadsheets read as is (cells with commas or quotes are quoted).
 
 use super::Dataset;
 
-/// `index,cluster,confidence[,label][,title]`, one row per sample of `ds`.
+/// `index,cluster[,cluster_name],confidence[,label][,title]`, one row per sample of
+/// `ds`; `names` (one per cluster, or empty) gives the name column when any is set.
 pub fn assignments_csv(
     ds: &Dataset,
     assignments: &[u32],
     confidence: &[f32],
+    names: &[Option<String>],
 ) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let has_title = ds.title(0).is_some();
-    let mut header = vec!["index", "cluster", "confidence"];
+    let named = names.iter().any(Option::is_some);
+    let mut header = vec!["index", "cluster"];
+    if named {
+        header.push("cluster_name");
+    }
+    header.push("confidence");
     if ds.labels.is_some() {
         header.push("label");
     }
@@ -23,11 +31,12 @@ pub fn assignments_csv(
     }
     w.write_record(&header)?;
     for i in 0..ds.n.min(assignments.len()).min(confidence.len()) {
-        let mut rec = vec![
-            i.to_string(),
-            assignments[i].to_string(),
-            format!("{:.6}", confidence[i]),
-        ];
+        let mut rec = vec![i.to_string(), assignments[i].to_string()];
+        if named {
+            let name = names.get(assignments[i] as usize).cloned().flatten();
+            rec.push(name.unwrap_or_default());
+        }
+        rec.push(format!("{:.6}", confidence[i]));
         if let Some(l) = &ds.labels {
             rec.push(ds.class_name(l[i]));
         }
@@ -49,7 +58,7 @@ mod tests {
         let mut ds = Dataset::new("t", vec![0., 1., 2.], 1, Some(vec![0, 1, 1])).unwrap();
         ds.class_names = Some(vec!["cat".into(), "dog, big".into()]);
         ds.titles = Some(vec!["item 0, x".into(), "b".into(), "say \"hi\"".into()]);
-        let t = assignments_csv(&ds, &[2, 0, 1], &[0.5, 0.25, 1.0]).unwrap();
+        let t = assignments_csv(&ds, &[2, 0, 1], &[0.5, 0.25, 1.0], &[]).unwrap();
         assert_eq!(
             t,
             "index,cluster,confidence,label,title\n\
@@ -59,8 +68,14 @@ mod tests {
         );
         let plain = Dataset::new("t", vec![0., 1.], 1, None).unwrap();
         assert_eq!(
-            assignments_csv(&plain, &[0, 1], &[1.0, 1.0]).unwrap(),
+            assignments_csv(&plain, &[0, 1], &[1.0, 1.0], &[]).unwrap(),
             "index,cluster,confidence\n0,0,1.000000\n1,1,1.000000\n"
+        );
+        // Named clusters get a column; an unnamed one is left empty.
+        let names = [None, Some("ones, mostly".to_string())];
+        assert_eq!(
+            assignments_csv(&plain, &[1, 0], &[1.0, 0.5], &names).unwrap(),
+            "index,cluster,cluster_name,confidence\n0,1,\"ones, mostly\",1.000000\n1,0,,0.500000\n"
         );
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::augment::AugmentConfig;
+use crate::engine::constraints::Constraints;
 use crate::engine::optim::OptimizerConfig;
 
 /// `fast` schedule: pretraining length in epochs (see [`DecConfig::scaled_to`]).
@@ -199,6 +200,10 @@ pub struct DecConfig {
     /// Set when the schedule was derived from the data's size by [`DecConfig::scaled_to`].
     #[serde(default)]
     pub scaled: Option<Scaling>,
+    /// Must-link and cannot-link pairs added to DEC's loss (`--constraints`), with
+    /// their weight; none by default (then DEC runs exactly as without them).
+    #[serde(default, skip_serializing_if = "Constraints::is_empty")]
+    pub constraints: Constraints,
 }
 
 /// A configuration that cannot run, with the field at fault and what to use instead.
@@ -276,6 +281,7 @@ impl DecConfig {
                 },
                 baselines: true,
                 scaled: None,
+                constraints: Constraints::default(),
             },
             // The paper's schedule (section 4.3): layer-wise denoising pretraining,
             // then fine-tuning, with SGD; P every 160 batches.
@@ -554,6 +560,21 @@ impl DecConfig {
         if let Some(a) = &self.augment {
             a.validate()
                 .map_err(|e| bad("augment", format!("{a:?}"), e.to_string()))?;
+        }
+        let w = self.constraints.weight;
+        if !(w >= 0.0 && w.is_finite()) {
+            return Err(bad(
+                "constraints.weight",
+                w,
+                "must be a finite number >= 0 (default 1)",
+            ));
+        }
+        if let Some(c) = self.constraints.pairs.iter().find(|c| c.i.max(c.j) >= n) {
+            return Err(bad(
+                "constraints",
+                format!("{},{}", c.i, c.j),
+                format!("sample rows must be below n = {n}"),
+            ));
         }
         if c.kmeans_n_init == 0 {
             return Err(bad(

@@ -22,6 +22,8 @@
 //! ∂q_ij = q_ij (∂ln k_ij - Σ_l q_il ∂ln k_il)). `tests` check both against finite
 //! differences.
 
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::dec::soft_assign;
@@ -41,6 +43,115 @@ pub struct Constraint {
     pub link: Link,
 }
 
+/// The pairs a run is steered by and the weight of their loss (λ in
+/// L = KL(P‖Q) + λ·mean pair loss). Empty: plain DEC, bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Constraints {
+    pub pairs: Vec<Constraint>,
+    pub weight: f32,
+}
+
+/// λ when none is given: the pair loss then moves the encoder about as much as KL does
+/// (measured on the MNIST test set; README, "Steering the clusters").
+pub const DEFAULT_WEIGHT: f32 = 1.0;
+
+/// Most distinct samples one step embeds for the pair loss; with more, each step takes
+/// a random subset of the pairs (from [`crate::engine::streams::Stream::Constraints`]).
+pub const MAX_PAIR_ROWS: usize = 256;
+
+impl Default for Constraints {
+    fn default() -> Self {
+        Constraints {
+            pairs: Vec::new(),
+            weight: DEFAULT_WEIGHT,
+        }
+    }
+}
+
+impl Constraints {
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Count of must-links and of cannot-links.
+    pub fn counts(&self) -> (usize, usize) {
+        let must = self.pairs.iter().filter(|c| c.link == Link::Must).count();
+        (must, self.pairs.len() - must)
+    }
+}
+
+/// The pairs of one step: the distinct samples they touch (`rows`, rows of the data)
+/// and the pairs renumbered into `rows`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PairBatch {
+    pub rows: Vec<usize>,
+    pub pairs: Vec<Constraint>,
+}
+
+/// Add `c` to `batch` (rows renumbered through `at`, a map from data row to batch
+/// row) unless that would take the batch past `cap` rows; true when added.
+fn push_pair(
+    batch: &mut PairBatch,
+    at: &mut std::collections::HashMap<usize, usize>,
+    c: &Constraint,
+    cap: usize,
+) -> bool {
+    let new = [c.i, c.j].iter().filter(|r| !at.contains_key(r)).count();
+    if batch.rows.len() + new > cap {
+        return false;
+    }
+    let mut local = |r: usize| {
+        *at.entry(r).or_insert_with(|| {
+            batch.rows.push(r);
+            batch.rows.len() - 1
+        })
+    };
+    let (i, j) = (local(c.i), local(c.j));
+    batch.pairs.push(Constraint { i, j, link: c.link });
+    true
+}
+
+/// Pairs for each DEC step: all of them when they touch at most `cap` samples (the
+/// same batch every step), else a new random subset filling `cap` rows each step.
+pub struct PairBatches {
+    all: Vec<Constraint>,
+    fixed: Option<PairBatch>,
+    cap: usize,
+}
+
+impl PairBatches {
+    pub fn new(pairs: &[Constraint], cap: usize) -> PairBatches {
+        let mut whole = PairBatch::default();
+        let mut at = std::collections::HashMap::new();
+        let fits = pairs.iter().all(|c| push_pair(&mut whole, &mut at, c, cap));
+        PairBatches {
+            all: pairs.to_vec(),
+            fixed: fits.then_some(whole),
+            cap,
+        }
+    }
+
+    /// Most rows a batch can have.
+    pub fn max_rows(&self) -> usize {
+        self.fixed.as_ref().map_or(self.cap, |b| b.rows.len())
+    }
+
+    /// The next step's pairs (draws from `rng` only when the pairs do not all fit).
+    pub fn next(&self, rng: &mut ChaCha8Rng) -> PairBatch {
+        if let Some(b) = &self.fixed {
+            return b.clone();
+        }
+        let mut order: Vec<usize> = (0..self.all.len()).collect();
+        order.shuffle(rng);
+        let mut b = PairBatch::default();
+        let mut at = std::collections::HashMap::new();
+        for o in order {
+            push_pair(&mut b, &mut at, &self.all[o], self.cap);
+        }
+        b
+    }
+}
+
 /// Why a constraints file could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConstraintError {
@@ -50,6 +161,49 @@ pub enum ConstraintError {
     OutOfRange { line: usize, index: usize, n: usize },
     #[error("line {line}: a sample cannot be linked with itself ({index}, {index})")]
     SelfLink { line: usize, index: usize },
+    #[error("{path}: cannot read the constraints file: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {source}")]
+    InFile {
+        path: String,
+        #[source]
+        source: Box<ConstraintError>,
+    },
+    #[error(
+        "{path}: no constraints in the file; write one `i,j,must` or `i,j,cannot` line per pair"
+    )]
+    Empty { path: String },
+}
+
+/// Read the constraints file at `path` for data of `n` samples; errors name the file
+/// and the line.
+pub fn read_file(path: &std::path::Path, n: usize) -> Result<Vec<Constraint>, ConstraintError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConstraintError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let pairs = parse_csv(&text, n).map_err(|e| ConstraintError::InFile {
+        path: shown.clone(),
+        source: Box::new(e),
+    })?;
+    if pairs.is_empty() {
+        return Err(ConstraintError::Empty { path: shown });
+    }
+    Ok(pairs)
+}
+
+/// `pairs` as the CSV [`parse_csv`] reads, with a header line.
+pub fn to_csv(pairs: &[Constraint]) -> String {
+    let mut s = String::from("i,j,link\n");
+    for c in pairs {
+        let kind = match c.link {
+            Link::Must => "must",
+            Link::Cannot => "cannot",
+        };
+        s.push_str(&format!("{},{},{kind}\n", c.i, c.j));
+    }
+    s
 }
 
 /// Read `i,j,must|cannot` lines (a header line and blank lines are skipped; `ml` and

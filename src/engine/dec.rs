@@ -135,6 +135,17 @@ pub struct DecStep {
     alpha: f32,
     /// IDEC's decoder workspace and reconstruction gradient buffer, with 1/γ.
     idec: Option<(Workspace, Vec<f32>, f32)>,
+    /// The batch and the constrained samples' rows, stacked (`(b + m) x d`).
+    stacked: Vec<f32>,
+}
+
+/// The pairwise constraints of one step (see [`crate::engine::constraints`]): the
+/// `m x d` input rows of the samples they touch, the pairs numbered within those rows,
+/// and λ.
+pub struct StepPairs<'a> {
+    pub x: &'a [f32],
+    pub batch: &'a crate::engine::constraints::PairBatch,
+    pub weight: f32,
 }
 
 /// The two parts of a step's loss.
@@ -144,6 +155,8 @@ pub struct StepLoss {
     pub kl: f32,
     /// Reconstruction MSE of the batch (IDEC), before the update.
     pub rec: Option<f32>,
+    /// λ times the mean pair loss of the step's constraints, before the update.
+    pub pairs: Option<f32>,
 }
 
 impl DecStep {
@@ -159,7 +172,17 @@ impl DecStep {
             e,
             alpha,
             idec: None,
+            stacked: Vec::new(),
         }
+    }
+
+    /// Room for up to `rows` constrained samples beside each batch of `batch` rows.
+    pub fn with_pair_rows(mut self, encoder: &Mlp, batch: usize, rows: usize) -> DecStep {
+        if rows > 0 {
+            self.ws = encoder.workspace(batch + rows);
+            self.dz = vec![0.0; (batch + rows) * self.e];
+        }
+        self
     }
 
     /// Also train `decoder` on the reconstruction loss with IDEC's weight `gamma`.
@@ -172,8 +195,9 @@ impl DecStep {
         self
     }
 
-    /// Train on `b` rows `xb` with targets `pb` (`b x k`); returns the batch losses
-    /// before the update. Encoder parameters use optimizer slots `0..2L`, the centroids
+    /// Train on `b` rows `xb` with targets `pb` (`b x k`), and on `pairs` when given
+    /// (L = KL + λ·pair loss: the constrained samples are embedded in the same forward
+    /// pass, stacked under the batch); returns the batch losses before the update. Encoder parameters use optimizer slots `0..2L`, the centroids
     /// `2L`, the decoder's (IDEC) `2L+1..`. `decoder` must be given exactly when the
     /// step was made [`DecStep::with_decoder`].
     #[allow(clippy::too_many_arguments)]
@@ -186,10 +210,23 @@ impl DecStep {
         xb: &[f32],
         pb: &[f32],
         b: usize,
+        pairs: Option<StepPairs>,
         rng: &mut ChaCha8Rng,
     ) -> StepLoss {
         let (k, e) = (self.k, self.e);
-        let zb = encoder.forward(xb, b, &[], rng, &mut self.ws);
+        let d = encoder.n_in();
+        let m = pairs.as_ref().map_or(0, |p| p.batch.rows.len());
+        let x_all: &[f32] = match &pairs {
+            Some(p) if m > 0 => {
+                self.stacked.clear();
+                self.stacked.extend_from_slice(&xb[..b * d]);
+                self.stacked.extend_from_slice(&p.x[..m * d]);
+                &self.stacked
+            }
+            _ => xb,
+        };
+        let z_all = encoder.forward(x_all, b + m, &[], rng, &mut self.ws);
+        let zb = &z_all[..b * e];
         let (q, ker) = (&mut self.q[..b * k], &mut self.kernel[..b * k]);
         soft_assign(zb, mu, e, self.alpha, q, ker);
         let kl = kl_divergence(&pb[..b * k], q, b);
@@ -204,6 +241,20 @@ impl DecStep {
             &mut self.dz[..b * e],
             &mut self.dmu,
         );
+        let mut pair_loss = None;
+        if let Some(p) = pairs.filter(|_| m > 0) {
+            let pl = crate::engine::constraints::pairwise_loss(
+                &z_all[b * e..],
+                mu,
+                e,
+                self.alpha,
+                &p.batch.pairs,
+                p.weight,
+            );
+            self.dz[b * e..(b + m) * e].copy_from_slice(&pl.dz);
+            self.dmu.iter_mut().zip(&pl.dmu).for_each(|(a, g)| *a += g);
+            pair_loss = Some(pl.loss);
+        }
         let mut rec = None;
         let decoder = match (decoder, self.idec.as_mut()) {
             (Some(dec), Some((dws, grad, inv_gamma))) => {
@@ -227,7 +278,14 @@ impl DecStep {
             }
             _ => None,
         };
-        encoder.backward(xb, b, &[], &self.dz[..b * e], &mut self.ws, false);
+        encoder.backward(
+            x_all,
+            b + m,
+            &[],
+            &self.dz[..(b + m) * e],
+            &mut self.ws,
+            false,
+        );
         opt.begin_step();
         encoder.apply_grads(&self.ws, opt, 0);
         let slot_mu = 2 * encoder.layers.len();
@@ -235,7 +293,11 @@ impl DecStep {
         if let Some((dec, dws)) = decoder {
             dec.apply_grads(dws, opt, slot_mu + 1);
         }
-        StepLoss { kl, rec }
+        StepLoss {
+            kl,
+            rec,
+            pairs: pair_loss,
+        }
     }
 }
 
@@ -443,7 +505,7 @@ mod tests {
             DecStep::new(&after.encoder, k, 1.0, b).with_decoder(&after.decoder, b, gamma);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let (enc, dec) = (&mut after.encoder, &mut after.decoder);
-        let l = step.step(enc, Some(dec), &mut mu, &mut opt, &x, &p, b, &mut rng);
+        let l = step.step(enc, Some(dec), &mut mu, &mut opt, &x, &p, b, None, &mut rng);
         assert!(l.rec.is_some());
         let h = 1e-3f32;
         let check = |num: f64, ana: f64, what: &str| {
@@ -476,6 +538,101 @@ mod tests {
         for i in 0..mu0.len() {
             let mut up = mu0.clone();
             let mut down = mu0.clone();
+            up[i] += h;
+            down[i] -= h;
+            let num = (loss(&ae, &up) - loss(&ae, &down)) / (2.0 * h as f64);
+            check(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
+        }
+    }
+
+    /// The constrained step (KL on the batch plus λ times the pair loss on the
+    /// constrained samples, embedded in the same pass) against central differences of
+    /// that total loss, for every encoder weight and centroid coordinate.
+    #[test]
+    fn constrained_step_matches_finite_differences() {
+        use crate::engine::autoencoder::Autoencoder;
+        use crate::engine::constraints::{Constraint, Link, PairBatch, pairwise_loss};
+        use crate::engine::optim::OptimizerConfig;
+        use rand::SeedableRng;
+        let (b, k, weight) = (4usize, 3usize, 0.8f32);
+        let ae = Autoencoder::new(&[5, 4, 2], 12);
+        let x: Vec<f32> = (0..b * 5)
+            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
+            .collect();
+        // Three constrained samples, not in the batch.
+        let px: Vec<f32> = (0..3 * 5)
+            .map(|i| ((i * 5 % 11) as f32) / 5.0 - 1.0)
+            .collect();
+        let batch = PairBatch {
+            rows: vec![10, 11, 12],
+            pairs: vec![
+                Constraint {
+                    i: 0,
+                    j: 1,
+                    link: Link::Must,
+                },
+                Constraint {
+                    i: 1,
+                    j: 2,
+                    link: Link::Cannot,
+                },
+            ],
+        };
+        let mu0 = vec![0.2, -0.1, -0.5, 0.4, 0.6, 0.3];
+        let p = vec![0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.05, 0.15, 0.8];
+        let loss = |ae: &Autoencoder, mu: &[f32]| -> f64 {
+            let z = ae.encode(&x, b);
+            let mut q = vec![0.0; b * k];
+            let mut ker = vec![0.0; b * k];
+            soft_assign(&z, mu, 2, 1.0, &mut q, &mut ker);
+            let zp = ae.encode(&px, 3);
+            let pl = pairwise_loss(&zp, mu, 2, 1.0, &batch.pairs, weight);
+            kl_divergence(&p, &q, b) as f64 + pl.loss as f64
+        };
+        let mut after = ae.clone();
+        let mut mu = mu0.clone();
+        let mut opt = Optimizer::new(OptimizerConfig::Sgd {
+            lr: 1.0,
+            momentum: 0.0,
+        });
+        let mut step = DecStep::new(&after.encoder, k, 1.0, b).with_pair_rows(&after.encoder, b, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let pairs = StepPairs {
+            x: &px,
+            batch: &batch,
+            weight,
+        };
+        let l = step.step(
+            &mut after.encoder,
+            None,
+            &mut mu,
+            &mut opt,
+            &x,
+            &p,
+            b,
+            Some(pairs),
+            &mut rng,
+        );
+        assert!(l.pairs.is_some_and(|v| v > 0.0));
+        let h = 1e-3f32;
+        let check = |num: f64, ana: f64, what: &str| {
+            assert!(
+                (num - ana).abs() < 2e-3 + 0.02 * ana.abs(),
+                "{what}: numeric {num} vs step {ana}"
+            );
+        };
+        for l in 0..ae.encoder.layers.len() {
+            for i in 0..ae.encoder.layers[l].w.len() {
+                let (mut up, mut down) = (ae.clone(), ae.clone());
+                up.encoder.layers[l].w[i] += h;
+                down.encoder.layers[l].w[i] -= h;
+                let num = (loss(&up, &mu0) - loss(&down, &mu0)) / (2.0 * h as f64);
+                let ana = (ae.encoder.layers[l].w[i] - after.encoder.layers[l].w[i]) as f64;
+                check(num, ana, &format!("encoder layer {l} w[{i}]"));
+            }
+        }
+        for i in 0..mu0.len() {
+            let (mut up, mut down) = (mu0.clone(), mu0.clone());
             up[i] += h;
             down[i] -= h;
             let num = (loss(&ae, &up) - loss(&ae, &down)) / (2.0 * h as f64);

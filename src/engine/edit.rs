@@ -66,6 +66,29 @@ pub enum Edit {
     },
 }
 
+impl std::fmt::Display for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Edit::Merge { a, b } => write!(f, "merge cluster {b} into {a}"),
+            Edit::Split { cluster, into, .. } => write!(f, "split cluster {cluster} into {into}"),
+            Edit::Remove { cluster } => write!(f, "remove cluster {cluster}"),
+            Edit::Add { samples } => write!(
+                f,
+                "add a cluster at the mean z of {} sample(s)",
+                samples.len()
+            ),
+            Edit::Name {
+                cluster,
+                name: Some(n),
+            } => write!(f, "name cluster {cluster} \"{n}\""),
+            Edit::Name {
+                cluster,
+                name: None,
+            } => write!(f, "unname cluster {cluster}"),
+        }
+    }
+}
+
 /// Why an edit cannot be made; the message says what to pick instead.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EditError {
@@ -85,6 +108,10 @@ pub enum EditError {
     TooFewClusters(usize),
     #[error("a new cluster needs some samples; {0}")]
     NoSamples(String),
+    #[error(
+        "cluster {0} is gone by an earlier edit of the same list (merged into another or removed); refer to the cluster it went into"
+    )]
+    Gone(usize),
 }
 
 /// The hard assignment of the `n x e` embeddings `z` to the state's centroids.
@@ -205,6 +232,77 @@ pub fn apply(
         }
     }
     Ok(out)
+}
+
+/// Apply `edits` in order, each of whose cluster numbers refers to `state`'s clusters
+/// as they were before any of the edits (so `--merge 3,7 --remove 5` means the clusters
+/// that were 3, 7 and 5, whatever the merge renumbered). A cluster merged into another
+/// is then that other one; a split's new clusters are numbered after the last. Returns
+/// the new state and the edits as applied (each in the numbering of the state it met),
+/// which [`History::apply`] replays.
+pub fn apply_all(
+    state: &ClusterState,
+    edits: &[Edit],
+    z: &[f32],
+    alpha: f32,
+) -> Result<(ClusterState, Vec<Edit>), EditError> {
+    let k0 = state.k();
+    // Where each original cluster is now (None: removed).
+    let mut now: Vec<Option<usize>> = (0..k0).map(Some).collect();
+    let mut cur = state.clone();
+    let mut applied = Vec::with_capacity(edits.len());
+    for edit in edits {
+        let to = |c: usize| match now.get(c) {
+            None => Err(EditError::NoCluster { cluster: c, k: k0 }),
+            Some(None) => Err(EditError::Gone(c)),
+            Some(Some(j)) => Ok(*j),
+        };
+        let renumbered = match edit {
+            Edit::Merge { a, b } => Edit::Merge {
+                a: to(*a)?,
+                b: to(*b)?,
+            },
+            Edit::Split {
+                cluster,
+                into,
+                seed,
+            } => Edit::Split {
+                cluster: to(*cluster)?,
+                into: *into,
+                seed: *seed,
+            },
+            Edit::Remove { cluster } => Edit::Remove {
+                cluster: to(*cluster)?,
+            },
+            Edit::Name { cluster, name } => Edit::Name {
+                cluster: to(*cluster)?,
+                name: name.clone(),
+            },
+            Edit::Add { samples } => Edit::Add {
+                samples: samples.clone(),
+            },
+        };
+        cur = apply(&cur, &renumbered, z, alpha)?;
+        let (gone, into) = match renumbered {
+            Edit::Merge { a, b } => (Some(b), Some(a)),
+            Edit::Remove { cluster } => (Some(cluster), None),
+            _ => (None, None),
+        };
+        if let Some(g) = gone {
+            for slot in now.iter_mut() {
+                if *slot == Some(g) {
+                    *slot = into;
+                }
+                if let Some(j) = slot.as_mut()
+                    && *j > g
+                {
+                    *j -= 1;
+                }
+            }
+        }
+        applied.push(renumbered);
+    }
+    Ok((cur, applied))
 }
 
 /// Drop cluster `c` (its centroid and name); later clusters move down by one.
@@ -379,6 +477,54 @@ mod tests {
             ),
             Err(EditError::NoCluster { cluster: 5, k: 3 })
         );
+    }
+
+    /// Numbers refer to the clusters before the list: removing "2" after merging 1
+    /// into 0 removes the cluster that was 2 (now 1); naming "1" names the merged one.
+    #[test]
+    fn a_list_of_edits_uses_the_original_numbers() {
+        let (s, z) = data();
+        let edits = [
+            Edit::Merge { a: 1, b: 0 },
+            Edit::Name {
+                cluster: 0,
+                name: Some("merged".into()),
+            },
+            Edit::Add { samples: vec![8] },
+            Edit::Remove { cluster: 2 },
+        ];
+        let (t, applied) = apply_all(&s, &edits, &z, 1.0).unwrap();
+        assert_eq!(
+            applied,
+            vec![
+                Edit::Merge { a: 1, b: 0 },
+                Edit::Name {
+                    cluster: 0,
+                    name: Some("merged".into())
+                },
+                Edit::Add { samples: vec![8] },
+                Edit::Remove { cluster: 1 },
+            ]
+        );
+        // Merged: (4 members at 0.2 and 4 at 15) -> 7.6; then -10 is added and the old
+        // cluster 2 (-10) removed.
+        assert_eq!(t.k(), 2);
+        assert!((t.centroids[0] - 7.6).abs() < 1e-5, "{:?}", t.centroids);
+        assert_eq!(t.centroids[1], -10.0);
+        assert_eq!(t.names, vec![Some("merged".to_string()), None]);
+        // Replaying the applied list one by one gives the same state.
+        let mut h = History::new(s.clone());
+        for e in applied {
+            h.apply(e, &z, 1.0).unwrap();
+        }
+        assert_eq!(h.current(), &t);
+        let gone = apply_all(
+            &s,
+            &[Edit::Remove { cluster: 2 }, Edit::Merge { a: 0, b: 2 }],
+            &z,
+            1.0,
+        );
+        assert_eq!(gone, Err(EditError::Gone(2)));
     }
 
     #[test]

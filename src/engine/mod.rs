@@ -9,8 +9,9 @@
 //! events), [`report`] (the JSON record of a run), [`model`] (saved models) and [`sweep`]
 //! (DEC over a range of k or of class imbalance); [`augment`] makes the randomly shifted
 //! and rotated batches of DEC-DA. [`edit`] changes a clustering by hand (merge, split,
-//! remove, add, name, with undo) and [`constraints`] holds must-link and cannot-link
-//! pairs with their loss on Q. [`streams`] derives each phase's random generator from the
+//! remove, add, name, with undo), [`suggest`] finds the merges and splits a clustering
+//! looks like it needs, and [`constraints`] holds must-link and cannot-link pairs with
+//! their loss on Q, which DEC adds to KL when given. [`streams`] derives each phase's random generator from the
 //! seed, so a phase draws the same numbers whether or not the phases before it ran.
 
 pub mod augment;
@@ -28,4 +29,5 @@ pub mod pipeline;
 pub mod report;
 pub mod settings;
 pub mod streams;
+pub mod suggest;
 pub mod sweep;

@@ -16,6 +16,7 @@ use crate::data::DatasetInfo;
 use crate::engine::autoencoder::{Activation, Autoencoder, Dense, Mlp};
 use crate::engine::config::DecConfig;
 use crate::engine::dec::{hard_labels, soft_assign};
+use crate::engine::edit::Edit;
 
 /// Autoencoder, centroids and the settings they were trained with.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +27,45 @@ pub struct DecModel {
     pub alpha: f32,
     pub config: DecConfig,
     pub dataset: DatasetInfo,
+    /// Names and hand edits of the clusters, and the DEC steps run so far.
+    pub curation: Curation,
+}
+
+/// What happened to a model's clusters besides training: their names, the hand edits
+/// (each with the DEC step it was made at), and how many DEC steps have run, so that a
+/// resumed run's history goes on from there.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Curation {
+    /// One per cluster, or empty when none is named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<Option<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<EditMark>,
+    #[serde(default)]
+    pub dec_steps: usize,
+}
+
+/// A hand edit and the DEC step it was made at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EditMark {
+    pub step: usize,
+    pub edit: Edit,
+}
+
+impl Curation {
+    /// The edits made since DEC last ran (at the current step).
+    pub fn pending(&self) -> Vec<Edit> {
+        self.edits
+            .iter()
+            .filter(|m| m.step == self.dec_steps)
+            .map(|m| m.edit.clone())
+            .collect()
+    }
+
+    /// Name of cluster `j`, if it has one.
+    pub fn name(&self, j: usize) -> Option<&str> {
+        self.names.get(j).and_then(|n| n.as_deref())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -38,6 +78,12 @@ struct ModelMeta {
     alpha: f32,
     config: DecConfig,
     dataset: DatasetInfo,
+    #[serde(default, skip_serializing_if = "is_default")]
+    curation: Curation,
+}
+
+fn is_default(c: &Curation) -> bool {
+    *c == Curation::default()
 }
 
 /// What went wrong saving or loading a model.
@@ -84,6 +130,7 @@ impl DecModel {
             alpha: config.cluster.alpha,
             config: config.clone(),
             dataset: dataset.clone(),
+            curation: Curation::default(),
         }
     }
 
@@ -169,6 +216,7 @@ impl DecModel {
             alpha: self.alpha,
             config: self.config.clone(),
             dataset: self.dataset.clone(),
+            curation: self.curation.clone(),
         };
         let js = dir.join("model.json");
         let text = serde_json::to_string_pretty(&meta).map_err(|e| invalid(&js, e))?;
@@ -248,6 +296,16 @@ impl DecModel {
         } else {
             Vec::new()
         };
+        let names = meta.curation.names.len();
+        if names != 0 && names != meta.n_clusters {
+            return Err(invalid(
+                &js,
+                format!(
+                    "{names} cluster names for {} clusters; remove `curation.names` or give one per cluster",
+                    meta.n_clusters
+                ),
+            ));
+        }
         Ok(DecModel {
             ae: Autoencoder {
                 encoder: Mlp { layers: enc },
@@ -257,6 +315,7 @@ impl DecModel {
             alpha: meta.alpha,
             config: meta.config,
             dataset: meta.dataset,
+            curation: meta.curation,
         })
     }
 
@@ -289,6 +348,14 @@ mod tests {
             alpha: 1.0,
             config: DecConfig::default(),
             dataset: ds.info(),
+            curation: Curation {
+                names: vec![Some("left".into()), None, None],
+                edits: vec![EditMark {
+                    step: 7,
+                    edit: Edit::Merge { a: 0, b: 3 },
+                }],
+                dec_steps: 7,
+            },
         };
         let dir = std::env::temp_dir().join(format!("decscope-model-test-{}", std::process::id()));
         m.save(&dir).unwrap();

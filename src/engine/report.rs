@@ -25,6 +25,10 @@ pub struct HistoryEntry {
     /// (the loss is then KL + rec_loss/γ).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rec_loss: Option<f32>,
+    /// With constraints: the share of pairs the hard labels satisfy (must-links in one
+    /// cluster, cannot-links in two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints_satisfied: Option<f64>,
     /// Seconds since the run started.
     pub elapsed_s: f64,
 }
@@ -57,6 +61,22 @@ pub struct Final {
     /// the last healthy state.
     #[serde(default)]
     pub stopped_on_collapse: bool,
+    /// The clusters' names (hand edits); empty when none is named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_names: Vec<Option<String>>,
+    /// With constraints: the share of pairs the final labels satisfy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints_satisfied: Option<f64>,
+}
+
+/// Where a resumed run (`train --init-from DIR --resume`) went on from: the saved
+/// model, the DEC step it had reached, and the hand edits made to it since.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resumed {
+    pub from: String,
+    /// DEC steps before this run; this run's history goes on from there.
+    pub step: usize,
+    pub edits: Vec<crate::engine::edit::Edit>,
 }
 
 /// What a [`RunWarning`] is about.
@@ -117,6 +137,9 @@ pub struct Report {
     /// Collapses, a run that did not converge, a result below its start.
     #[serde(default)]
     pub warnings: Vec<RunWarning>,
+    /// Set when DEC went on from a saved (and perhaps edited) state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<Resumed>,
 }
 
 impl Report {
@@ -151,6 +174,7 @@ mod tests {
             ari: None,
             changed: None,
             rec_loss: None,
+            constraints_satisfied: None,
             elapsed_s,
         }
     }

@@ -19,6 +19,7 @@
 //! | [`Stream::KMeansZ`] | k-means on Z, DEC's initial centroids | `seed ^ 0x7a` |
 //! | [`Stream::Augment`] | the augmenting thread's shuffles and transforms, per phase tag | `seed ^ 0x6175_6700 ^ tag` |
 //! | [`Stream::Dec`] | DEC's (and IDEC's) epoch shuffles | `seed` |
+//! | [`Stream::Constraints`] | the pairs of each DEC step, when there are too many for one | `seed ^ 0x636c` |
 //!
 //! Each generator is a new ChaCha8 seeded with `seed_from_u64` of that value and owned by
 //! its phase, so no phase ever advances another's. [`Stream::Weights`],
@@ -43,6 +44,8 @@ pub enum Stream {
     /// end-to-end pretraining `0x200`, DEC `0x400`.
     Augment(u64),
     Dec,
+    /// Which pairs of a large constraint set each DEC step takes.
+    Constraints,
 }
 
 /// The augmentation tag of DEC's batches.
@@ -56,6 +59,7 @@ impl Stream {
             Stream::KMeansInput => seed ^ 0x6b6d,
             Stream::KMeansZ => seed ^ 0x7a,
             Stream::Augment(tag) => seed ^ 0x6175_6700 ^ tag,
+            Stream::Constraints => seed ^ 0x636c,
         }
     }
 
@@ -78,5 +82,6 @@ mod tests {
         assert_eq!(Stream::Augment(AUGMENT_DEC).seed(1), 0x6175_6301);
         assert_eq!(Stream::Augment(0x200).seed(0), 0x6175_6500);
         assert_eq!(Stream::Dec.seed(7), 7);
+        assert_eq!(Stream::Constraints.seed(1), 0x636d);
     }
 }

@@ -231,6 +231,7 @@ pub fn sweep_k(
     };
     let (ae, label, pretrain_s) = match source {
         AeSource::Given(ae, label) => (ae, label, 0.0),
+        AeSource::Resume(r) => (r.ae, r.label, 0.0),
         AeSource::Pretrain => {
             let tp = Instant::now();
             let ae = pipeline::pretrain_autoencoder(&train, cfg, &mut fwd, ctl)?;

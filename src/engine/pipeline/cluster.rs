@@ -17,7 +17,10 @@ use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::{Autoencoder, Mlp};
 use crate::engine::config::{DecConfig, Method, OnCollapse};
-use crate::engine::dec::{DecStep, hard_labels, kl_divergence, soft_assign, target_distribution};
+use crate::engine::constraints::{MAX_PAIR_ROWS, PairBatches, satisfied};
+use crate::engine::dec::{
+    DecStep, StepPairs, hard_labels, kl_divergence, soft_assign, target_distribution,
+};
 use crate::engine::kmeans::KMeansResult;
 use crate::engine::metrics::scores;
 use crate::engine::optim::Optimizer;
@@ -128,6 +131,15 @@ pub(super) fn run_dec(
     if idec {
         stepper = stepper.with_decoder(&ae.decoder, bsz, c.idec_gamma);
     }
+    // Pairwise constraints: their samples are embedded beside every batch.
+    let guided = &cfg.constraints;
+    let pairs = (!guided.is_empty()).then(|| PairBatches::new(&guided.pairs, MAX_PAIR_ROWS));
+    if let Some(p) = &pairs {
+        stepper = stepper.with_pair_rows(&ae.encoder, bsz, p.max_rows());
+    }
+    let pair_rng = &mut Stream::Constraints.rng(cfg.seed);
+    let mut pair_x: Vec<f32> = Vec::new();
+    let step0 = ctx.dec_step0;
     let mut opt = Optimizer::new(c.optimizer);
     let mut pb = vec![0.0f32; bsz * k];
     let (mut rec_sum, mut rec_steps) = (0.0f64, 0usize);
@@ -144,7 +156,7 @@ pub(super) fn run_dec(
     let mut healthy: Option<Healthy> = None;
     let mut recent_changes: Vec<f64> = Vec::new();
     let mut diverged: Option<(usize, f32)> = None;
-    ctx.phase(Phase::Clustering, c.max_iter);
+    ctx.phase(Phase::Clustering, step0 + c.max_iter);
     let rng = &mut Stream::Dec.rng(cfg.seed);
     let aug_seed = Stream::Augment(AUGMENT_DEC).seed(cfg.seed);
     std::thread::scope(|scope| {
@@ -166,25 +178,27 @@ pub(super) fn run_dec(
                 let s = truth.map(|t| scores(t, &prev));
                 let loss = kl_divergence(&p_all, &q, ds.n);
                 if !loss.is_finite() {
-                    diverged = Some((it, loss));
+                    diverged = Some((step0 + it, loss));
                     break;
                 }
                 ctx.record(HistoryEntry {
                     phase: Phase::Clustering.name(),
-                    step: it,
+                    step: step0 + it,
                     loss,
                     acc: s.map(|s| s.acc),
                     nmi: s.map(|s| s.nmi),
                     ari: s.map(|s| s.ari),
                     changed: Some(changed),
                     rec_loss: (rec_steps > 0).then(|| (rec_sum / rec_steps as f64) as f32),
+                    constraints_satisfied: (!guided.is_empty())
+                        .then(|| satisfied(&guided.pairs, &prev)),
                     elapsed_s: ctx.elapsed(),
                 });
                 (rec_sum, rec_steps) = (0.0, 0);
                 if ctx.sink.wants_snapshot() {
                     ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
                         phase: Phase::Clustering,
-                        step: it,
+                        step: step0 + it,
                         z,
                         e,
                         assignments: Some(prev.clone()),
@@ -197,12 +211,12 @@ pub(super) fn run_dec(
                     if !std::mem::replace(&mut warned[j], true) {
                         let w = RunWarning {
                             kind: WarningKind::Collapse,
-                            step: it,
+                            step: step0 + it,
                             cluster: Some(j),
                             size: Some(sizes[j]),
                             message: collapse_message(
                                 j,
-                                it,
+                                step0 + it,
                                 sizes[j],
                                 init_sizes[j],
                                 thresholds[j],
@@ -252,7 +266,19 @@ pub(super) fn run_dec(
                 pb[r * k..(r + 1) * k].copy_from_slice(&p_all[i * k..(i + 1) * k]);
             }
             // One SGD step on KL(P‖Q) (eqs. 4-5) for the encoder and the centroids, plus
-            // the reconstruction term for IDEC.
+            // the reconstruction term for IDEC and the pair loss for constraints.
+            let pair_batch = pairs.as_ref().map(|p| p.next(pair_rng));
+            let step_pairs = pair_batch.as_ref().map(|pb| {
+                pair_x.clear();
+                for &r in &pb.rows {
+                    pair_x.extend_from_slice(&ds.x[r * ds.d..(r + 1) * ds.d]);
+                }
+                StepPairs {
+                    x: &pair_x,
+                    batch: pb,
+                    weight: guided.weight,
+                }
+            });
             let decoder = idec.then_some(&mut ae.decoder);
             let l = stepper.step(
                 &mut ae.encoder,
@@ -262,22 +288,23 @@ pub(super) fn run_dec(
                 &batch.x,
                 &pb,
                 b,
+                step_pairs,
                 rng,
             );
             if let Some(r) = l.rec {
                 rec_sum += r as f64;
                 rec_steps += 1;
             }
-            let loss = l.kl + l.rec.map_or(0.0, |r| r / c.idec_gamma);
+            let loss = l.kl + l.rec.map_or(0.0, |r| r / c.idec_gamma) + l.pairs.unwrap_or(0.0);
             if !loss.is_finite() {
-                diverged = Some((it + 1, loss));
+                diverged = Some((step0 + it + 1, loss));
                 break;
             }
             iterations = it + 1;
             ctx.sink.event(Event::Step {
                 phase: Phase::Clustering,
-                step: it + 1,
-                total: c.max_iter,
+                step: step0 + it + 1,
+                total: step0 + c.max_iter,
                 loss,
                 elapsed_s: ctx.elapsed(),
             });

@@ -22,12 +22,13 @@ pub use events::{Event, KPoint, NullSink, Phase, RetainRow, Sink, Snapshot, Swee
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;
 use crate::engine::config::{ConfigError, DecConfig};
+use crate::engine::constraints::satisfied;
 use crate::engine::dec::hard_labels;
 use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
 use crate::engine::metrics::{Confusion, scores};
-use crate::engine::model::DecModel;
+use crate::engine::model::{Curation, DecModel, EditMark};
 use crate::engine::report::{
-    Baselines, Final, HistoryEntry, Report, RunWarning, Timing, WarningKind,
+    Baselines, Final, HistoryEntry, Report, Resumed, RunWarning, Timing, WarningKind,
 };
 use crate::engine::streams::Stream;
 
@@ -81,6 +82,52 @@ pub enum AeSource {
     Pretrain,
     /// Use this one and skip pretraining (`--init-from`, the app's cache or bundled asset).
     Given(Autoencoder, String),
+    /// Go on from a DEC state (`--init-from DIR --resume`, the app's Resume): its
+    /// encoder and its (perhaps hand-edited) centroids; no pretraining, no k-means.
+    Resume(Box<Resume>),
+}
+
+/// A DEC state to go on from.
+#[derive(Clone, Debug)]
+pub struct Resume {
+    pub ae: Autoencoder,
+    /// Where it came from, for the report ("init-from DIR").
+    pub label: String,
+    /// `k x e` centroids and the clusters' names.
+    pub clusters: crate::engine::edit::ClusterState,
+    /// DEC steps already run (the history goes on from there).
+    pub step: usize,
+    /// Every hand edit of the state's past, each with the DEC step it was made at;
+    /// those at `step` were made since DEC last ran.
+    pub marks: Vec<EditMark>,
+}
+
+impl Resume {
+    /// The state of a saved model, its pending edits included.
+    pub fn from_model(m: &DecModel, label: String) -> Resume {
+        let mut clusters =
+            crate::engine::edit::ClusterState::new(m.centroids.clone(), m.ae.encoder.n_out());
+        if m.curation.names.len() == clusters.k() {
+            clusters.names = m.curation.names.clone();
+        }
+        Resume {
+            ae: m.ae.clone(),
+            label,
+            clusters,
+            step: m.curation.dec_steps,
+            marks: m.curation.edits.clone(),
+        }
+    }
+
+    /// The edits made since DEC last ran.
+    pub fn edits(&self) -> Vec<crate::engine::edit::Edit> {
+        let c = Curation {
+            names: Vec::new(),
+            edits: self.marks.clone(),
+            dec_steps: self.step,
+        };
+        c.pending()
+    }
 }
 
 /// What every phase shares: where events go, the control handle, the clock, the
@@ -93,6 +140,8 @@ struct Ctx<'a> {
     timing: Timing,
     baselines: Baselines,
     warnings: Vec<RunWarning>,
+    /// DEC steps run before this run (a resumed run numbers its steps from there).
+    dec_step0: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -105,6 +154,7 @@ impl<'a> Ctx<'a> {
             timing: Timing::default(),
             baselines: Baselines::default(),
             warnings: Vec::new(),
+            dec_step0: 0,
         }
     }
     fn elapsed(&self) -> f64 {
@@ -131,6 +181,22 @@ pub fn run(
     sink: &mut dyn Sink,
     ctl: &Control,
 ) -> Result<RunOutput, PipelineError> {
+    let (source, resume) = match source {
+        AeSource::Resume(r) => {
+            let ae = r.ae.clone();
+            (AeSource::Given(ae, r.label.clone()), Some(*r))
+        }
+        other => (other, None),
+    };
+    // A resumed run clusters into the (edited) state's k.
+    let resumed_cfg;
+    let cfg = match &resume {
+        Some(r) => {
+            resumed_cfg = cfg.clone().with_clusters(r.clusters.k());
+            &resumed_cfg
+        }
+        None => cfg,
+    };
     cfg.validate(ds.n, ds.n_classes())?;
     if all_rows_identical(ds) {
         return Err(PipelineError::NothingToCluster {
@@ -160,14 +226,49 @@ pub fn run(
     // DEC's batches as they were.
     baseline(ds, cfg, k, &mut ctx)?;
     let (ae, ae_source) = autoencoder(ds, cfg, source, &mut ctx, aug)?;
-    let km = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
+    let km = match &resume {
+        Some(r) => resumed_centroids(ds, cfg, r, &ae, &mut ctx),
+        None => init_centroids(ds, cfg, k, &ae, &mut ctx)?,
+    };
     let t0 = Instant::now();
     let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug)?;
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
     }
-    Ok(finish(ds, cfg, k, dec, ae_source, ctx))
+    Ok(finish(ds, cfg, k, dec, ae_source, resume, ctx))
+}
+
+/// DEC's start when it goes on from a saved state: the state's centroids, and the
+/// hard labels they give (no k-means; the AE + k-means baseline does not apply).
+fn resumed_centroids(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    r: &Resume,
+    ae: &Autoencoder,
+    ctx: &mut Ctx,
+) -> KMeansResult {
+    ctx.dec_step0 = r.step;
+    let (_, q) = cluster::full_q(
+        ds,
+        ae,
+        &r.clusters.centroids,
+        r.clusters.k(),
+        cfg.cluster.alpha,
+    );
+    let labels = hard_labels(&q, r.clusters.k()).0;
+    let (must, cannot) = cfg.constraints.counts();
+    ctx.sink.event(Event::Message(format!(
+        "DEC goes on from DEC step {} with {} clusters after {} hand edit(s), {must} must-link and {cannot} cannot-link pair(s)",
+        r.step,
+        r.clusters.k(),
+        r.edits().len()
+    )));
+    KMeansResult {
+        centroids: r.clusters.centroids.clone(),
+        labels,
+        inertia: 0.0,
+    }
 }
 
 /// Whether every row of `ds` equals the first (then no clustering can tell them apart,
@@ -259,6 +360,7 @@ fn autoencoder(
             )));
             Ok((ae, label))
         }
+        AeSource::Resume(r) => autoencoder(ds, cfg, AeSource::Given(r.ae, r.label), ctx, aug),
         AeSource::Pretrain => {
             let mut dims = vec![ds.d];
             dims.extend(&cfg.hidden);
@@ -313,9 +415,15 @@ fn finish(
     k: usize,
     dec: cluster::DecOutcome,
     ae_source: String,
+    resume: Option<Resume>,
     mut ctx: Ctx,
 ) -> RunOutput {
     let (ae, mu, iterations) = (dec.ae, dec.mu, dec.iterations);
+    let names = resume
+        .as_ref()
+        .map(|r| r.clusters.names.clone())
+        .filter(|n| n.iter().any(Option::is_some))
+        .unwrap_or_default();
     let e = ae.encoder.n_out();
     let (z, q) = cluster::full_q(ds, &ae, &mu, k, cfg.cluster.alpha);
     let (assignments, confidence) = hard_labels(&q, k);
@@ -366,6 +474,9 @@ fn finish(
             n_clusters: k,
             cluster_sizes: sizes,
             stopped_on_collapse: dec.stopped_on_collapse,
+            cluster_names: names.clone(),
+            constraints_satisfied: (!cfg.constraints.is_empty())
+                .then(|| satisfied(&cfg.constraints.pairs, &assignments)),
         },
         confusion: confusion.clone(),
         per_class: confusion
@@ -380,6 +491,11 @@ fn finish(
         history: ctx.history,
         timing: ctx.timing,
         warnings: ctx.warnings,
+        resumed: resume.as_ref().map(|r| Resumed {
+            from: r.label.clone(),
+            step: r.step,
+            edits: r.edits(),
+        }),
     };
     let model = DecModel {
         ae,
@@ -387,6 +503,11 @@ fn finish(
         alpha: cfg.cluster.alpha,
         config: cfg.clone(),
         dataset: ds.info(),
+        curation: Curation {
+            names,
+            edits: resume.map(|r| r.marks).unwrap_or_default(),
+            dec_steps: ctx.dec_step0 + iterations,
+        },
     };
     RunOutput {
         report,

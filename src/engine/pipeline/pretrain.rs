@@ -86,6 +86,7 @@ fn train_reconstruction(
                     ari: None,
                     changed: None,
                     rec_loss: None,
+                    constraints_satisfied: None,
                     elapsed_s: ctx.elapsed(),
                 };
                 ctx.record(h);

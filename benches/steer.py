@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Steering DEC with a user's picks, measured: the 4/9 bar of issue 21.
+
+For a saved DEC model on the MNIST test set (`decscope train --seed S --save DIR`),
+stands in for a user who picks the fours and nines DEC is least sure of (lowest
+confidence, the largest q of a sample): N picks are N/2 fours and N/2 nines, with a
+must-link between every two picks of one digit and a cannot-link between every four
+and every nine. For each N it writes that constraints file, resumes DEC from the
+model with it (`decscope train --init-from DIR --resume --constraints FILE`), and
+prints one table: N, pairs, ACC, NMI, the recall of the 4s and of the 9s, and the
+share of pairs the final clusters satisfy. N = 0 is the control: resuming with no
+constraints.
+
+Usage (from the repository root, after `cargo build --release`):
+
+    python3 benches/steer.py --model DIR [--picks 0,10,20,50,100] [--seed S]
+                             [--data datasets/mnist-test] [--out DIR]
+                             [-- extra arguments for decscope train]
+
+Standard library only. Files are kept under --out (default target/steer).
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+DECSCOPE = os.environ.get("DECSCOPE", os.path.join(TARGET, "release", "decscope"))
+
+
+def least_sure(model, data, out):
+    """Rows of the fours and of the nines, least confident first."""
+    table = os.path.join(out, "assignments.csv")
+    subprocess.run(
+        [DECSCOPE, "predict", "--model", model, "--data", data, "--out", table],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with open(table) as f:
+        rows = list(csv.DictReader(f))
+    by = {"4": [], "9": []}
+    for r in rows:
+        if r["label"] in by:
+            by[r["label"]].append((float(r["confidence"]), int(r["index"])))
+    return {d: [i for _, i in sorted(v)] for d, v in by.items()}
+
+
+def constraints(fours, nines):
+    """must-link within each digit, cannot-link across, as decscope's CSV."""
+    out = io.StringIO()
+    out.write("i,j,link\n")
+    for group in (fours, nines):
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                out.write(f"{group[a]},{group[b]},must\n")
+    for a in fours:
+        for b in nines:
+            out.write(f"{a},{b},cannot\n")
+    return out.getvalue()
+
+
+def main():
+    args = sys.argv[1:]
+    extra = []
+    if "--" in args:
+        i = args.index("--")
+        args, extra = args[:i], args[i + 1 :]
+    model, picks, seed = None, [0, 10, 20, 50, 100], "0"
+    data, out = os.path.join(ROOT, "datasets", "mnist-test"), os.path.join(TARGET, "steer")
+    while args:
+        a = args.pop(0)
+        if a == "--model":
+            model = args.pop(0)
+        elif a == "--picks":
+            picks = [int(p) for p in args.pop(0).split(",")]
+        elif a == "--seed":
+            seed = args.pop(0)
+        elif a == "--data":
+            data = args.pop(0)
+        elif a == "--out":
+            out = args.pop(0)
+        else:
+            sys.exit(f"unknown argument {a}; see the docstring")
+    if model is None:
+        sys.exit("--model DIR is needed (a folder written by `decscope train --save`)")
+    os.makedirs(out, exist_ok=True)
+    sure = least_sure(model, data, out)
+    print("| picks | pairs | ACC | NMI | recall 4s | recall 9s | pairs satisfied | DEC steps |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in picks:
+        report = os.path.join(out, f"resume-{n}.json")
+        cmd = [DECSCOPE, "train", "--data", data, "--seed", seed, "--init-from", model,
+               "--resume", "--no-baseline", "--quiet", "--report", report] + extra
+        pairs = 0
+        if n > 0:
+            text = constraints(sure["4"][: n // 2], sure["9"][: n - n // 2])
+            pairs = text.count("\n") - 1
+            path = os.path.join(out, f"picks-{n}.csv")
+            with open(path, "w") as f:
+                f.write(text)
+            cmd += ["--constraints", path]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(report) as f:
+            r = json.load(f)
+        fin = r["final"]
+        recall = {c["name"]: c["recall"] for c in r["per_class"]}
+        sat = fin.get("constraints_satisfied")
+        print(
+            f"| {n} | {pairs} | {fin['acc']:.4f} | {fin['nmi']:.4f} | {recall.get('4', 0):.3f} "
+            f"| {recall.get('9', 0):.3f} | {'-' if sat is None else f'{sat:.3f}'} | {fin['iterations']} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

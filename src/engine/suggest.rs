@@ -1,0 +1,263 @@
+//! Suggested edits, found without labels: pairs of clusters that look like one
+//! (merge them) and clusters that look like two (split them), ranked, each with its
+//! evidence in a sentence.
+//!
+//! Why: DEC's common failures are a class cut in two (two clusters sharing one
+//! region of Z) and two classes in one cluster (a cluster twice the usual size with
+//! two lumps in it). Both show in Z without any labels, so the tool can point at the
+//! edit a user would make, and [`crate::engine::edit`] can make it.
+//!
+//! The rules, on the hard assignment of the embeddings `z` to the centroids:
+//!
+//! - **Looks like one** (clusters a, b): the cross-neighbour share
+//!   x_ab = (#{(i, l): i in a, l among the [`NEIGHBOURS`] nearest neighbours of i in Z,
+//!   l in b} + the same from b to a) / ([`NEIGHBOURS`] · (n_a + n_b)).
+//!   Samples of one class cut in two keep many neighbours across the cut; two classes
+//!   that DEC separated keep almost none. Flagged when x_ab ≥ [`MERGE_MIN_SHARE`].
+//! - **Looks like two** (cluster c): the spread a 2-means of c's members' z removes,
+//!   g_c = 1 - SSE₂/SSE₁, against the median g over all clusters. One lump loses
+//!   about the same share as every other cluster; two lumps lose far more. Flagged
+//!   when g_c ≥ median g + [`SPLIT_MIN_GAIN`], or when c holds at least
+//!   [`SPLIT_SIZE_RATIO`] times the median cluster size and g_c is above the median.
+//!
+//! Each suggestion's strength is its figure over its threshold; the list is sorted by
+//! strength, strongest first. The thresholds and how often they are right are measured
+//! in README ("Steering the clusters").
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::dec::{hard_labels, soft_assign};
+use crate::engine::edit::{ClusterState, Edit};
+use crate::engine::kmeans::{KMeansParams, kmeans};
+use crate::projection::neighbors::exact_knn;
+
+/// Neighbours per sample for the cross-neighbour share.
+pub const NEIGHBOURS: usize = 10;
+/// Smallest cross-neighbour share that flags a pair as one class.
+pub const MERGE_MIN_SHARE: f64 = 0.05;
+/// How far above the median cluster's spread reduction a cluster's must be to be
+/// flagged as two.
+pub const SPLIT_MIN_GAIN: f64 = 0.15;
+/// A cluster this many times the median size is flagged when its spread reduction is
+/// above the median.
+pub const SPLIT_SIZE_RATIO: f64 = 1.6;
+/// Most samples the neighbour search looks at (an evenly spaced subset beyond).
+pub const MAX_SAMPLES: usize = 20_000;
+
+/// One suggested edit with its evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub edit: Edit,
+    /// The rule's figure over its threshold (>= 1 for every suggestion listed).
+    pub strength: f64,
+    /// What was seen, in a sentence.
+    pub evidence: String,
+}
+
+/// The suggestions for `state` on embeddings `z` (`n x e`), strongest first.
+pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Suggestion> {
+    let e = state.e.max(1);
+    let n = z.len() / e;
+    let k = state.k();
+    if n < 2 * k || k < 2 {
+        return Vec::new();
+    }
+    let mut q = vec![0.0f32; n * k];
+    let mut ker = vec![0.0f32; n * k];
+    soft_assign(z, &state.centroids, e, alpha, &mut q, &mut ker);
+    let labels = hard_labels(&q, k).0;
+    let mut out = merges(z, e, &labels, k);
+    out.extend(splits(z, e, &labels, k, seed));
+    out.sort_by(|a, b| b.strength.total_cmp(&a.strength));
+    out
+}
+
+/// Pairs with a cross-neighbour share at or above [`MERGE_MIN_SHARE`].
+fn merges(z: &[f32], e: usize, labels: &[u32], k: usize) -> Vec<Suggestion> {
+    let n = labels.len();
+    let step = n.div_ceil(MAX_SAMPLES).max(1);
+    let rows: Vec<usize> = (0..n).step_by(step).collect();
+    let sub: Vec<f32> = rows
+        .iter()
+        .flat_map(|&i| z[i * e..(i + 1) * e].iter().copied())
+        .collect();
+    let knn = exact_knn(&sub, e, NEIGHBOURS);
+    // cross[a][b]: neighbour links from members of a to members of b.
+    let mut cross = vec![0usize; k * k];
+    let mut size = vec![0usize; k];
+    for (r, nb) in knn.iter().enumerate() {
+        let a = labels[rows[r]] as usize;
+        size[a] += 1;
+        for m in nb {
+            let b = labels[rows[m.index as usize]] as usize;
+            cross[a * k + b] += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for a in 0..k {
+        for b in a + 1..k {
+            let links = cross[a * k + b] + cross[b * k + a];
+            let denom = NEIGHBOURS * (size[a] + size[b]);
+            if denom == 0 {
+                continue;
+            }
+            let share = links as f64 / denom as f64;
+            if share >= MERGE_MIN_SHARE {
+                out.push(Suggestion {
+                    edit: Edit::Merge { a, b },
+                    strength: share / MERGE_MIN_SHARE,
+                    evidence: format!(
+                        "clusters {a} and {b} look like one: {:.1}% of their members' {NEIGHBOURS} nearest neighbours in Z lie across the pair (threshold {:.0}%)",
+                        100.0 * share,
+                        100.0 * MERGE_MIN_SHARE
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The share of a cluster's spread (sum of squared distances to its mean) that a
+/// 2-means of its members removes; 0 for fewer than 4 members.
+fn split_gain(rows: &[f32], e: usize, seed: u64) -> f64 {
+    let m = rows.len() / e;
+    if m < 4 {
+        return 0.0;
+    }
+    let mut mean = vec![0.0f64; e];
+    for r in rows.chunks_exact(e) {
+        mean.iter_mut()
+            .zip(r)
+            .for_each(|(a, v)| *a += f64::from(*v));
+    }
+    mean.iter_mut().for_each(|a| *a /= m as f64);
+    let sse1: f64 = rows
+        .chunks_exact(e)
+        .map(|r| {
+            r.iter()
+                .zip(&mean)
+                .map(|(v, c)| (f64::from(*v) - c).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    if sse1 <= 0.0 {
+        return 0.0;
+    }
+    let mut p = KMeansParams::new(2);
+    p.seed = seed;
+    p.n_init = 4;
+    let r = kmeans(rows, e, &p);
+    (1.0 - r.inertia / sse1).max(0.0)
+}
+
+/// Clusters whose 2-way split removes far more spread than the median cluster's, or
+/// that are far larger than the median and split better than it.
+fn splits(z: &[f32], e: usize, labels: &[u32], k: usize, seed: u64) -> Vec<Suggestion> {
+    let mut members: Vec<Vec<f32>> = vec![Vec::new(); k];
+    for (i, &l) in labels.iter().enumerate() {
+        members[l as usize].extend_from_slice(&z[i * e..(i + 1) * e]);
+    }
+    let gains: Vec<f64> = members.iter().map(|r| split_gain(r, e, seed)).collect();
+    let sizes: Vec<f64> = members.iter().map(|r| (r.len() / e) as f64).collect();
+    let (mg, ms) = (median(&gains), median(&sizes));
+    let mut out = Vec::new();
+    for c in 0..k {
+        let (g, s) = (gains[c], sizes[c]);
+        let by_gain = (g - mg) / SPLIT_MIN_GAIN;
+        let by_size = if g > mg && ms > 0.0 {
+            s / ms / SPLIT_SIZE_RATIO
+        } else {
+            0.0
+        };
+        let strength = by_gain.max(by_size);
+        if strength >= 1.0 {
+            out.push(Suggestion {
+                edit: Edit::Split {
+                    cluster: c,
+                    into: 2,
+                    seed,
+                },
+                strength,
+                evidence: format!(
+                    "cluster {c} looks like two: a 2-way split of its members' z removes {:.0}% of its spread (median cluster {:.0}%), and it holds {} samples (median {})",
+                    100.0 * g,
+                    100.0 * mg,
+                    s as usize,
+                    ms as usize
+                ),
+            });
+        }
+    }
+    out
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => 0.5 * (s[n / 2 - 1] + s[n / 2]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// 2-D blobs of 100 points (sd 0.3) at the given centres.
+    fn blobs(centres: &[(f32, f32)], seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut z = Vec::new();
+        for &(x, y) in centres {
+            for _ in 0..100 {
+                // Sum of uniforms: roughly normal, sd 0.3.
+                let g =
+                    |r: &mut ChaCha8Rng| (0..3).map(|_| r.random::<f32>() - 0.5).sum::<f32>() * 0.6;
+                z.push(x + g(&mut rng));
+                z.push(y + g(&mut rng));
+            }
+        }
+        z
+    }
+
+    /// Four blobs; the clustering cuts blob A in two (centroids at its two sides) and
+    /// puts blobs C and D under one centroid between them. The right merge and split
+    /// come first; nothing else is flagged.
+    #[test]
+    fn finds_the_cut_blob_and_the_merged_pair() {
+        let z = blobs(&[(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (3.0, 10.0)], 1);
+        let state = ClusterState::new(vec![-0.3, 0.0, 0.3, 0.0, 10.0, 0.0, 1.5, 10.0], 2);
+        let s = suggest(&state, &z, 1.0, 0);
+        assert_eq!(s.len(), 2, "{s:#?}");
+        let edits: Vec<&Edit> = s.iter().map(|s| &s.edit).collect();
+        assert!(edits.contains(&&Edit::Merge { a: 0, b: 1 }), "{s:#?}");
+        assert!(
+            edits.contains(&&Edit::Split {
+                cluster: 3,
+                into: 2,
+                seed: 0
+            }),
+            "{s:#?}"
+        );
+        assert!(s.iter().all(|s| s.strength >= 1.0));
+    }
+
+    /// A clustering that matches the blobs gets no suggestion.
+    #[test]
+    fn a_healthy_clustering_gets_none() {
+        let z = blobs(&[(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (10.0, 10.0)], 2);
+        let state = ClusterState::new(vec![0.0, 0.0, 10.0, 0.0, 0.0, 10.0, 10.0, 10.0], 2);
+        assert_eq!(suggest(&state, &z, 1.0, 0), Vec::new());
+    }
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+}
