@@ -273,7 +273,13 @@ fn every_fixture_is_used_by_a_test() {
     let used: std::collections::BTreeSet<&str> = CASES
         .iter()
         .map(|(name, _, _)| name.split('/').next().unwrap_or(name))
-        .chain(["images_ok", "report_min.json"])
+        // Used by tests/steer.rs and engine::report's unit test.
+        .chain([
+            "images_ok",
+            "report_min.json",
+            "constraints_out_of_range.csv",
+            "constraints_unknown_kind.csv",
+        ])
         .collect();
     let dir = fixture("");
     for e in std::fs::read_dir(&dir).unwrap() {

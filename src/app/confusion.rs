@@ -1,6 +1,7 @@
 //! The confusion view: clusters x true labels as a heat map, rows ordered by the
 //! Hungarian matching used for ACC; clicking a cell lists the samples in it (e.g. the
-//! 4s that landed in the 9 cluster).
+//! 4s that landed in the 9 cluster). Right-click a cluster's row to merge, split or
+//! remove it (see [`super::steer`]).
 
 use egui::{Color32, RichText, Sense, Vec2};
 
@@ -23,6 +24,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     rows.sort_by_key(|&c| (map[c].unwrap_or(usize::MAX), c));
     ui.label("Rows: clusters (matched label in brackets). Columns: true labels. Click a cell to see its samples.");
     let cell = 34.0;
+    let mut action = None;
     egui::Grid::new("confusion")
         .spacing(Vec2::splat(2.0))
         .show(ui, |ui| {
@@ -35,7 +37,10 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 let matched = map[c]
                     .map(|l| app.ds.class_name(l as u32))
                     .unwrap_or_else(|| "-".into());
-                ui.label(format!("cluster {c} [{matched}]"));
+                let text = format!("cluster {c} [{matched}]");
+                if let Some(a) = gallery::cluster_heading(app, ui, c, conf.n_clusters, text) {
+                    action = Some(a);
+                }
                 let total: u64 = conf.counts[c].iter().sum::<u64>().max(1);
                 for l in 0..conf.n_labels {
                     let v = conf.counts[c][l];
@@ -78,6 +83,11 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 ui.end_row();
             }
         });
+    if let Some(a) = action {
+        let ctx = ui.ctx().clone();
+        app.steer(a, &ctx);
+        return;
+    }
     // Biggest confusions, to point at what got mixed.
     let mut off: Vec<(u64, usize, usize)> = (0..conf.n_clusters)
         .flat_map(|c| (0..conf.n_labels).map(move |l| (c, l)))

@@ -46,6 +46,12 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                     );
                 }
             }
+            for (step, what) in &app.run.edit_marks {
+                p.vline(
+                    egui_plot::VLine::new(what.clone(), *step as f64)
+                        .color(egui::Color32::from_rgb(240, 170, 60)),
+                );
+            }
             for (i, (name, s)) in app.run.baselines.iter().enumerate() {
                 p.hline(
                     HLine::new(format!("{name} (ACC)"), s.acc)

@@ -122,6 +122,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         text_clusters(app, ui, &a, &c, &members);
         return;
     }
+    let mut action = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (j, m) in members.iter().enumerate() {
             ui.horizontal(|ui| {
@@ -129,7 +130,9 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 ui.painter().rect_filled(rect, 2.0, palette(j));
                 ui.vertical(|ui| {
                     ui.set_width(150.0);
-                    ui.label(RichText::new(format!("cluster {j}")).strong());
+                    if let Some(a) = cluster_heading(app, ui, j, k, format!("cluster {j}")) {
+                        action = Some(a);
+                    }
                     ui.label(format!("{} samples", m.len()));
                     if let Some(t) = majority_text(&app.ds, labels.as_deref(), m) {
                         ui.label(t);
@@ -149,12 +152,49 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             ui.separator();
         }
     });
+    if let Some(a) = action {
+        let ctx = ui.ctx().clone();
+        app.steer(a, &ctx);
+    }
+}
+
+/// A cluster's heading (with its name, when it has one) whose right-click menu holds
+/// the steering edits (merge with, split into, remove, cannot-link); what was chosen.
+pub fn cluster_heading(
+    app: &DecApp,
+    ui: &mut egui::Ui,
+    j: usize,
+    k: usize,
+    text: String,
+) -> Option<super::steer::SteerAction> {
+    let name = app
+        .run
+        .finished
+        .as_ref()
+        .and_then(|o| o.model.curation.name(j).map(str::to_string));
+    let text = match name {
+        Some(n) => format!("{text} \"{n}\""),
+        None => text,
+    };
+    let r = ui
+        .add(egui::Label::new(RichText::new(text).strong()).sense(egui::Sense::click()))
+        .on_hover_text("right-click: merge, split, remove");
+    let mut out = None;
+    if app.run.finished.is_some() {
+        r.context_menu(|ui| {
+            out = super::steer::cluster_menu(ui, j, k);
+            if out.is_some() {
+                ui.close();
+            }
+        });
+    }
+    out
 }
 
 /// The clusters of text data: each cluster's most characteristic terms (highest mean
 /// tf-idf) and the titles or first lines of its 10 most confident documents.
 fn text_clusters(
-    app: &DecApp,
+    app: &mut DecApp,
     ui: &mut egui::Ui,
     assignments: &[u32],
     confidence: &[f32],
@@ -165,13 +205,18 @@ fn text_clusters(
     }
     let k = members.len();
     let terms = crate::data::text::top_terms(&app.ds, assignments, k, 10);
-    let labels = app.ds.labels.as_deref();
+    let labels = app.ds.labels.clone();
+    let labels = labels.as_deref();
+    let mut action = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (j, m) in members.iter().enumerate() {
             ui.horizontal(|ui| {
                 let (rect, _) = ui.allocate_exact_size(Vec2::new(8.0, 16.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, palette(j));
-                ui.label(RichText::new(format!("cluster {j}: {} documents", m.len())).strong());
+                let text = format!("cluster {j}: {} documents", m.len());
+                if let Some(a) = cluster_heading(app, ui, j, k, text) {
+                    action = Some(a);
+                }
                 if let Some(t) = majority_text(&app.ds, labels, m) {
                     ui.label(t);
                 }
@@ -200,6 +245,10 @@ fn text_clusters(
             ui.separator();
         }
     });
+    if let Some(a) = action {
+        let ctx = ui.ctx().clone();
+        app.steer(a, &ctx);
+    }
 }
 
 /// "mostly <label> (<share>%)" for a cluster's members, when there are labels.

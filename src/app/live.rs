@@ -272,6 +272,7 @@ impl DecApp {
                 }
                 self.run.phase = Some(Phase::Done);
                 self.runs.push(super::compare::FinishedRun::of(&out));
+                self.steer_view.attach(&out);
                 self.run.finished = Some(out);
             }
             WorkerMsg::Failed(e) => {

@@ -27,6 +27,7 @@ pub mod load_options;
 mod menu;
 mod side_panel;
 pub mod state;
+pub mod steer;
 pub mod window;
 pub mod worker;
 
@@ -124,6 +125,8 @@ pub struct DecApp {
     pub gradient_cluster: Option<usize>,
     /// The runs finished in this session, oldest first (the Compare runs view).
     pub runs: Vec<compare::FinishedRun>,
+    /// Hand edits, pairs and suggestions of the finished run (the Steer panel).
+    pub steer_view: steer::SteerView,
 }
 
 /// What the system file dialog gave, and how long it was open.
@@ -240,6 +243,7 @@ impl DecApp {
             gradient: None,
             gradient_cluster: None,
             runs: Vec::new(),
+            steer_view: steer::SteerView::default(),
         };
         app.on_new_dataset();
         app
@@ -292,6 +296,7 @@ impl DecApp {
         self.sweep = choose_k::SweepView::for_classes(self.ds.n_classes());
         self.gradient = None;
         self.gradient_cluster = None;
+        self.steer_view.reset();
         self.status = format!(
             "{}: {} samples x {} features",
             self.ds.name, self.ds.n, self.ds.d
@@ -454,6 +459,19 @@ impl DecApp {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.controls(ui));
             });
+        if self.steer_view.state().is_some() {
+            egui::Panel::right("steer")
+                .default_size(280.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        let running = self.is_running();
+                        let actions = self.steer_view.ui(ui, self.selection.len(), running);
+                        for a in actions {
+                            self.steer(a, &ctx);
+                        }
+                    });
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (t, name) in [

@@ -74,6 +74,8 @@ pub struct RunView {
     pub messages: Vec<String>,
     /// Collapses, no convergence, a result below its start (also in the report).
     pub warnings: Vec<RunWarning>,
+    /// Where DEC was resumed after hand edits: the DEC step and what was done.
+    pub edit_marks: Vec<(usize, String)>,
 }
 
 impl RunView {

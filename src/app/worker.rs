@@ -151,6 +151,20 @@ impl Worker {
         })
     }
 
+    /// Go on with DEC from an (edited) state: no pretraining, no k-means.
+    pub fn spawn_resume(
+        ds: Arc<Dataset>,
+        cfg: DecConfig,
+        resume: pipeline::Resume,
+        repaint: impl Fn() + Send + 'static,
+    ) -> Worker {
+        Worker::spawn_job(None, true, repaint, move |sink, control| {
+            let source = AeSource::Resume(Box::new(resume));
+            pipeline::run(&ds, &cfg, source, sink, control)
+                .map(|out| WorkerMsg::Finished(Box::new(out)))
+        })
+    }
+
     /// Start the choose-k sweep ([`sweep_k`]) on `ds`: every run's configuration is
     /// `cfg`, the autoencoder `init` when given, else pretrained once on the training
     /// split. The runs' snapshots are not sent (the sweep view plots G and NMI).

@@ -361,6 +361,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let mut cfg = build_config(&a, ds.n)?;
     cfg.constraints = constraints(&a, ds.n)?;
     cfg.validate(ds.n, ds.n_classes())?;
+    let source = ae_source(&a, ds.d)?;
     // Before any baseline runs: can these rows be augmented, if asked?
     decscope::engine::pipeline::augmenter(&ds, &cfg)?;
     eprintln!(
@@ -374,7 +375,6 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .map(|n| format!("\n  {n}"))
             .collect::<String>()
     );
-    let source = ae_source(&a, ds.d)?;
     let mut sink = BarSink {
         multi: MultiProgress::new(),
         bar: None,

@@ -1,0 +1,540 @@
+//! Steering the clusters by hand: edits of a finished run's clustering (merge, split,
+//! remove, a new cluster from the box selection, names) with undo and redo, the
+//! suggested edits, must-link and cannot-link pairs from the selection, and Resume,
+//! which goes on with DEC from the edited state under those pairs.
+//!
+//! Why: the views show what DEC got wrong; here the user fixes it and lets training
+//! go on from the fix. The view keeps its own state ([`SteerView`]) and draws from it
+//! in [`SteerView::ui`]; it changes the app only through the [`SteerAction`]s it
+//! returns, which [`DecApp::steer`] carries out (the other views' cluster menus return
+//! the same actions, from [`cluster_menu`]).
+
+use std::sync::Arc;
+
+use egui::{Color32, RichText};
+
+use super::DecApp;
+use super::state::RunView;
+use super::worker::Worker;
+use crate::engine::constraints::{Constraint, Constraints, DEFAULT_WEIGHT, Link};
+use crate::engine::dec::{hard_labels, soft_assign};
+use crate::engine::edit::{ClusterState, Edit, History};
+use crate::engine::model::EditMark;
+use crate::engine::pipeline::{Phase, Resume, RunOutput, Snapshot};
+use crate::engine::suggest::{Suggestion, suggest};
+
+/// Most samples of a selection that are paired with each other (all pairs among them).
+pub const MAX_PICKS: usize = 64;
+/// The members of the chosen cluster (its most confident) each picked sample is
+/// cannot-linked with.
+pub const CANNOT_PARTNERS: usize = 32;
+
+/// The steering panel's state: the edit history of the finished run's clustering,
+/// the pairs picked so far and the last suggestions.
+pub struct SteerView {
+    history: Option<History>,
+    /// Embeddings of the finished run; edits and suggestions are made on them.
+    z: Arc<Vec<f32>>,
+    alpha: f32,
+    /// The finished run's DEC steps (edits are marked there).
+    step: usize,
+    pub constraints: Vec<Constraint>,
+    pub weight: f32,
+    pub suggestions: Vec<Suggestion>,
+    /// What the last action did, or why it could not be done.
+    pub note: String,
+    pub name: String,
+    pub split_into: usize,
+    /// The cluster that the cannot-link and merge controls point at.
+    pub other: usize,
+}
+
+impl Default for SteerView {
+    fn default() -> Self {
+        SteerView {
+            history: None,
+            z: Arc::new(Vec::new()),
+            alpha: 1.0,
+            step: 0,
+            constraints: Vec::new(),
+            weight: DEFAULT_WEIGHT,
+            suggestions: Vec::new(),
+            note: String::new(),
+            name: String::new(),
+            split_into: 2,
+            other: 0,
+        }
+    }
+}
+
+/// What the steering controls ask for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SteerAction {
+    Edit(Edit),
+    Undo,
+    Redo,
+    /// Must-link every two samples of the selection.
+    MustLink,
+    /// Cannot-link the selection with this cluster's most confident members.
+    CannotLink(usize),
+    /// A new cluster at the selection's mean z.
+    AddFromSelection,
+    ClearPairs,
+    Suggest,
+    /// Go on with DEC from the edited state.
+    Resume,
+}
+
+impl SteerView {
+    /// Edit the clustering of `out` from now on (a new history; the pairs stay).
+    pub fn attach(&mut self, out: &RunOutput) {
+        let e = out.model.ae.encoder.n_out();
+        let mut state = ClusterState::new(out.model.centroids.clone(), e);
+        if out.model.curation.names.len() == state.k() {
+            state.names = out.model.curation.names.clone();
+        }
+        self.history = Some(History::new(state));
+        self.z = Arc::new(out.z.clone());
+        self.alpha = out.model.alpha;
+        self.step = out.model.curation.dec_steps;
+        self.suggestions.clear();
+        self.other = 0;
+    }
+
+    /// Forget everything (a new dataset).
+    pub fn reset(&mut self) {
+        *self = SteerView::default();
+    }
+
+    /// The current (edited) clustering, once a run has finished.
+    pub fn state(&self) -> Option<&ClusterState> {
+        self.history.as_ref().map(History::current)
+    }
+
+    /// The edits since the run finished, as applied.
+    pub fn edits(&self) -> &[Edit] {
+        self.history.as_ref().map_or(&[], History::edits)
+    }
+
+    /// Cluster and confidence of every sample under the current state.
+    pub fn assign(&self) -> Option<(Vec<u32>, Vec<f32>)> {
+        let s = self.state()?;
+        let n = self.z.len() / s.e.max(1);
+        let mut q = vec![0.0f32; n * s.k()];
+        let mut ker = vec![0.0f32; q.len()];
+        soft_assign(&self.z, &s.centroids, s.e, self.alpha, &mut q, &mut ker);
+        Some(hard_labels(&q, s.k()))
+    }
+
+    /// Apply `edit`; false (with the reason in `note`) when it cannot be made.
+    pub fn apply(&mut self, edit: Edit) -> bool {
+        let Some(h) = self.history.as_mut() else {
+            self.note = "finish a run first: edits change a finished clustering".into();
+            return false;
+        };
+        let what = edit.to_string();
+        match h.apply(edit, &self.z, self.alpha) {
+            Ok(_) => {
+                self.note = format!("done: {what}");
+                self.suggestions.clear();
+                true
+            }
+            Err(e) => {
+                self.note = format!("cannot {what}: {e}");
+                false
+            }
+        }
+    }
+
+    pub fn undo(&mut self) -> bool {
+        self.history.as_mut().is_some_and(History::undo)
+    }
+
+    pub fn redo(&mut self) -> bool {
+        self.history.as_mut().is_some_and(History::redo)
+    }
+
+    /// Find the suggested edits of the current state.
+    pub fn find_suggestions(&mut self) {
+        if let Some(s) = self.state() {
+            self.suggestions = suggest(s, &self.z, self.alpha, 0);
+            self.note = format!("{} suggested edit(s)", self.suggestions.len());
+        }
+    }
+
+    /// Must-link every two of `selection` (its first [`MAX_PICKS`] samples).
+    pub fn must_link(&mut self, selection: &[usize]) {
+        let picks = &selection[..selection.len().min(MAX_PICKS)];
+        let before = self.constraints.len();
+        for (a, &i) in picks.iter().enumerate() {
+            for &j in &picks[a + 1..] {
+                self.constraints.push(Constraint {
+                    i,
+                    j,
+                    link: Link::Must,
+                });
+            }
+        }
+        self.note = format!(
+            "{} must-link pair(s) among {} sample(s){}",
+            self.constraints.len() - before,
+            picks.len(),
+            if selection.len() > picks.len() {
+                format!(" (the first {MAX_PICKS} of the selection)")
+            } else {
+                String::new()
+            }
+        );
+    }
+
+    /// Cannot-link each of `selection` (its first [`MAX_PICKS`]) with the
+    /// [`CANNOT_PARTNERS`] most confident members of `cluster`.
+    pub fn cannot_link(&mut self, selection: &[usize], cluster: usize, a: &[u32], conf: &[f32]) {
+        let mut members: Vec<usize> = (0..a.len())
+            .filter(|&i| a[i] as usize == cluster && !selection.contains(&i))
+            .collect();
+        members.sort_by(|&x, &y| conf[y].total_cmp(&conf[x]).then(x.cmp(&y)));
+        members.truncate(CANNOT_PARTNERS);
+        let before = self.constraints.len();
+        for &i in &selection[..selection.len().min(MAX_PICKS)] {
+            for &j in &members {
+                self.constraints.push(Constraint {
+                    i,
+                    j,
+                    link: Link::Cannot,
+                });
+            }
+        }
+        self.note = format!(
+            "{} cannot-link pair(s) between the selection and cluster {cluster}'s {} most confident members",
+            self.constraints.len() - before,
+            members.len()
+        );
+    }
+
+    /// The panel: edit history, undo/redo, pairs, suggestions, Resume.
+    pub fn ui(&mut self, ui: &mut egui::Ui, selected: usize, running: bool) -> Vec<SteerAction> {
+        let mut act = Vec::new();
+        ui.heading("Steer clusters");
+        let Some(k) = self.state().map(ClusterState::k) else {
+            return act;
+        };
+        ui.label(
+            RichText::new("Right-click a cluster in the Clusters or Confusion view to merge, split or remove it; drag a box in the Embedding view to select samples.")
+                .weak()
+                .small(),
+        );
+        ui.horizontal(|ui| {
+            let can_undo = !self.edits().is_empty();
+            if ui
+                .add_enabled(can_undo, egui::Button::new("Undo"))
+                .clicked()
+            {
+                act.push(SteerAction::Undo);
+            }
+            if ui.button("Redo").clicked() {
+                act.push(SteerAction::Redo);
+            }
+            if ui.button("Suggest").clicked() {
+                act.push(SteerAction::Suggest);
+            }
+        });
+        for (i, e) in self.edits().iter().enumerate() {
+            ui.label(RichText::new(format!("{}. {e}", i + 1)).small());
+        }
+        self.other = self.other.min(k - 1);
+        ui.horizontal(|ui| {
+            ui.label("cluster");
+            ui.add(egui::DragValue::new(&mut self.other).range(0..=k - 1));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.name)
+                    .desired_width(70.0)
+                    .hint_text("name"),
+            );
+            if ui.button("Name").clicked() {
+                let name = self.name.trim().to_string();
+                act.push(SteerAction::Edit(Edit::Name {
+                    cluster: self.other,
+                    name: (!name.is_empty()).then_some(name),
+                }));
+            }
+        });
+        self.pair_controls(ui, selected, &mut act);
+        self.suggestion_list(ui, &mut act);
+        let label = if self.edits().is_empty() && self.constraints.is_empty() {
+            "Resume DEC"
+        } else {
+            "Resume DEC from the edits"
+        };
+        if ui.add_enabled(!running, egui::Button::new(label)).clicked() {
+            act.push(SteerAction::Resume);
+        }
+        if !self.note.is_empty() {
+            ui.label(
+                RichText::new(&self.note)
+                    .small()
+                    .color(Color32::from_rgb(150, 190, 240)),
+            );
+        }
+        act
+    }
+
+    /// Must-link / cannot-link / new cluster from the box selection, and the pairs so far.
+    fn pair_controls(&mut self, ui: &mut egui::Ui, selected: usize, act: &mut Vec<SteerAction>) {
+        ui.label(format!("box selection: {selected} sample(s)"));
+        ui.horizontal_wrapped(|ui| {
+            let some = selected > 0;
+            if ui
+                .add_enabled(selected > 1, egui::Button::new("must-link these"))
+                .clicked()
+            {
+                act.push(SteerAction::MustLink);
+            }
+            let other = self.other;
+            if ui
+                .add_enabled(
+                    some,
+                    egui::Button::new(format!("cannot-link with cluster {other}")),
+                )
+                .clicked()
+            {
+                act.push(SteerAction::CannotLink(other));
+            }
+            if ui
+                .add_enabled(some, egui::Button::new("new cluster from these"))
+                .clicked()
+            {
+                act.push(SteerAction::AddFromSelection);
+            }
+        });
+        let must = self
+            .constraints
+            .iter()
+            .filter(|c| c.link == Link::Must)
+            .count();
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "pairs: {must} must-link, {} cannot-link",
+                self.constraints.len() - must
+            ));
+            if !self.constraints.is_empty() && ui.small_button("clear").clicked() {
+                act.push(SteerAction::ClearPairs);
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("pair weight");
+            ui.add(
+                egui::DragValue::new(&mut self.weight)
+                    .range(0.0..=100.0)
+                    .speed(0.1),
+            );
+        });
+    }
+
+    fn suggestion_list(&mut self, ui: &mut egui::Ui, act: &mut Vec<SteerAction>) {
+        for s in &self.suggestions {
+            ui.horizontal_wrapped(|ui| {
+                if ui.small_button("apply").clicked() {
+                    act.push(SteerAction::Edit(s.edit.clone()));
+                }
+                ui.label(RichText::new(&s.evidence).small());
+            });
+        }
+    }
+}
+
+/// The context menu of cluster `c` (of `k`): merge with, split into, remove, new
+/// cluster from the selection; what was chosen.
+pub fn cluster_menu(ui: &mut egui::Ui, c: usize, k: usize) -> Option<SteerAction> {
+    let mut out = None;
+    ui.menu_button("merge with...", |ui| {
+        for b in (0..k).filter(|&b| b != c) {
+            if ui.button(format!("cluster {b}")).clicked() {
+                out = Some(SteerAction::Edit(Edit::Merge { a: c, b }));
+            }
+        }
+    });
+    ui.menu_button("split into...", |ui| {
+        for into in 2..=4 {
+            if ui.button(format!("{into} clusters")).clicked() {
+                out = Some(SteerAction::Edit(Edit::Split {
+                    cluster: c,
+                    into,
+                    seed: 0,
+                }));
+            }
+        }
+    });
+    if ui.button("remove").clicked() {
+        out = Some(SteerAction::Edit(Edit::Remove { cluster: c }));
+    }
+    if ui.button("cannot-link the selection with it").clicked() {
+        out = Some(SteerAction::CannotLink(c));
+    }
+    out
+}
+
+impl DecApp {
+    /// Carry out a steering action.
+    pub fn steer(&mut self, action: SteerAction, ctx: &egui::Context) {
+        let changed = match action {
+            SteerAction::Edit(e) => self.steer_view.apply(e),
+            SteerAction::Undo => self.steer_view.undo(),
+            SteerAction::Redo => self.steer_view.redo(),
+            SteerAction::AddFromSelection => {
+                let samples = self.selection.clone();
+                self.steer_view.apply(Edit::Add { samples })
+            }
+            SteerAction::MustLink => {
+                self.steer_view.must_link(&self.selection.clone());
+                false
+            }
+            SteerAction::CannotLink(c) => {
+                if let (Some(a), Some(q)) = (self.run.assignments(), self.run.confidence()) {
+                    let (a, q) = (a.to_vec(), q.to_vec());
+                    self.steer_view
+                        .cannot_link(&self.selection.clone(), c, &a, &q);
+                }
+                false
+            }
+            SteerAction::ClearPairs => {
+                self.steer_view.constraints.clear();
+                false
+            }
+            SteerAction::Suggest => {
+                self.steer_view.find_suggestions();
+                false
+            }
+            SteerAction::Resume => {
+                self.resume_steered(ctx);
+                false
+            }
+        };
+        if changed {
+            self.show_steered();
+        }
+    }
+
+    /// Show the edited clustering in every view: the finished run's assignments,
+    /// confidences, centroids and names become the edited state's.
+    fn show_steered(&mut self) {
+        let (Some(state), Some((a, conf))) =
+            (self.steer_view.state().cloned(), self.steer_view.assign())
+        else {
+            return;
+        };
+        let Some(out) = self.run.finished.as_mut() else {
+            return;
+        };
+        out.assignments = a.clone();
+        out.confidence = conf.clone();
+        out.model.centroids = state.centroids.clone();
+        out.model.config.n_clusters = state.k();
+        out.model.curation.names = if state.names.iter().any(Option::is_some) {
+            state.names.clone()
+        } else {
+            Vec::new()
+        };
+        let snap = Snapshot {
+            phase: Phase::Done,
+            step: self.run.snapshot.as_ref().map_or(0, |s| s.step),
+            z: out.z.clone(),
+            e: state.e,
+            assignments: Some(a),
+            confidence: Some(conf),
+            centroids: Some(state.centroids),
+            scores: None,
+        };
+        self.gradient = None;
+        self.gradient_cluster = None;
+        self.selected_cell = None;
+        self.set_snapshot(Arc::new(snap));
+    }
+
+    /// Go on with DEC from the edited state under the picked pairs; the curves keep
+    /// the history so far, with the resumption marked.
+    pub fn resume_steered(&mut self, ctx: &egui::Context) {
+        if self.worker.as_ref().is_some_and(|w| !w.is_finished()) || self.is_sweeping() {
+            return;
+        }
+        let (Some(out), Some(state)) =
+            (self.run.finished.as_ref(), self.steer_view.state().cloned())
+        else {
+            self.steer_view.note = "finish a run first".into();
+            return;
+        };
+        let mut cfg = self.run_config();
+        cfg.constraints = Constraints {
+            pairs: self.steer_view.constraints.clone(),
+            weight: self.steer_view.weight,
+        };
+        let step = out.model.curation.dec_steps;
+        let edits = self.steer_view.edits().to_vec();
+        let mut marks = out.model.curation.edits.clone();
+        marks.extend(edits.iter().map(|e| EditMark {
+            step,
+            edit: e.clone(),
+        }));
+        let resume = Resume {
+            ae: out.model.ae.clone(),
+            label: "the app's finished run, edited".into(),
+            clusters: state,
+            step,
+            marks,
+        };
+        let mark = format!(
+            "resumed at DEC step {step}: {} edit(s), {} pair(s)",
+            edits.len(),
+            cfg.constraints.pairs.len()
+        );
+        let prev = std::mem::take(&mut self.run);
+        let mut edit_marks = prev.edit_marks;
+        edit_marks.push((step, mark.clone()));
+        self.run = RunView {
+            method_label: prev.method_label,
+            history: prev.history,
+            baselines: prev.baselines,
+            frames: prev.frames,
+            messages: vec![mark],
+            edit_marks,
+            ..RunView::default()
+        };
+        self.gradient = None;
+        self.gradient_cluster = None;
+        self.selected_cell = None;
+        self.replay = None;
+        self.steer_view.note = "DEC goes on from the edits".into();
+        let ctx2 = ctx.clone();
+        self.worker = Some(Worker::spawn_resume(
+            self.ds.clone(),
+            cfg,
+            resume,
+            move || ctx2.request_repaint(),
+        ));
+        self.status = "training (resumed)...".into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn must_and_cannot_links_from_a_selection() {
+        let mut v = SteerView::default();
+        v.must_link(&[4, 7, 9]);
+        assert_eq!(v.constraints.len(), 3);
+        assert!(v.constraints.iter().all(|c| c.link == Link::Must));
+        // Cluster 1 has samples 0, 2, 3 (confidences .5, .9, .7); 2 is the most confident.
+        let a = [1, 0, 1, 1, 0];
+        let q = [0.5, 0.9, 0.9, 0.7, 0.9];
+        v.cannot_link(&[4], 1, &a, &q);
+        let cannot: Vec<(usize, usize)> = v
+            .constraints
+            .iter()
+            .filter(|c| c.link == Link::Cannot)
+            .map(|c| (c.i, c.j))
+            .collect();
+        assert_eq!(cannot, vec![(4, 2), (4, 3), (4, 0)]);
+    }
+}

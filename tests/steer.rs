@@ -1,0 +1,314 @@
+//! Steering DEC (issue 21) end to end: pairwise constraints in training, DEC resumed
+//! from a saved state after hand edits, and the command line's edit/resume flow.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use decscope::data::{self, Dataset, LoadOptions};
+use decscope::engine::config::DecConfig;
+use decscope::engine::constraints::{Constraint, Constraints, Link, satisfied};
+use decscope::engine::pipeline::{AeSource, Control, NullSink, Resume, RunOutput, run};
+
+fn mnist(n: usize) -> Dataset {
+    data::load(
+        &data::default_dataset_path(),
+        &LoadOptions {
+            limit: Some(n),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn config() -> DecConfig {
+    let mut c = DecConfig::default().with_seed(3).with_hidden(vec![256, 10]);
+    c.pretrain.batch_size = 128;
+    c.cluster.batch_size = 128;
+    c.pretrain.finetune_epochs = Some(30);
+    c.cluster.update_interval = 40;
+    c.cluster.max_iter = 2000;
+    c.cluster.tol = 0.005;
+    c.cluster.kmeans_n_init = 4;
+    c.baselines = false;
+    c
+}
+
+/// Every pair among `a`, must-link; every pair among `b`, must-link; every a-b pair,
+/// cannot-link (the bar's picks: two digits told apart).
+fn pairs(a: &[usize], b: &[usize]) -> Vec<Constraint> {
+    let mut out = Vec::new();
+    for g in [a, b] {
+        for x in 0..g.len() {
+            for y in x + 1..g.len() {
+                out.push(Constraint {
+                    i: g[x],
+                    j: g[y],
+                    link: Link::Must,
+                });
+            }
+        }
+    }
+    for &i in a {
+        for &j in b {
+            out.push(Constraint {
+                i,
+                j,
+                link: Link::Cannot,
+            });
+        }
+    }
+    out
+}
+
+fn resume(out: &RunOutput) -> AeSource {
+    AeSource::Resume(Box::new(Resume::from_model(&out.model, "test".into())))
+}
+
+/// DEC on 800 digits, then resumed with 12 fours and 12 nines picked (must-link within
+/// a digit, cannot-link across): the picks' pairs end satisfied, where plain DEC left
+/// many of them broken; resumed without constraints, the state stays where it was
+/// (fewer than 1% of labels move).
+#[test]
+fn constraints_move_dec_to_the_picks_and_none_change_nothing() {
+    let ds = mnist(800);
+    let cfg = config();
+    let plain = run(
+        &ds,
+        &cfg,
+        AeSource::Pretrain,
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap();
+    let t = ds.labels.as_ref().unwrap();
+    let of = |d: u32| -> Vec<usize> { (0..ds.n).filter(|&i| t[i] == d).take(12).collect() };
+    assert!(plain.report.final_.converged, "{:?}", plain.report.final_);
+    let picks = pairs(&of(4), &of(9));
+    let before = satisfied(&picks, &plain.assignments);
+    assert!(
+        before < 0.9,
+        "plain DEC already satisfies {before}: the test shows nothing"
+    );
+
+    let mut guided = cfg.clone();
+    guided.constraints = Constraints {
+        pairs: picks.clone(),
+        weight: 1.0,
+    };
+    let steered = run(
+        &ds,
+        &guided,
+        resume(&plain),
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap();
+    let after = satisfied(&picks, &steered.assignments);
+    assert!(after >= 0.97, "satisfied {before:.3} -> {after:.3}");
+    assert_eq!(steered.report.final_.constraints_satisfied, Some(after));
+    let r = steered
+        .report
+        .resumed
+        .as_ref()
+        .expect("a resumed run says so");
+    assert_eq!(r.step, plain.report.final_.iterations);
+    let first = steered
+        .report
+        .history
+        .iter()
+        .find(|h| h.phase == "dec")
+        .unwrap();
+    assert_eq!(
+        first.step, r.step,
+        "the history goes on from the saved step"
+    );
+
+    let control = run(
+        &ds,
+        &cfg,
+        resume(&plain),
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap();
+    let moved = control
+        .assignments
+        .iter()
+        .zip(&plain.assignments)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(moved * 100 < ds.n, "{moved} of {} labels moved", ds.n);
+}
+
+fn decscope(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_decscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Exit 2 with one line on stderr containing every phrase.
+fn fails_with(out: &std::process::Output, phrases: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for p in phrases {
+        assert!(lines[0].contains(p), "{p:?} not in {err}");
+    }
+}
+
+/// A constraints file naming a sample past the data, or a kind that is not must or
+/// cannot, stops `train` before any work with one line naming the row; so does
+/// `--resume` from an autoencoder without clusters.
+#[test]
+fn bad_constraints_and_resume_exit_2_naming_the_row() {
+    let data = data::default_dataset_path();
+    let data = data.to_str().unwrap();
+    let base = ["train", "--data", data, "--limit", "300", "--constraints"];
+    let f = fixture("constraints_out_of_range.csv");
+    let out = decscope(&[&base[..], &[f.to_str().unwrap()]].concat());
+    fails_with(
+        &out,
+        &[
+            "constraints_out_of_range.csv",
+            "line 3",
+            "sample 600",
+            "300 samples",
+        ],
+    );
+    let f = fixture("constraints_unknown_kind.csv");
+    let out = decscope(&[&base[..], &[f.to_str().unwrap()]].concat());
+    fails_with(&out, &["line 2", "'0,1,maybe'", "i,j,must or i,j,cannot"]);
+    let bare = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/pretrained-mnist-test");
+    let out = decscope(&[
+        "train",
+        "--data",
+        data,
+        "--limit",
+        "300",
+        "--init-from",
+        bare.to_str().unwrap(),
+        "--resume",
+    ]);
+    fails_with(&out, &["--resume needs a model with clusters"]);
+}
+
+/// The headless curation of the issue: train and save, `edit` (merge, split, name) and
+/// save, `train --init-from --resume`, then `predict`: the name reaches the report and
+/// the assignments CSV, the report lists the edits and goes on from the saved step.
+#[test]
+fn edit_then_resume_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("decscope-steer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let data = data::default_dataset_path();
+    let data = data.to_str().unwrap();
+    let common = ["--data", data, "--limit", "600"];
+    let ok = |args: Vec<&str>| {
+        let out = decscope(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (m0, m1, m2) = (p("m0"), p("m1"), p("m2"));
+    let fast = ["--dims", "64,10", "--finetune-iters", "300"];
+    let fast2 = [
+        "--update-interval",
+        "50",
+        "--kmeans-n-init",
+        "2",
+        "--no-baseline",
+        "-q",
+    ];
+    ok([
+        &["train"][..],
+        &common,
+        &fast,
+        &fast2,
+        &["--max-iter", "200", "--save", &m0],
+    ]
+    .concat());
+    let shown = ok([
+        &["edit", "--model", &m0][..],
+        &common,
+        &[
+            "--merge",
+            "0,1",
+            "--split",
+            "2:2",
+            "--name",
+            "3=threes?",
+            "--suggest",
+            "--save",
+            &m1,
+        ],
+    ]
+    .concat());
+    assert!(shown.contains("applied: merge cluster 1 into 0"), "{shown}");
+    assert!(shown.contains("suggested edits ("), "{shown}");
+    // After merging 1 into 0, the clusters that were 2 and 3 are 1 and 2.
+    assert!(shown.contains("applied: split cluster 1 into 2"), "{shown}");
+    assert!(shown.contains("cluster 2 \"threes?\""), "{shown}");
+    let report = p("r.json");
+    ok([
+        &["train"][..],
+        &common,
+        &fast,
+        &fast2,
+        &[
+            "--init-from",
+            &m1,
+            "--resume",
+            "--max-iter",
+            "100",
+            "--report",
+            &report,
+            "--save",
+            &m2,
+        ],
+    ]
+    .concat());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        r["resumed"]["edits"].as_array().unwrap().len(),
+        3,
+        "{}",
+        r["resumed"]
+    );
+    let step = r["resumed"]["step"].as_u64().unwrap();
+    assert!(step > 0);
+    assert_eq!(
+        r["history"][0]["step"].as_u64(),
+        Some(step),
+        "{}",
+        r["history"][0]
+    );
+    assert_eq!(r["final"]["cluster_names"][2], "threes?");
+    assert_eq!(r["final"]["n_clusters"], 10);
+    let csv_path = p("a.csv");
+    ok([
+        &["predict", "--model", &m2][..],
+        &common,
+        &["--out", &csv_path],
+    ]
+    .concat());
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(
+        csv.starts_with("index,cluster,cluster_name,confidence,label\n"),
+        "{csv}"
+    );
+    let named = csv.lines().filter(|l| l.contains(",2,threes?,")).count();
+    assert!(named > 0, "no sample of the named cluster in {csv}");
+    std::fs::remove_dir_all(&dir).ok();
+}
