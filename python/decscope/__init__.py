@@ -250,13 +250,22 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return self.model_.assign(X, _shape(self.image_shape), self.preprocess)
 
+    def _clustered(self, X, key):
+        out = self._assign(X)[key]
+        if out is None:
+            raise ValueError(
+                "this model is an autoencoder only (no clusters yet): transform works, "
+                "predict needs a model written by `decscope train --save` or DEC.fit"
+            )
+        return out
+
     def predict(self, X):
         """The cluster of each row (argmax of q)."""
-        return self._assign(X)["labels"]
+        return self._clustered(X, "labels")
 
     def predict_proba(self, X):
         """DEC's soft assignment q (Student's t), each row summing to 1."""
-        return self._assign(X)["q"]
+        return self._clustered(X, "q")
 
     def transform(self, X):
         """The embedding z of each row (the encoder's output)."""

@@ -282,10 +282,17 @@ impl Model {
         let model = &self.inner;
         let (labels, conf, z, q) = py.detach(|| model.assign(&ds.x, ds.n));
         let out = PyDict::new(py);
+        out.set_item("z", matrix(py, z, e)?)?;
+        if k == 0 {
+            // An autoencoder only: z, and no clusters to assign.
+            for key in ["labels", "confidence", "q"] {
+                out.set_item(key, py.None())?;
+            }
+            return Ok(out);
+        }
         let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
         out.set_item("labels", PyArray1::from_vec(py, labels))?;
         out.set_item("confidence", PyArray1::from_vec(py, conf))?;
-        out.set_item("z", matrix(py, z, e)?)?;
         out.set_item("q", matrix(py, q, k)?)?;
         Ok(out)
     }

@@ -122,6 +122,18 @@ def test_save_load_round_trip_and_the_cli_reads_it(tmp_path):
         np.testing.assert_array_equal(cli_labels, d.labels_)
 
 
+def test_a_bare_autoencoder_transforms_and_refuses_to_predict():
+    """The bundled pretrained autoencoder has no clusters: transform gives z, predict
+    says why it cannot (it used to panic inside the binding)."""
+    bare = decscope.DEC.load(os.path.join(ROOT, "assets", "pretrained-mnist-test"))
+    X = np.random.default_rng(0).random((5, 28, 28)).astype(np.float32)
+    assert bare.transform(X).shape == (5, 10)
+    with pytest.raises(ValueError, match="autoencoder only"):
+        bare.predict(X)
+    with pytest.raises(ValueError, match="autoencoder only"):
+        bare.predict_proba(X)
+
+
 def test_clone_and_pipeline():
     X, y = blobs(seed=6)
     est = decscope.DEC(n_clusters=3, seed=1, **SMALL)

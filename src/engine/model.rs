@@ -146,8 +146,12 @@ impl DecModel {
     }
 
     /// Cluster, confidence, z and the soft assignment q (`n x k`) of each row of `x`.
+    /// A bare autoencoder (no clusters) gives z only: the other three are empty.
     pub fn assign(&self, x: &[f32], n: usize) -> (Vec<u32>, Vec<f32>, Vec<f32>, Vec<f32>) {
         let z = self.ae.encode(x, n);
+        if self.n_clusters() == 0 {
+            return (Vec::new(), Vec::new(), z, Vec::new());
+        }
         let q = self.soft_assignment(&z);
         let (l, c) = hard_labels(&q, self.n_clusters());
         (l, c, z, q)
