@@ -104,11 +104,265 @@ pub(super) fn full_q(
     (z, q)
 }
 
+/// The encoder (and IDEC's decoder, which it trains too) and centroids at the last P
+/// update with every cluster healthy.
+type Healthy = (Mlp, Option<Mlp>, Vec<f32>);
+
+/// What a P update decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Update {
+    /// Train on.
+    Go,
+    /// Fewer than `tol` of the labels changed.
+    Converged,
+    /// A cluster collapsed and `on_collapse: stop` restored the last healthy state.
+    Collapsed,
+    /// The last update (`max_iter` reached).
+    Last,
+}
+
+/// DEC's bookkeeping between P updates: the target P of every sample, the labels of
+/// the last update, the collapse guard and the recent label changes.
+struct Tracker {
+    k: usize,
+    /// DEC steps run before this run (a resumed run numbers its steps from there).
+    step0: usize,
+    prev: Vec<u32>,
+    p_all: Vec<f32>,
+    init_sizes: Vec<usize>,
+    thresholds: Vec<f64>,
+    warned: Vec<bool>,
+    healthy: Option<Healthy>,
+    recent_changes: Vec<f64>,
+    /// IDEC: the sum and count of the batches' reconstruction losses since the last update.
+    rec: (f64, usize),
+}
+
+impl Tracker {
+    fn new(labels: Vec<u32>, k: usize, n: usize, fraction: f32, step0: usize) -> Tracker {
+        let init_sizes = cluster_sizes(&labels, k);
+        Tracker {
+            k,
+            step0,
+            thresholds: collapse_thresholds(&init_sizes, n, fraction),
+            init_sizes,
+            prev: labels,
+            p_all: Vec::new(),
+            warned: vec![false; k],
+            healthy: None,
+            recent_changes: Vec::new(),
+            rec: (0.0, 0),
+        }
+    }
+
+    /// The P update at DEC step `it` (eq. 3: p_ij ∝ q_ij² / f_j, f_j = Σ_i q_ij, from
+    /// all data): new labels, history, snapshot, the collapse guard and the stopping
+    /// rule. `Err((step, loss))` for a non-finite KL(P‖Q).
+    fn update(
+        &mut self,
+        it: usize,
+        ds: &Dataset,
+        cfg: &DecConfig,
+        ae: &mut Autoencoder,
+        mu: &mut Vec<f32>,
+        ctx: &mut Ctx,
+    ) -> Result<Update, (usize, f32)> {
+        let (c, k) = (&cfg.cluster, self.k);
+        let (z, q) = full_q(ds, ae, mu, k, c.alpha);
+        self.p_all = target_distribution(&q, k);
+        let (labels, conf) = hard_labels(&q, k);
+        let changed = labels
+            .iter()
+            .zip(&self.prev)
+            .filter(|(a, b)| a != b)
+            .count() as f64
+            / ds.n as f64;
+        self.prev = labels;
+        self.recent_changes.push(changed);
+        let loss = kl_divergence(&self.p_all, &q, ds.n);
+        if !loss.is_finite() {
+            return Err((self.step0 + it, loss));
+        }
+        let s = ds.labels.as_deref().map(|t| scores(t, &self.prev));
+        self.record(it, loss, changed, s, cfg, ctx);
+        if ctx.sink.wants_snapshot() {
+            ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
+                phase: Phase::Clustering,
+                step: self.step0 + it,
+                z,
+                e: ae.encoder.n_out(),
+                assignments: Some(self.prev.clone()),
+                confidence: Some(conf),
+                centroids: Some(mu.clone()),
+                scores: s,
+            })));
+        }
+        let collapsed = self.warn_collapses(it, ds.n, c, ctx);
+        if c.on_collapse == OnCollapse::Stop {
+            if !collapsed {
+                let idec = cfg.method == Method::Idec;
+                self.healthy = Some((
+                    ae.encoder.clone(),
+                    idec.then(|| ae.decoder.clone()),
+                    mu.clone(),
+                ));
+            } else {
+                if let Some((enc, dec, m)) = self.healthy.take() {
+                    ae.encoder = enc;
+                    if let Some(dec) = dec {
+                        ae.decoder = dec;
+                    }
+                    *mu = m;
+                }
+                return Ok(Update::Collapsed);
+            }
+        }
+        Ok(if it > 0 && changed < c.tol as f64 {
+            Update::Converged
+        } else if it == c.max_iter {
+            Update::Last
+        } else {
+            Update::Go
+        })
+    }
+
+    /// The update's history entry (with IDEC's mean reconstruction loss since the last
+    /// one, and the share of constraints satisfied).
+    fn record(
+        &mut self,
+        it: usize,
+        loss: f32,
+        changed: f64,
+        s: Option<crate::engine::metrics::Scores>,
+        cfg: &DecConfig,
+        ctx: &mut Ctx,
+    ) {
+        let (rec_sum, rec_steps) = std::mem::take(&mut self.rec);
+        let guided = &cfg.constraints;
+        ctx.record(HistoryEntry {
+            phase: Phase::Clustering.name(),
+            step: self.step0 + it,
+            loss,
+            acc: s.map(|s| s.acc),
+            nmi: s.map(|s| s.nmi),
+            ari: s.map(|s| s.ari),
+            changed: Some(changed),
+            rec_loss: (rec_steps > 0).then(|| (rec_sum / rec_steps as f64) as f32),
+            constraints_satisfied: (!guided.is_empty())
+                .then(|| satisfied(&guided.pairs, &self.prev)),
+            elapsed_s: ctx.elapsed(),
+        });
+    }
+
+    /// Warn once for each cluster below its collapse threshold; whether any is.
+    fn warn_collapses(
+        &mut self,
+        it: usize,
+        n: usize,
+        c: &crate::engine::config::ClusterConfig,
+        ctx: &mut Ctx,
+    ) -> bool {
+        let sizes = cluster_sizes(&self.prev, self.k);
+        let collapsed: Vec<usize> = (0..self.k)
+            .filter(|&j| sizes[j] == 0 || (sizes[j] as f64) < self.thresholds[j])
+            .collect();
+        for &j in &collapsed {
+            if !std::mem::replace(&mut self.warned[j], true) {
+                let step = self.step0 + it;
+                let message = collapse_message(
+                    j,
+                    step,
+                    sizes[j],
+                    self.init_sizes[j],
+                    self.thresholds[j],
+                    n as f64 / self.k as f64,
+                    c,
+                );
+                ctx.warn(RunWarning {
+                    kind: WarningKind::Collapse,
+                    step,
+                    cluster: Some(j),
+                    size: Some(sizes[j]),
+                    message,
+                });
+            }
+        }
+        !collapsed.is_empty()
+    }
+
+    /// The warning of a run that used up `max_iter` with labels still changing.
+    fn not_converged(
+        &self,
+        c: &crate::engine::config::ClusterConfig,
+        iterations: usize,
+    ) -> RunWarning {
+        let last: Vec<String> = self
+            .recent_changes
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|v| format!("{:.2}%", 100.0 * v))
+            .collect();
+        RunWarning {
+            kind: WarningKind::NotConverged,
+            step: iterations,
+            cluster: None,
+            size: None,
+            message: format!(
+                "DEC did not converge in max_iter = {} steps: the last label changes ({}) stayed above tol = {}%; raise --max-iter or --tol, or check the clusters",
+                c.max_iter,
+                last.join(", "),
+                100.0 * c.tol
+            ),
+        }
+    }
+}
+
+/// The constrained samples beside each batch: their pairs for the next step and their
+/// input rows (see [`crate::engine::constraints`]).
+struct Guide {
+    batches: PairBatches,
+    rng: rand_chacha::ChaCha8Rng,
+    batch: crate::engine::constraints::PairBatch,
+    x: Vec<f32>,
+    weight: f32,
+}
+
+impl Guide {
+    /// `None` when the run has no constraints.
+    fn new(cfg: &DecConfig) -> Option<Guide> {
+        let g = &cfg.constraints;
+        (!g.is_empty()).then(|| Guide {
+            batches: PairBatches::new(&g.pairs, MAX_PAIR_ROWS),
+            rng: Stream::Constraints.rng(cfg.seed),
+            batch: Default::default(),
+            x: Vec::new(),
+            weight: g.weight,
+        })
+    }
+
+    /// The next step's pairs and their samples' rows of `ds`.
+    fn next(&mut self, ds: &Dataset) -> StepPairs<'_> {
+        self.batch = self.batches.next(&mut self.rng);
+        self.x.clear();
+        for &r in &self.batch.rows {
+            self.x.extend_from_slice(&ds.x[r * ds.d..(r + 1) * ds.d]);
+        }
+        StepPairs {
+            x: &self.x,
+            batch: &self.batch,
+            weight: self.weight,
+        }
+    }
+}
+
 /// Run DEC from the k-means initialisation `km` on the encoder of `ae` (and, for
 /// IDEC, its decoder), on augmented batches when `aug` is given (DEC-DA: P still comes
-/// from the clean data). A non-finite loss (a step's, or KL(P‖Q) at a P update) ends
-/// the run with [`PipelineError::Diverged`], as in pretraining: a NaN embedding would
-/// otherwise put every sample in cluster 0 and look "converged".
+/// from the clean data), with the configuration's constraints when it has any. A
+/// non-finite loss (a step's, or KL(P‖Q) at a P update) ends the run with
+/// [`PipelineError::Diverged`], as in pretraining: a NaN embedding would otherwise put
+/// every sample in cluster 0 and look "converged".
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_dec(
     ds: &Dataset,
@@ -120,42 +374,23 @@ pub(super) fn run_dec(
     aug: Option<Augmenter>,
 ) -> Result<DecOutcome, PipelineError> {
     let c = &cfg.cluster;
-    let truth = ds.labels.as_deref();
-    let e = ae.encoder.n_out();
     let mut mu = km.centroids;
-    let mut prev = km.labels;
-    let init_sizes = cluster_sizes(&prev, k);
     let bsz = c.batch_size.min(ds.n);
     let idec = cfg.method == Method::Idec;
+    let mut guide = Guide::new(cfg);
     let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
     if idec {
         stepper = stepper.with_decoder(&ae.decoder, bsz, c.idec_gamma);
     }
-    // Pairwise constraints: their samples are embedded beside every batch.
-    let guided = &cfg.constraints;
-    let pairs = (!guided.is_empty()).then(|| PairBatches::new(&guided.pairs, MAX_PAIR_ROWS));
-    if let Some(p) = &pairs {
-        stepper = stepper.with_pair_rows(&ae.encoder, bsz, p.max_rows());
+    if let Some(g) = &guide {
+        stepper = stepper.with_pair_rows(&ae.encoder, bsz, g.batches.max_rows());
     }
-    let pair_rng = &mut Stream::Constraints.rng(cfg.seed);
-    let mut pair_x: Vec<f32> = Vec::new();
-    let step0 = ctx.dec_step0;
+    let mut t = Tracker::new(km.labels, k, ds.n, c.collapse_fraction, ctx.dec_step0);
+    let step0 = t.step0;
     let mut opt = Optimizer::new(c.optimizer);
     let mut pb = vec![0.0f32; bsz * k];
-    let (mut rec_sum, mut rec_steps) = (0.0f64, 0usize);
-    let mut p_all: Vec<f32> = Vec::new();
-    let mut converged = false;
-    let mut stopped = false;
-    let mut stopped_on_collapse = false;
-    let mut iterations = 0;
-    let thresholds = collapse_thresholds(&init_sizes, ds.n, c.collapse_fraction);
-    let mut warned = vec![false; k];
-    // The encoder (and IDEC's decoder, which it trains too) and centroids at the last
-    // P update with every cluster healthy.
-    type Healthy = (Mlp, Option<Mlp>, Vec<f32>);
-    let mut healthy: Option<Healthy> = None;
-    let mut recent_changes: Vec<f64> = Vec::new();
-    let mut diverged: Option<(usize, f32)> = None;
+    let (mut iterations, mut end) = (0, Update::Go);
+    let (mut stopped, mut diverged) = (false, None);
     ctx.phase(Phase::Clustering, step0 + c.max_iter);
     let rng = &mut Stream::Dec.rng(cfg.seed);
     let aug_seed = Stream::Augment(AUGMENT_DEC).seed(cfg.seed);
@@ -163,94 +398,16 @@ pub(super) fn run_dec(
         let mut batches = Batches::new(scope, &ds.x, ds.n, bsz, aug, aug_seed);
         for it in 0..=c.max_iter {
             if it % c.update_interval == 0 || it == c.max_iter {
-                // Target P (eq. 3: p_ij ∝ q_ij² / f_j, f_j = Σ_i q_ij) from all data.
-                let (z, q) = full_q(ds, &ae, &mu, k, c.alpha);
-                p_all = target_distribution(&q, k);
-                let (labels, conf) = hard_labels(&q, k);
-                let changed =
-                    labels.iter().zip(&prev).filter(|(a, b)| a != b).count() as f64 / ds.n as f64;
-                prev = labels;
-                recent_changes.push(changed);
-                let sizes = cluster_sizes(&prev, k);
-                let collapsed: Vec<usize> = (0..k)
-                    .filter(|&j| sizes[j] == 0 || (sizes[j] as f64) < thresholds[j])
-                    .collect();
-                let s = truth.map(|t| scores(t, &prev));
-                let loss = kl_divergence(&p_all, &q, ds.n);
-                if !loss.is_finite() {
-                    diverged = Some((step0 + it, loss));
-                    break;
-                }
-                ctx.record(HistoryEntry {
-                    phase: Phase::Clustering.name(),
-                    step: step0 + it,
-                    loss,
-                    acc: s.map(|s| s.acc),
-                    nmi: s.map(|s| s.nmi),
-                    ari: s.map(|s| s.ari),
-                    changed: Some(changed),
-                    rec_loss: (rec_steps > 0).then(|| (rec_sum / rec_steps as f64) as f32),
-                    constraints_satisfied: (!guided.is_empty())
-                        .then(|| satisfied(&guided.pairs, &prev)),
-                    elapsed_s: ctx.elapsed(),
-                });
-                (rec_sum, rec_steps) = (0.0, 0);
-                if ctx.sink.wants_snapshot() {
-                    ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
-                        phase: Phase::Clustering,
-                        step: step0 + it,
-                        z,
-                        e,
-                        assignments: Some(prev.clone()),
-                        confidence: Some(conf),
-                        centroids: Some(mu.clone()),
-                        scores: s,
-                    })));
-                }
-                for &j in &collapsed {
-                    if !std::mem::replace(&mut warned[j], true) {
-                        let w = RunWarning {
-                            kind: WarningKind::Collapse,
-                            step: step0 + it,
-                            cluster: Some(j),
-                            size: Some(sizes[j]),
-                            message: collapse_message(
-                                j,
-                                step0 + it,
-                                sizes[j],
-                                init_sizes[j],
-                                thresholds[j],
-                                ds.n as f64 / k as f64,
-                                c,
-                            ),
-                        };
-                        ctx.warn(w);
+                match t.update(it, ds, cfg, &mut ae, &mut mu, ctx) {
+                    Err(d) => {
+                        diverged = Some(d);
+                        break;
                     }
-                }
-                if !collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
-                    if let Some((enc, dec, m)) = healthy.take() {
-                        ae.encoder = enc;
-                        if let Some(dec) = dec {
-                            ae.decoder = dec;
-                        }
-                        mu = m;
+                    Ok(Update::Go) => {}
+                    Ok(u) => {
+                        end = u;
+                        break;
                     }
-                    stopped_on_collapse = true;
-                    break;
-                }
-                if collapsed.is_empty() && c.on_collapse == OnCollapse::Stop {
-                    healthy = Some((
-                        ae.encoder.clone(),
-                        idec.then(|| ae.decoder.clone()),
-                        mu.clone(),
-                    ));
-                }
-                if it > 0 && changed < c.tol as f64 {
-                    converged = true;
-                    break;
-                }
-                if it == c.max_iter {
-                    break;
                 }
             }
             if ctx.ctl.checkpoint().is_err() {
@@ -263,22 +420,11 @@ pub(super) fn run_dec(
             };
             let b = batch.idx.len();
             for (r, &i) in batch.idx.iter().enumerate() {
-                pb[r * k..(r + 1) * k].copy_from_slice(&p_all[i * k..(i + 1) * k]);
+                pb[r * k..(r + 1) * k].copy_from_slice(&t.p_all[i * k..(i + 1) * k]);
             }
             // One SGD step on KL(P‖Q) (eqs. 4-5) for the encoder and the centroids, plus
             // the reconstruction term for IDEC and the pair loss for constraints.
-            let pair_batch = pairs.as_ref().map(|p| p.next(pair_rng));
-            let step_pairs = pair_batch.as_ref().map(|pb| {
-                pair_x.clear();
-                for &r in &pb.rows {
-                    pair_x.extend_from_slice(&ds.x[r * ds.d..(r + 1) * ds.d]);
-                }
-                StepPairs {
-                    x: &pair_x,
-                    batch: pb,
-                    weight: guided.weight,
-                }
-            });
+            let pairs = guide.as_mut().map(|g| g.next(ds));
             let decoder = idec.then_some(&mut ae.decoder);
             let l = stepper.step(
                 &mut ae.encoder,
@@ -288,12 +434,12 @@ pub(super) fn run_dec(
                 &batch.x,
                 &pb,
                 b,
-                step_pairs,
+                pairs,
                 rng,
             );
             if let Some(r) = l.rec {
-                rec_sum += r as f64;
-                rec_steps += 1;
+                t.rec.0 += r as f64;
+                t.rec.1 += 1;
             }
             let loss = l.kl + l.rec.map_or(0.0, |r| r / c.idec_gamma) + l.pairs.unwrap_or(0.0);
             if !loss.is_finite() {
@@ -317,26 +463,9 @@ pub(super) fn run_dec(
             loss,
         });
     }
+    let (converged, stopped_on_collapse) = (end == Update::Converged, end == Update::Collapsed);
     if !converged && !stopped && !stopped_on_collapse {
-        let last: Vec<String> = recent_changes
-            .iter()
-            .rev()
-            .take(3)
-            .rev()
-            .map(|v| format!("{:.2}%", 100.0 * v))
-            .collect();
-        ctx.warn(RunWarning {
-            kind: WarningKind::NotConverged,
-            step: iterations,
-            cluster: None,
-            size: None,
-            message: format!(
-                "DEC did not converge in max_iter = {} steps: the last label changes ({}) stayed above tol = {}%; raise --max-iter or --tol, or check the clusters",
-                c.max_iter,
-                last.join(", "),
-                100.0 * c.tol
-            ),
-        });
+        ctx.warn(t.not_converged(c, iterations));
     }
     Ok(DecOutcome {
         ae,
