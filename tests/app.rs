@@ -896,6 +896,20 @@ fn split_from_the_gallery_then_undo() {
     h.get_by_label("Undo").click_accesskit();
     h.step();
     assert_eq!(h.state().run.finished.as_ref().unwrap().assignments, before);
+    // Name cluster 2 in the Steer panel: the Clusters view shows the name, and it goes
+    // into the model (and so into the export's assignments CSV).
+    h.state_mut().steer_view.other = 2;
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput).type_text("twos");
+    h.step();
+    h.get_by_label("Name").click_accesskit();
+    h.step();
+    h.step();
+    let names = &h.state().run.finished.as_ref().unwrap().model.curation.names;
+    assert_eq!(names.get(2).cloned().flatten().as_deref(), Some("twos"));
+    h.get_by_label("cluster 2 \"twos\"");
 }
 
 /// Box selection (here set as a drag would) -> must-link -> Resume: DEC goes on from
