@@ -902,12 +902,21 @@ fn split_from_the_gallery_then_undo() {
     h.step();
     h.get_by_role(egui::accesskit::Role::TextInput).click();
     h.step();
-    h.get_by_role(egui::accesskit::Role::TextInput).type_text("twos");
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("twos");
     h.step();
     h.get_by_label("Name").click_accesskit();
     h.step();
     h.step();
-    let names = &h.state().run.finished.as_ref().unwrap().model.curation.names;
+    let names = &h
+        .state()
+        .run
+        .finished
+        .as_ref()
+        .unwrap()
+        .model
+        .curation
+        .names;
     assert_eq!(names.get(2).cloned().flatten().as_deref(), Some("twos"));
     h.get_by_label("cluster 2 \"twos\"");
 }
