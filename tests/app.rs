@@ -871,6 +871,14 @@ fn merge_from_the_confusion_view_and_undo() {
     h.step();
     assert!(edit_lines(&h).is_empty());
     assert_eq!(h.state().run.finished.as_ref().unwrap().assignments, before);
+    // Suggest runs off the GUI thread and lands in the panel.
+    h.get_by_label("Suggest").click_accesskit();
+    h.step();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| !a
+        .steer_view
+        .is_finding()));
+    h.step();
+    assert!(h.state().steer_view.note.ends_with("suggested edit(s)"));
 }
 
 /// Split a cluster from its gallery heading, then undo the split.

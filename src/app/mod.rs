@@ -516,6 +516,7 @@ impl DecApp {
             || self.dialog.is_some()
             || self.playing
             || self.stop_after.is_some()
+            || self.steer_view.is_finding()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }

@@ -41,6 +41,9 @@ pub struct SteerView {
     pub constraints: Vec<Constraint>,
     pub weight: f32,
     pub suggestions: Vec<Suggestion>,
+    /// Suggestions being found on their own thread (a neighbour search over every
+    /// sample takes too long for a frame).
+    finding: Option<crossbeam_channel::Receiver<Vec<Suggestion>>>,
     /// What the last action did, or why it could not be done.
     pub note: String,
     pub name: String,
@@ -59,6 +62,7 @@ impl Default for SteerView {
             constraints: Vec::new(),
             weight: DEFAULT_WEIGHT,
             suggestions: Vec::new(),
+            finding: None,
             note: String::new(),
             name: String::new(),
             split_into: 2,
@@ -154,12 +158,36 @@ impl SteerView {
         self.history.as_mut().is_some_and(History::redo)
     }
 
-    /// Find the suggested edits of the current state.
-    pub fn find_suggestions(&mut self) {
-        if let Some(s) = self.state() {
-            self.suggestions = suggest(s, &self.z, self.alpha, 0);
-            self.note = format!("{} suggested edit(s)", self.suggestions.len());
+    /// Start finding the suggested edits of the current state on their own thread;
+    /// [`SteerView::poll`] takes them.
+    pub fn find_suggestions(&mut self, repaint: impl Fn() + Send + 'static) {
+        let Some(state) = self.state().cloned() else {
+            return;
+        };
+        let (z, alpha) = (self.z.clone(), self.alpha);
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = tx.send(suggest(&state, &z, alpha, 0));
+            repaint();
+        });
+        self.finding = Some(rx);
+        self.note = "looking for suggestions...".into();
+    }
+
+    /// Take the suggestions once found (never blocks).
+    pub fn poll(&mut self) {
+        if let Some(rx) = &self.finding
+            && let Ok(found) = rx.try_recv()
+        {
+            self.note = format!("{} suggested edit(s)", found.len());
+            self.suggestions = found;
+            self.finding = None;
         }
+    }
+
+    /// Whether suggestions are being looked for.
+    pub fn is_finding(&self) -> bool {
+        self.finding.is_some()
     }
 
     /// Must-link every two of `selection` (its first [`MAX_PICKS`] samples).
@@ -215,6 +243,7 @@ impl SteerView {
     /// The panel: edit history, undo/redo, pairs, suggestions, Resume.
     pub fn ui(&mut self, ui: &mut egui::Ui, selected: usize, running: bool) -> Vec<SteerAction> {
         let mut act = Vec::new();
+        self.poll();
         ui.heading("Steer clusters");
         let Some(k) = self.state().map(ClusterState::k) else {
             return act;
@@ -402,7 +431,9 @@ impl DecApp {
                 false
             }
             SteerAction::Suggest => {
-                self.steer_view.find_suggestions();
+                let ctx = ctx.clone();
+                self.steer_view
+                    .find_suggestions(move || ctx.request_repaint());
                 false
             }
             SteerAction::Resume => {

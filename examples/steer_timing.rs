@@ -1,0 +1,81 @@
+//! How long the Steer panel's edits keep the GUI thread busy on the MNIST test set
+//! (10,000 samples, Z of the bundled autoencoder, k-means centroids): the edit itself
+//! (membership by q, and k-means on the members for a split), the new assignment of
+//! every sample, and the PCA of Z that the embedding view redraws from; and, for
+//! comparison, the suggestions, which the app computes on their own thread.
+//!
+//! `cargo run --release --example steer_timing`
+
+use std::time::Instant;
+
+use decscope::data::{self, LoadOptions};
+use decscope::engine::dec::{hard_labels, soft_assign};
+use decscope::engine::edit::{ClusterState, Edit, apply};
+use decscope::engine::kmeans::{KMeansParams, kmeans};
+use decscope::engine::model::DecModel;
+use decscope::engine::suggest::suggest;
+use decscope::projection::pca::pca_2d;
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let ds = data::load(&data::default_dataset_path(), &LoadOptions::default())?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/pretrained-mnist-test");
+    let ae = DecModel::load(&dir)?.ae;
+    let z = ae.encode(&ds.x, ds.n);
+    let e = ae.encoder.n_out();
+    let mut p = KMeansParams::new(10);
+    p.n_init = 2;
+    let state = ClusterState::new(kmeans(&z, e, &p).centroids, e);
+    for (what, edit) in [
+        ("merge", Edit::Merge { a: 0, b: 1 }),
+        (
+            "split in 2",
+            Edit::Split {
+                cluster: 2,
+                into: 2,
+                seed: 0,
+            },
+        ),
+        ("remove", Edit::Remove { cluster: 3 }),
+        (
+            "name",
+            Edit::Name {
+                cluster: 4,
+                name: Some("fours".into()),
+            },
+        ),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let s = apply(&state, &edit, &z, 1.0)?;
+            let t_edit = ms(t);
+            let t = Instant::now();
+            let mut q = vec![0.0f32; ds.n * s.k()];
+            let mut ker = vec![0.0f32; q.len()];
+            soft_assign(&z, &s.centroids, e, 1.0, &mut q, &mut ker);
+            let _ = hard_labels(&q, s.k());
+            let t_assign = ms(t);
+            let t = Instant::now();
+            let _ = pca_2d(&z, e);
+            times.push((t_edit, t_assign, ms(t)));
+        }
+        times.sort_by(|a, b| (a.0 + a.1 + a.2).total_cmp(&(b.0 + b.1 + b.2)));
+        let (a, b, c) = times[2];
+        println!(
+            "{what:>10}: edit {a:6.2} ms, assign {b:5.2} ms, PCA of Z {c:5.2} ms, total {:6.2} ms (median of 5)",
+            a + b + c
+        );
+    }
+    let t = Instant::now();
+    let s = suggest(&state, &z, 1.0, 0);
+    println!(
+        "suggestions ({} found): {:.0} ms (on their own thread in the app)",
+        s.len(),
+        ms(t)
+    );
+    Ok(())
+}
