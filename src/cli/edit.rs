@@ -197,24 +197,36 @@ pub fn edit(a: EditArgs) -> Result<()> {
         println!("  after: {}", fmt_scores(&scores(t, &labels)));
     }
     if let Some(dir) = &a.save {
-        let mut m = model.clone();
-        m.centroids = after.centroids.clone();
-        m.config.n_clusters = after.k();
-        m.curation.names = if after.names.iter().any(Option::is_some) {
-            after.names.clone()
-        } else {
-            Vec::new()
-        };
-        let step = m.curation.dec_steps;
-        m.curation
-            .edits
-            .extend(applied.into_iter().map(|edit| EditMark { step, edit }));
-        m.save(dir)?;
-        println!(
-            "edited model: {} (go on with `decscope train --data ... --init-from {} --resume`)",
-            dir.display(),
-            dir.display()
-        );
+        save(&model, &after, applied, dir)?;
     }
+    Ok(())
+}
+
+/// `model` with the edited clusters `after` (names, and the edits marked at the
+/// model's DEC step) into `dir`.
+fn save(
+    model: &DecModel,
+    after: &ClusterState,
+    applied: Vec<Edit>,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let mut m = model.clone();
+    m.centroids = after.centroids.clone();
+    m.config.n_clusters = after.k();
+    m.curation.names = if after.names.iter().any(Option::is_some) {
+        after.names.clone()
+    } else {
+        Vec::new()
+    };
+    let step = m.curation.dec_steps;
+    m.curation
+        .edits
+        .extend(applied.into_iter().map(|edit| EditMark { step, edit }));
+    m.save(dir)?;
+    println!(
+        "edited model: {} (go on with `decscope train --data ... --init-from {} --resume`)",
+        dir.display(),
+        dir.display()
+    );
     Ok(())
 }

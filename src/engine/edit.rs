@@ -149,22 +149,7 @@ pub fn apply(
             if k - 1 < 2 {
                 return Err(EditError::TooFewClusters(k - 1));
             }
-            let labels = members(state, z, alpha);
-            let count = |c: usize| labels.iter().filter(|&&l| l as usize == c).count() as f64;
-            let (na, nb) = (count(*a), count(*b));
-            let (wa, wb) = if na + nb > 0.0 {
-                (na / (na + nb), nb / (na + nb))
-            } else {
-                (0.5, 0.5)
-            };
-            let merged: Vec<f32> = state
-                .centroid(*a)
-                .iter()
-                .zip(state.centroid(*b))
-                .map(|(x, y)| (wa * f64::from(*x) + wb * f64::from(*y)) as f32)
-                .collect();
-            out.centroids[a * state.e..(a + 1) * state.e].copy_from_slice(&merged);
-            remove(&mut out, *b);
+            merge(&mut out, *a, *b, &members(state, z, alpha));
         }
         Edit::Split {
             cluster,
@@ -172,32 +157,14 @@ pub fn apply(
             seed,
         } => {
             check(*cluster)?;
-            if *into < 2 {
-                return Err(EditError::SplitInto(*into));
-            }
-            let labels = members(state, z, alpha);
-            let rows: Vec<f32> = z
-                .chunks_exact(state.e)
-                .zip(&labels)
-                .filter(|(_, l)| **l as usize == *cluster)
-                .flat_map(|(r, _)| r.iter().copied())
-                .collect();
-            let m = rows.len() / state.e;
-            if m < *into {
-                return Err(EditError::TooFewToSplit {
-                    cluster: *cluster,
-                    members: m,
-                    into: *into,
-                });
-            }
-            let mut p = KMeansParams::new(*into);
-            p.seed = *seed;
-            p.n_init = 10;
-            let r = kmeans(&rows, state.e, &p);
-            out.centroids[cluster * state.e..(cluster + 1) * state.e]
-                .copy_from_slice(&r.centroids[..state.e]);
-            out.centroids.extend_from_slice(&r.centroids[state.e..]);
-            out.names.extend(std::iter::repeat_n(None, into - 1));
+            split(
+                &mut out,
+                *cluster,
+                *into,
+                *seed,
+                z,
+                &members(state, z, alpha),
+            )?;
         }
         Edit::Remove { cluster } => {
             check(*cluster)?;
@@ -206,32 +173,94 @@ pub fn apply(
             }
             remove(&mut out, *cluster);
         }
-        Edit::Add { samples } => {
-            let n = z.len() / state.e.max(1);
-            if samples.is_empty() {
-                return Err(EditError::NoSamples("none were selected".into()));
-            }
-            if let Some(bad) = samples.iter().find(|&&i| i >= n) {
-                return Err(EditError::NoSamples(format!(
-                    "sample {bad} is out of range (the data has {n})"
-                )));
-            }
-            let mut mean = vec![0.0f64; state.e];
-            for &i in samples {
-                for (m, v) in mean.iter_mut().zip(&z[i * state.e..(i + 1) * state.e]) {
-                    *m += f64::from(*v);
-                }
-            }
-            let s = samples.len() as f64;
-            out.centroids.extend(mean.iter().map(|m| (m / s) as f32));
-            out.names.push(None);
-        }
+        Edit::Add { samples } => add(&mut out, samples, z)?,
         Edit::Name { cluster, name } => {
             check(*cluster)?;
             out.names[*cluster] = name.clone().filter(|n| !n.trim().is_empty());
         }
     }
     Ok(out)
+}
+
+/// Cluster `b` joins `a` at the member-weighted mean of the two centroids (the plain
+/// mean when both are empty); `labels` are the memberships before the merge.
+fn merge(s: &mut ClusterState, a: usize, b: usize, labels: &[u32]) {
+    let count = |c: usize| labels.iter().filter(|&&l| l as usize == c).count() as f64;
+    let (na, nb) = (count(a), count(b));
+    let (wa, wb) = if na + nb > 0.0 {
+        (na / (na + nb), nb / (na + nb))
+    } else {
+        (0.5, 0.5)
+    };
+    let merged: Vec<f32> = s
+        .centroid(a)
+        .iter()
+        .zip(s.centroid(b))
+        .map(|(x, y)| (wa * f64::from(*x) + wb * f64::from(*y)) as f32)
+        .collect();
+    s.centroids[a * s.e..(a + 1) * s.e].copy_from_slice(&merged);
+    remove(s, b);
+}
+
+/// Cluster `c` becomes `into` clusters by seeded k-means on its members' z: the first
+/// keeps its place and name, the others go at the end.
+fn split(
+    s: &mut ClusterState,
+    c: usize,
+    into: usize,
+    seed: u64,
+    z: &[f32],
+    labels: &[u32],
+) -> Result<(), EditError> {
+    if into < 2 {
+        return Err(EditError::SplitInto(into));
+    }
+    let e = s.e;
+    let rows: Vec<f32> = z
+        .chunks_exact(e)
+        .zip(labels)
+        .filter(|(_, l)| **l as usize == c)
+        .flat_map(|(r, _)| r.iter().copied())
+        .collect();
+    let m = rows.len() / e;
+    if m < into {
+        return Err(EditError::TooFewToSplit {
+            cluster: c,
+            members: m,
+            into,
+        });
+    }
+    let mut p = KMeansParams::new(into);
+    p.seed = seed;
+    p.n_init = 10;
+    let r = kmeans(&rows, e, &p);
+    s.centroids[c * e..(c + 1) * e].copy_from_slice(&r.centroids[..e]);
+    s.centroids.extend_from_slice(&r.centroids[e..]);
+    s.names.extend(std::iter::repeat_n(None, into - 1));
+    Ok(())
+}
+
+/// A new, unnamed cluster at the mean z of `samples`.
+fn add(s: &mut ClusterState, samples: &[usize], z: &[f32]) -> Result<(), EditError> {
+    let n = z.len() / s.e.max(1);
+    if samples.is_empty() {
+        return Err(EditError::NoSamples("none were selected".into()));
+    }
+    if let Some(bad) = samples.iter().find(|&&i| i >= n) {
+        return Err(EditError::NoSamples(format!(
+            "sample {bad} is out of range (the data has {n})"
+        )));
+    }
+    let mut mean = vec![0.0f64; s.e];
+    for &i in samples {
+        for (m, v) in mean.iter_mut().zip(&z[i * s.e..(i + 1) * s.e]) {
+            *m += f64::from(*v);
+        }
+    }
+    let count = samples.len() as f64;
+    s.centroids.extend(mean.iter().map(|m| (m / count) as f32));
+    s.names.push(None);
+    Ok(())
 }
 
 /// Apply `edits` in order, each of whose cluster numbers refers to `state`'s clusters

@@ -357,6 +357,71 @@ impl Guide {
     }
 }
 
+/// What one DEC step needs besides the model: the step's buffers, the optimizer, the
+/// batch's targets and the constrained samples.
+struct Trainer {
+    stepper: DecStep,
+    opt: Optimizer,
+    /// The batch's rows of P.
+    pb: Vec<f32>,
+    guide: Option<Guide>,
+    idec: bool,
+    k: usize,
+}
+
+impl Trainer {
+    fn new(cfg: &DecConfig, ae: &Autoencoder, k: usize, bsz: usize) -> Trainer {
+        let c = &cfg.cluster;
+        let idec = cfg.method == Method::Idec;
+        let guide = Guide::new(cfg);
+        let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
+        if idec {
+            stepper = stepper.with_decoder(&ae.decoder, bsz, c.idec_gamma);
+        }
+        if let Some(g) = &guide {
+            stepper = stepper.with_pair_rows(&ae.encoder, bsz, g.batches.max_rows());
+        }
+        Trainer {
+            stepper,
+            opt: Optimizer::new(c.optimizer),
+            pb: vec![0.0f32; bsz * k],
+            guide,
+            idec,
+            k,
+        }
+    }
+
+    /// One SGD step on KL(P‖Q) (eqs. 4-5) for the encoder and the centroids, plus the
+    /// reconstruction term for IDEC and the pair loss for constraints.
+    fn step(
+        &mut self,
+        ae: &mut Autoencoder,
+        mu: &mut [f32],
+        batch: &crate::engine::augment::Batch,
+        p_all: &[f32],
+        ds: &Dataset,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> crate::engine::dec::StepLoss {
+        let k = self.k;
+        for (r, &i) in batch.idx.iter().enumerate() {
+            self.pb[r * k..(r + 1) * k].copy_from_slice(&p_all[i * k..(i + 1) * k]);
+        }
+        let pairs = self.guide.as_mut().map(|g| g.next(ds));
+        let decoder = self.idec.then_some(&mut ae.decoder);
+        self.stepper.step(
+            &mut ae.encoder,
+            decoder,
+            mu,
+            &mut self.opt,
+            &batch.x,
+            &self.pb,
+            batch.idx.len(),
+            pairs,
+            rng,
+        )
+    }
+}
+
 /// Run DEC from the k-means initialisation `km` on the encoder of `ae` (and, for
 /// IDEC, its decoder), on augmented batches when `aug` is given (DEC-DA: P still comes
 /// from the clean data), with the configuration's constraints when it has any. A
@@ -376,19 +441,9 @@ pub(super) fn run_dec(
     let c = &cfg.cluster;
     let mut mu = km.centroids;
     let bsz = c.batch_size.min(ds.n);
-    let idec = cfg.method == Method::Idec;
-    let mut guide = Guide::new(cfg);
-    let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
-    if idec {
-        stepper = stepper.with_decoder(&ae.decoder, bsz, c.idec_gamma);
-    }
-    if let Some(g) = &guide {
-        stepper = stepper.with_pair_rows(&ae.encoder, bsz, g.batches.max_rows());
-    }
+    let mut trainer = Trainer::new(cfg, &ae, k, bsz);
     let mut t = Tracker::new(km.labels, k, ds.n, c.collapse_fraction, ctx.dec_step0);
     let step0 = t.step0;
-    let mut opt = Optimizer::new(c.optimizer);
-    let mut pb = vec![0.0f32; bsz * k];
     let (mut iterations, mut end) = (0, Update::Go);
     let (mut stopped, mut diverged) = (false, None);
     ctx.phase(Phase::Clustering, step0 + c.max_iter);
@@ -418,25 +473,7 @@ pub(super) fn run_dec(
                 stopped = true;
                 break;
             };
-            let b = batch.idx.len();
-            for (r, &i) in batch.idx.iter().enumerate() {
-                pb[r * k..(r + 1) * k].copy_from_slice(&t.p_all[i * k..(i + 1) * k]);
-            }
-            // One SGD step on KL(P‖Q) (eqs. 4-5) for the encoder and the centroids, plus
-            // the reconstruction term for IDEC and the pair loss for constraints.
-            let pairs = guide.as_mut().map(|g| g.next(ds));
-            let decoder = idec.then_some(&mut ae.decoder);
-            let l = stepper.step(
-                &mut ae.encoder,
-                decoder,
-                &mut mu,
-                &mut opt,
-                &batch.x,
-                &pb,
-                b,
-                pairs,
-                rng,
-            );
+            let l = trainer.step(&mut ae, &mut mu, batch, &t.p_all, ds, rng);
             if let Some(r) = l.rec {
                 t.rec.0 += r as f64;
                 t.rec.1 += 1;
