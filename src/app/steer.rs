@@ -261,7 +261,11 @@ impl SteerView {
             {
                 act.push(SteerAction::Undo);
             }
-            if ui.button("Redo").clicked() {
+            let can_redo = self.history.as_ref().is_some_and(History::can_redo);
+            if ui
+                .add_enabled(can_redo, egui::Button::new("Redo"))
+                .clicked()
+            {
                 act.push(SteerAction::Redo);
             }
             if ui.button("Suggest").clicked() {
@@ -282,10 +286,17 @@ impl SteerView {
             );
             if ui.button("Name").clicked() {
                 let name = self.name.trim().to_string();
-                act.push(SteerAction::Edit(Edit::Name {
-                    cluster: self.other,
-                    name: (!name.is_empty()).then_some(name),
-                }));
+                let named = self
+                    .state()
+                    .is_some_and(|s| s.names.get(self.other).is_some_and(Option::is_some));
+                if name.is_empty() && !named {
+                    self.note = format!("type a name for cluster {} first", self.other);
+                } else {
+                    act.push(SteerAction::Edit(Edit::Name {
+                        cluster: self.other,
+                        name: (!name.is_empty()).then_some(name),
+                    }));
+                }
             }
         });
         self.pair_controls(ui, selected, &mut act);
@@ -495,6 +506,8 @@ impl DecApp {
             return;
         };
         let mut cfg = self.run_config();
+        // The first run's baselines stay in the panel and the curves.
+        cfg.baselines = false;
         cfg.constraints = Constraints {
             pairs: self.steer_view.constraints.clone(),
             weight: self.steer_view.weight,

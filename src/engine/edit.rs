@@ -386,6 +386,11 @@ impl History {
         can
     }
 
+    /// Whether an undone edit can be made again.
+    pub fn can_redo(&self) -> bool {
+        self.at + 1 < self.states.len()
+    }
+
     /// Step forward again; false when nothing was undone.
     pub fn redo(&mut self) -> bool {
         let can = self.at + 1 < self.states.len();
