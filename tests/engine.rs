@@ -9,16 +9,8 @@ use decscope::engine::pipeline::{AeSource, Control, NullSink, run};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn mnist(n: usize) -> Dataset {
-    data::load(
-        &data::default_dataset_path(),
-        &LoadOptions {
-            limit: Some(n),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
+mod common;
+use common::mnist;
 
 fn small_config(seed: u64) -> DecConfig {
     let mut c = DecConfig::default()

@@ -4,21 +4,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use decscope::data::{self, Dataset, LoadOptions};
+use decscope::data;
 use decscope::engine::config::DecConfig;
 use decscope::engine::constraints::{Constraint, Constraints, Link, satisfied};
 use decscope::engine::pipeline::{AeSource, Control, NullSink, Resume, RunOutput, run};
 
-fn mnist(n: usize) -> Dataset {
-    data::load(
-        &data::default_dataset_path(),
-        &LoadOptions {
-            limit: Some(n),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
+mod common;
+use common::mnist;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

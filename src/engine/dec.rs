@@ -470,21 +470,43 @@ mod tests {
         }
     }
 
+    /// A batch of `b` rows of 5 inputs, 3 centroids in 2-D and a target P for 4 rows:
+    /// the fixtures of the finite-difference step tests.
+    fn step_fixture(b: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let x = (0..b * 5)
+            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
+            .collect();
+        let mu0 = vec![0.2, -0.1, -0.5, 0.4, 0.6, 0.3];
+        let p = vec![0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.05, 0.15, 0.8];
+        (x, mu0, p)
+    }
+
+    /// SGD at lr 1 and no momentum: one step moves each parameter by minus its gradient.
+    fn plain_sgd() -> Optimizer {
+        Optimizer::new(crate::engine::optim::OptimizerConfig::Sgd {
+            lr: 1.0,
+            momentum: 0.0,
+        })
+    }
+
+    /// A central difference `num` against the step's move `ana`.
+    fn check_grad(num: f64, ana: f64, what: &str) {
+        assert!(
+            (num - ana).abs() < 2e-3 + 0.02 * ana.abs(),
+            "{what}: numeric {num} vs step {ana}"
+        );
+    }
+
     /// IDEC's step against finite differences of its loss L/γ = KL(P‖Q) + L_r/γ, for
     /// the encoder, the decoder and the centroids: with SGD at lr 1 and no momentum,
     /// each parameter moves by minus its gradient.
     #[test]
     fn idec_step_matches_finite_differences() {
         use crate::engine::autoencoder::{Autoencoder, mse_and_grad};
-        use crate::engine::optim::OptimizerConfig;
         use rand::SeedableRng;
         let (b, k, gamma) = (4usize, 3usize, 0.5f32);
         let ae = Autoencoder::new(&[5, 4, 2], 11);
-        let x: Vec<f32> = (0..b * 5)
-            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
-            .collect();
-        let mu0 = vec![0.2, -0.1, -0.5, 0.4, 0.6, 0.3];
-        let p = vec![0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.05, 0.15, 0.8];
+        let (x, mu0, p) = step_fixture(b);
         let loss = |ae: &Autoencoder, mu: &[f32]| -> f64 {
             let z = ae.encode(&x, b);
             let mut q = vec![0.0; b * k];
@@ -497,10 +519,7 @@ mod tests {
         };
         let mut after = ae.clone();
         let mut mu = mu0.clone();
-        let mut opt = Optimizer::new(OptimizerConfig::Sgd {
-            lr: 1.0,
-            momentum: 0.0,
-        });
+        let mut opt = plain_sgd();
         let mut step =
             DecStep::new(&after.encoder, k, 1.0, b).with_decoder(&after.decoder, b, gamma);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -508,12 +527,6 @@ mod tests {
         let l = step.step(enc, Some(dec), &mut mu, &mut opt, &x, &p, b, None, &mut rng);
         assert!(l.rec.is_some());
         let h = 1e-3f32;
-        let check = |num: f64, ana: f64, what: &str| {
-            assert!(
-                (num - ana).abs() < 2e-3 + 0.02 * ana.abs(),
-                "{what}: numeric {num} vs step {ana}"
-            );
-        };
         for (part, before, moved) in [
             ("encoder", &ae.encoder, &after.encoder),
             ("decoder", &ae.decoder, &after.decoder),
@@ -531,7 +544,7 @@ mod tests {
                     d.layers[l].w[i] -= h;
                     let num = (loss(&up, &mu0) - loss(&down, &mu0)) / (2.0 * h as f64);
                     let ana = (before.layers[l].w[i] - moved.layers[l].w[i]) as f64;
-                    check(num, ana, &format!("{part} layer {l} w[{i}]"));
+                    check_grad(num, ana, &format!("{part} layer {l} w[{i}]"));
                 }
             }
         }
@@ -541,7 +554,7 @@ mod tests {
             up[i] += h;
             down[i] -= h;
             let num = (loss(&ae, &up) - loss(&ae, &down)) / (2.0 * h as f64);
-            check(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
+            check_grad(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
         }
     }
 
@@ -552,13 +565,9 @@ mod tests {
     fn constrained_step_matches_finite_differences() {
         use crate::engine::autoencoder::Autoencoder;
         use crate::engine::constraints::{Constraint, Link, PairBatch, pairwise_loss};
-        use crate::engine::optim::OptimizerConfig;
         use rand::SeedableRng;
         let (b, k, weight) = (4usize, 3usize, 0.8f32);
         let ae = Autoencoder::new(&[5, 4, 2], 12);
-        let x: Vec<f32> = (0..b * 5)
-            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
-            .collect();
         // Three constrained samples, not in the batch.
         let px: Vec<f32> = (0..3 * 5)
             .map(|i| ((i * 5 % 11) as f32) / 5.0 - 1.0)
@@ -578,8 +587,7 @@ mod tests {
                 },
             ],
         };
-        let mu0 = vec![0.2, -0.1, -0.5, 0.4, 0.6, 0.3];
-        let p = vec![0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.05, 0.15, 0.8];
+        let (x, mu0, p) = step_fixture(b);
         let loss = |ae: &Autoencoder, mu: &[f32]| -> f64 {
             let z = ae.encode(&x, b);
             let mut q = vec![0.0; b * k];
@@ -591,10 +599,7 @@ mod tests {
         };
         let mut after = ae.clone();
         let mut mu = mu0.clone();
-        let mut opt = Optimizer::new(OptimizerConfig::Sgd {
-            lr: 1.0,
-            momentum: 0.0,
-        });
+        let mut opt = plain_sgd();
         let mut step = DecStep::new(&after.encoder, k, 1.0, b).with_pair_rows(&after.encoder, b, 3);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let pairs = StepPairs {
@@ -615,12 +620,6 @@ mod tests {
         );
         assert!(l.pairs.is_some_and(|v| v > 0.0));
         let h = 1e-3f32;
-        let check = |num: f64, ana: f64, what: &str| {
-            assert!(
-                (num - ana).abs() < 2e-3 + 0.02 * ana.abs(),
-                "{what}: numeric {num} vs step {ana}"
-            );
-        };
         for l in 0..ae.encoder.layers.len() {
             for i in 0..ae.encoder.layers[l].w.len() {
                 let (mut up, mut down) = (ae.clone(), ae.clone());
@@ -628,7 +627,7 @@ mod tests {
                 down.encoder.layers[l].w[i] -= h;
                 let num = (loss(&up, &mu0) - loss(&down, &mu0)) / (2.0 * h as f64);
                 let ana = (ae.encoder.layers[l].w[i] - after.encoder.layers[l].w[i]) as f64;
-                check(num, ana, &format!("encoder layer {l} w[{i}]"));
+                check_grad(num, ana, &format!("encoder layer {l} w[{i}]"));
             }
         }
         for i in 0..mu0.len() {
@@ -636,7 +635,7 @@ mod tests {
             up[i] += h;
             down[i] -= h;
             let num = (loss(&ae, &up) - loss(&ae, &down)) / (2.0 * h as f64);
-            check(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
+            check_grad(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
         }
     }
 }
