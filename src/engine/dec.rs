@@ -489,6 +489,15 @@ mod tests {
         })
     }
 
+    /// KL(P‖Q) of 2-D embeddings `z` under centroids `mu` (alpha 1), batch mean.
+    fn batch_kl(z: &[f32], mu: &[f32], p: &[f32], k: usize) -> f64 {
+        let b = z.len() / 2;
+        let mut q = vec![0.0; b * k];
+        let mut ker = vec![0.0; b * k];
+        soft_assign(z, mu, 2, 1.0, &mut q, &mut ker);
+        f64::from(kl_divergence(p, &q, b))
+    }
+
     /// A central difference `num` against the step's move `ana`.
     fn check_grad(num: f64, ana: f64, what: &str) {
         assert!(
@@ -509,13 +518,10 @@ mod tests {
         let (x, mu0, p) = step_fixture(b);
         let loss = |ae: &Autoencoder, mu: &[f32]| -> f64 {
             let z = ae.encode(&x, b);
-            let mut q = vec![0.0; b * k];
-            let mut ker = vec![0.0; b * k];
-            soft_assign(&z, mu, 2, 1.0, &mut q, &mut ker);
             let y = ae.decoder.predict(&z, b);
             let mut g = vec![0.0; y.len()];
             let rec = mse_and_grad(&y, &x, &mut g);
-            kl_divergence(&p, &q, b) as f64 + rec as f64 / gamma as f64
+            batch_kl(&z, mu, &p, k) + rec as f64 / gamma as f64
         };
         let mut after = ae.clone();
         let mut mu = mu0.clone();
@@ -590,12 +596,9 @@ mod tests {
         let (x, mu0, p) = step_fixture(b);
         let loss = |ae: &Autoencoder, mu: &[f32]| -> f64 {
             let z = ae.encode(&x, b);
-            let mut q = vec![0.0; b * k];
-            let mut ker = vec![0.0; b * k];
-            soft_assign(&z, mu, 2, 1.0, &mut q, &mut ker);
             let zp = ae.encode(&px, 3);
             let pl = pairwise_loss(&zp, mu, 2, 1.0, &batch.pairs, weight);
-            kl_divergence(&p, &q, b) as f64 + pl.loss as f64
+            batch_kl(&z, mu, &p, k) + pl.loss as f64
         };
         let mut after = ae.clone();
         let mut mu = mu0.clone();
