@@ -938,6 +938,7 @@ fn must_link_a_selection_then_resume() {
     start_and_finish(&mut h);
     let out = h.state().run.finished.as_ref().unwrap();
     let (step, first_len) = (out.model.curation.dec_steps, h.state().run.history.len());
+    let baselines = h.state().run.baselines.len();
     let a = out.assignments.clone();
     // Eight samples from two different clusters.
     let mut pick: Vec<usize> = (0..a.len()).filter(|&i| a[i] == 0).take(4).collect();
@@ -961,6 +962,13 @@ fn must_link_a_selection_then_resume() {
     assert_eq!(app.run.edit_marks.len(), 1, "{:?}", app.run.edit_marks);
     assert_eq!(app.run.edit_marks[0].0, step);
     assert!(app.run.history.len() > first_len, "history continues");
+    // The first run's baselines stay, and the resumed run adds none.
+    assert_eq!(
+        app.run.baselines.len(),
+        baselines,
+        "{:?}",
+        app.run.baselines
+    );
     let resumed = app.run.history[first_len..]
         .iter()
         .find(|e| e.phase == "dec")

@@ -137,15 +137,7 @@ fn print_clusters(state: &ClusterState, labels: &[u32], ds: &decscope::data::Dat
 }
 
 pub fn edit(a: EditArgs) -> Result<()> {
-    let model = DecModel::load(&a.model)?;
-    if model.n_clusters() == 0 {
-        bail!(
-            "{}: this model has no clusters (an autoencoder only); train it with `decscope train --save DIR` first",
-            a.model.display()
-        );
-    }
-    let ds = a.data.load()?;
-    model.check_input(ds.d, &a.model)?;
+    let (model, ds) = super::predict::model_and_data(&a.model, &a.data)?;
     let (before, _, z, _) = model.assign(&ds.x, ds.n);
     let mut state = ClusterState::new(model.centroids.clone(), model.ae.encoder.n_out());
     if model.curation.names.len() == state.k() {

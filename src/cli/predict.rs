@@ -21,16 +21,26 @@ pub struct PredictArgs {
     pub out: PathBuf,
 }
 
-pub fn predict(a: PredictArgs) -> Result<()> {
-    let model = DecModel::load(&a.model)?;
+/// The model at `dir` (it must have clusters) and the data it is to assign, checked
+/// against each other; `predict` and `edit` start here.
+pub(super) fn model_and_data(
+    dir: &std::path::Path,
+    data: &DataArgs,
+) -> Result<(DecModel, decscope::data::Dataset)> {
+    let model = DecModel::load(dir)?;
     if model.n_clusters() == 0 {
         bail!(
             "{}: this model has no centroids (an autoencoder only); train it with `decscope train --save`",
-            a.model.display()
+            dir.display()
         );
     }
-    let ds = a.data.load()?;
-    model.check_input(ds.d, &a.model)?;
+    let ds = data.load()?;
+    model.check_input(ds.d, dir)?;
+    Ok((model, ds))
+}
+
+pub fn predict(a: PredictArgs) -> Result<()> {
+    let (model, ds) = model_and_data(&a.model, &a.data)?;
     let (labels, conf, _) = model.predict(&ds.x, ds.n);
     let names = &model.curation.names;
     let table = decscope::data::assignments_csv(&ds, &labels, &conf, names)?;
