@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use decscope::engine::bf16;
 use decscope::engine::linalg::{Threads, flush_subnormals, matmul_on};
 
 fn median_ms(mut f: impl FnMut()) -> f64 {
@@ -27,7 +28,15 @@ fn main() {
     let fill = |n: usize, s: usize| -> Vec<f32> {
         (0..n).map(|i| ((i * s) % 1000) as f32 / 1000.0).collect()
     };
-    println!("layer        forward: auto / rows      dW+dX: auto,auto / join(single,single)");
+    let bf = bf16::available();
+    println!(
+        "layer        forward: auto / rows / bf16      dW+dX: auto,auto / join(single,single) / bf16 join{}",
+        if bf {
+            ""
+        } else {
+            " (no AVX512-BF16: bf16 columns run f32)"
+        }
+    );
     for (ni, no) in [
         (784, 500),
         (500, 500),
@@ -43,6 +52,20 @@ fn main() {
         let mut fwd =
             |t| median_ms(|| matmul_on(t, b, no, ni, &x, false, &w, false, &mut o, false));
         let (fa, fr) = (fwd(Threads::Auto), fwd(Threads::Rows));
+        let fb = median_ms(|| {
+            bf16::matmul(
+                Threads::Auto,
+                b,
+                no,
+                ni,
+                &x,
+                false,
+                &w,
+                false,
+                &mut o,
+                false,
+            )
+        });
         // The two backward products of the layer, with a given use of threads.
         let (dw_of, dx_of) = (
             |t, dw: &mut [f32]| matmul_on(t, ni, no, b, &x, true, &d, false, dw, false),
@@ -58,12 +81,46 @@ fn main() {
                 || dx_of(Threads::Single, &mut dx),
             );
         });
+        let join_bf = median_ms(|| {
+            rayon::join(
+                || {
+                    bf16::matmul(
+                        Threads::Single,
+                        ni,
+                        no,
+                        b,
+                        &x,
+                        true,
+                        &d,
+                        false,
+                        &mut dw,
+                        false,
+                    )
+                },
+                || {
+                    bf16::matmul(
+                        Threads::Single,
+                        b,
+                        ni,
+                        no,
+                        &d,
+                        false,
+                        &w,
+                        true,
+                        &mut dx,
+                        false,
+                    )
+                },
+            );
+        });
         println!(
-            "{ni:4}->{no:4}   {:5.0} / {:5.0} GFLOP/s    {:5.0} / {:5.0} GFLOP/s",
+            "{ni:4}->{no:4}   {:5.0} / {:5.0} / {:5.0} GFLOP/s    {:5.0} / {:5.0} / {:5.0} GFLOP/s",
             gf / fa,
             gf / fr,
+            gf / fb,
             2.0 * gf / seq,
-            2.0 * gf / join
+            2.0 * gf / join,
+            2.0 * gf / join_bf
         );
     }
 }

@@ -1,5 +1,6 @@
 use decscope::engine::autoencoder::Autoencoder;
-use decscope::engine::linalg::{flush_subnormals, matmul};
+use decscope::engine::bf16;
+use decscope::engine::linalg::{Threads, flush_subnormals, matmul_on};
 use decscope::engine::optim::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,6 +22,32 @@ fn t(n: usize, mut f: impl FnMut()) -> f64 {
         })
         .collect())
 }
+/// One product in f32 or (with `BF16=1` in the environment) bf16.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    acc: bool,
+) {
+    if use_bf16() {
+        bf16::matmul(Threads::Auto, m, n, k, a, ta, b, tb, c, acc);
+    } else {
+        matmul_on(Threads::Auto, m, n, k, a, ta, b, tb, c, acc);
+    }
+}
+
+fn use_bf16() -> bool {
+    std::env::var("BF16").is_ok_and(|v| v == "1")
+}
+
+/// Where a training step's time goes, product by product and phase by phase:
+/// `cargo run --release --example step_profile` (f32), `BF16=1 ...` (bf16).
 fn main() {
     flush_subnormals();
     let dims = [784, 500, 500, 2000, 10];
@@ -65,6 +92,7 @@ fn main() {
     ] {
         let mut m = mlp.clone();
         let mut ws = m.workspace(b);
+        ws.set_bf16(use_bf16());
         let mut opt = Optimizer::new(cfg);
         let mut r = ChaCha8Rng::seed_from_u64(1);
         let mut grad = vec![0.0; b * 784];

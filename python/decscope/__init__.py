@@ -56,6 +56,7 @@ _SETTINGS = {
     "idec_gamma": "idec_gamma",
     "kmeans_n_init": "kmeans_n_init",
     "baselines": "baselines",
+    "precision": "precision",
 }
 
 
@@ -124,8 +125,11 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         Random shifts and rotations of every batch (DEC-DA); None: as the preset does.
     image_shape : (height, width[, channels]) or None
         The image shape of a row of a 2-D X (a 3-D or 4-D X carries its own).
-    precision : {"auto", "f32"}, default "auto"
-        Only the f32 path exists in this version; "auto" is f32.
+    precision : {"f32", "bf16", "auto"}, default "f32"
+        Precision of the training products: "bf16" takes bf16 operands with f32 sums
+        (CPUs with AVX512-BF16; elsewhere a ValueError), "auto" bf16 where the CPU has
+        it. Weights, optimizer state, q/p and k-means stay f32; report_["precision"]
+        says which ran.
     seed : int, default 0
     dims : tuple of int or None
         Widths of the encoder after the input, default (500, 500, 2000, 10).
@@ -158,7 +162,7 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         method="dec",
         augment=None,
         image_shape=None,
-        precision="auto",
+        precision="f32",
         seed=0,
         dims=None,
         batch_size=None,
@@ -196,10 +200,6 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     def _settings_json(self):
-        if self.precision not in ("auto", "f32"):
-            raise ValueError(
-                f"precision={self.precision!r}: only 'auto' and 'f32' exist in this version"
-            )
         s = {"clusters": int(self.n_clusters)}
         for param, key in _SETTINGS.items():
             v = getattr(self, param)

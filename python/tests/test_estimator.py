@@ -168,8 +168,24 @@ def test_errors_are_value_errors_with_the_cli_messages():
     d = decscope.DEC(n_clusters=3, **SMALL).fit(X)
     with pytest.raises(ValueError, match="X has 5 features, but DEC is expecting 8"):
         d.predict(X[:, :5])
-    with pytest.raises(ValueError, match="precision"):
-        decscope.DEC(precision="bf16", **SMALL).fit(X)
+    with pytest.raises(ValueError, match="unknown variant `fp16`"):
+        decscope.DEC(precision="fp16", **SMALL).fit(X)
+
+
+def test_bf16_precision_runs_where_the_cpu_has_it():
+    X, y = blobs()
+    # Widths of 64 so that the hidden products are wide enough for the bf16 path.
+    small = dict(SMALL, dims=(64, 64, 3))
+    try:
+        d = decscope.DEC(n_clusters=3, precision="bf16", **small).fit(X, y)
+    except ValueError as e:
+        assert "AVX512-BF16" in str(e)
+        return
+    assert d.report_["precision"] == "bf16"
+    assert acc(y, d.labels_) == 1.0
+    f = decscope.DEC(n_clusters=3, **small).fit(X, y)
+    assert f.report_["precision"] == "f32"
+    assert not np.array_equal(d.embedding_, f.embedding_)
 
 
 def test_images_keep_their_shape():

@@ -14,7 +14,12 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let dec: Vec<_> = h.iter().filter(|e| e.phase == "dec").collect();
     let pre: Vec<_> = h.iter().filter(|e| e.phase != "dec").collect();
     let half = (ui.available_height() - 40.0) / 2.0;
-    ui.label("Clustering quality against true labels (x: DEC iteration)");
+    match crate::engine::report::time_to_accuracy_line(h) {
+        Some(t) => ui.label(format!(
+            "Clustering quality against true labels (x: DEC iteration); since Start: {t}"
+        )),
+        None => ui.label("Clustering quality against true labels (x: DEC iteration)"),
+    };
     Plot::new("metrics")
         .height(half.max(120.0))
         .legend(Legend::default())

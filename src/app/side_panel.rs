@@ -5,7 +5,7 @@ use egui::{Color32, RichText};
 
 use super::DecApp;
 use crate::engine::augment::AugmentConfig;
-use crate::engine::config::{Method, Preset};
+use crate::engine::config::{Method, Precision, Preset};
 use crate::engine::pipeline::Phase;
 
 impl DecApp {
@@ -259,6 +259,7 @@ impl DecApp {
             ui.add(egui::DragValue::new(&mut s.cfg.seed))
                 .labelled_by(lab.id);
             ui.end_row();
+            precision_row(ui, &mut s.cfg.precision);
             if s.preset != Preset::Paper {
                 let lab = ui.label("pretrain epochs");
                 ui.add(egui::DragValue::new(&mut s.epochs).range(1..=1000))
@@ -344,4 +345,27 @@ impl DecApp {
             ui.label("paused");
         }
     }
+}
+
+/// The precision of the training products: f32, or bf16 where the CPU has AVX512-BF16.
+fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
+    let lab = ui.label("precision");
+    let bf16 = crate::engine::bf16::available();
+    egui::ComboBox::from_id_salt("precision")
+        .selected_text(p.name())
+        .show_ui(ui, |ui| {
+            ui.selectable_value(p, Precision::F32, "f32")
+                .on_hover_text("Every product in f32: the reference results");
+            ui.add_enabled_ui(bf16, |ui| {
+                ui.selectable_value(p, Precision::Bf16, "bf16")
+                    .on_hover_text("bf16 operands, f32 sums (AVX512-BF16): faster steps, weights and optimizer in f32")
+            })
+            .response
+            .on_disabled_hover_text("This CPU has no AVX512-BF16");
+            ui.selectable_value(p, Precision::Auto, "auto")
+                .on_hover_text("bf16 where the CPU has AVX512-BF16, else f32");
+        })
+        .response
+        .labelled_by(lab.id);
+    ui.end_row();
 }

@@ -107,8 +107,9 @@ impl Settings {
     /// The preset's schedule fitted to data of `n` rows (`DecConfig::scaled_to`),
     /// keeping the seed; k goes back to "the number of classes".
     pub fn fit_to(&mut self, n: usize) {
-        let seed = self.cfg.seed;
+        let (seed, precision) = (self.cfg.seed, self.cfg.precision);
         self.cfg = DecConfig::preset(self.preset).with_seed(seed).scaled_to(n);
+        self.cfg.precision = precision;
         let spe = n.div_ceil(self.cfg.pretrain.batch_size.max(1)).max(1);
         self.derived_epochs = self.cfg.finetune_iters_for(n).div_ceil(spe);
         self.epochs = self.derived_epochs;

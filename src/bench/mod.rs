@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::bench::reference::{CandleAutoencoder, RefOptimizer};
 use crate::engine::augment::{AugmentConfig, Augmenter, Batch, Batches};
 use crate::engine::autoencoder::Autoencoder;
+use crate::engine::bf16;
 use crate::engine::dec::{DecStep, soft_assign, target_distribution};
 use crate::engine::kmeans::{KMeansParams, kmeans};
-use crate::engine::linalg::matmul;
+use crate::engine::linalg::{Threads, matmul};
 use crate::engine::optim::{Optimizer, OptimizerConfig};
 
 /// Settings of a benchmark run.
@@ -70,6 +71,9 @@ pub struct BenchReport {
     pub gemm_gflops: f64,
     /// Its shape (m, k, n).
     pub gemm_shape: (usize, usize, usize),
+    /// The same product with bf16 operands, where the CPU has AVX512-BF16.
+    #[serde(default)]
+    pub gemm_bf16_gflops: Option<f64>,
     pub entries: Vec<BenchEntry>,
 }
 
@@ -145,69 +149,139 @@ fn paired_streams(
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     crate::engine::linalg::flush_subnormals();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let dims = &opts.dims;
-    let b = opts.batch;
-    let d = dims[0];
+    let (b, d) = (opts.batch, opts.dims[0]);
     let x: Vec<f32> = (0..b * d).map(|_| rng.random::<f32>()).collect();
+    let (gemm_shape, gemm_gflops, gemm_bf16_gflops) = gemm_reference(opts, &mut rng, &mut progress);
+    let ae0 = Autoencoder::new(&opts.dims, 1);
+    let mut bench = Bench {
+        opts,
+        x,
+        step_flops: 6.0 * (ae0.encoder.n_params() + ae0.decoder.n_params()) as f64 * b as f64,
+        dec_flops: 6.0 * ae0.encoder.n_params() as f64 * b as f64,
+        ae0,
+        gemm_gflops,
+        entries: Vec::new(),
+        progress: &mut progress,
+    };
+    bench.autoencoder_steps();
+    if opts.reference {
+        bench.reference_steps();
+    }
+    let (mu, p) = bench.dec_steps();
+    if bf16::available() {
+        bench.bf16_steps(&mu, &p);
+    }
+    bench.augmented_steps(&mu, &p);
+    bench.encoder_pass();
+    BenchReport {
+        options: opts.clone(),
+        threads: rayon::current_num_threads(),
+        gemm_gflops,
+        gemm_shape,
+        gemm_bf16_gflops,
+        entries: bench.entries,
+    }
+}
 
-    // Reference 1: the GEMM of the widest layer, forward shape.
+/// The GEMM of the widest layer, forward shape, in f32 and (where the CPU has it)
+/// bf16: its shape (m, k, n) and GFLOP/s.
+fn gemm_reference(
+    opts: &BenchOptions,
+    rng: &mut ChaCha8Rng,
+    progress: &mut impl FnMut(&str),
+) -> ((usize, usize, usize), f64, Option<f64>) {
+    let dims = &opts.dims;
     let (gm, gk, gn) = {
         let i = (0..dims.len() - 1)
             .max_by_key(|&i| dims[i] * dims[i + 1])
             .unwrap_or(0);
-        (b, dims[i], dims[i + 1])
+        (opts.batch, dims[i], dims[i + 1])
     };
     progress("GEMM");
     let a: Vec<f32> = (0..gm * gk).map(|_| rng.random::<f32>()).collect();
     let w: Vec<f32> = (0..gk * gn).map(|_| rng.random::<f32>()).collect();
     let mut c = vec![0.0f32; gm * gn];
+    let flops = 2.0 * (gm * gn * gk) as f64;
     let t = time(5, opts.steps * 4, || {
         matmul(gm, gn, gk, &a, false, &w, false, &mut c, false)
     });
-    let gemm_gflops = 2.0 * (gm * gn * gk) as f64 / t / 1e9;
+    let bf = bf16::available().then(|| {
+        let t = time(5, opts.steps * 4, || {
+            bf16::matmul(
+                Threads::Auto,
+                gm,
+                gn,
+                gk,
+                &a,
+                false,
+                &w,
+                false,
+                &mut c,
+                false,
+            )
+        });
+        flops / t / 1e9
+    });
+    ((gm, gk, gn), flops / t / 1e9, bf)
+}
 
-    let ae0 = Autoencoder::new(dims, 1);
-    let params = ae0.encoder.n_params() + ae0.decoder.n_params();
-    let enc_params = ae0.encoder.n_params();
-    let mut entries = Vec::new();
-    let mut push = |name: &str, secs: f64, samples: usize, flops: f64| {
+/// The state shared by the measurements of one run.
+struct Bench<'a, F: FnMut(&str)> {
+    opts: &'a BenchOptions,
+    /// One batch of random rows.
+    x: Vec<f32>,
+    ae0: Autoencoder,
+    gemm_gflops: f64,
+    /// FLOPs of one autoencoder (or IDEC) step and of one DEC step.
+    step_flops: f64,
+    dec_flops: f64,
+    entries: Vec<BenchEntry>,
+    progress: &'a mut F,
+}
+
+impl<F: FnMut(&str)> Bench<'_, F> {
+    fn push(&mut self, name: &str, secs: f64, samples: usize, flops: f64) {
         let gflops = flops / secs / 1e9;
-        entries.push(BenchEntry {
+        self.entries.push(BenchEntry {
             name: name.into(),
             ms: secs * 1e3,
             samples_per_s: samples as f64 / secs,
             gflops,
-            ratio_to_gemm: gflops / gemm_gflops,
+            ratio_to_gemm: gflops / self.gemm_gflops,
         });
-    };
-    let step_flops = 6.0 * params as f64 * b as f64;
-
-    for (name, cfg) in [
-        (
-            "autoencoder step, SGD+momentum (decscope)",
-            OptimizerConfig::Sgd {
-                lr: 0.01,
-                momentum: 0.9,
-            },
-        ),
-        (
-            "autoencoder step, Adam (decscope)",
-            OptimizerConfig::adam(1e-3),
-        ),
-    ] {
-        progress(name);
-        let mut ae = ae0.clone();
-        let mut mlp = ae.joined();
-        let mut ws = mlp.workspace(b);
-        let mut opt = Optimizer::new(cfg);
-        let mut grad = vec![0.0f32; b * d];
-        let mut r = ChaCha8Rng::seed_from_u64(1);
-        let t = time(3, opts.steps, || {
-            mlp.reconstruction_step(&x, b, &[], &mut ws, &mut opt, &mut grad, &mut r);
-        });
-        push(name, t, b, step_flops);
     }
-    if opts.reference {
+
+    fn autoencoder_steps(&mut self) {
+        let (b, d) = (self.opts.batch, self.opts.dims[0]);
+        for (name, cfg) in [
+            (
+                "autoencoder step, SGD+momentum (decscope)",
+                OptimizerConfig::Sgd {
+                    lr: 0.01,
+                    momentum: 0.9,
+                },
+            ),
+            (
+                "autoencoder step, Adam (decscope)",
+                OptimizerConfig::adam(1e-3),
+            ),
+        ] {
+            (self.progress)(name);
+            let mut mlp = self.ae0.clone().joined();
+            let mut ws = mlp.workspace(b);
+            let mut opt = Optimizer::new(cfg);
+            let mut grad = vec![0.0f32; b * d];
+            let mut r = ChaCha8Rng::seed_from_u64(1);
+            let x = &self.x;
+            let t = time(3, self.opts.steps, || {
+                mlp.reconstruction_step(x, b, &[], &mut ws, &mut opt, &mut grad, &mut r);
+            });
+            self.push(name, t, b, self.step_flops);
+        }
+    }
+
+    fn reference_steps(&mut self) {
+        let b = self.opts.batch;
         for (name, o) in [
             (
                 "autoencoder step, SGD (candle-nn reference)",
@@ -218,113 +292,173 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
                 RefOptimizer::Adam(1e-3),
             ),
         ] {
-            progress(name);
-            if let Ok(mut m) = CandleAutoencoder::new(&ae0, o) {
-                let t = time(2, (opts.steps / 2).max(3), || {
-                    let _ = m.step(&x, b);
+            (self.progress)(name);
+            if let Ok(mut m) = CandleAutoencoder::new(&self.ae0, o) {
+                let x = &self.x;
+                let t = time(2, (self.opts.steps / 2).max(3), || {
+                    let _ = m.step(x, b);
                 });
-                push(name, t, b, step_flops);
+                self.push(name, t, b, self.step_flops);
             }
         }
     }
 
-    // DEC clustering step.
-    progress("DEC step");
-    let k = 10;
-    let e = *dims.last().unwrap_or(&10);
-    let mut enc = ae0.encoder.clone();
-    let z = enc.predict(&x, b);
-    let km = kmeans(
-        &z,
-        e,
-        &KMeansParams {
-            n_init: 1,
-            ..KMeansParams::new(k)
-        },
-    );
-    let mut mu = km.centroids;
-    let mut q = vec![0.0f32; b * k];
-    let mut ker = vec![0.0f32; b * k];
-    soft_assign(&z, &mu, e, 1.0, &mut q, &mut ker);
-    let p = target_distribution(&q, k);
-    let mut step = DecStep::new(&enc, k, 1.0, b);
-    let mut opt = Optimizer::new(OptimizerConfig::Sgd {
-        lr: 0.01,
-        momentum: 0.9,
-    });
-    let mut r = ChaCha8Rng::seed_from_u64(2);
-    let t = time(3, opts.steps, || {
-        step.step(&mut enc, None, &mut mu, &mut opt, &x, &p, b, None, &mut r);
-    });
-    let dec_flops = 6.0 * enc_params as f64 * b as f64;
-    push("DEC clustering step (decscope)", t, b, dec_flops);
-
-    // IDEC: the same step plus the decoder's reconstruction term.
-    progress("IDEC step");
-    let mut dec = ae0.decoder.clone();
-    let mut step = DecStep::new(&enc, k, 1.0, b).with_decoder(&dec, b, 0.1);
-    let t = time(3, opts.steps, || {
-        step.step(
-            &mut enc,
-            Some(&mut dec),
-            &mut mu,
-            &mut opt,
-            &x,
-            &p,
-            b,
-            None,
-            &mut r,
+    /// The DEC and IDEC steps; returns the centroids and targets they used.
+    fn dec_steps(&mut self) -> (Vec<f32>, Vec<f32>) {
+        (self.progress)("DEC step");
+        let (b, k) = (self.opts.batch, 10);
+        let e = *self.opts.dims.last().unwrap_or(&10);
+        let mut enc = self.ae0.encoder.clone();
+        let z = enc.predict(&self.x, b);
+        let km = kmeans(
+            &z,
+            e,
+            &KMeansParams {
+                n_init: 1,
+                ..KMeansParams::new(k)
+            },
         );
-    });
-    push("IDEC clustering step (decscope)", t, b, step_flops);
+        let mut mu = km.centroids;
+        let mut q = vec![0.0f32; b * k];
+        let mut ker = vec![0.0f32; b * k];
+        soft_assign(&z, &mu, e, 1.0, &mut q, &mut ker);
+        let p = target_distribution(&q, k);
+        let mu0 = mu.clone();
+        let mut step = DecStep::new(&enc, k, 1.0, b);
+        let mut opt = dec_optimizer();
+        let mut r = ChaCha8Rng::seed_from_u64(2);
+        let x = &self.x.clone();
+        let t = time(3, self.opts.steps, || {
+            step.step(&mut enc, None, &mut mu, &mut opt, x, &p, b, None, &mut r);
+        });
+        self.push("DEC clustering step (decscope)", t, b, self.dec_flops);
 
-    // Augmentation (DEC-DA): the same steps fed from the batch streams of training,
-    // rows as they are against randomly shifted and rotated rows made on the
-    // augmenting thread; and the cost of augmenting one batch on one thread.
-    if let Some(shape) = crate::data::ImageShape::guess(d) {
+        // IDEC: the same step plus the decoder's reconstruction term.
+        (self.progress)("IDEC step");
+        let mut dec = self.ae0.decoder.clone();
+        let mut step = DecStep::new(&enc, k, 1.0, b).with_decoder(&dec, b, 0.1);
+        let t = time(3, self.opts.steps, || {
+            step.step(
+                &mut enc,
+                Some(&mut dec),
+                &mut mu,
+                &mut opt,
+                x,
+                &p,
+                b,
+                None,
+                &mut r,
+            );
+        });
+        self.push("IDEC clustering step (decscope)", t, b, self.step_flops);
+        (mu0, p)
+    }
+
+    /// The autoencoder (Adam) and DEC steps in f32 against bf16 ([`crate::engine::bf16`]),
+    /// timed in alternating blocks ([`paired`]) so both see the same machine.
+    fn bf16_steps(&mut self, mu0: &[f32], p: &[f32]) {
+        let (b, d, k) = (self.opts.batch, self.opts.dims[0], 10);
+        (self.progress)("autoencoder step, f32 against bf16");
+        let mut mlps = [self.ae0.clone().joined(), self.ae0.clone().joined()];
+        let mut wss = [mlps[0].workspace(b), mlps[1].workspace(b)];
+        wss[1].set_bf16(true);
+        let mut opts = [0, 1].map(|_| Optimizer::new(OptimizerConfig::adam(1e-3)));
+        let mut grad = vec![0.0f32; b * d];
+        let mut r = ChaCha8Rng::seed_from_u64(1);
+        let x = &self.x.clone();
+        let (f32_t, bf16_t) = paired(self.opts.steps, |i| {
+            mlps[i].reconstruction_step(x, b, &[], &mut wss[i], &mut opts[i], &mut grad, &mut r);
+        });
+        self.push(
+            "autoencoder step, Adam, f32 (paired)",
+            f32_t,
+            b,
+            self.step_flops,
+        );
+        self.push(
+            "autoencoder step, Adam, bf16 (paired)",
+            bf16_t,
+            b,
+            self.step_flops,
+        );
+
+        (self.progress)("DEC step, f32 against bf16");
+        let mut encs = [self.ae0.encoder.clone(), self.ae0.encoder.clone()];
+        let mut mus = [mu0.to_vec(), mu0.to_vec()];
+        let mut steps = [false, true].map(|on| DecStep::new(&encs[0], k, 1.0, b).with_bf16(on));
+        let mut opts = [dec_optimizer(), dec_optimizer()];
+        let (f32_t, bf16_t) = paired(self.opts.steps, |i| {
+            steps[i].step(
+                &mut encs[i],
+                None,
+                &mut mus[i],
+                &mut opts[i],
+                x,
+                p,
+                b,
+                None,
+                &mut r,
+            );
+        });
+        self.push(
+            "DEC clustering step, f32 (paired)",
+            f32_t,
+            b,
+            self.dec_flops,
+        );
+        self.push(
+            "DEC clustering step, bf16 (paired)",
+            bf16_t,
+            b,
+            self.dec_flops,
+        );
+    }
+
+    /// Augmentation (DEC-DA): the same steps fed from the batch streams of training,
+    /// rows as they are against randomly shifted and rotated rows made on the
+    /// augmenting thread; and the cost of augmenting one batch on one thread.
+    fn augmented_steps(&mut self, mu0: &[f32], p: &[f32]) {
+        let (b, d, k) = (self.opts.batch, self.opts.dims[0], 10);
+        let Some(shape) = crate::data::ImageShape::guess(d) else {
+            return;
+        };
         let aug = Augmenter {
             cfg: AugmentConfig::default(),
             shape,
         };
         let rows = 8 * b;
+        let x = self.x.clone();
         let data: Vec<f32> = (0..rows * d).map(|i| x[i % x.len()]).collect();
-        progress("augmenting one batch");
+        (self.progress)("augmenting one batch");
+        let mut r = ChaCha8Rng::seed_from_u64(2);
         let mut out = vec![0.0f32; b * d];
-        let t = time(3, opts.steps, || {
+        let t = time(3, self.opts.steps, || {
             for (o, src) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
                 let a = aug.draw(&mut r);
                 aug.apply(src, a, o);
             }
         });
-        push("augmenting one batch (one thread)", t, b, 0.0);
-        progress("autoencoder step, plain against augmented batches");
-        let mut mlp = ae0.clone().joined();
+        self.push("augmenting one batch (one thread)", t, b, 0.0);
+        (self.progress)("autoencoder step, plain against augmented batches");
+        let mut mlp = self.ae0.clone().joined();
         let mut ws = mlp.workspace(b);
         let mut opt = Optimizer::new(OptimizerConfig::adam(1e-3));
         let mut grad = vec![0.0f32; b * d];
-        let (plain, augmented) = paired_streams(&data, rows, b, aug, opts.steps, |batch| {
+        let (plain, augmented) = paired_streams(&data, rows, b, aug, self.opts.steps, |batch| {
             let n = batch.idx.len();
             mlp.reconstruction_step(&batch.x, n, &[], &mut ws, &mut opt, &mut grad, &mut r);
         });
-        push(
-            "autoencoder step, Adam, plain batches",
-            plain,
-            b,
-            step_flops,
-        );
-        push(
-            "autoencoder step, Adam, augmented batches",
-            augmented,
-            b,
-            step_flops,
-        );
-        progress("DEC step, plain against augmented batches");
-        let mut enc = ae0.encoder.clone();
-        let mut mu = mu.clone();
+        let f = self.step_flops;
+        self.push("autoencoder step, Adam, plain batches", plain, b, f);
+        self.push("autoencoder step, Adam, augmented batches", augmented, b, f);
+        (self.progress)("DEC step, plain against augmented batches");
+        let mut enc = self.ae0.encoder.clone();
+        let mut mu = mu0.to_vec();
         let mut step = DecStep::new(&enc, k, 1.0, b);
+        let mut opt = dec_optimizer();
         let pall: Vec<f32> = (0..rows * k).map(|i| p[i % p.len()]).collect();
         let mut pb = vec![0.0f32; b * k];
-        let (plain, augmented) = paired_streams(&data, rows, b, aug, opts.steps, |batch| {
+        let (plain, augmented) = paired_streams(&data, rows, b, aug, self.opts.steps, |batch| {
             for (j, &i) in batch.idx.iter().enumerate() {
                 pb[j * k..(j + 1) * k].copy_from_slice(&pall[i * k..(i + 1) * k]);
             }
@@ -333,36 +467,36 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
                 &mut enc, None, &mut mu, &mut opt, &batch.x, &pb, n, None, &mut r,
             );
         });
-        push("DEC clustering step, plain batches", plain, b, dec_flops);
-        push(
-            "DEC clustering step, augmented batches",
-            augmented,
-            b,
-            dec_flops,
+        let f = self.dec_flops;
+        self.push("DEC clustering step, plain batches", plain, b, f);
+        self.push("DEC clustering step, augmented batches", augmented, b, f);
+    }
+
+    fn encoder_pass(&mut self) {
+        (self.progress)("full-data encoder pass");
+        let (n, d) = (self.opts.full_n, self.opts.dims[0]);
+        let x = &self.x;
+        let big: Vec<f32> = (0..n * d).map(|i| x[i % x.len()]).collect();
+        let ae0 = &self.ae0;
+        let t = time(1, 3, || {
+            std::hint::black_box(ae0.encode(&big, n));
+        });
+        let flops = 2.0 * self.ae0.encoder.n_params() as f64 * n as f64;
+        self.push(
+            &format!("encoder pass over {n} samples (decscope)"),
+            t,
+            n,
+            flops,
         );
     }
+}
 
-    // Full-data encoder pass.
-    progress("full-data encoder pass");
-    let n = opts.full_n;
-    let big: Vec<f32> = (0..n * d).map(|i| x[i % x.len()]).collect();
-    let t = time(1, 3, || {
-        std::hint::black_box(ae0.encode(&big, n));
-    });
-    push(
-        &format!("encoder pass over {n} samples (decscope)"),
-        t,
-        n,
-        2.0 * enc_params as f64 * n as f64,
-    );
-
-    BenchReport {
-        options: opts.clone(),
-        threads: rayon::current_num_threads(),
-        gemm_gflops,
-        gemm_shape: (gm, gk, gn),
-        entries,
-    }
+/// The optimizer of the DEC steps measured.
+fn dec_optimizer() -> Optimizer {
+    Optimizer::new(OptimizerConfig::Sgd {
+        lr: 0.01,
+        momentum: 0.9,
+    })
 }
 
 impl BenchReport {
@@ -382,6 +516,13 @@ impl BenchReport {
             "GFLOP/s",
             "of GEMM"
         );
+        s += &match self.gemm_bf16_gflops {
+            Some(g) => format!(
+                "the same GEMM with bf16 operands (AVX512-BF16): {g:.1} GFLOP/s ({:.2}x f32)\n",
+                g / self.gemm_gflops
+            ),
+            None => "bf16 products: not on this CPU (no AVX512-BF16); f32 only\n".into(),
+        };
         for e in &self.entries {
             s += &format!(
                 "{:<48} {:>9.2} {:>11.0} {:>8.1} {:>7.0}%\n",
@@ -391,6 +532,26 @@ impl BenchReport {
                 e.gflops,
                 100.0 * e.ratio_to_gemm
             );
+        }
+        let ms = |name: &str| self.entries.iter().find(|e| e.name == name).map(|e| e.ms);
+        for (what, f, b) in [
+            (
+                "autoencoder step",
+                "autoencoder step, Adam, f32 (paired)",
+                "autoencoder step, Adam, bf16 (paired)",
+            ),
+            (
+                "DEC step",
+                "DEC clustering step, f32 (paired)",
+                "DEC clustering step, bf16 (paired)",
+            ),
+        ] {
+            if let (Some(f), Some(b)) = (ms(f), ms(b)) {
+                s += &format!(
+                    "{what}: bf16 takes {:.2}x the f32 time (paired, this run)\n",
+                    b / f
+                );
+            }
         }
         s
     }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use decscope::engine::config::{DecConfig, Method, OnCollapse, Preset};
+use decscope::engine::config::{DecConfig, Method, OnCollapse, Precision, Preset};
 use decscope::engine::constraints::{Constraints, DEFAULT_WEIGHT, read_file};
 use decscope::engine::metrics::Scores;
 use decscope::engine::model::DecModel;
 use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Resume, Sink, SweepEvent, run};
-use decscope::engine::report::RunSummary;
+use decscope::engine::report::{RunSummary, time_to_accuracy_line};
 use decscope::engine::settings::{PretrainOptimizer, Settings};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -132,6 +132,10 @@ pub struct TrainArgs {
     /// Skip the k-means-on-input baseline.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Precision of the training products: f32, bf16 (bf16 operands, f32 sums, on
+    /// CPUs with AVX512-BF16) or auto (bf16 where the CPU has it). Default f32.
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
@@ -181,6 +185,7 @@ impl TrainArgs {
             on_collapse: self.on_collapse,
             collapse_fraction: self.collapse_fraction,
             baselines: self.no_baseline.then_some(false),
+            precision: self.precision,
         }
     }
 }
@@ -387,11 +392,12 @@ pub fn train(a: TrainArgs) -> Result<()> {
         history: true,
     };
     eprintln!(
-        "  method {}, augmentation {}, preset {}, seed {}",
+        "  method {}, augmentation {}, preset {}, seed {}, {} products",
         cfg.method_label(),
         cfg.augment_label(),
         cfg.preset.name(),
-        cfg.seed
+        cfg.seed,
+        cfg.precision.resolved().name()
     );
     let out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
     if let Some(e) = sink.error.take() {
@@ -451,6 +457,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
                 r.final_.cluster_sizes[j]
             );
         }
+    }
+    if let Some(line) = time_to_accuracy_line(&r.history) {
+        println!("time to accuracy: {line}");
     }
     if let (Some(h), Some(acc)) = (r.time_to_fraction_of_final(0.99), r.final_.acc) {
         println!(

@@ -50,6 +50,46 @@ pub enum Preset {
     Augmented,
 }
 
+/// The precision of the training products (`--precision`).
+///
+/// `f32`: every product in f32. `bf16`: the products of the autoencoder and of the
+/// DEC/IDEC step take bf16 operands and sum in f32 ([`crate::engine::bf16`]); weights,
+/// optimizer state, losses, q/p, k-means and every full-data encoder pass stay f32.
+/// `auto`: bf16 where the CPU has AVX512-BF16, else f32.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    Auto,
+    #[default]
+    F32,
+    Bf16,
+}
+
+impl Precision {
+    /// What runs on this CPU: [`Precision::F32`] or [`Precision::Bf16`].
+    pub fn resolved(self) -> Precision {
+        match self {
+            Precision::Auto | Precision::Bf16 if crate::engine::bf16::available() => {
+                Precision::Bf16
+            }
+            _ => Precision::F32,
+        }
+    }
+
+    /// `auto`, `f32` or `bf16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+}
+
 /// The clustering objective.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -204,6 +244,9 @@ pub struct DecConfig {
     /// their weight; none by default (then DEC runs exactly as without them).
     #[serde(default, skip_serializing_if = "Constraints::is_empty")]
     pub constraints: Constraints,
+    /// The precision asked for the training products (the report says which ran).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 /// A configuration that cannot run, with the field at fault and what to use instead.
@@ -282,6 +325,7 @@ impl DecConfig {
                 baselines: true,
                 scaled: None,
                 constraints: Constraints::default(),
+                precision: Precision::default(),
             },
             // The paper's schedule (section 4.3): layer-wise denoising pretraining,
             // then fine-tuning, with SGD; P every 160 batches.
@@ -496,6 +540,13 @@ impl DecConfig {
                 "hidden",
                 format!("{:?}", self.hidden),
                 "widths must be positive, e.g. 500,500,2000,10",
+            ));
+        }
+        if self.precision == Precision::Bf16 && self.precision.resolved() != Precision::Bf16 {
+            return Err(bad(
+                "precision",
+                "bf16",
+                "this CPU has no AVX512-BF16 bf16 products; use auto (bf16 where the CPU has them) or f32",
             ));
         }
         let p = &self.pretrain;

@@ -137,6 +137,8 @@ pub struct DecStep {
     idec: Option<(Workspace, Vec<f32>, f32)>,
     /// The batch and the constrained samples' rows, stacked (`(b + m) x d`).
     stacked: Vec<f32>,
+    /// Products in bf16 ([`DecStep::with_bf16`]).
+    bf16: bool,
 }
 
 /// The pairwise constraints of one step (see [`crate::engine::constraints`]): the
@@ -173,13 +175,26 @@ impl DecStep {
             alpha,
             idec: None,
             stacked: Vec::new(),
+            bf16: false,
         }
+    }
+
+    /// Run the step's products with bf16 operands and f32 sums (where the CPU can;
+    /// [`crate::engine::bf16`]).
+    pub fn with_bf16(mut self, on: bool) -> DecStep {
+        self.bf16 = on;
+        self.ws.set_bf16(on);
+        if let Some((ws, _, _)) = &mut self.idec {
+            ws.set_bf16(on);
+        }
+        self
     }
 
     /// Room for up to `rows` constrained samples beside each batch of `batch` rows.
     pub fn with_pair_rows(mut self, encoder: &Mlp, batch: usize, rows: usize) -> DecStep {
         if rows > 0 {
             self.ws = encoder.workspace(batch + rows);
+            self.ws.set_bf16(self.bf16);
             self.dz = vec![0.0; (batch + rows) * self.e];
         }
         self
@@ -187,11 +202,9 @@ impl DecStep {
 
     /// Also train `decoder` on the reconstruction loss with IDEC's weight `gamma`.
     pub fn with_decoder(mut self, decoder: &Mlp, batch: usize, gamma: f32) -> DecStep {
-        self.idec = Some((
-            decoder.workspace(batch),
-            vec![0.0; batch * decoder.n_out()],
-            1.0 / gamma,
-        ));
+        let mut ws = decoder.workspace(batch);
+        ws.set_bf16(self.bf16);
+        self.idec = Some((ws, vec![0.0; batch * decoder.n_out()], 1.0 / gamma));
         self
     }
 
@@ -639,6 +652,79 @@ mod tests {
             down[i] -= h;
             let num = (loss(&ae, &up) - loss(&ae, &down)) / (2.0 * h as f64);
             check_grad(num, (mu0[i] - mu[i]) as f64, &format!("mu[{i}]"));
+        }
+    }
+
+    /// bf16 stays on through `with_decoder` and `with_pair_rows` (which rebuild the
+    /// workspaces), and a bf16 step moves the parameters as the f32 step does, to bf16
+    /// precision.
+    #[test]
+    fn a_bf16_step_moves_like_the_f32_step() {
+        if !crate::engine::bf16::available() {
+            return;
+        }
+        use crate::engine::autoencoder::{Activation, Dense, Mlp};
+        use rand::{Rng, SeedableRng};
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let enc = Mlp {
+            layers: vec![
+                Dense::new(64, 48, Activation::Relu, &mut rng),
+                Dense::new(48, 2, Activation::Linear, &mut rng),
+            ],
+        };
+        let dec = Mlp {
+            layers: vec![Dense::new(2, 64, Activation::Linear, &mut rng)],
+        };
+        let (b, k) = (40, 3);
+        let s = DecStep::new(&enc, k, 1.0, b)
+            .with_bf16(true)
+            .with_decoder(&dec, b, 0.1)
+            .with_pair_rows(&enc, b, 8);
+        assert!(s.ws.bf16() && s.idec.as_ref().is_some_and(|(ws, _, _)| ws.bf16()));
+        let x: Vec<f32> = (0..b * 64).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let p: Vec<f32> = (0..b * k).map(|i| [0.6, 0.3, 0.1][i % 3]).collect();
+        let moved = |bf16: bool| {
+            let (mut e, mut mu) = (enc.clone(), vec![0.3, -0.2, -0.4, 0.1, 0.2, 0.5]);
+            let mut step = DecStep::new(&e, k, 1.0, b).with_bf16(bf16);
+            let mut r = ChaCha8Rng::seed_from_u64(1);
+            step.step(
+                &mut e,
+                None,
+                &mut mu,
+                &mut plain_sgd(),
+                &x,
+                &p,
+                b,
+                None,
+                &mut r,
+            );
+            let dw: Vec<f32> = e.layers[0]
+                .w
+                .iter()
+                .zip(&enc.layers[0].w)
+                .map(|(a, b)| a - b)
+                .collect();
+            (dw, mu)
+        };
+        let ((fw, fmu), (hw, hmu)) = (moved(false), moved(true));
+        let d: f32 = fw
+            .iter()
+            .zip(&hw)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt();
+        let n: f32 = fw.iter().map(|a| a * a).sum::<f32>().sqrt();
+        assert!(
+            n > 0.0 && d / n < 0.02,
+            "first layer's move differs by {}",
+            d / n
+        );
+        assert_ne!(fw, hw, "the bf16 products did not run");
+        for (a, c) in fmu.iter().zip(&hmu) {
+            assert!(
+                (a - c).abs() < 0.02 * (1.0 + a.abs()),
+                "centroid {a} vs {c}"
+            );
         }
     }
 }

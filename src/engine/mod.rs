@@ -16,6 +16,7 @@
 
 pub mod augment;
 pub mod autoencoder;
+pub mod bf16;
 pub mod config;
 pub mod constraints;
 pub mod dec;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetInfo;
-use crate::engine::config::DecConfig;
+use crate::engine::config::{DecConfig, Precision};
 use crate::engine::metrics::{ClassRecall, Confusion, Scores};
 
 /// One point of the training history: a pretraining epoch or a P update of DEC.
@@ -134,6 +134,10 @@ pub struct Report {
     pub per_class: Vec<ClassRecall>,
     pub history: Vec<HistoryEntry>,
     pub timing: Timing,
+    /// The precision the training products ran in (`f32` or `bf16`): what
+    /// `config.precision` resolved to on this CPU.
+    #[serde(default)]
+    pub precision: Precision,
     /// Collapses, a run that did not converge, a result below its start.
     #[serde(default)]
     pub warnings: Vec<RunWarning>,
@@ -158,6 +162,39 @@ impl Report {
             .filter(|h| h.phase == "dec")
             .find(|h| h.acc.is_some_and(|a| a >= target))
     }
+
+    /// Time to an absolute accuracy: the first P update of DEC whose ACC reached
+    /// `level` (e.g. 0.95), as that entry. `None` without labels or when never reached.
+    pub fn time_to_accuracy(&self, level: f64) -> Option<&HistoryEntry> {
+        time_to_accuracy(&self.history, level)
+    }
+}
+
+/// The first DEC entry of `history` whose ACC reached `level`.
+pub fn time_to_accuracy(history: &[HistoryEntry], level: f64) -> Option<&HistoryEntry> {
+    history
+        .iter()
+        .filter(|h| h.phase == "dec")
+        .find(|h| h.acc.is_some_and(|a| a >= level))
+}
+
+/// The ACC levels whose time to reach the CLI summary and the app report.
+pub const ACC_LEVELS: [f64; 3] = [0.8, 0.9, 0.95];
+
+/// "ACC 0.80 after 12 s (DEC step 140), ..." for each of [`ACC_LEVELS`] the history
+/// reached (seconds since the run started); `None` when it reached none.
+pub fn time_to_accuracy_line(history: &[HistoryEntry]) -> Option<String> {
+    let reached: Vec<String> = ACC_LEVELS
+        .iter()
+        .filter_map(|&l| {
+            let h = time_to_accuracy(history, l)?;
+            Some(format!(
+                "ACC {l:.2} after {:.0} s (DEC step {})",
+                h.elapsed_s, h.step
+            ))
+        })
+        .collect();
+    (!reached.is_empty()).then(|| reached.join(", "))
 }
 
 #[cfg(test)]
@@ -198,6 +235,24 @@ mod tests {
         assert_eq!(r.time_to_fraction_of_final(0.95).unwrap().step, 140);
         r.final_.acc = None;
         assert!(r.time_to_fraction_of_final(0.9).is_none());
+    }
+
+    #[test]
+    fn time_to_an_accuracy_level_skips_pretraining_and_unreached_levels() {
+        let h = vec![
+            entry("finetune", 10, Some(0.99), 5.0),
+            entry("dec", 0, Some(0.79), 10.0),
+            entry("dec", 140, Some(0.85), 20.5),
+            entry("dec", 280, Some(0.80), 30.0),
+            entry("dec", 420, Some(0.91), 40.0),
+        ];
+        // 0.80 first at step 140 (0.85), 0.90 at step 420, 0.95 never.
+        assert_eq!(super::time_to_accuracy(&h, 0.8).unwrap().step, 140);
+        assert_eq!(
+            super::time_to_accuracy_line(&h).unwrap(),
+            "ACC 0.80 after 20 s (DEC step 140), ACC 0.90 after 40 s (DEC step 420)"
+        );
+        assert!(super::time_to_accuracy_line(&h[..2]).is_none());
     }
 }
 

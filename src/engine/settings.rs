@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{ConfigError, DecConfig, Method, OnCollapse, Preset};
+use crate::engine::config::{ConfigError, DecConfig, Method, OnCollapse, Precision, Preset};
 use crate::engine::optim::OptimizerConfig;
 
 /// The optimizer of end-to-end pretraining.
@@ -55,6 +55,8 @@ pub struct Settings {
     pub collapse_fraction: Option<f32>,
     /// Run the k-means-on-input baseline (labelled data; default true).
     pub baselines: Option<bool>,
+    /// Precision of the training products (`f32` unless given).
+    pub precision: Option<Precision>,
 }
 
 impl Settings {
@@ -82,6 +84,9 @@ impl Settings {
         self.clustering(&mut c);
         if let Some(b) = self.baselines {
             c.baselines = b;
+        }
+        if let Some(p) = self.precision {
+            c.precision = p;
         }
         if let Some(m) = self.method {
             c.method = m;

@@ -16,7 +16,7 @@ use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::{Autoencoder, Mlp};
-use crate::engine::config::{DecConfig, Method, OnCollapse};
+use crate::engine::config::{DecConfig, Method, OnCollapse, Precision};
 use crate::engine::constraints::{MAX_PAIR_ROWS, PairBatches, satisfied};
 use crate::engine::dec::{
     DecStep, StepPairs, hard_labels, kl_divergence, soft_assign, target_distribution,
@@ -374,7 +374,8 @@ impl Trainer {
         let c = &cfg.cluster;
         let idec = cfg.method == Method::Idec;
         let guide = Guide::new(cfg);
-        let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz);
+        let bf16 = cfg.precision.resolved() == Precision::Bf16;
+        let mut stepper = DecStep::new(&ae.encoder, k, c.alpha, bsz).with_bf16(bf16);
         if idec {
             stepper = stepper.with_decoder(&ae.decoder, bsz, c.idec_gamma);
         }

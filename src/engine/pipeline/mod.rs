@@ -490,6 +490,7 @@ fn finish(
             .unwrap_or_default(),
         history: ctx.history,
         timing: ctx.timing,
+        precision: cfg.precision.resolved(),
         warnings: ctx.warnings,
         resumed: resume.as_ref().map(|r| Resumed {
             from: r.label.clone(),

@@ -11,7 +11,7 @@ use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::{Autoencoder, Mlp};
-use crate::engine::config::DecConfig;
+use crate::engine::config::{DecConfig, Precision};
 use crate::engine::optim::Optimizer;
 use crate::engine::report::HistoryEntry;
 use crate::engine::streams::Stream;
@@ -36,6 +36,7 @@ fn train_reconstruction(
     let d = mlp.n_in();
     let bsz = p.batch_size.min(n);
     let mut ws = mlp.workspace(bsz);
+    ws.set_bf16(cfg.precision.resolved() == Precision::Bf16);
     let mut opt = Optimizer::new(p.optimizer);
     let mut grad = vec![0.0f32; bsz * d];
     let steps_per_epoch = n.div_ceil(bsz);
