@@ -23,6 +23,7 @@ use crate::engine::dec::{DecStep, soft_assign, target_distribution};
 use crate::engine::kmeans::{KMeansParams, kmeans};
 use crate::engine::linalg::{Threads, matmul};
 use crate::engine::optim::{Optimizer, OptimizerConfig};
+use crate::engine::plan;
 
 /// Settings of a benchmark run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -74,6 +75,9 @@ pub struct BenchReport {
     /// The same product with bf16 operands, where the CPU has AVX512-BF16.
     #[serde(default)]
     pub gemm_bf16_gflops: Option<f64>,
+    /// The use of threads chosen for each layer shape the steps ran ([`plan`]).
+    #[serde(default)]
+    pub plans: Vec<(plan::Shape, plan::LayerPlan)>,
     pub entries: Vec<BenchEntry>,
 }
 
@@ -180,6 +184,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
         gemm_shape,
         gemm_bf16_gflops,
         entries: bench.entries,
+        plans: plan::chosen(),
     }
 }
 
@@ -533,6 +538,7 @@ impl BenchReport {
                 100.0 * e.ratio_to_gemm
             );
         }
+        s += &self.plan_table();
         let ms = |name: &str| self.entries.iter().find(|e| e.name == name).map(|e| e.ms);
         for (what, f, b) in [
             (
@@ -552,6 +558,44 @@ impl BenchReport {
                     b / f
                 );
             }
+        }
+        s
+    }
+
+    /// The chosen use of threads per layer shape, with the timings behind each choice.
+    fn plan_table(&self) -> String {
+        let timed: Vec<_> = self
+            .plans
+            .iter()
+            .filter(|(_, p)| !p.timings.is_empty())
+            .collect();
+        if timed.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("paths chosen per layer shape, timed at first use (best of 3):\n");
+        for (sh, p) in timed {
+            let t: Vec<String> = p
+                .timings
+                .iter()
+                .map(|(what, ms)| format!("{what} {ms:.2} ms"))
+                .collect();
+            s += &format!(
+                "  {:4}->{:<4} batch {:3} {:4}: forward {}, backward {} ({})\n",
+                sh.n_in,
+                sh.n_out,
+                sh.batch,
+                if sh.bf16 { "bf16" } else { "f32" },
+                match (sh.bf16, p.forward) {
+                    (true, _) => "bf16 tiles",
+                    (false, crate::engine::linalg::Threads::Rows) => "row blocks",
+                    _ => "split",
+                },
+                match p.backward {
+                    plan::Backward::Join => "side by side",
+                    plan::Backward::Sequential => "one after the other",
+                },
+                t.join(", ")
+            );
         }
         s
     }

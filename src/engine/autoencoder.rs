@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::bf16;
 use crate::engine::linalg::{Threads, matmul_on, row_split};
 use crate::engine::optim::Optimizer;
+use crate::engine::plan::{self, Backward};
 
 /// Activation after a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,30 +163,6 @@ impl Workspace {
     pub fn bf16(&self) -> bool {
         self.bf16
     }
-
-    /// One product of a training step, in this workspace's precision.
-    #[allow(clippy::too_many_arguments)]
-    fn product(
-        bf16: bool,
-        threads: Threads,
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        ta: bool,
-        b: &[f32],
-        tb: bool,
-        c: &mut [f32],
-    ) {
-        // Products with a side under 32 (the 10-wide embedding layers) stay f32: about
-        // 1% of a step's multiply-adds, where padding to the bf16 tile (8 x 32) made
-        // them slower than f32 (`BF16=1 cargo run --release --example step_profile`).
-        if bf16 && m.min(n).min(k) >= 32 {
-            bf16::matmul(threads, m, n, k, a, ta, b, tb, c, false);
-        } else {
-            matmul_on(threads, m, n, k, a, ta, b, tb, c, false);
-        }
-    }
 }
 
 impl Mlp {
@@ -276,9 +253,10 @@ impl Mlp {
                 input
             };
             let out = &mut rest[0][..b * layer.n_out];
-            Workspace::product(
+            let (threads, _) = plan::layer(b, layer.n_in, layer.n_out, ws.bf16);
+            plan::product(
                 ws.bf16,
-                row_split(b, layer.n_out, layer.n_in),
+                threads,
                 b,
                 layer.n_out,
                 layer.n_in,
@@ -333,33 +311,31 @@ impl Mlp {
             // dW = inputᵀ · delta   (n_in x n_out)
             let bf16 = ws.bf16;
             let dw = |dw: &mut [f32], threads| {
-                Workspace::product(bf16, threads, ni, no, b, input, true, delta, false, dw)
+                plan::product(bf16, threads, ni, no, b, input, true, delta, false, dw)
             };
             if l == 0 && !want_input_grad {
                 dw(&mut g.dw, Threads::Auto);
                 break;
             }
             // dInput = delta · Wᵀ   (b x n_in). The two products have the same cost and
-            // no dependence: each on one thread, side by side, beat both on two threads
-            // one after the other by 10-25% (`examples/gemm_shapes`).
+            // no dependence: side by side on one thread each, or one after the other on
+            // all threads, whichever measured faster for this shape ([`plan`]).
             let dp = &mut ws.delta_prev[..b * ni];
-            rayon::join(
-                || dw(&mut g.dw, Threads::Single),
-                || {
-                    Workspace::product(
-                        bf16,
-                        Threads::Single,
-                        b,
-                        ni,
-                        no,
-                        delta,
-                        false,
-                        &layer.w,
-                        true,
-                        dp,
-                    )
-                },
-            );
+            let dx = |dp: &mut [f32], threads| {
+                plan::product(bf16, threads, b, ni, no, delta, false, &layer.w, true, dp)
+            };
+            match plan::layer(b, ni, no, bf16).1 {
+                Backward::Join => {
+                    rayon::join(
+                        || dw(&mut g.dw, Threads::Single),
+                        || dx(dp, Threads::Single),
+                    );
+                }
+                Backward::Sequential => {
+                    dw(&mut g.dw, Threads::Auto);
+                    dx(dp, Threads::Auto);
+                }
+            }
             if p > 0.0 {
                 // Dropped inputs got no signal; kept ones were scaled by 1/(1-p).
                 let keep = 1.0 / (1.0 - p);

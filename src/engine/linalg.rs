@@ -43,7 +43,8 @@ fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
 }
 
 /// How a product uses the threads of rayon's pool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Threads {
     /// The gemm crate splits the product across the pool (small products: one thread).
     Auto,

@@ -2,7 +2,9 @@
 //!
 //! Why one layer: the command line, the app and the benchmarks all drive the same
 //! [`pipeline`], so a figure from one is a figure from the others. From the bottom up:
-//! [`linalg`] (GEMM on our buffers), [`autoencoder`] (layers with hand-written
+//! [`linalg`] (GEMM on our buffers), [`bf16`] (the same products with bf16 operands on
+//! AVX512-BF16), [`plan`] (which use of the threads each layer's products get, timed on
+//! this machine), [`autoencoder`] (layers with hand-written
 //! backward passes), [`optim`] (SGD with momentum, Adam), [`kmeans`], [`dec`] (soft
 //! assignment, target distribution, KL and its gradients), [`metrics`] (ACC, NMI, ARI),
 //! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
@@ -27,6 +29,7 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod pipeline;
+pub mod plan;
 pub mod report;
 pub mod settings;
 pub mod streams;
