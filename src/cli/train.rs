@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use decscope::engine::config::{DecConfig, Method, OnCollapse, Precision, Preset};
+use decscope::engine::config::{DecConfig, LrSchedule, Method, OnCollapse, Precision, Preset};
 use decscope::engine::constraints::{Constraints, DEFAULT_WEIGHT, read_file};
 use decscope::engine::metrics::Scores;
 use decscope::engine::model::DecModel;
@@ -103,6 +103,13 @@ pub struct TrainArgs {
     /// Divide the pretraining learning rate by 10 every N iterations (0: never).
     #[arg(long)]
     pub lr_step: Option<usize>,
+    /// Shape of the pretraining learning rate: step (as --lr-step says) or cosine
+    /// (linear warm-up over --lr-warmup of each phase, then cosine decay to 0).
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<ScheduleKind>,
+    /// Warm-up share of each pretraining phase with --lr-schedule cosine.
+    #[arg(long, default_value_t = 0.0, requires = "lr_schedule")]
+    pub lr_warmup: f32,
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// DEC learning rate (SGD with momentum 0.9).
@@ -141,6 +148,13 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+/// `--lr-schedule`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleKind {
+    Step,
+    Cosine,
+}
+
 /// The preset fitted to `n` rows ([`DecConfig::scaled_to`]), then the command-line
 /// overrides.
 pub fn build_config(a: &TrainArgs, n: usize) -> Result<DecConfig> {
@@ -175,6 +189,12 @@ impl TrainArgs {
             pretrain_optimizer: self.pretrain_optimizer,
             pretrain_lr: self.pretrain_lr,
             lr_step: self.lr_step,
+            lr_schedule: self.lr_schedule.map(|k| match k {
+                ScheduleKind::Step => LrSchedule::Step,
+                ScheduleKind::Cosine => LrSchedule::Cosine {
+                    warmup: self.lr_warmup,
+                },
+            }),
             batch_size: self.batch_size,
             dec_lr: self.dec_lr,
             update_interval: self.update_interval,

@@ -125,6 +125,24 @@ impl Preset {
     }
 }
 
+/// How the pretraining learning rate moves over a phase of `T` steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LrSchedule {
+    /// The optimizer's rate η, divided by `lr_gamma` every `lr_step` steps (0: constant).
+    #[default]
+    Step,
+    /// Linear warm-up over the first `warmup·T` steps, then cosine decay to 0:
+    /// `η_t = η·(t+1)/W` for `t < W`, else `η·½·(1 + cos(π·(t−W)/(T−W)))`.
+    Cosine { warmup: f32 },
+}
+
+impl LrSchedule {
+    fn is_step(&self) -> bool {
+        *self == LrSchedule::Step
+    }
+}
+
 /// Autoencoder pretraining.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PretrainConfig {
@@ -142,6 +160,30 @@ pub struct PretrainConfig {
     /// Divide the learning rate by `lr_gamma` every this many iterations (0: never).
     pub lr_step: usize,
     pub lr_gamma: f32,
+    /// The shape of the learning rate over each phase (`step` unless given).
+    #[serde(default, skip_serializing_if = "LrSchedule::is_step")]
+    pub lr_schedule: LrSchedule,
+}
+
+impl PretrainConfig {
+    /// The learning rate at step `t` of a phase of `total` steps ([`LrSchedule`]).
+    pub fn lr_at(&self, t: usize, total: usize) -> f32 {
+        let lr = self.optimizer.lr();
+        match self.lr_schedule {
+            LrSchedule::Step => match t.checked_div(self.lr_step) {
+                Some(k) => lr / self.lr_gamma.powi(k as i32),
+                None => lr,
+            },
+            LrSchedule::Cosine { warmup } => {
+                let w = ((warmup as f64 * total as f64).round() as usize).min(total);
+                if t < w {
+                    return lr * (t + 1) as f32 / w as f32;
+                }
+                let frac = (t - w) as f64 / (total - w).max(1) as f64;
+                (lr as f64 * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos())) as f32
+            }
+        }
+    }
 }
 
 /// The DEC clustering stage.
@@ -306,6 +348,7 @@ impl DecConfig {
                     optimizer: OptimizerConfig::adam(1e-3),
                     lr_step: 0,
                     lr_gamma: 10.0,
+                    lr_schedule: LrSchedule::Step,
                 },
                 cluster: ClusterConfig {
                     alpha: 1.0,
@@ -344,6 +387,7 @@ impl DecConfig {
                     },
                     lr_step: 20_000,
                     lr_gamma: 10.0,
+                    lr_schedule: LrSchedule::Step,
                 };
                 c.cluster.update_interval = 160;
                 c.cluster.max_iter = 200_000;
@@ -494,14 +538,20 @@ impl DecConfig {
     /// Everything in the configuration that shapes pretraining on `n` rows: two runs
     /// with equal keys on the same data pretrain the same autoencoder, bit for bit. The
     /// app reuses a cached or bundled autoencoder only under an equal key.
+    /// bf16 pretraining makes another autoencoder than f32, so its key says so; f32
+    /// keys are as they were before bf16 existed (the bundled autoencoders match them).
     pub fn pretraining_key(&self, n: usize) -> serde_json::Value {
-        serde_json::json!({
+        let mut key = serde_json::json!({
             "hidden": self.hidden,
             "seed": self.seed,
             "pretrain": self.pretrain,
             "augment": self.augment,
             "iters": self.finetune_iters_for(n),
-        })
+        });
+        if self.precision.resolved() == Precision::Bf16 {
+            key["precision"] = "bf16".into();
+        }
+        key
     }
 
     /// End-to-end pretraining iterations on `n` rows.
@@ -555,6 +605,15 @@ impl DecConfig {
                 "pretrain.batch_size",
                 0,
                 "must be at least 1 (256 is usual)",
+            ));
+        }
+        if let LrSchedule::Cosine { warmup } = p.lr_schedule
+            && !(0.0..1.0).contains(&warmup)
+        {
+            return Err(bad(
+                "pretrain.lr_schedule.warmup",
+                warmup,
+                "the warm-up share must be in [0, 1), e.g. 0.02",
             ));
         }
         if !(0.0..1.0).contains(&p.dropout) {
@@ -768,5 +827,51 @@ mod tests {
             DecConfig::default().with_clusters(3).clusters_for(Some(4)),
             3
         );
+    }
+
+    /// The f32 key is the one from before bf16 (so bundled and cached autoencoders still
+    /// match it); a bf16 run (where the CPU has it) never reuses an f32 autoencoder.
+    #[test]
+    fn the_pretraining_key_tells_bf16_from_f32() {
+        let f32_cfg = DecConfig::preset(Preset::Augmented).scaled_to(10_000);
+        let key = f32_cfg.pretraining_key(10_000);
+        assert!(key.get("precision").is_none());
+        assert_eq!(key["iters"], 16_000);
+        let mut bf = f32_cfg.clone();
+        bf.precision = Precision::Bf16;
+        assert_eq!(
+            bf.pretraining_key(10_000) != key,
+            crate::engine::bf16::available()
+        );
+        // A precision that is not asked for in the JSON reads as f32.
+        let mut js = serde_json::to_value(&f32_cfg).unwrap();
+        assert!(js.get("precision").is_none());
+        js["precision"] = "bf16".into();
+        let back: DecConfig = serde_json::from_value(js).unwrap();
+        assert_eq!(back.precision, Precision::Bf16);
+    }
+
+    /// The learning rate over a phase, against values worked out by hand.
+    #[test]
+    fn learning_rate_schedules() {
+        let mut p = DecConfig::preset(Preset::Fast).pretrain;
+        p.optimizer = OptimizerConfig::adam(1e-3);
+        p.lr_schedule = LrSchedule::Cosine { warmup: 0.1 };
+        // W = 10 of T = 100: 1e-3·1/10 at t = 0, the peak at t = 9 and 10, half way
+        // through the decay (t = 10 + 45) half the peak.
+        let close = |a: f32, b: f32| assert!((a - b).abs() <= 1e-9 + 1e-5 * b, "{a} vs {b}");
+        close(p.lr_at(0, 100), 1e-4);
+        close(p.lr_at(9, 100), 1e-3);
+        close(p.lr_at(10, 100), 1e-3);
+        close(p.lr_at(55, 100), 5e-4);
+        // The last step: 1e-3·½·(1 + cos(89π/90)) = 3.05e-7.
+        close(p.lr_at(99, 100), 3.0458e-7);
+        p.lr_schedule = LrSchedule::Step;
+        p.lr_step = 20;
+        p.lr_gamma = 10.0;
+        close(p.lr_at(19, 100), 1e-3);
+        close(p.lr_at(45, 100), 1e-5);
+        p.lr_step = 0;
+        close(p.lr_at(99, 100), 1e-3);
     }
 }

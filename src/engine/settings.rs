@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{ConfigError, DecConfig, Method, OnCollapse, Precision, Preset};
+use crate::engine::config::{
+    ConfigError, DecConfig, LrSchedule, Method, OnCollapse, Precision, Preset,
+};
 use crate::engine::optim::OptimizerConfig;
 
 /// The optimizer of end-to-end pretraining.
@@ -43,6 +45,8 @@ pub struct Settings {
     pub pretrain_optimizer: Option<PretrainOptimizer>,
     pub pretrain_lr: Option<f32>,
     pub lr_step: Option<usize>,
+    /// The pretraining rate's shape over each phase (`step` as the preset).
+    pub lr_schedule: Option<LrSchedule>,
     /// Batch size of pretraining and of DEC.
     pub batch_size: Option<usize>,
     pub dec_lr: Option<f32>,
@@ -140,6 +144,9 @@ impl Settings {
         }
         if let Some(v) = self.lr_step {
             p.lr_step = v;
+        }
+        if let Some(v) = self.lr_schedule {
+            p.lr_schedule = v;
         }
     }
 

@@ -52,9 +52,7 @@ fn train_reconstruction(
         let mut batches = Batches::new(scope, x, n, bsz, aug, aug_seed);
         for it in 0..iters {
             ctx.ctl.checkpoint()?;
-            if let Some(k) = it.checked_div(p.lr_step) {
-                opt.lr = p.optimizer.lr() / p.lr_gamma.powi(k as i32);
-            }
+            opt.lr = p.lr_at(it, iters);
             let Some(batch) = batches.next(rng) else {
                 return Err(PipelineError::Worker("the augmenting thread ended".into()));
             };
