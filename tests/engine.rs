@@ -724,3 +724,47 @@ fn f32_reproduces_the_results_from_before_bf16_and_bf16_repeats() {
     assert_ne!(a.0, pinned, "the bf16 products did not run");
     assert!((a.1 - 343.0 / 600.0).abs() < 0.05, "bf16 ACC {}", a.1);
 }
+
+/// On a CPU without AVX512-BF16 (acted here with `DECSCOPE_BF16=off`): `--precision
+/// bf16` stops before any work with one line saying what to use instead, and `auto`
+/// trains in f32, which the report and the summary say.
+#[test]
+fn bf16_is_refused_without_avx512_bf16_and_auto_falls_back_to_f32() {
+    let dir = std::env::temp_dir().join(format!("decscope-engine-{}-bf16", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("auto.json");
+    let train = |precision: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+            .env("DECSCOPE_BF16", "off")
+            .args(["train", "--quiet", "--limit", "300", "--dims", "64,10"])
+            .args([
+                "--finetune-iters",
+                "30",
+                "--max-iter",
+                "30",
+                "--no-baseline",
+            ])
+            .args(["--precision", precision, "--report"])
+            .arg(&report)
+            .arg("--data")
+            .arg(data::default_dataset_path())
+            .output()
+            .unwrap()
+    };
+    let out = train("bf16");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("precision") && err.contains("AVX512-BF16") && err.contains("auto"),
+        "{err}"
+    );
+    let out = train("auto");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("f32 products"), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["precision"], "f32");
+    assert_eq!(r["config"]["precision"], "auto");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,6 +18,7 @@ pub fn gui(a: AppArgs) -> Result<()> {
         tab,
         sweep_k,
         stop_after,
+        precision,
     } = a;
     let opts = load.options();
     let sweep_k = sweep_k
@@ -35,6 +36,9 @@ pub fn gui(a: AppArgs) -> Result<()> {
         load.preprocess,
         load.image_shape,
     );
+    if let Some(p) = precision {
+        app.settings.cfg.precision = p;
+    }
     app.load.text_col = load.text_col.clone().unwrap_or_default();
     app.load.features = load.features;
     app.load.missing = load.missing;

@@ -63,6 +63,10 @@ pub struct AppArgs {
     /// and print how long the worker took to end (for scripted checks).
     #[arg(long)]
     pub stop_after: Option<f64>,
+    /// Precision of the training products in the side panel at start: f32, bf16 or
+    /// auto (bf16 where the CPU has AVX512-BF16).
+    #[arg(long, value_enum)]
+    pub precision: Option<decscope::engine::config::Precision>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

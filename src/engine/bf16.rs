@@ -49,7 +49,9 @@ const KC: usize = 128;
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_THRESHOLD: usize = 1 << 18;
 
-/// Whether this CPU (and OS) runs the bf16 products: AVX512-F, -BW and -BF16.
+/// Whether this CPU (and OS) runs the bf16 products: AVX512-F, -BW and -BF16, unless
+/// the environment variable `DECSCOPE_BF16=off` says to act as a CPU without them (to
+/// try or test the f32 fallback on a machine that has them).
 pub fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(detect)
@@ -57,7 +59,8 @@ pub fn available() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 fn detect() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
+    std::env::var("DECSCOPE_BF16").map_or(true, |v| v != "off")
+        && std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
         && std::arch::is_x86_feature_detected!("avx512bf16")
 }
