@@ -434,7 +434,29 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if let Some(dir) = &a.save {
         out.model.save(dir)?;
     }
-    // Summary table.
+    print_scores(r);
+    print_details(r, &ds, &out.assignments);
+    let t = &r.timing;
+    println!(
+        "time: baseline {:.1}s, pretrain {:.1}s, finetune {:.1}s, k-means {:.1}s, DEC {:.1}s, total {:.1}s",
+        t.baseline_s, t.pretrain_s, t.finetune_s, t.kmeans_s, t.dec_s, t.total_s
+    );
+    if let Some(p) = &a.report {
+        println!("report: {}", p.display());
+    }
+    if let Some(p) = &a.save {
+        println!("model: {}", p.display());
+    }
+    if let Some(p) = &a.log {
+        append_log(p, &RunSummary::of(r))?;
+        println!("run appended to {}", p.display());
+    }
+    Ok(())
+}
+
+/// The summary table (baselines and the method), how DEC ended, the constraints and
+/// the clusters' names.
+fn print_scores(r: &decscope::engine::report::Report) {
     println!();
     println!("{:<28} {:>8} {:>8} {:>8}", "method", "ACC", "NMI", "ARI");
     let row = |name: &str, s: Option<Scores>| match s {
@@ -478,6 +500,14 @@ pub fn train(a: TrainArgs) -> Result<()> {
             );
         }
     }
+}
+
+/// Time to accuracy, the clusters' terms (text), per-class recall and the warnings.
+fn print_details(
+    r: &decscope::engine::report::Report,
+    ds: &decscope::data::Dataset,
+    assignments: &[u32],
+) {
     if let Some(line) = time_to_accuracy_line(&r.history) {
         println!("time to accuracy: {line}");
     }
@@ -493,7 +523,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if ds.text.is_some() {
         println!("cluster terms (highest mean tf-idf):");
         let k = r.final_.n_clusters;
-        for (j, terms) in decscope::data::text::top_terms(&ds, &out.assignments, k, 10)
+        for (j, terms) in decscope::data::text::top_terms(ds, assignments, k, 10)
             .iter()
             .enumerate()
         {
@@ -514,22 +544,6 @@ pub fn train(a: TrainArgs) -> Result<()> {
     for w in &r.warnings {
         println!("warning: {}", w.message);
     }
-    let t = &r.timing;
-    println!(
-        "time: baseline {:.1}s, pretrain {:.1}s, finetune {:.1}s, k-means {:.1}s, DEC {:.1}s, total {:.1}s",
-        t.baseline_s, t.pretrain_s, t.finetune_s, t.kmeans_s, t.dec_s, t.total_s
-    );
-    if let Some(p) = &a.report {
-        println!("report: {}", p.display());
-    }
-    if let Some(p) = &a.save {
-        println!("model: {}", p.display());
-    }
-    if let Some(p) = &a.log {
-        append_log(p, &RunSummary::of(r))?;
-        println!("run appended to {}", p.display());
-    }
-    Ok(())
 }
 
 /// Append `s` to the CSV at `path`, with the header first when the file is new or

@@ -599,7 +599,35 @@ impl DecConfig {
                 "this CPU has no AVX512-BF16 bf16 products; use auto (bf16 where the CPU has them) or f32",
             ));
         }
-        let p = &self.pretrain;
+        self.pretrain.validate()?;
+        self.cluster.validate()?;
+        if let Some(a) = &self.augment {
+            a.validate()
+                .map_err(|e| bad("augment", format!("{a:?}"), e.to_string()))?;
+        }
+        let w = self.constraints.weight;
+        if !(w >= 0.0 && w.is_finite()) {
+            return Err(bad(
+                "constraints.weight",
+                w,
+                "must be a finite number >= 0 (default 1)",
+            ));
+        }
+        if let Some(c) = self.constraints.pairs.iter().find(|c| c.i.max(c.j) >= n) {
+            return Err(bad(
+                "constraints",
+                format!("{},{}", c.i, c.j),
+                format!("sample rows must be below n = {n}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl PretrainConfig {
+    /// Check the pretraining settings; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let p = self;
         if p.batch_size == 0 {
             return Err(bad(
                 "pretrain.batch_size",
@@ -623,7 +651,14 @@ impl DecConfig {
         if p.lr_step > 0 && (p.lr_gamma.is_nan() || p.lr_gamma <= 0.0) {
             return Err(bad("pretrain.lr_gamma", p.lr_gamma, "must be positive"));
         }
-        let c = &self.cluster;
+        Ok(())
+    }
+}
+
+impl ClusterConfig {
+    /// Check the clustering settings; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let c = self;
         if !(c.alpha > 0.0 && c.alpha.is_finite()) {
             return Err(bad(
                 "cluster.alpha",
@@ -665,25 +700,6 @@ impl DecConfig {
                 "cluster.idec_gamma",
                 c.idec_gamma,
                 "must be positive (IDEC: 0.1)",
-            ));
-        }
-        if let Some(a) = &self.augment {
-            a.validate()
-                .map_err(|e| bad("augment", format!("{a:?}"), e.to_string()))?;
-        }
-        let w = self.constraints.weight;
-        if !(w >= 0.0 && w.is_finite()) {
-            return Err(bad(
-                "constraints.weight",
-                w,
-                "must be a finite number >= 0 (default 1)",
-            ));
-        }
-        if let Some(c) = self.constraints.pairs.iter().find(|c| c.i.max(c.j) >= n) {
-            return Err(bad(
-                "constraints",
-                format!("{},{}", c.i, c.j),
-                format!("sample rows must be below n = {n}"),
             ));
         }
         if c.kmeans_n_init == 0 {
