@@ -183,7 +183,54 @@ fn current_frame(app: &mut DecApp) -> (Frame, String) {
 }
 
 pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
-    // Controls.
+    controls(app, ui);
+    timeline(app, ui);
+    let (frame, caption) = current_frame(app);
+    ui.label(caption);
+    // k-means on the layout, when this frame is the latest t-SNE layout.
+    let manifold: Option<Vec<u32>> = app
+        .run
+        .tsne
+        .as_ref()
+        .filter(|l| {
+            app.color_by_manifold
+                && frame.method == Method::Tsne
+                && l.points.len() == frame.points.len()
+                && app.replay.is_none()
+        })
+        .and_then(|l| l.kmeans.clone());
+    let by_label = app.color_by_label && app.ds.labels.is_some() && manifold.is_none();
+    let grid_h = if app.selection.is_empty() { 0.0 } else { 130.0 };
+    let size = ui.available_size() - Vec2::new(0.0, grid_h);
+    let (resp, painter) = ui.allocate_painter(size.max(Vec2::splat(50.0)), Sense::click_and_drag());
+    let rect = resp.rect;
+    painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    let view = View::fit(&frame, rect);
+    draw_points(
+        app,
+        ui,
+        &painter,
+        &frame,
+        &view,
+        manifold.as_deref(),
+        by_label,
+    );
+    legend(
+        app,
+        ui,
+        &painter,
+        rect,
+        &frame,
+        manifold.as_deref(),
+        by_label,
+    );
+    box_select(app, ui, &resp, &painter, &frame, &view);
+    hover(app, ui, &resp, &painter, &frame, &view);
+    selection_strip(app, ui);
+}
+
+/// PCA or t-SNE, and how to colour the points.
+fn controls(app: &mut DecApp, ui: &mut egui::Ui) {
     let mut method = app.method;
     ui.horizontal(|ui| {
         ui.selectable_value(&mut method, Method::Pca, "PCA");
@@ -207,56 +254,71 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     if method != app.method {
         app.set_method(method);
     }
-    timeline(app, ui);
-    let (frame, caption) = current_frame(app);
-    ui.label(caption);
-    // k-means on the layout, when this frame is the latest t-SNE layout.
-    let manifold: Option<Vec<u32>> = app
-        .run
-        .tsne
-        .as_ref()
-        .filter(|l| {
-            app.color_by_manifold
-                && frame.method == Method::Tsne
-                && l.points.len() == frame.points.len()
-                && app.replay.is_none()
-        })
-        .and_then(|l| l.kmeans.clone());
-    let by_label = app.color_by_label && app.ds.labels.is_some() && manifold.is_none();
-    let labels = app.ds.labels.clone();
-    let sample_of = |i: usize| frame.indices.as_ref().map_or(i, |ix| ix[i]);
+}
+
+/// Where the frame's points land on the screen: the points' bounds fitted to `rect`.
+struct View {
+    rect: Rect,
+    centre: Pos2,
+    bounds_centre: Pos2,
+    scale: f32,
+    radius: f32,
+}
+
+impl View {
+    fn fit(frame: &Frame, rect: Rect) -> View {
+        let b = bounds(&frame.points);
+        View {
+            rect,
+            centre: rect.center(),
+            bounds_centre: b.center(),
+            scale: (rect.width() / b.width()).min(rect.height() / b.height()),
+            radius: if frame.points.len() > 20_000 {
+                1.0
+            } else {
+                1.6
+            },
+        }
+    }
+
+    fn to_screen(&self, p: [f32; 2]) -> Pos2 {
+        Pos2::new(
+            self.centre.x + (p[0] - self.bounds_centre.x) * self.scale,
+            self.centre.y - (p[1] - self.bounds_centre.y) * self.scale,
+        )
+    }
+}
+
+/// The sample behind point `i` of a frame (a t-SNE frame holds a sample of the rows).
+fn sample_of(frame: &Frame, i: usize) -> usize {
+    frame.indices.as_ref().map_or(i, |ix| ix[i])
+}
+
+/// The points as one image, redrawn only when something it depends on changed (drawing
+/// 70,000 squares costs a few ms; hover and selection are drawn on top).
+fn draw_points(
+    app: &mut DecApp,
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    frame: &Frame,
+    view: &View,
+    manifold: Option<&[u32]>,
+    by_label: bool,
+) {
+    let labels = app.ds.labels.as_deref();
     let colors = |i: usize| -> Color32 {
-        let s = sample_of(i);
-        if let Some(m) = &manifold {
+        let s = sample_of(frame, i);
+        if let Some(m) = manifold {
             m.get(i).map_or(Color32::GRAY, |&c| palette(c as usize))
         } else if by_label {
-            labels
-                .as_ref()
-                .map_or(Color32::GRAY, |l| palette(l[s] as usize))
+            labels.map_or(Color32::GRAY, |l| palette(l[s] as usize))
         } else if let Some(a) = &frame.assignments {
             a.get(s).map_or(Color32::GRAY, |&c| palette(c as usize))
         } else {
             Color32::from_gray(150)
         }
     };
-    let grid_h = if app.selection.is_empty() { 0.0 } else { 130.0 };
-    let size = ui.available_size() - Vec2::new(0.0, grid_h);
-    let (resp, painter) = ui.allocate_painter(size.max(Vec2::splat(50.0)), Sense::click_and_drag());
-    let rect = resp.rect;
-    painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
-    let points = &frame.points;
-    let b = bounds(points);
-    let scale = (rect.width() / b.width()).min(rect.height() / b.height());
-    let (centre, bc) = (rect.center(), b.center());
-    let to_screen = |p: [f32; 2]| {
-        Pos2::new(
-            centre.x + (p[0] - bc.x) * scale,
-            centre.y - (p[1] - bc.y) * scale,
-        )
-    };
-    let radius: f32 = if points.len() > 20_000 { 1.0 } else { 1.6 };
-    // Drawing 70,000 squares costs a few ms; redraw the image only when something it
-    // depends on changed (hover and selection are drawn on top).
+    let (points, rect) = (&frame.points, view.rect);
     let ppp = ui.ctx().pixels_per_point();
     let key = ScatterKey {
         points: fingerprint(points.iter().flat_map(|p| [p[0].to_bits(), p[1].to_bits()])),
@@ -264,7 +326,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         manifold: fingerprint(manifold.iter().flat_map(|m| m.iter().copied())),
         by_label,
         rect: [rect.min.x, rect.min.y, rect.max.x, rect.max.y].map(f32::to_bits),
-        radius: radius.to_bits(),
+        radius: view.radius.to_bits(),
         pixels_per_point: ppp.to_bits(),
     };
     let size = [
@@ -274,7 +336,16 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     let tex = match &app.scatter_cache {
         Some((k, t)) if *k == key => t.clone(),
         _ => {
-            let img = point_image(points, &colors, &to_screen, radius, rect.min, size, ppp);
+            let to_screen = |p: [f32; 2]| view.to_screen(p);
+            let img = point_image(
+                points,
+                &colors,
+                &to_screen,
+                view.radius,
+                rect.min,
+                size,
+                ppp,
+            );
             let t = match app.scatter_cache.take() {
                 Some((_, mut t)) => {
                     t.set(img, TextureOptions::NEAREST);
@@ -295,8 +366,19 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
         Color32::WHITE,
     );
-    // Legend.
-    let k = if let Some(m) = &manifold {
+}
+
+/// One row per colour in the top right corner: cluster, true label or k-means on t-SNE.
+fn legend(
+    app: &DecApp,
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    rect: Rect,
+    frame: &Frame,
+    manifold: Option<&[u32]>,
+    by_label: bool,
+) {
+    let k = if let Some(m) = manifold {
         m.iter().max().map_or(0, |v| *v as usize + 1)
     } else if by_label {
         app.ds.n_classes().unwrap_or(0)
@@ -324,7 +406,17 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             ui.visuals().text_color(),
         );
     }
-    // Box selection.
+}
+
+/// Drag a box to select the samples inside it; a click clears the selection.
+fn box_select(
+    app: &mut DecApp,
+    ui: &mut egui::Ui,
+    resp: &egui::Response,
+    painter: &egui::Painter,
+    frame: &Frame,
+    view: &View,
+) {
     let drag_id = ui.make_persistent_id("box-select");
     if resp.drag_started()
         && let Some(p) = resp.interact_pointer_pos()
@@ -346,79 +438,95 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         && let (Some(s), Some(p)) = (start, resp.interact_pointer_pos())
     {
         let r = Rect::from_two_pos(s, p);
-        app.selection = (0..points.len())
-            .filter(|&i| r.contains(to_screen(points[i])))
-            .map(sample_of)
+        app.selection = (0..frame.points.len())
+            .filter(|&i| r.contains(view.to_screen(frame.points[i])))
+            .map(|i| sample_of(frame, i))
             .collect();
         ui.data_mut(|d| d.remove::<Pos2>(drag_id));
     }
     if resp.clicked() {
         app.selection.clear();
     }
-    // Hover: nearest point within 8 px (a linear scan: 70,000 points take ~0.1 ms).
-    if let Some(h) = resp.hover_pos()
-        && !resp.dragged()
-    {
-        let mut best = (usize::MAX, 64.0f32);
-        for (i, p) in points.iter().enumerate() {
-            let d = to_screen(*p).distance_sq(h);
-            if d < best.1 {
-                best = (i, d);
-            }
-        }
-        if best.0 != usize::MAX {
-            let i = best.0;
-            let s = sample_of(i);
-            painter.circle_stroke(to_screen(points[i]), 5.0, (2.0, Color32::WHITE));
-            let conf = app.run.confidence().and_then(|c| c.get(s).copied());
-            let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
-            let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
-            let tex = gallery::texture(app, ui.ctx(), s);
-            let preview = app.ds.title(s).map(str::to_string);
-            egui::Tooltip::always_open(
-                ui.ctx().clone(),
-                ui.layer_id(),
-                ui.scope_id().with("pt-tip"),
-                egui::PopupAnchor::Pointer,
-            )
-            .show(|ui| {
-                if let Some(t) = tex {
-                    ui.image((t.id(), Vec2::splat(84.0)));
-                }
-                if let Some(p) = preview {
-                    ui.set_max_width(360.0);
-                    ui.label(egui::RichText::new(p).strong());
-                }
-                ui.label(format!("sample #{s}"));
-                if let Some(l) = label {
-                    ui.label(format!("true label: {l}"));
-                }
-                if let Some(c) = cluster {
-                    ui.label(format!("cluster: {c}"));
-                }
-                if let Some(q) = conf {
-                    ui.label(format!("confidence q: {q:.3}"));
-                }
-            });
+}
+
+/// Hover: the nearest point within 8 px (a linear scan: 70,000 points take ~0.1 ms),
+/// ringed, with the sample's image, title, label, cluster and confidence.
+fn hover(
+    app: &mut DecApp,
+    ui: &mut egui::Ui,
+    resp: &egui::Response,
+    painter: &egui::Painter,
+    frame: &Frame,
+    view: &View,
+) {
+    let Some(h) = resp.hover_pos().filter(|_| !resp.dragged()) else {
+        return;
+    };
+    let mut best = (usize::MAX, 64.0f32);
+    for (i, p) in frame.points.iter().enumerate() {
+        let d = view.to_screen(*p).distance_sq(h);
+        if d < best.1 {
+            best = (i, d);
         }
     }
-    if !app.selection.is_empty() {
-        ui.horizontal(|ui| {
-            ui.label(format!(
-                "{} selected (drag a box to select, click to clear)",
-                app.selection.len()
-            ));
+    if best.0 == usize::MAX {
+        return;
+    }
+    let i = best.0;
+    let s = sample_of(frame, i);
+    painter.circle_stroke(view.to_screen(frame.points[i]), 5.0, (2.0, Color32::WHITE));
+    let conf = app.run.confidence().and_then(|c| c.get(s).copied());
+    let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
+    let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
+    let tex = gallery::texture(app, ui.ctx(), s);
+    let preview = app.ds.title(s).map(str::to_string);
+    egui::Tooltip::always_open(
+        ui.ctx().clone(),
+        ui.layer_id(),
+        ui.scope_id().with("pt-tip"),
+        egui::PopupAnchor::Pointer,
+    )
+    .show(|ui| {
+        if let Some(t) = tex {
+            ui.image((t.id(), Vec2::splat(84.0)));
+        }
+        if let Some(p) = preview {
+            ui.set_max_width(360.0);
+            ui.label(egui::RichText::new(p).strong());
+        }
+        ui.label(format!("sample #{s}"));
+        if let Some(l) = label {
+            ui.label(format!("true label: {l}"));
+        }
+        if let Some(c) = cluster {
+            ui.label(format!("cluster: {c}"));
+        }
+        if let Some(q) = conf {
+            ui.label(format!("confidence q: {q:.3}"));
+        }
+    });
+}
+
+/// The selected samples' thumbnails under the plot.
+fn selection_strip(app: &mut DecApp, ui: &mut egui::Ui) {
+    if app.selection.is_empty() {
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} selected (drag a box to select, click to clear)",
+            app.selection.len()
+        ));
+    });
+    egui::ScrollArea::horizontal()
+        .id_salt("selection")
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for &i in app.selection.clone().iter().take(200) {
+                    gallery::thumb(app, ui, i, 36.0).on_hover_text(format!("#{i}"));
+                }
+            });
         });
-        egui::ScrollArea::horizontal()
-            .id_salt("selection")
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    for &i in app.selection.clone().iter().take(200) {
-                        gallery::thumb(app, ui, i, 36.0).on_hover_text(format!("#{i}"));
-                    }
-                });
-            });
-    }
 }
 
 /// The replay timeline: scrub through kept layouts, play them forward, or follow live.
