@@ -4,6 +4,7 @@
 use egui::{Color32, RichText};
 
 use super::DecApp;
+use super::state::Settings;
 use crate::engine::augment::AugmentConfig;
 use crate::engine::config::{Method, Precision, Preset};
 use crate::engine::pipeline::Phase;
@@ -196,119 +197,8 @@ impl DecApp {
             .map_err(|e| e.to_string());
         let s = &mut self.settings;
         egui::Grid::new("params").num_columns(2).show(ui, |ui| {
-            let lab = ui.label("preset");
-            let before = s.preset;
-            let combo = egui::ComboBox::from_id_salt("preset")
-                .selected_text(format!("{:?}", s.preset))
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut s.preset, Preset::Fast, "Fast");
-                    ui.selectable_value(&mut s.preset, Preset::Paper, "Paper");
-                    ui.add_enabled_ui(augmentable.is_ok(), |ui| {
-                        ui.selectable_value(&mut s.preset, Preset::Augmented, "Augmented")
-                    })
-                    .response
-                    .on_hover_text("Fast with DEC-DA's random shifts and rotations and 400 pretraining epochs: the best accuracy on images.");
-                });
-            combo.response.labelled_by(lab.id);
-            if s.preset != before {
-                s.fit_to(n);
-            }
-            ui.end_row();
-            let lab = ui.label("method");
-            egui::ComboBox::from_id_salt("method")
-                .selected_text(s.cfg.method.name().to_uppercase())
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut s.cfg.method, Method::Dec, "DEC")
-                        .on_hover_text("KL(P‖Q) on the encoder and centroids (Xie et al. 2016)");
-                    ui.selectable_value(&mut s.cfg.method, Method::Idec, "IDEC")
-                        .on_hover_text("Keeps the decoder: L = L_r + γ·KL(P‖Q) (Guo et al. 2017)");
-                })
-                .response
-                .labelled_by(lab.id);
-            ui.end_row();
-            if s.cfg.method == Method::Idec {
-                let lab = ui.label("IDEC γ");
-                ui.add(
-                    egui::DragValue::new(&mut s.cfg.cluster.idec_gamma)
-                        .range(0.001..=100.0)
-                        .speed(0.01),
-                )
-                .labelled_by(lab.id)
-                .on_hover_text("Weight of KL(P‖Q) against the reconstruction loss (IDEC: 0.1)");
-                ui.end_row();
-            }
-            ui.label("augmentation");
-            let mut on = s.cfg.augment.is_some();
-            let r = ui.add_enabled(
-                augmentable.is_ok(),
-                egui::Checkbox::new(&mut on, "shift ±10%, rotate ±10°"),
-            );
-            match &augmentable {
-                Ok(()) => r.on_hover_text("DEC-DA: every pretraining and clustering batch randomly shifted and rotated; P from the clean data"),
-                Err(e) => r.on_disabled_hover_text(e.as_str()),
-            };
-            if on != s.cfg.augment.is_some() {
-                s.cfg.augment = on.then(AugmentConfig::default);
-            }
-            ui.end_row();
-            let lab = ui.label("clusters (0 = classes)");
-            ui.add(egui::DragValue::new(&mut s.cfg.n_clusters).range(0..=100))
-                .labelled_by(lab.id);
-            ui.end_row();
-            let lab = ui.label("seed");
-            ui.add(egui::DragValue::new(&mut s.cfg.seed))
-                .labelled_by(lab.id);
-            ui.end_row();
-            precision_row(ui, &mut s.cfg.precision);
-            if s.preset != Preset::Paper {
-                let lab = ui.label("pretrain epochs");
-                ui.add(egui::DragValue::new(&mut s.epochs).range(1..=1000))
-                    .labelled_by(lab.id);
-            } else {
-                let lab = ui.label("layer-wise iters");
-                ui.add(
-                    egui::DragValue::new(&mut s.cfg.pretrain.layerwise_iters).range(0..=200_000),
-                )
-                .labelled_by(lab.id);
-                ui.end_row();
-                let lab = ui.label("fine-tune iters");
-                ui.add(egui::DragValue::new(&mut s.cfg.pretrain.finetune_iters).range(0..=500_000))
-                    .labelled_by(lab.id);
-            }
-            ui.end_row();
-            let lab = ui.label("pretrain batch");
-            ui.add(egui::DragValue::new(&mut s.cfg.pretrain.batch_size).range(1..=4096))
-                .labelled_by(lab.id);
-            ui.end_row();
-            let lab = ui.label("DEC batch");
-            ui.add(egui::DragValue::new(&mut s.cfg.cluster.batch_size).range(1..=4096))
-                .labelled_by(lab.id);
-            ui.end_row();
-            let lab = ui.label("update interval");
-            ui.add(egui::DragValue::new(&mut s.cfg.cluster.update_interval).range(1..=10_000))
-                .labelled_by(lab.id);
-            ui.end_row();
-            let lab = ui.label("tol");
-            ui.add(
-                egui::DragValue::new(&mut s.cfg.cluster.tol)
-                    .range(0.0..=0.5)
-                    .speed(0.0005)
-                    .max_decimals(4),
-            )
-            .labelled_by(lab.id);
-            ui.end_row();
-            let lab = ui.label("alpha");
-            ui.add(
-                egui::DragValue::new(&mut s.cfg.cluster.alpha)
-                    .range(0.01..=100.0)
-                    .speed(0.05),
-            )
-            .labelled_by(lab.id);
-            ui.end_row();
-            let lab = ui.label("max DEC iters");
-            ui.add(egui::DragValue::new(&mut s.cfg.cluster.max_iter).range(0..=1_000_000))
-                .labelled_by(lab.id);
-            ui.end_row();
+            model_rows(ui, s, n, &augmentable);
+            schedule_rows(ui, s);
         });
         if let Some(sc) = &s.cfg.scaled {
             ui.label(
@@ -366,6 +256,125 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
                 .on_hover_text("bf16 where the CPU has AVX512-BF16, else f32");
         })
         .response
+        .labelled_by(lab.id);
+    ui.end_row();
+}
+
+/// Preset, method, augmentation, k, seed and precision.
+fn model_rows(ui: &mut egui::Ui, s: &mut Settings, n: usize, augmentable: &Result<(), String>) {
+    let lab = ui.label("preset");
+    let before = s.preset;
+    let combo = egui::ComboBox::from_id_salt("preset")
+                .selected_text(format!("{:?}", s.preset))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut s.preset, Preset::Fast, "Fast");
+                    ui.selectable_value(&mut s.preset, Preset::Paper, "Paper");
+                    ui.add_enabled_ui(augmentable.is_ok(), |ui| {
+                        ui.selectable_value(&mut s.preset, Preset::Augmented, "Augmented")
+                    })
+                    .response
+                    .on_hover_text("Fast with DEC-DA's random shifts and rotations and 400 pretraining epochs: the best accuracy on images.");
+                });
+    combo.response.labelled_by(lab.id);
+    if s.preset != before {
+        s.fit_to(n);
+    }
+    ui.end_row();
+    let lab = ui.label("method");
+    egui::ComboBox::from_id_salt("method")
+        .selected_text(s.cfg.method.name().to_uppercase())
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut s.cfg.method, Method::Dec, "DEC")
+                .on_hover_text("KL(P‖Q) on the encoder and centroids (Xie et al. 2016)");
+            ui.selectable_value(&mut s.cfg.method, Method::Idec, "IDEC")
+                .on_hover_text("Keeps the decoder: L = L_r + γ·KL(P‖Q) (Guo et al. 2017)");
+        })
+        .response
+        .labelled_by(lab.id);
+    ui.end_row();
+    if s.cfg.method == Method::Idec {
+        let lab = ui.label("IDEC γ");
+        ui.add(
+            egui::DragValue::new(&mut s.cfg.cluster.idec_gamma)
+                .range(0.001..=100.0)
+                .speed(0.01),
+        )
+        .labelled_by(lab.id)
+        .on_hover_text("Weight of KL(P‖Q) against the reconstruction loss (IDEC: 0.1)");
+        ui.end_row();
+    }
+    ui.label("augmentation");
+    let mut on = s.cfg.augment.is_some();
+    let r = ui.add_enabled(
+        augmentable.is_ok(),
+        egui::Checkbox::new(&mut on, "shift ±10%, rotate ±10°"),
+    );
+    match &augmentable {
+                Ok(()) => r.on_hover_text("DEC-DA: every pretraining and clustering batch randomly shifted and rotated; P from the clean data"),
+                Err(e) => r.on_disabled_hover_text(e.as_str()),
+            };
+    if on != s.cfg.augment.is_some() {
+        s.cfg.augment = on.then(AugmentConfig::default);
+    }
+    ui.end_row();
+    let lab = ui.label("clusters (0 = classes)");
+    ui.add(egui::DragValue::new(&mut s.cfg.n_clusters).range(0..=100))
+        .labelled_by(lab.id);
+    ui.end_row();
+    let lab = ui.label("seed");
+    ui.add(egui::DragValue::new(&mut s.cfg.seed))
+        .labelled_by(lab.id);
+    ui.end_row();
+    precision_row(ui, &mut s.cfg.precision);
+}
+
+/// The schedule: pretraining length, batches, P updates, tol, alpha, DEC iterations.
+fn schedule_rows(ui: &mut egui::Ui, s: &mut Settings) {
+    if s.preset != Preset::Paper {
+        let lab = ui.label("pretrain epochs");
+        ui.add(egui::DragValue::new(&mut s.epochs).range(1..=1000))
+            .labelled_by(lab.id);
+    } else {
+        let lab = ui.label("layer-wise iters");
+        ui.add(egui::DragValue::new(&mut s.cfg.pretrain.layerwise_iters).range(0..=200_000))
+            .labelled_by(lab.id);
+        ui.end_row();
+        let lab = ui.label("fine-tune iters");
+        ui.add(egui::DragValue::new(&mut s.cfg.pretrain.finetune_iters).range(0..=500_000))
+            .labelled_by(lab.id);
+    }
+    ui.end_row();
+    let lab = ui.label("pretrain batch");
+    ui.add(egui::DragValue::new(&mut s.cfg.pretrain.batch_size).range(1..=4096))
+        .labelled_by(lab.id);
+    ui.end_row();
+    let lab = ui.label("DEC batch");
+    ui.add(egui::DragValue::new(&mut s.cfg.cluster.batch_size).range(1..=4096))
+        .labelled_by(lab.id);
+    ui.end_row();
+    let lab = ui.label("update interval");
+    ui.add(egui::DragValue::new(&mut s.cfg.cluster.update_interval).range(1..=10_000))
+        .labelled_by(lab.id);
+    ui.end_row();
+    let lab = ui.label("tol");
+    ui.add(
+        egui::DragValue::new(&mut s.cfg.cluster.tol)
+            .range(0.0..=0.5)
+            .speed(0.0005)
+            .max_decimals(4),
+    )
+    .labelled_by(lab.id);
+    ui.end_row();
+    let lab = ui.label("alpha");
+    ui.add(
+        egui::DragValue::new(&mut s.cfg.cluster.alpha)
+            .range(0.01..=100.0)
+            .speed(0.05),
+    )
+    .labelled_by(lab.id);
+    ui.end_row();
+    let lab = ui.label("max DEC iters");
+    ui.add(egui::DragValue::new(&mut s.cfg.cluster.max_iter).range(0..=1_000_000))
         .labelled_by(lab.id);
     ui.end_row();
 }
