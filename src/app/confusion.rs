@@ -5,6 +5,7 @@
 
 use egui::{Color32, RichText, Sense, Vec2};
 
+use super::steer::SteerAction;
 use super::{DecApp, gallery};
 use crate::engine::metrics::Confusion;
 
@@ -19,11 +20,29 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
     };
     let conf = Confusion::new(&truth, &a);
     let map = conf.hungarian();
-    // Rows in the order of their matched label; unmatched clusters last.
+    ui.label("Rows: clusters (matched label in brackets). Columns: true labels. Click a cell to see its samples.");
+    if let Some(action) = matrix(app, ui, &conf, &map) {
+        let ctx = ui.ctx().clone();
+        app.steer(action, &ctx);
+        return;
+    }
+    most_mixed(app, ui, &conf, &map);
+    ui.separator();
+    if let Some((c, l)) = app.selected_cell {
+        cell_samples(app, ui, &a, &truth, c, l);
+    }
+}
+
+/// The matrix, rows in the order of their matched label (unmatched clusters last);
+/// a cluster heading's menu may return an edit.
+fn matrix(
+    app: &mut DecApp,
+    ui: &mut egui::Ui,
+    conf: &Confusion,
+    map: &[Option<usize>],
+) -> Option<SteerAction> {
     let mut rows: Vec<usize> = (0..conf.n_clusters).collect();
     rows.sort_by_key(|&c| (map[c].unwrap_or(usize::MAX), c));
-    ui.label("Rows: clusters (matched label in brackets). Columns: true labels. Click a cell to see its samples.");
-    let cell = 34.0;
     let mut action = None;
     egui::Grid::new("confusion")
         .spacing(Vec2::splat(2.0))
@@ -45,50 +64,49 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 for l in 0..conf.n_labels {
                     let v = conf.counts[c][l];
                     let f = v as f32 / total as f32;
-                    let diag = map[c] == Some(l);
-                    let base = if diag {
-                        Color32::from_rgb(40, 140, 70)
-                    } else {
-                        Color32::from_rgb(200, 60, 50)
-                    };
-                    let fill = Color32::from_rgb(
-                        (30.0 + (base.r() as f32 - 30.0) * f.sqrt()) as u8,
-                        (30.0 + (base.g() as f32 - 30.0) * f.sqrt()) as u8,
-                        (35.0 + (base.b() as f32 - 35.0) * f.sqrt()) as u8,
-                    );
-                    let (rect, resp) = ui.allocate_exact_size(Vec2::splat(cell), Sense::click());
-                    let selected = app.selected_cell == Some((c, l));
-                    ui.painter().rect_filled(rect, 3.0, fill);
-                    if selected {
-                        ui.painter().rect_stroke(
-                            rect,
-                            3.0,
-                            (2.0, Color32::WHITE),
-                            egui::StrokeKind::Inside,
-                        );
-                    }
-                    if v > 0 {
-                        ui.painter().text(
-                            rect.center(),
-                            egui::Align2::CENTER_CENTER,
-                            v.to_string(),
-                            egui::FontId::proportional(11.0),
-                            Color32::WHITE,
-                        );
-                    }
-                    if resp.clicked() {
-                        app.selected_cell = Some((c, l));
-                    }
+                    cell(app, ui, (c, l), v, f, map[c] == Some(l));
                 }
                 ui.end_row();
             }
         });
-    if let Some(a) = action {
-        let ctx = ui.ctx().clone();
-        app.steer(a, &ctx);
-        return;
+    action
+}
+
+/// One cell: green on the matched label, red off it, brighter the larger its share of
+/// the cluster; a click selects it.
+fn cell(app: &mut DecApp, ui: &mut egui::Ui, at: (usize, usize), v: u64, f: f32, diag: bool) {
+    let base = if diag {
+        Color32::from_rgb(40, 140, 70)
+    } else {
+        Color32::from_rgb(200, 60, 50)
+    };
+    let fill = Color32::from_rgb(
+        (30.0 + (base.r() as f32 - 30.0) * f.sqrt()) as u8,
+        (30.0 + (base.g() as f32 - 30.0) * f.sqrt()) as u8,
+        (35.0 + (base.b() as f32 - 35.0) * f.sqrt()) as u8,
+    );
+    let (rect, resp) = ui.allocate_exact_size(Vec2::splat(34.0), Sense::click());
+    ui.painter().rect_filled(rect, 3.0, fill);
+    if app.selected_cell == Some(at) {
+        ui.painter()
+            .rect_stroke(rect, 3.0, (2.0, Color32::WHITE), egui::StrokeKind::Inside);
     }
-    // Biggest confusions, to point at what got mixed.
+    if v > 0 {
+        ui.painter().text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            v.to_string(),
+            egui::FontId::proportional(11.0),
+            Color32::WHITE,
+        );
+    }
+    if resp.clicked() {
+        app.selected_cell = Some(at);
+    }
+}
+
+/// The biggest confusions, to point at what got mixed; each a link to its cell.
+fn most_mixed(app: &mut DecApp, ui: &mut egui::Ui, conf: &Confusion, map: &[Option<usize>]) {
     let mut off: Vec<(u64, usize, usize)> = (0..conf.n_clusters)
         .flat_map(|c| (0..conf.n_labels).map(move |l| (c, l)))
         .filter(|&(c, l)| map[c] != Some(l))
@@ -113,26 +131,27 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             }
         }
     });
-    ui.separator();
-    if let Some((c, l)) = app.selected_cell {
-        let conf_q = app.run.confidence().map(<[f32]>::to_vec);
-        let mut idx: Vec<usize> = (0..a.len())
-            .filter(|&i| a[i] as usize == c && truth[i] as usize == l)
-            .collect();
-        if let Some(q) = &conf_q {
-            idx.sort_by(|&x, &y| q[y].total_cmp(&q[x]).then(x.cmp(&y)));
-        }
-        ui.label(format!(
-            "{} samples of label {} in cluster {c} (most confident first)",
-            idx.len(),
-            app.ds.class_name(l as u32)
-        ));
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for &i in idx.iter().take(120) {
-                    gallery::thumb(app, ui, i, 40.0).on_hover_text(format!("#{i}"));
-                }
-            });
-        });
+}
+
+/// The samples of label `l` in cluster `c`, most confident first.
+fn cell_samples(app: &mut DecApp, ui: &mut egui::Ui, a: &[u32], truth: &[u32], c: usize, l: usize) {
+    let conf_q = app.run.confidence().map(<[f32]>::to_vec);
+    let mut idx: Vec<usize> = (0..a.len())
+        .filter(|&i| a[i] as usize == c && truth[i] as usize == l)
+        .collect();
+    if let Some(q) = &conf_q {
+        idx.sort_by(|&x, &y| q[y].total_cmp(&q[x]).then(x.cmp(&y)));
     }
+    ui.label(format!(
+        "{} samples of label {} in cluster {c} (most confident first)",
+        idx.len(),
+        app.ds.class_name(l as u32)
+    ));
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            for &i in idx.iter().take(120) {
+                gallery::thumb(app, ui, i, 40.0).on_hover_text(format!("#{i}"));
+            }
+        });
+    });
 }
