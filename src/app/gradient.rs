@@ -93,6 +93,59 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         .and_then(|l| most_mixed_cluster(&assignments, l, k))
         .unwrap_or(0);
     let j = app.gradient_cluster.filter(|&j| j < k).unwrap_or(auto);
+    cluster_picker(app, ui, j, auto, &assignments, k);
+    // Members of j and samples with some weight on j, thinned to MAX_POINTS.
+    let eligible: Vec<usize> = (0..assignments.len())
+        .filter(|&i| assignments[i] as usize == j || field.q_of(i, j) > 0.05)
+        .collect();
+    let stride = eligible.len().div_ceil(MAX_POINTS).max(1);
+    let shown: Vec<usize> = eligible.iter().copied().step_by(stride).collect();
+    let mut members: Vec<usize> = (0..assignments.len())
+        .filter(|&i| assignments[i] as usize == j)
+        .collect();
+    members.sort_by(|&a, &b| {
+        field
+            .q_of(b, j)
+            .total_cmp(&field.q_of(a, j))
+            .then(a.cmp(&b))
+    });
+    let side = 230.0;
+    ui.horizontal_top(|ui| {
+        let plot_w = (ui.available_width() - side - 10.0).max(200.0);
+        ui.vertical(|ui| {
+            ui.set_width(plot_w);
+            let colour_of: Vec<u32> = shown
+                .iter()
+                .map(|&i| labels.as_ref().map_or(assignments[i], |l| l[i]))
+                .collect();
+            plot(
+                app,
+                ui,
+                &field,
+                j,
+                &shown,
+                &colour_of,
+                labels.is_some(),
+                plot_w,
+            );
+        });
+        ui.vertical(|ui| {
+            ui.set_width(side);
+            extremes(app, ui, &field, j, &members);
+        });
+    });
+}
+
+/// The cluster whose gradients are shown (the most mixed one until the user picks).
+fn cluster_picker(
+    app: &mut DecApp,
+    ui: &mut egui::Ui,
+    j: usize,
+    auto: usize,
+    assignments: &[u32],
+    k: usize,
+) {
+    let has_labels = app.ds.labels.is_some();
     ui.horizontal(|ui| {
         let lab = ui.label("cluster");
         let mut pick = j;
@@ -101,7 +154,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             .show_ui(ui, |ui| {
                 for c in 0..k {
                     let size = assignments.iter().filter(|&&a| a as usize == c).count();
-                    let note = if c == auto && labels.is_some() {
+                    let note = if c == auto && has_labels {
                         " (most mixed)"
                     } else {
                         ""
@@ -119,103 +172,98 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 .weak(),
         );
     });
-    // Members of j and samples with some weight on j, thinned to MAX_POINTS.
-    let eligible: Vec<usize> = (0..assignments.len())
-        .filter(|&i| assignments[i] as usize == j || field.q_of(i, j) > 0.05)
-        .collect();
-    let stride = eligible.len().div_ceil(MAX_POINTS).max(1);
-    let shown: Vec<usize> = eligible.iter().copied().step_by(stride).collect();
-    let mut members: Vec<usize> = (0..assignments.len())
-        .filter(|&i| assignments[i] as usize == j)
-        .collect();
-    members.sort_by(|&a, &b| {
-        field
-            .q_of(b, j)
-            .total_cmp(&field.q_of(a, j))
-            .then(a.cmp(&b))
-    });
-    let side = 230.0;
-    let mut hovered: Option<usize> = None;
-    ui.horizontal_top(|ui| {
-        let plot_w = (ui.available_width() - side - 10.0).max(200.0);
-        ui.vertical(|ui| {
-            ui.set_width(plot_w);
-            let resp = Plot::new("gradient")
-                .width(plot_w)
-                .height((ui.available_height() - 10.0).max(200.0))
-                .legend(Legend::default())
-                .x_axis_label(format!("q_i{j} (soft assignment to cluster {j})"))
-                .y_axis_label("|dL/dz_i|")
-                .include_x(0.0)
-                .include_x(1.0)
-                .include_y(0.0)
-                .show(ui, |p| {
-                    let mut groups: std::collections::BTreeMap<u32, Vec<[f64; 2]>> =
-                        Default::default();
-                    for &i in &shown {
-                        let g = labels.as_ref().map_or(assignments[i], |l| l[i]);
-                        groups
-                            .entry(g)
-                            .or_default()
-                            .push([field.q_of(i, j) as f64, field.norm[i] as f64]);
-                    }
-                    for (g, pts) in groups {
-                        let name = if labels.is_some() {
-                            format!("label {}", app.ds.class_name(g))
-                        } else {
-                            format!("in cluster {g}")
-                        };
-                        p.points(
-                            Points::new(name, PlotPoints::from(pts))
-                                .color(palette(g as usize))
-                                .radius(1.8),
-                        );
-                    }
-                    // The sample under the pointer (within 8 pixels).
-                    let pointer = p.pointer_coordinate()?;
-                    let at = p.screen_from_plot(pointer);
-                    shown
-                        .iter()
-                        .map(|&i| {
-                            let s = p.screen_from_plot(PlotPoint::new(
-                                field.q_of(i, j) as f64,
-                                field.norm[i] as f64,
-                            ));
-                            (i, s.distance(at))
-                        })
-                        .filter(|(_, d)| *d < 8.0)
-                        .min_by(|a, b| a.1.total_cmp(&b.1))
-                        .map(|(i, _)| i)
-                });
-            hovered = resp.inner;
-            if let Some(i) = hovered {
-                let text = sample_text(app, &field, i, j);
-                resp.response.on_hover_ui(|ui| {
-                    thumb(app, ui, i, 64.0);
-                    ui.label(text);
-                });
+}
+
+/// q_ij against |dL/dz_i| for the `shown` samples, one colour group per label (or
+/// cluster, `colour_of[n]` for `shown[n]`); the sample under the pointer gets a tooltip.
+#[allow(clippy::too_many_arguments)]
+fn plot(
+    app: &mut DecApp,
+    ui: &mut egui::Ui,
+    field: &GradientField,
+    j: usize,
+    shown: &[usize],
+    colour_of: &[u32],
+    by_label: bool,
+    width: f32,
+) {
+    let resp = Plot::new("gradient")
+        .width(width)
+        .height((ui.available_height() - 10.0).max(200.0))
+        .legend(Legend::default())
+        .x_axis_label(format!("q_i{j} (soft assignment to cluster {j})"))
+        .y_axis_label("|dL/dz_i|")
+        .include_x(0.0)
+        .include_x(1.0)
+        .include_y(0.0)
+        .show(ui, |p| {
+            let mut groups: std::collections::BTreeMap<u32, Vec<[f64; 2]>> = Default::default();
+            for (&i, &g) in shown.iter().zip(colour_of) {
+                groups
+                    .entry(g)
+                    .or_default()
+                    .push([field.q_of(i, j) as f64, field.norm[i] as f64]);
             }
-        });
-        ui.vertical(|ui| {
-            ui.set_width(side);
-            ui.label(RichText::new(format!("cluster {j}: {} samples", members.len())).strong());
-            ui.label("most confident (largest q)");
-            strip(app, ui, &field, j, members.iter().take(8));
-            ui.label("least confident (smallest q)");
-            strip(app, ui, &field, j, members.iter().rev().take(8));
-            let mean = |v: &[usize]| {
-                v.iter().map(|&i| field.norm[i] as f64).sum::<f64>() / v.len().max(1) as f64
-            };
-            let tenth = (members.len() / 10).max(1);
-            if members.len() >= 2 {
-                ui.label(format!(
-                    "mean |dL/dz|: top 10% {:.4}, bottom 10% {:.4}",
-                    mean(&members[..tenth.min(members.len())]),
-                    mean(&members[members.len().saturating_sub(tenth)..])
-                ));
+            for (g, pts) in groups {
+                let name = if by_label {
+                    format!("label {}", app.ds.class_name(g))
+                } else {
+                    format!("in cluster {g}")
+                };
+                p.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .color(palette(g as usize))
+                        .radius(1.8),
+                );
             }
+            // The sample under the pointer (within 8 pixels).
+            let pointer = p.pointer_coordinate()?;
+            let at = p.screen_from_plot(pointer);
+            shown
+                .iter()
+                .map(|&i| {
+                    let s = p.screen_from_plot(PlotPoint::new(
+                        field.q_of(i, j) as f64,
+                        field.norm[i] as f64,
+                    ));
+                    (i, s.distance(at))
+                })
+                .filter(|(_, d)| *d < 8.0)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i)
         });
-    });
+    if let Some(i) = resp.inner {
+        let text = sample_text(app, field, i, j);
+        resp.response.on_hover_ui(|ui| {
+            thumb(app, ui, i, 64.0);
+            ui.label(text);
+        });
+    }
+}
+
+/// The cluster's most and least confident members, and their mean gradients.
+fn extremes(
+    app: &mut DecApp,
+    ui: &mut egui::Ui,
+    field: &GradientField,
+    j: usize,
+    members: &[usize],
+) {
+    ui.label(RichText::new(format!("cluster {j}: {} samples", members.len())).strong());
+    ui.label("most confident (largest q)");
+    strip(app, ui, field, j, members.iter().take(8));
+    ui.label("least confident (smallest q)");
+    strip(app, ui, field, j, members.iter().rev().take(8));
+    let mean =
+        |v: &[usize]| v.iter().map(|&i| field.norm[i] as f64).sum::<f64>() / v.len().max(1) as f64;
+    let tenth = (members.len() / 10).max(1);
+    if members.len() >= 2 {
+        ui.label(format!(
+            "mean |dL/dz|: top 10% {:.4}, bottom 10% {:.4}",
+            mean(&members[..tenth.min(members.len())]),
+            mean(&members[members.len().saturating_sub(tenth)..])
+        ));
+    }
 }
 
 /// One sample's label, q and gradient, for tooltips.
