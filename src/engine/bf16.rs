@@ -127,7 +127,11 @@ pub fn matmul(
                 && rayon::current_num_threads() > 1
         }
     };
-    PACKS.with_borrow_mut(|packs| {
+    // The thread's buffers are taken out for the product and put back after it: a
+    // product started on this thread while it waits for the pool (rayon may run
+    // another task here) gets fresh buffers instead of finding these borrowed.
+    let mut packs = PACKS.take();
+    {
         let (a_len, a_chunk) = if ta {
             (s.kp() * s.m_pad(), A_PAIRS * s.m_pad())
         } else {
@@ -149,7 +153,8 @@ pub fn matmul(
             Layout::RowMajor
         };
         run_tiles(parallel, s, &packs.a, a_layout, &packs.b, c, accumulate);
-    });
+    }
+    PACKS.set(packs);
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -761,6 +766,39 @@ mod tests {
                 (x - (0.5 + y)).abs() <= 1e-4 * (1.0 + y.abs()),
                 "{x} vs 0.5 + {y}"
             );
+        }
+    }
+
+    /// Products started side by side in pool tasks, each splitting over the pool: a
+    /// thread waiting inside one may run the other, which must then use buffers of its
+    /// own; both results are the one-thread result.
+    #[test]
+    fn nested_products_in_pool_tasks_keep_their_buffers_apart() {
+        if !available() {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let s = Case {
+            m: 260,
+            n: 150,
+            k: 530,
+            ta: false,
+            tb: true,
+        };
+        let a = draw(&mut rng, s.m * s.k, |r| r.random_range(-1.0..1.0));
+        let b = draw(&mut rng, s.k * s.n, |r| r.random_range(-1.0..1.0));
+        let want = run(&s, &a, &b, Threads::Single);
+        for _ in 0..20 {
+            let (x, y) = rayon::join(
+                || run(&s, &a, &b, Threads::Auto),
+                || {
+                    rayon::join(
+                        || run(&s, &a, &b, Threads::Rows),
+                        || run(&s, &a, &b, Threads::Auto),
+                    )
+                },
+            );
+            assert!(x == want && y.0 == want && y.1 == want);
         }
     }
 }
