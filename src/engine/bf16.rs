@@ -561,6 +561,12 @@ mod tests {
         c
     }
 
+    /// Uniform operands in [-1, 1) for a case.
+    fn operands(rng: &mut ChaCha8Rng, s: &Case) -> (Vec<f32>, Vec<f32>) {
+        let u = |r: &mut ChaCha8Rng| r.random_range(-1.0..1.0);
+        (draw(rng, s.m * s.k, u), draw(rng, s.k * s.n, u))
+    }
+
     fn draw(rng: &mut ChaCha8Rng, len: usize, f: impl Fn(&mut ChaCha8Rng) -> f32) -> Vec<f32> {
         (0..len).map(|_| f(rng)).collect()
     }
@@ -742,8 +748,7 @@ mod tests {
             ta: true,
             tb: false,
         };
-        let a = draw(&mut rng, s.m * s.k, |r| r.random_range(-1.0..1.0));
-        let b = draw(&mut rng, s.k * s.n, |r| r.random_range(-1.0..1.0));
+        let (a, b) = operands(&mut rng, &s);
         let single = run(&s, &a, &b, Threads::Single);
         assert_eq!(single, run(&s, &a, &b, Threads::Auto));
         assert_eq!(single, run(&s, &a, &b, Threads::Rows));
@@ -785,8 +790,7 @@ mod tests {
             ta: false,
             tb: true,
         };
-        let a = draw(&mut rng, s.m * s.k, |r| r.random_range(-1.0..1.0));
-        let b = draw(&mut rng, s.k * s.n, |r| r.random_range(-1.0..1.0));
+        let (a, b) = operands(&mut rng, &s);
         let want = run(&s, &a, &b, Threads::Single);
         for _ in 0..20 {
             let (x, y) = rayon::join(
