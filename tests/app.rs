@@ -99,6 +99,9 @@ fn start_then_stop_on_message(h: &mut Harness<'static, DecApp>, needle: &str) {
     );
     h.get_by_label("Stop").click();
     assert!(run_until(h, Duration::from_secs(30), |a| !a.is_running()));
+    // The run can end between frames (its thread finishing): one more frame draws the
+    // side panel as it is now, with Start again.
+    h.step();
 }
 
 #[test]
