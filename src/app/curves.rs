@@ -4,6 +4,8 @@
 
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
+use crate::engine::report::HistoryEntry;
+
 use super::{DecApp, palette};
 
 pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
@@ -30,8 +32,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             for (i, (name, f)) in [
                 (
                     "ACC",
-                    (|e: &crate::engine::report::HistoryEntry| e.acc)
-                        as fn(&crate::engine::report::HistoryEntry) -> Option<f64>,
+                    (|e: &HistoryEntry| e.acc) as fn(&HistoryEntry) -> Option<f64>,
                 ),
                 ("NMI", |e| e.nmi),
                 ("ARI", |e| e.ari),
@@ -66,6 +67,18 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             }
         });
     ui.label("Losses");
+    losses(app, ui, &pre, &dec, half);
+}
+
+/// Reconstruction MSE per pretraining epoch; KL, IDEC's reconstruction term and the
+/// share of labels changed per DEC update.
+fn losses(
+    app: &DecApp,
+    ui: &mut egui::Ui,
+    pre: &[&HistoryEntry],
+    dec: &[&HistoryEntry],
+    half: f32,
+) {
     Plot::new("losses")
         .height(half.max(120.0))
         .legend(Legend::default())
