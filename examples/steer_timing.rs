@@ -4,15 +4,25 @@
 //! every sample, and the PCA of Z that the embedding view redraws from; and, for
 //! comparison, the suggestions, which the app computes on their own thread.
 //!
+//! Then a run still in DEC, steered as the app does it: the worker runs DEC from the
+//! bundled autoencoder on its own thread, the main thread pauses it, sends each edit
+//! and waits for the live state that answers it. Printed: the wait from sending to
+//! the answer (the worker's pass over all data, the edit, P again) and what the GUI
+//! thread then does with it (the PCA of the new Z).
+//!
 //! `cargo run --release --example steer_timing`
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use decscope::data::{self, LoadOptions};
+use decscope::engine::autoencoder::Autoencoder;
+use decscope::engine::config::DecConfig;
 use decscope::engine::dec::{hard_labels, soft_assign};
 use decscope::engine::edit::{ClusterState, Edit, apply};
 use decscope::engine::kmeans::{KMeansParams, kmeans};
 use decscope::engine::model::DecModel;
+use decscope::engine::pipeline::{AeSource, Event, LiveState, Sink, Steer, control_channel, run};
 use decscope::engine::suggest::suggest;
 use decscope::projection::pca::pca_2d;
 
@@ -77,5 +87,62 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         s.len(),
         ms(t)
     );
+    live_edits(ds, ae)
+}
+
+/// Forwards the run's live states to the main thread.
+struct LiveSink(crossbeam_channel::Sender<Arc<LiveState>>);
+
+impl Sink for LiveSink {
+    fn event(&mut self, e: Event) {
+        if let Event::Live(l) = e {
+            let _ = self.0.send(l);
+        }
+    }
+}
+
+/// Pause a DEC run on another thread, steer it, and time each answer.
+fn live_edits(ds: data::Dataset, ae: Autoencoder) -> Result<(), Box<dyn std::error::Error>> {
+    let (ctl, control) = control_channel();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut cfg = DecConfig {
+        baselines: false,
+        ..DecConfig::default()
+    };
+    cfg.cluster.max_iter = 1_000_000;
+    cfg.cluster.tol = 0.0;
+    let worker = std::thread::spawn(move || {
+        let src = AeSource::Given(ae, "bundled".into());
+        run(&ds, &cfg, src, &mut LiveSink(tx), &control).map(|o| o.report.steered.len())
+    });
+    ctl.pause();
+    rx.recv()?;
+    let split = Edit::Split {
+        cluster: 2,
+        into: 2,
+        seed: 0,
+    };
+    let steps = [
+        ("split in 2", Steer::Edit(split)),
+        ("undo", Steer::Undo),
+        ("merge", Steer::Edit(Edit::Merge { a: 0, b: 1 })),
+        ("undo", Steer::Undo),
+    ];
+    for (what, cmd) in steps {
+        let t = Instant::now();
+        ctl.steer(cmd);
+        let l = rx.recv()?;
+        let answer = ms(t);
+        let t = Instant::now();
+        let _ = pca_2d(&l.snapshot.z, l.snapshot.e);
+        println!(
+            "live {what:>10}: answered after {answer:6.1} ms ({} clusters), then the GUI thread's PCA {:5.2} ms",
+            l.clusters.k(),
+            ms(t)
+        );
+    }
+    ctl.stop();
+    let changes = worker.join().map_err(|_| "the worker panicked")??;
+    println!("the run's report lists {changes} changes");
     Ok(())
 }

@@ -990,3 +990,109 @@ fn must_link_a_selection_then_resume() {
     );
     assert!(out.report.resumed.is_some());
 }
+
+/// The live state's clusters and why it was sent, once the worker has sent one.
+fn live_k(a: &DecApp) -> Option<(usize, bool)> {
+    let l = a.steer_view.live.as_ref()?;
+    Some((
+        l.clusters.k(),
+        matches!(l.reason, decscope::engine::pipeline::LiveReason::Steered(_)),
+    ))
+}
+
+/// Steer a run while DEC trains: pause it, split a cluster from its gallery heading
+/// (the worker applies it at once and every view shows eleven clusters), undo it,
+/// must-link a box selection, then Resume from the Steer panel; DEC goes on, and at
+/// Stop the report lists the three changes at the pause's step and the curves mark
+/// them.
+#[test]
+fn steer_a_paused_run_split_undo_pairs_then_resume() {
+    // DEC that runs until stopped, slowly enough to be paused between frames: no
+    // stopping rule, no collapse stop, a small step size.
+    let mut app = small_app(400);
+    let c = &mut app.settings.cfg.cluster;
+    c.max_iter = 1_000_000;
+    c.tol = 0.0;
+    c.on_collapse = decscope::engine::config::OnCollapse::Warn;
+    c.optimizer = decscope::engine::optim::OptimizerConfig::Sgd {
+        lr: 1e-4,
+        momentum: 0.0,
+    };
+    let mut h = harness(app);
+    h.get_by_label("Start").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(120), |a| a.live_run().is_some()),
+        "{:?} {:?} {:?} {}",
+        h.state().run.phase,
+        h.state().run.messages,
+        h.state().run.warnings,
+        h.state().status
+    );
+    h.get_by_label("Pause").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
+            == Some((10, false))),
+        "no live state after the pause"
+    );
+    h.get_by_label_contains("Paused: edits apply");
+    h.state_mut().tab = Tab::Clusters;
+    h.step();
+    h.get_by_label("cluster 2").click_secondary();
+    h.step();
+    h.step();
+    h.get_by_label("split into...").click();
+    h.step();
+    h.get_by_label("2 clusters").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
+            == Some((11, true))),
+        "the split was not applied"
+    );
+    h.step();
+    let step = h.state().steer_view.live.as_ref().unwrap().step;
+    h.get_by_label(&format!("1. split cluster 2 into 2 (DEC step {step})"));
+    let a = h.state().run.assignments().unwrap().to_vec();
+    assert_eq!(a.iter().max(), Some(&10), "every view has eleven clusters");
+    h.get_by_label("cluster 10");
+    h.get_by_label("Undo").click_accesskit();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
+        == Some((10, true))));
+    h.state_mut().selection = (0..8).collect();
+    h.step();
+    h.get_by_label("must-link these").click_accesskit();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| a
+        .steer_view
+        .live
+        .as_ref()
+        .is_some_and(|l| l.pairs == (28, 0))));
+    let marks = h.state().run.edit_marks.len();
+    assert_eq!(marks, 3, "{:?}", h.state().run.edit_marks);
+    h.get_by_label("Resume DEC from the edits")
+        .click_accesskit();
+    assert!(
+        run_until(&mut h, Duration::from_secs(30), |a| a.run.step > step + 5),
+        "DEC did not go on"
+    );
+    h.get_by_label("Stop").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
+        .run
+        .finished
+        .is_some()));
+    let out = h.state().run.finished.as_ref().unwrap();
+    let what: Vec<(usize, &str)> = out
+        .report
+        .steered
+        .iter()
+        .map(|m| (m.step, m.what.as_str()))
+        .collect();
+    assert_eq!(
+        what,
+        vec![
+            (step, "split cluster 2 into 2"),
+            (step, "undo: split cluster 2 into 2"),
+            (step, "pairs now 28 must-link, 0 cannot-link"),
+        ]
+    );
+    assert_eq!(out.report.config.constraints.pairs.len(), 28);
+    assert!(out.report.history.iter().any(|h| h.step > step));
+}

@@ -7,7 +7,11 @@ use std::process::Command;
 use decscope::data;
 use decscope::engine::config::DecConfig;
 use decscope::engine::constraints::{Constraint, Constraints, Link, satisfied};
-use decscope::engine::pipeline::{AeSource, Control, NullSink, Resume, RunOutput, run};
+use decscope::engine::edit::Edit;
+use decscope::engine::pipeline::{
+    AeSource, Control, Controller, Event, LiveReason, LiveState, NullSink, Resume, RunOutput, Sink,
+    Steer, control_channel, pretrain_autoencoder, run,
+};
 
 mod common;
 use common::mnist;
@@ -303,4 +307,134 @@ fn edit_then_resume_from_the_command_line() {
     let named = csv.lines().filter(|l| l.contains(",2,threes?,")).count();
     assert!(named > 0, "no sample of the named cluster in {csv}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A sink that steers the run from inside it, as the app's user would: `on` sees each
+/// event (with the run's controller) and the sink keeps the live states it was sent.
+struct Steering<F: FnMut(&Event, &Controller)> {
+    ctl: Controller,
+    on: F,
+    live: Vec<std::sync::Arc<LiveState>>,
+}
+
+impl<F: FnMut(&Event, &Controller)> Sink for Steering<F> {
+    fn event(&mut self, e: Event) {
+        (self.on)(&e, &self.ctl);
+        if let Event::Live(l) = e {
+            self.live.push(l);
+        }
+    }
+}
+
+/// One pretraining for the steering tests, and their configuration: exactly 200 DEC
+/// steps (tol 0), a P update every 40.
+fn steering_setup() -> (decscope::data::Dataset, DecConfig, AeSource) {
+    let ds = mnist(800);
+    let mut cfg = config();
+    cfg.cluster.tol = 0.0;
+    cfg.cluster.max_iter = 200;
+    let ae = pretrain_autoencoder(&ds, &cfg, &mut NullSink, &Control::default()).unwrap();
+    (ds, cfg, AeSource::Given(ae, "test".into()))
+}
+
+fn is_dec_update(e: &Event, step: usize) -> bool {
+    matches!(e, Event::History(h) if h.phase == "dec" && h.step == step)
+}
+
+/// Steering sent while DEC trains waits for the next P update (step 80 here, sent
+/// after the one at 40): a merge and a name, then DEC goes on with 9 clusters to the
+/// end, and the report, the model and the live state all say what was done and when.
+/// Steering sent while paused applies at once, at the pause's step: a split, then its
+/// undo, which gives back the paused centroids exactly; the run then ends with 10.
+#[test]
+fn steering_a_running_dec_at_the_next_update_or_at_once_when_paused() {
+    let (ds, cfg, ae) = steering_setup();
+    let (ctl, control) = control_channel();
+    let mut sink = Steering {
+        ctl,
+        live: Vec::new(),
+        on: |e: &Event, c: &Controller| {
+            if is_dec_update(e, 40) {
+                c.steer(Steer::Edit(Edit::Merge { a: 0, b: 1 }));
+                c.steer(Steer::Edit(Edit::Name {
+                    cluster: 0,
+                    name: Some("zero-one".into()),
+                }));
+            }
+        },
+    };
+    let out = run(&ds, &cfg, ae, &mut sink, &control).unwrap();
+    let r = &out.report;
+    let steps: Vec<(usize, usize)> = r.steered.iter().map(|m| (m.step, m.k)).collect();
+    assert_eq!(steps, vec![(80, 9), (80, 9)], "{:?}", r.steered);
+    assert_eq!(r.steered[0].what, "merge cluster 1 into 0");
+    assert_eq!(r.final_.n_clusters, 9);
+    assert_eq!(r.config.n_clusters, 9);
+    assert_eq!(r.final_.iterations, 200, "DEC went on to max_iter");
+    assert!(out.assignments.iter().all(|&a| a < 9));
+    assert_eq!(r.final_.cluster_names[0].as_deref(), Some("zero-one"));
+    assert_eq!(out.model.curation.edits.len(), 2);
+    assert!(out.model.curation.edits.iter().all(|m| m.step == 80));
+    assert_eq!(sink.live.len(), 1);
+    let l = &sink.live[0];
+    assert_eq!((l.step, l.clusters.k(), l.can_undo), (80, 9, true));
+    assert_eq!(
+        l.snapshot.centroids.as_ref().map(|c| c.len()),
+        Some(9 * 10),
+        "the live snapshot shows the edited state"
+    );
+
+    let (ctl, control) = control_channel();
+    let mut seen = 0;
+    let mut sink = Steering {
+        ctl,
+        live: Vec::new(),
+        on: |e: &Event, c: &Controller| match e {
+            e if is_dec_update(e, 120) => c.pause(),
+            Event::Live(_) => {
+                seen += 1;
+                match seen {
+                    1 => c.steer(Steer::Edit(Edit::Split {
+                        cluster: 2,
+                        into: 2,
+                        seed: 0,
+                    })),
+                    2 => c.steer(Steer::Undo),
+                    _ => c.resume(),
+                }
+            }
+            _ => {}
+        },
+    };
+    let out = run(&ds, &cfg, resume_of(&cfg, &ds), &mut sink, &control).unwrap();
+    let live = &sink.live;
+    assert_eq!(live.len(), 3);
+    assert_eq!(live[0].reason, LiveReason::Paused);
+    assert_eq!(
+        live[1].reason,
+        LiveReason::Steered(vec!["split cluster 2 into 2".into()])
+    );
+    assert!(live.iter().all(|l| l.step == 120), "applied at the pause");
+    assert_eq!(live[1].clusters.k(), 11);
+    assert_eq!(
+        live[2].clusters, live[0].clusters,
+        "undo gives back the paused state exactly"
+    );
+    assert!(live[2].can_redo && !live[2].can_undo);
+    let r = &out.report;
+    assert_eq!(r.steered.len(), 2);
+    assert_eq!(r.final_.n_clusters, 10);
+    assert_eq!(r.final_.iterations, 200);
+    assert!(
+        out.model.curation.edits.is_empty(),
+        "the undone split is gone"
+    );
+    let at_120 = r.history.iter().filter(|h| h.step == 120).count();
+    assert_eq!(at_120, 3, "the update, then P again after each change");
+}
+
+/// The same pretrained start for the second half of the test (a fresh `AeSource`).
+fn resume_of(cfg: &DecConfig, ds: &decscope::data::Dataset) -> AeSource {
+    let ae = pretrain_autoencoder(ds, cfg, &mut NullSink, &Control::default()).unwrap();
+    AeSource::Given(ae, "test".into())
 }

@@ -167,11 +167,7 @@ pub fn cluster_heading(
     k: usize,
     text: String,
 ) -> Option<super::steer::SteerAction> {
-    let name = app
-        .run
-        .finished
-        .as_ref()
-        .and_then(|o| o.model.curation.name(j).map(str::to_string));
+    let name = app.cluster_name(j);
     let text = match name {
         Some(n) => format!("{text} \"{n}\""),
         None => text,
@@ -180,7 +176,7 @@ pub fn cluster_heading(
         .add(egui::Label::new(RichText::new(text).strong()).sense(egui::Sense::click()))
         .on_hover_text("right-click: merge, split, remove");
     let mut out = None;
-    if app.run.finished.is_some() {
+    if app.run.finished.is_some() || app.live_run().is_some() {
         r.context_menu(|ui| {
             out = super::steer::cluster_menu(ui, j, k);
             if out.is_some() {

@@ -9,7 +9,7 @@ use crossbeam_channel::TryRecvError;
 
 use super::worker::WorkerMsg;
 use super::{DecApp, Frame, MAX_FRAMES, Method};
-use crate::engine::pipeline::{Event, Phase, Snapshot};
+use crate::engine::pipeline::{Event, LiveReason, LiveState, Phase, Snapshot};
 use crate::projection::pca::pca_2d;
 
 impl DecApp {
@@ -65,6 +65,20 @@ impl DecApp {
         for m in msgs {
             self.on_msg(m);
         }
+    }
+
+    /// The worker paused or applied steering: show its state, mark the curves at a
+    /// change, and let the steering panel edit from it.
+    fn on_live(&mut self, l: Arc<LiveState>) {
+        if let LiveReason::Steered(lines) = &l.reason {
+            self.run.edit_marks.push((l.step, lines.join("; ")));
+            self.steer_view.note = format!("done at DEC step {}: {}", l.step, lines.join("; "));
+            self.gradient = None;
+            self.gradient_cluster = None;
+            self.selected_cell = None;
+        }
+        self.set_snapshot(l.snapshot.clone());
+        self.steer_view.live = Some(l);
     }
 
     pub(super) fn set_snapshot(&mut self, s: Arc<Snapshot>) {
@@ -250,6 +264,7 @@ impl DecApp {
                 }
                 self.run.warnings.push(w)
             }
+            WorkerMsg::Event(Event::Live(l)) => self.on_live(l),
             WorkerMsg::Event(Event::Pretrained(_)) | WorkerMsg::Event(Event::Sweep(_)) => {}
             WorkerMsg::SweepFinished(_) => {}
             WorkerMsg::Finished(out) => {

@@ -459,13 +459,14 @@ impl DecApp {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.controls(ui));
             });
-        if self.steer_view.state().is_some() {
+        let live = self.live_run();
+        if self.steer_view.state().is_some() || live.is_some() {
             egui::Panel::right("steer")
                 .default_size(280.0)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
                         let running = self.is_running();
-                        let actions = self.steer_view.ui(ui, self.selection.len(), running);
+                        let actions = self.steer_view.ui(ui, self.selection.len(), running, live);
                         for a in actions {
                             self.steer(a, &ctx);
                         }

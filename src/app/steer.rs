@@ -1,7 +1,12 @@
-//! Steering the clusters by hand: edits of a finished run's clustering (merge, split,
-//! remove, a new cluster from the box selection, names) with undo and redo, the
-//! suggested edits, must-link and cannot-link pairs from the selection, and Resume,
-//! which goes on with DEC from the edited state under those pairs.
+//! Steering the clusters by hand: edits of the clustering (merge, split, remove, a new
+//! cluster from the box selection, names) with undo and redo, the suggested edits,
+//! must-link and cannot-link pairs from the selection, and Resume, which goes on with
+//! DEC from the edited state under those pairs.
+//!
+//! A finished run is edited here, on its Z ([`History`]); a run still in DEC is
+//! steered in the engine: each action becomes a [`Steer`] command to the worker, which
+//! applies it at once when the run is paused and at the next P update while it trains,
+//! and answers with the live state ([`LiveState`]) that this panel then shows.
 //!
 //! Why: the views show what DEC got wrong; here the user fixes it and lets training
 //! go on from the fix. The view keeps its own state ([`SteerView`]) and draws from it
@@ -20,7 +25,7 @@ use crate::engine::constraints::{Constraint, Constraints, DEFAULT_WEIGHT, Link};
 use crate::engine::dec::{hard_labels, soft_assign};
 use crate::engine::edit::{ClusterState, Edit, History};
 use crate::engine::model::EditMark;
-use crate::engine::pipeline::{Phase, Resume, RunOutput, Snapshot};
+use crate::engine::pipeline::{LiveState, Phase, Resume, RunOutput, Snapshot, Steer};
 use crate::engine::suggest::{Suggestion, suggest};
 
 /// Most samples of a selection that are paired with each other (all pairs among them).
@@ -50,6 +55,16 @@ pub struct SteerView {
     pub split_into: usize,
     /// The cluster that the cannot-link and merge controls point at.
     pub other: usize,
+    /// The run in DEC as the worker last reported it (paused, or just steered).
+    pub live: Option<Arc<LiveState>>,
+}
+
+/// What the panel needs to know of a run still in DEC.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveRun {
+    /// Clusters in the latest snapshot.
+    pub k: usize,
+    pub paused: bool,
 }
 
 impl Default for SteerView {
@@ -67,6 +82,7 @@ impl Default for SteerView {
             name: String::new(),
             split_into: 2,
             other: 0,
+            live: None,
         }
     }
 }
@@ -98,6 +114,7 @@ impl SteerView {
             state.names = out.model.curation.names.clone();
         }
         self.history = Some(History::new(state));
+        self.live = None;
         self.z = Arc::new(out.z.clone());
         self.alpha = out.model.alpha;
         self.step = out.model.curation.dec_steps;
@@ -161,10 +178,15 @@ impl SteerView {
     /// Start finding the suggested edits of the current state on their own thread;
     /// [`SteerView::poll`] takes them.
     pub fn find_suggestions(&mut self, repaint: impl Fn() + Send + 'static) {
-        let Some(state) = self.state().cloned() else {
-            return;
+        let (state, z) = match (self.state(), &self.live) {
+            (Some(s), _) => (s.clone(), self.z.clone()),
+            (None, Some(l)) => (l.clusters.clone(), Arc::new(l.snapshot.z.clone())),
+            (None, None) => {
+                self.note = "pause the run (or let it finish) to look for suggestions".into();
+                return;
+            }
         };
-        let (z, alpha) = (self.z.clone(), self.alpha);
+        let alpha = self.alpha;
         let (tx, rx) = crossbeam_channel::bounded(1);
         std::thread::spawn(move || {
             let _ = tx.send(suggest(&state, &z, alpha, 0));
@@ -240,28 +262,74 @@ impl SteerView {
         );
     }
 
-    /// The panel: edit history, undo/redo, pairs, suggestions, Resume.
-    pub fn ui(&mut self, ui: &mut egui::Ui, selected: usize, running: bool) -> Vec<SteerAction> {
+    /// Names of the clusters being edited (finished or live), one per cluster or empty.
+    fn names(&self) -> Vec<Option<String>> {
+        match (self.state(), &self.live) {
+            (Some(s), _) => s.names.clone(),
+            (None, Some(l)) => l.clusters.names.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// The edits to list: a finished run's since it finished, a live run's in force.
+    fn edit_lines(&self) -> Vec<String> {
+        match (&self.history, &self.live) {
+            (Some(h), _) => h.edits().iter().map(Edit::to_string).collect(),
+            (None, Some(l)) => l
+                .edits
+                .iter()
+                .map(|m| format!("{} (DEC step {})", m.edit, m.step))
+                .collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    fn can_undo_redo(&self) -> (bool, bool) {
+        match (&self.history, &self.live) {
+            (Some(h), _) => (!h.edits().is_empty(), h.can_redo()),
+            (None, Some(l)) => (l.can_undo, l.can_redo),
+            (None, None) => (false, false),
+        }
+    }
+
+    /// The panel: edit history, undo/redo, pairs, suggestions, Resume. `live`: the run
+    /// is still in DEC (edits go to the worker), `None`: a finished run is edited.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        selected: usize,
+        running: bool,
+        live: Option<LiveRun>,
+    ) -> Vec<SteerAction> {
         let mut act = Vec::new();
         self.poll();
         ui.heading("Steer clusters");
-        let Some(k) = self.state().map(ClusterState::k) else {
-            return act;
+        let k = match (self.state(), live) {
+            (Some(s), _) => s.k(),
+            (None, Some(l)) => l.k,
+            (None, None) => return act,
         };
+        let hint = match live {
+            Some(l) if l.paused => "Paused: edits apply to the live state at once.",
+            Some(_) => "Edits apply at DEC's next P update; pause to apply them at once.",
+            None => "",
+        };
+        if !hint.is_empty() {
+            ui.label(RichText::new(hint).color(Color32::from_rgb(240, 200, 120)));
+        }
         ui.label(
             RichText::new("Right-click a cluster in the Clusters or Confusion view to merge, split or remove it; drag a box in the Embedding view to select samples.")
                 .weak()
                 .small(),
         );
+        let (can_undo, can_redo) = self.can_undo_redo();
         ui.horizontal(|ui| {
-            let can_undo = !self.edits().is_empty();
             if ui
                 .add_enabled(can_undo, egui::Button::new("Undo"))
                 .clicked()
             {
                 act.push(SteerAction::Undo);
             }
-            let can_redo = self.history.as_ref().is_some_and(History::can_redo);
             if ui
                 .add_enabled(can_redo, egui::Button::new("Redo"))
                 .clicked()
@@ -272,7 +340,7 @@ impl SteerView {
                 act.push(SteerAction::Suggest);
             }
         });
-        for (i, e) in self.edits().iter().enumerate() {
+        for (i, e) in self.edit_lines().iter().enumerate() {
             ui.label(RichText::new(format!("{}. {e}", i + 1)).small());
         }
         self.other = self.other.min(k - 1);
@@ -286,9 +354,7 @@ impl SteerView {
             );
             if ui.button("Name").clicked() {
                 let name = self.name.trim().to_string();
-                let named = self
-                    .state()
-                    .is_some_and(|s| s.names.get(self.other).is_some_and(Option::is_some));
+                let named = self.names().get(self.other).is_some_and(Option::is_some);
                 if name.is_empty() && !named {
                     self.note = format!("type a name for cluster {} first", self.other);
                 } else {
@@ -301,12 +367,20 @@ impl SteerView {
         });
         self.pair_controls(ui, selected, &mut act);
         self.suggestion_list(ui, &mut act);
-        let label = if self.edits().is_empty() && self.constraints.is_empty() {
+        let label = if self.edit_lines().is_empty() && self.constraints.is_empty() {
             "Resume DEC"
         } else {
             "Resume DEC from the edits"
         };
-        if ui.add_enabled(!running, egui::Button::new(label)).clicked() {
+        // A live run resumes from its pause; a finished one starts DEC again.
+        let can_resume = match live {
+            Some(l) => l.paused,
+            None => !running,
+        };
+        if ui
+            .add_enabled(can_resume, egui::Button::new(label))
+            .clicked()
+        {
             act.push(SteerAction::Resume);
         }
         if !self.note.is_empty() {
@@ -415,8 +489,36 @@ pub fn cluster_menu(ui: &mut egui::Ui, c: usize, k: usize) -> Option<SteerAction
 }
 
 impl DecApp {
-    /// Carry out a steering action.
+    /// The run still in DEC, as the steering panel sees it (`None`: no run, a run before
+    /// DEC, or a finished one).
+    pub fn live_run(&self) -> Option<LiveRun> {
+        if !self.is_running() || self.run.phase != Some(Phase::Clustering) {
+            return None;
+        }
+        let s = self.run.snapshot.as_ref()?;
+        let k = s.centroids.as_ref()?.len() / s.e.max(1);
+        Some(LiveRun {
+            k,
+            paused: self.run.paused,
+        })
+    }
+
+    /// Name of cluster `j` of the clustering shown, if it has one.
+    pub fn cluster_name(&self, j: usize) -> Option<String> {
+        if let Some(o) = &self.run.finished {
+            return o.model.curation.name(j).map(str::to_string);
+        }
+        let l = self.steer_view.live.as_ref()?;
+        l.clusters.names.get(j).cloned().flatten()
+    }
+
+    /// Carry out a steering action: on the finished run here, or sent to the worker
+    /// while the run is in DEC.
     pub fn steer(&mut self, action: SteerAction, ctx: &egui::Context) {
+        if let Some(live) = self.live_run() {
+            self.steer_live(action, live, ctx);
+            return;
+        }
         let changed = match action {
             SteerAction::Edit(e) => self.steer_view.apply(e),
             SteerAction::Undo => self.steer_view.undo(),
@@ -454,6 +556,59 @@ impl DecApp {
         };
         if changed {
             self.show_steered();
+        }
+    }
+
+    /// Send a steering action to the running worker; the pairs are kept here too (the
+    /// whole set goes with each change).
+    fn steer_live(&mut self, action: SteerAction, live: LiveRun, ctx: &egui::Context) {
+        let Some(w) = &self.worker else { return };
+        let ctl = w.controller.clone();
+        let cmd = match action {
+            SteerAction::Edit(e) => Some(Steer::Edit(e)),
+            SteerAction::Undo => Some(Steer::Undo),
+            SteerAction::Redo => Some(Steer::Redo),
+            SteerAction::AddFromSelection => Some(Steer::Edit(Edit::Add {
+                samples: self.selection.clone(),
+            })),
+            SteerAction::MustLink | SteerAction::CannotLink(_) | SteerAction::ClearPairs => {
+                match action {
+                    SteerAction::MustLink => self.steer_view.must_link(&self.selection.clone()),
+                    SteerAction::CannotLink(c) => {
+                        if let (Some(a), Some(q)) = (self.run.assignments(), self.run.confidence())
+                        {
+                            let (a, q) = (a.to_vec(), q.to_vec());
+                            self.steer_view
+                                .cannot_link(&self.selection.clone(), c, &a, &q);
+                        }
+                    }
+                    _ => self.steer_view.constraints.clear(),
+                }
+                Some(Steer::Pairs(Constraints {
+                    pairs: self.steer_view.constraints.clone(),
+                    weight: self.steer_view.weight,
+                }))
+            }
+            SteerAction::Suggest => {
+                let ctx = ctx.clone();
+                self.steer_view
+                    .find_suggestions(move || ctx.request_repaint());
+                None
+            }
+            SteerAction::Resume => {
+                self.resume();
+                None
+            }
+        };
+        if let Some(cmd) = cmd {
+            let when = if live.paused {
+                "applying"
+            } else {
+                "sent; applies at the next P update"
+            };
+            self.steer_view.note = format!("{when}: {}", describe(&cmd));
+            self.steer_view.suggestions.clear();
+            ctl.steer(cmd);
         }
     }
 
@@ -556,6 +711,19 @@ impl DecApp {
             move || ctx2.request_repaint(),
         ));
         self.status = "training (resumed)...".into();
+    }
+}
+
+/// A steering command in a few words.
+fn describe(cmd: &Steer) -> String {
+    match cmd {
+        Steer::Edit(e) => e.to_string(),
+        Steer::Undo => "undo".into(),
+        Steer::Redo => "redo".into(),
+        Steer::Pairs(c) => {
+            let (must, cannot) = c.counts();
+            format!("{must} must-link and {cannot} cannot-link pair(s)")
+        }
     }
 }
 

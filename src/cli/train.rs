@@ -305,6 +305,9 @@ impl Sink for BarSink {
             }
             Event::Message(m) => self.line(format!("  {m}")),
             Event::Warning(w) => self.line(format!("  warning: {}", w.message)),
+            // The command line steers nothing while it runs (`decscope edit` edits a
+            // saved run); the messages above already say what was applied.
+            Event::Live(_) => {}
             Event::Pretrained(ae) => {
                 if let Some((dir, cfg, info)) = &self.save_pretrained {
                     let m = DecModel::autoencoder_only((*ae).clone(), cfg, info);

@@ -144,6 +144,9 @@ pub struct Report {
     /// Set when DEC went on from a saved (and perhaps edited) state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed: Option<Resumed>,
+    /// Hand steering applied while DEC ran (the app's edits during a run), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steered: Vec<crate::engine::pipeline::SteerMark>,
 }
 
 impl Report {

@@ -12,7 +12,8 @@
 
 use std::sync::Arc;
 
-use super::{Ctx, Event, Phase, PipelineError, Snapshot};
+use super::steer::{LiveReason, LiveState, Steering};
+use super::{Ctx, Event, Phase, PipelineError, Poll, Snapshot};
 use crate::data::Dataset;
 use crate::engine::augment::{Augmenter, Batches};
 use crate::engine::autoencoder::{Autoencoder, Mlp};
@@ -39,6 +40,12 @@ pub(super) struct DecOutcome {
     /// DEC ended on a collapse and `ae`/`mu` are the last healthy state (IDEC: the
     /// decoder too).
     pub stopped_on_collapse: bool,
+    /// Clusters at the end.
+    pub k: usize,
+    /// The run's configuration as steering left it (its k when changed, its pairs).
+    pub cfg: DecConfig,
+    /// Names, edits in force and the log of the hand steering.
+    pub steering: Steering,
 }
 
 /// The collapse threshold of each cluster: `fraction` x min(its size at the start of
@@ -136,6 +143,11 @@ struct Tracker {
     recent_changes: Vec<f64>,
     /// IDEC: the sum and count of the batches' reconstruction losses since the last update.
     rec: (f64, usize),
+    /// Hand steering changed the clusters: the collapse guard starts again from the
+    /// sizes at the next update.
+    rebase: bool,
+    /// The last update's snapshot (steering's live state shows it).
+    last: Option<Arc<Snapshot>>,
 }
 
 impl Tracker {
@@ -152,12 +164,25 @@ impl Tracker {
             healthy: None,
             recent_changes: Vec::new(),
             rec: (0.0, 0),
+            rebase: false,
+            last: None,
         }
+    }
+
+    /// The clusters were steered (now `k` of them): the collapse guard measures from
+    /// the next update's sizes, and the last healthy state is the edited one.
+    fn reshape(&mut self, k: usize) {
+        self.k = k;
+        self.warned = vec![false; k];
+        self.healthy = None;
+        self.rebase = true;
     }
 
     /// The P update at DEC step `it` (eq. 3: p_ij ∝ q_ij² / f_j, f_j = Σ_i q_ij, from
     /// all data): new labels, history, snapshot, the collapse guard and the stopping
-    /// rule. `Err((step, loss))` for a non-finite KL(P‖Q).
+    /// rule (not right after hand steering, `steered`: an edit is no convergence).
+    /// `Err((step, loss))` for a non-finite KL(P‖Q).
+    #[allow(clippy::too_many_arguments)]
     fn update(
         &mut self,
         it: usize,
@@ -166,6 +191,7 @@ impl Tracker {
         ae: &mut Autoencoder,
         mu: &mut Vec<f32>,
         ctx: &mut Ctx,
+        steered: bool,
     ) -> Result<Update, (usize, f32)> {
         let (c, k) = (&cfg.cluster, self.k);
         let (z, q) = full_q(ds, ae, mu, k, c.alpha);
@@ -178,6 +204,10 @@ impl Tracker {
             .count() as f64
             / ds.n as f64;
         self.prev = labels;
+        if std::mem::take(&mut self.rebase) {
+            self.init_sizes = cluster_sizes(&self.prev, k);
+            self.thresholds = collapse_thresholds(&self.init_sizes, ds.n, c.collapse_fraction);
+        }
         self.recent_changes.push(changed);
         let loss = kl_divergence(&self.p_all, &q, ds.n);
         if !loss.is_finite() {
@@ -185,18 +215,20 @@ impl Tracker {
         }
         let s = ds.labels.as_deref().map(|t| scores(t, &self.prev));
         self.record(it, loss, changed, s, cfg, ctx);
+        let snap = Arc::new(Snapshot {
+            phase: Phase::Clustering,
+            step: self.step0 + it,
+            z,
+            e: ae.encoder.n_out(),
+            assignments: Some(self.prev.clone()),
+            confidence: Some(conf),
+            centroids: Some(mu.clone()),
+            scores: s,
+        });
         if ctx.sink.wants_snapshot() {
-            ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
-                phase: Phase::Clustering,
-                step: self.step0 + it,
-                z,
-                e: ae.encoder.n_out(),
-                assignments: Some(self.prev.clone()),
-                confidence: Some(conf),
-                centroids: Some(mu.clone()),
-                scores: s,
-            })));
+            ctx.sink.event(Event::Snapshot(snap.clone()));
         }
+        self.last = Some(snap);
         let collapsed = self.warn_collapses(it, ds.n, c, ctx);
         if c.on_collapse == OnCollapse::Stop {
             if !collapsed {
@@ -217,7 +249,7 @@ impl Tracker {
                 return Ok(Update::Collapsed);
             }
         }
-        Ok(if it > 0 && changed < c.tol as f64 {
+        Ok(if it > 0 && changed < c.tol as f64 && !steered {
             Update::Converged
         } else if it == c.max_iter {
             Update::Last
@@ -370,6 +402,16 @@ struct Trainer {
 }
 
 impl Trainer {
+    /// New step buffers for `k` clusters and the configuration's pairs; the optimizer
+    /// keeps its state (the centroids' moments start again when their count changes).
+    fn reshape(&mut self, cfg: &DecConfig, ae: &Autoencoder, k: usize, bsz: usize) {
+        let opt = std::mem::replace(&mut self.opt, Optimizer::new(cfg.cluster.optimizer));
+        *self = Trainer {
+            opt,
+            ..Trainer::new(cfg, ae, k, bsz)
+        };
+    }
+
     fn new(cfg: &DecConfig, ae: &Autoencoder, k: usize, bsz: usize) -> Trainer {
         let c = &cfg.cluster;
         let idec = cfg.method == Method::Idec;
@@ -423,68 +465,197 @@ impl Trainer {
     }
 }
 
+/// The state of a DEC run between steps: the model, the step's machinery, the
+/// bookkeeping between P updates and the hand steering, with the configuration as
+/// steering left it (`cfg`: its k and its pairs).
+struct Dec<'d> {
+    ds: &'d Dataset,
+    cfg: DecConfig,
+    ae: Autoencoder,
+    mu: Vec<f32>,
+    k: usize,
+    bsz: usize,
+    trainer: Trainer,
+    t: Tracker,
+    steering: Steering,
+}
+
+impl Dec<'_> {
+    /// A P update at DEC step `it` (after taking the steering that waited for it).
+    fn update(&mut self, it: usize, ctx: &mut Ctx) -> Result<Update, (usize, f32)> {
+        let lines = self.take_steering(it, ctx);
+        let u = self.t.update(
+            it,
+            self.ds,
+            &self.cfg,
+            &mut self.ae,
+            &mut self.mu,
+            ctx,
+            !lines.is_empty(),
+        )?;
+        if !lines.is_empty() {
+            self.tell(it, LiveReason::Steered(lines), ctx);
+        }
+        Ok(u)
+    }
+
+    /// Apply the steering received so far to the live state; its lines.
+    fn take_steering(&mut self, it: usize, ctx: &mut Ctx) -> Vec<String> {
+        let cmds = ctx.ctl.take_steering();
+        if cmds.is_empty() {
+            return Vec::new();
+        }
+        let e = self.ae.encoder.n_out();
+        let z = self.ae.encode(&self.ds.x, self.ds.n);
+        let step = self.t.step0 + it;
+        let alpha = self.cfg.cluster.alpha;
+        let done = self.steering.apply(
+            cmds,
+            &mut self.mu,
+            e,
+            &z,
+            alpha,
+            step,
+            &mut self.cfg.constraints,
+        );
+        if self.steering.names.len() != self.k {
+            // k was "the number of classes" (0) or a number: now it is this one.
+            self.k = self.steering.names.len();
+            self.cfg.n_clusters = self.k;
+        }
+        if done.reshaped {
+            self.trainer.reshape(&self.cfg, &self.ae, self.k, self.bsz);
+        }
+        self.t.reshape(self.k);
+        for line in &done.lines {
+            ctx.sink
+                .event(Event::Message(format!("DEC step {step}: {line}")));
+        }
+        done.lines
+    }
+
+    /// Send the live state (after the update just made, or, on a pause, as it is now).
+    fn tell(&mut self, it: usize, reason: LiveReason, ctx: &mut Ctx) {
+        let snapshot = match (&reason, &self.t.last) {
+            (LiveReason::Steered(_), Some(s)) => s.clone(),
+            _ => Arc::new(self.snapshot(it)),
+        };
+        let e = self.ae.encoder.n_out();
+        ctx.sink.event(Event::Live(Arc::new(LiveState {
+            step: self.t.step0 + it,
+            reason,
+            clusters: self.steering.clusters(&self.mu, e),
+            snapshot,
+            edits: self.steering.marks.clone(),
+            can_undo: self.steering.can_undo(),
+            can_redo: self.steering.can_redo(),
+            pairs: self.cfg.constraints.counts(),
+        })));
+    }
+
+    /// Z, assignments and scores of the state now.
+    fn snapshot(&self, it: usize) -> Snapshot {
+        let (z, q) = full_q(self.ds, &self.ae, &self.mu, self.k, self.cfg.cluster.alpha);
+        let (labels, conf) = hard_labels(&q, self.k);
+        Snapshot {
+            phase: Phase::Clustering,
+            step: self.t.step0 + it,
+            e: self.ae.encoder.n_out(),
+            z,
+            scores: self.ds.labels.as_deref().map(|t| scores(t, &labels)),
+            assignments: Some(labels),
+            confidence: Some(conf),
+            centroids: Some(self.mu.clone()),
+        }
+    }
+
+    /// One training step on `batch`; its loss (KL, plus IDEC's and the pairs' terms).
+    fn step(
+        &mut self,
+        batch: &crate::engine::augment::Batch,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> f32 {
+        let l = self.trainer.step(
+            &mut self.ae,
+            &mut self.mu,
+            batch,
+            &self.t.p_all,
+            self.ds,
+            rng,
+        );
+        if let Some(r) = l.rec {
+            self.t.rec.0 += r as f64;
+            self.t.rec.1 += 1;
+        }
+        l.kl + l.rec.map_or(0.0, |r| r / self.cfg.cluster.idec_gamma) + l.pairs.unwrap_or(0.0)
+    }
+}
+
+/// How the loop of [`run_dec`] ended.
+#[derive(Default)]
+struct Ending {
+    update: Option<Update>,
+    stopped: bool,
+    diverged: Option<(usize, f32)>,
+    iterations: usize,
+}
+
 /// Run DEC from the k-means initialisation `km` on the encoder of `ae` (and, for
 /// IDEC, its decoder), on augmented batches when `aug` is given (DEC-DA: P still comes
-/// from the clean data), with the configuration's constraints when it has any. A
-/// non-finite loss (a step's, or KL(P‖Q) at a P update) ends the run with
-/// [`PipelineError::Diverged`], as in pretraining: a NaN embedding would otherwise put
-/// every sample in cluster 0 and look "converged".
+/// from the clean data), with the configuration's constraints when it has any, and
+/// the hand steering that arrives on the control channel (`steer`). A non-finite loss
+/// (a step's, or KL(P‖Q) at a P update) ends the run with [`PipelineError::Diverged`],
+/// as in pretraining: a NaN embedding would otherwise put every sample in cluster 0
+/// and look "converged".
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_dec(
     ds: &Dataset,
     cfg: &DecConfig,
     k: usize,
-    mut ae: Autoencoder,
+    ae: Autoencoder,
     km: KMeansResult,
     ctx: &mut Ctx,
     aug: Option<Augmenter>,
+    steering: Steering,
 ) -> Result<DecOutcome, PipelineError> {
     let c = &cfg.cluster;
-    let mut mu = km.centroids;
     let bsz = c.batch_size.min(ds.n);
-    let mut trainer = Trainer::new(cfg, &ae, k, bsz);
-    let mut t = Tracker::new(km.labels, k, ds.n, c.collapse_fraction, ctx.dec_step0);
-    let step0 = t.step0;
-    let (mut iterations, mut end) = (0, Update::Go);
-    let (mut stopped, mut diverged) = (false, None);
+    let mut dec = Dec {
+        ds,
+        cfg: cfg.clone(),
+        trainer: Trainer::new(cfg, &ae, k, bsz),
+        t: Tracker::new(km.labels, k, ds.n, c.collapse_fraction, ctx.dec_step0),
+        ae,
+        mu: km.centroids,
+        k,
+        bsz,
+        steering,
+    };
+    let step0 = dec.t.step0;
     ctx.phase(Phase::Clustering, step0 + c.max_iter);
     let rng = &mut Stream::Dec.rng(cfg.seed);
     let aug_seed = Stream::Augment(AUGMENT_DEC).seed(cfg.seed);
+    let mut end = Ending::default();
     std::thread::scope(|scope| {
         let mut batches = Batches::new(scope, &ds.x, ds.n, bsz, aug, aug_seed);
         for it in 0..=c.max_iter {
-            if it % c.update_interval == 0 || it == c.max_iter {
-                match t.update(it, ds, cfg, &mut ae, &mut mu, ctx) {
-                    Err(d) => {
-                        diverged = Some(d);
-                        break;
-                    }
-                    Ok(Update::Go) => {}
-                    Ok(u) => {
-                        end = u;
-                        break;
-                    }
-                }
-            }
-            if ctx.ctl.checkpoint().is_err() {
-                stopped = true;
+            if let Err(ending) = between_steps(&mut dec, it, ctx) {
+                end = Ending {
+                    iterations: end.iterations,
+                    ..ending
+                };
                 break;
             }
             let Some(batch) = batches.next(rng) else {
-                stopped = true;
+                end.stopped = true;
                 break;
             };
-            let l = trainer.step(&mut ae, &mut mu, batch, &t.p_all, ds, rng);
-            if let Some(r) = l.rec {
-                t.rec.0 += r as f64;
-                t.rec.1 += 1;
-            }
-            let loss = l.kl + l.rec.map_or(0.0, |r| r / c.idec_gamma) + l.pairs.unwrap_or(0.0);
+            let loss = dec.step(batch, rng);
             if !loss.is_finite() {
-                diverged = Some((step0 + it + 1, loss));
+                end.diverged = Some((step0 + it + 1, loss));
                 break;
             }
-            iterations = it + 1;
+            end.iterations = it + 1;
             ctx.sink.event(Event::Step {
                 phase: Phase::Clustering,
                 step: step0 + it + 1,
@@ -494,24 +665,72 @@ pub(super) fn run_dec(
             });
         }
     });
-    if let Some((step, loss)) = diverged {
+    finish_dec(dec, end, ctx)
+}
+
+/// Before DEC step `it`: the P update when one is due, then pause, resume, stop and
+/// steering. `Err` ends the loop (the update's verdict, a stop or a divergence).
+fn between_steps(dec: &mut Dec, it: usize, ctx: &mut Ctx) -> Result<(), Ending> {
+    let c = &dec.cfg.cluster;
+    let mut due = it.is_multiple_of(c.update_interval) || it == c.max_iter;
+    loop {
+        if due {
+            due = false;
+            match dec.update(it, ctx) {
+                Err(d) => {
+                    return Err(Ending {
+                        diverged: Some(d),
+                        ..Ending::default()
+                    });
+                }
+                Ok(Update::Go) => {}
+                Ok(u) => {
+                    return Err(Ending {
+                        update: Some(u),
+                        ..Ending::default()
+                    });
+                }
+            }
+        }
+        match ctx.ctl.poll() {
+            Err(_) => {
+                return Err(Ending {
+                    stopped: true,
+                    ..Ending::default()
+                });
+            }
+            Ok(Poll::Go) => return Ok(()),
+            Ok(Poll::Paused) => dec.tell(it, LiveReason::Paused, ctx),
+            // Paused with steering: apply it now, with P recomputed from the edit.
+            Ok(Poll::Steer) => due = true,
+        }
+    }
+}
+
+/// The outcome of a finished loop: an error for a divergence, else where DEC ended.
+fn finish_dec(dec: Dec, end: Ending, ctx: &mut Ctx) -> Result<DecOutcome, PipelineError> {
+    if let Some((step, loss)) = end.diverged {
         return Err(PipelineError::Diverged {
             phase: Phase::Clustering.name(),
             step,
             loss,
         });
     }
-    let (converged, stopped_on_collapse) = (end == Update::Converged, end == Update::Collapsed);
-    if !converged && !stopped && !stopped_on_collapse {
-        ctx.warn(t.not_converged(c, iterations));
+    let converged = end.update == Some(Update::Converged);
+    let stopped_on_collapse = end.update == Some(Update::Collapsed);
+    if !converged && !end.stopped && !stopped_on_collapse {
+        ctx.warn(dec.t.not_converged(&dec.cfg.cluster, end.iterations));
     }
     Ok(DecOutcome {
-        ae,
-        mu,
-        iterations,
+        ae: dec.ae,
+        mu: dec.mu,
+        iterations: end.iterations,
         converged,
-        stopped,
+        stopped: end.stopped,
         stopped_on_collapse,
+        k: dec.k,
+        cfg: dec.cfg,
+        steering: dec.steering,
     })
 }
 

@@ -100,6 +100,9 @@ pub enum Event {
     /// Progress of a sweep ([`crate::engine::sweep`]); the runs inside it send their
     /// own events as well.
     Sweep(SweepEvent),
+    /// DEC paused, or steering applied: the live state that edits apply to
+    /// ([`super::steer`]).
+    Live(Arc<super::LiveState>),
 }
 
 /// What a sweep reports between its runs.

@@ -12,12 +12,14 @@ mod cluster;
 mod control;
 mod events;
 mod pretrain;
+mod steer;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use control::{Command, Control, Controller, control_channel};
+pub use control::{Command, Control, Controller, Poll, control_channel};
 pub use events::{Event, KPoint, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent};
+pub use steer::{LiveReason, LiveState, Steer, SteerMark};
 
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;
@@ -230,13 +232,17 @@ pub fn run(
         Some(r) => resumed_centroids(ds, cfg, r, &ae, &mut ctx),
         None => init_centroids(ds, cfg, k, &ae, &mut ctx)?,
     };
+    let steering = match &resume {
+        Some(r) => steer::Steering::new(r.clusters.names.clone(), k, r.marks.clone()),
+        None => steer::Steering::new(Vec::new(), k, Vec::new()),
+    };
     let t0 = Instant::now();
-    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug)?;
+    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug, steering)?;
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
     }
-    Ok(finish(ds, cfg, k, dec, ae_source, resume, ctx))
+    Ok(finish(ds, dec, ae_source, resume, ctx))
 }
 
 /// DEC's start when it goes on from a saved state: the state's centroids, and the
@@ -409,19 +415,19 @@ fn init_centroids(
 }
 
 /// The final assignment of every sample, the last snapshot, the report and the model.
+/// Hand steering during the run may have changed k, the names and the pairs
+/// (`dec.cfg`, `dec.steering`).
 fn finish(
     ds: &Dataset,
-    cfg: &DecConfig,
-    k: usize,
     dec: cluster::DecOutcome,
     ae_source: String,
     resume: Option<Resume>,
     mut ctx: Ctx,
 ) -> RunOutput {
     let (ae, mu, iterations) = (dec.ae, dec.mu, dec.iterations);
-    let names = resume
-        .as_ref()
-        .map(|r| r.clusters.names.clone())
+    let (cfg, k) = (&dec.cfg, dec.k);
+    let steering = dec.steering;
+    let names = Some(steering.names.clone())
         .filter(|n| n.iter().any(Option::is_some))
         .unwrap_or_default();
     let e = ae.encoder.n_out();
@@ -497,6 +503,7 @@ fn finish(
             step: r.step,
             edits: r.edits(),
         }),
+        steered: steering.log,
     };
     let model = DecModel {
         ae,
@@ -506,7 +513,7 @@ fn finish(
         dataset: ds.info(),
         curation: Curation {
             names,
-            edits: resume.map(|r| r.marks).unwrap_or_default(),
+            edits: steering.marks,
             dec_steps: ctx.dec_step0 + iterations,
         },
     };

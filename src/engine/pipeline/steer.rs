@@ -1,0 +1,318 @@
+//! Steering a DEC run while it trains: hand edits of its clusters (merge, split,
+//! remove, add, name), undo and redo of them, and new must-link / cannot-link pairs,
+//! applied to the live state.
+//!
+//! Why: a user sees the 4/9 cluster form during a run and should not have to wait for
+//! the end (or stop and start again) to fix it. The caller sends [`Steer`] commands
+//! over the run's command channel; DEC takes them at its next P update, or at once
+//! when the run is paused, applies them to its encoder's current Z, recomputes P from
+//! the edited state and goes on (`cluster::run_dec`). Each change is reported as a
+//! [`LiveState`] event and kept in the report ([`SteerMark`]) and the model's curation.
+//!
+//! Undo restores the centroids and names from just before the edit (the encoder goes on
+//! from where it is: DEC trained it in between); redo applies the edit again on the
+//! Z of the moment.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::Snapshot;
+use crate::engine::constraints::Constraints;
+use crate::engine::edit::{ClusterState, Edit, apply};
+use crate::engine::model::EditMark;
+
+/// A change to a running DEC.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Steer {
+    /// A hand edit; cluster numbers are those of the run's state when it applies.
+    Edit(Edit),
+    /// Put back the clusters from before the last edit.
+    Undo,
+    /// Apply the last undone edit again.
+    Redo,
+    /// The must-link / cannot-link pairs from now on (replacing the run's).
+    Pairs(Constraints),
+}
+
+/// One change made to a run while it trained, as the report keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SteerMark {
+    /// The DEC step it applied at.
+    pub step: usize,
+    /// What was done ("merge cluster 3 into 0", "undo: ...", "12 pairs"), or why not.
+    pub what: String,
+    /// Clusters after it.
+    pub k: usize,
+}
+
+/// Why a [`LiveState`] was sent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveReason {
+    /// The run was paused: this is the state edits will apply to.
+    Paused,
+    /// Steering was applied (one line per change, or why it was refused).
+    Steered(Vec<String>),
+}
+
+/// DEC's state as steering sees it: sent when the run pauses and after each change.
+#[derive(Clone, Debug)]
+pub struct LiveState {
+    pub step: usize,
+    pub reason: LiveReason,
+    /// Centroids and names now.
+    pub clusters: ClusterState,
+    /// Z, assignments and confidences under `clusters` (always sent, never dropped).
+    pub snapshot: Arc<Snapshot>,
+    /// The run's edits in force, each with its DEC step.
+    pub edits: Vec<EditMark>,
+    pub can_undo: bool,
+    pub can_redo: bool,
+    /// Must-link and cannot-link pairs in force.
+    pub pairs: (usize, usize),
+}
+
+/// The run's side of steering: names, the undo and redo stacks, the edits in force and
+/// the log of every change.
+#[derive(Debug, Default)]
+pub(super) struct Steering {
+    pub names: Vec<Option<String>>,
+    /// Each applied edit with the clusters from before it.
+    undo: Vec<(ClusterState, Edit)>,
+    redo: Vec<Edit>,
+    pub marks: Vec<EditMark>,
+    pub log: Vec<SteerMark>,
+}
+
+/// What applying steering changed.
+pub(super) struct Applied {
+    /// One line per change (or refusal).
+    pub lines: Vec<String>,
+    /// The number of clusters or the pairs changed: DEC's step buffers are rebuilt.
+    pub reshaped: bool,
+}
+
+impl Steering {
+    /// Start from `names` (one per cluster, or empty) and the edits of the state's past.
+    pub fn new(names: Vec<Option<String>>, k: usize, marks: Vec<EditMark>) -> Steering {
+        Steering {
+            names: if names.len() == k {
+                names
+            } else {
+                vec![None; k]
+            },
+            marks,
+            ..Steering::default()
+        }
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    /// Apply `cmds` in order to the centroids `mu` (`k x e`) and the names, with
+    /// memberships from `z` (`n x e`, the encoder's Z now), and to `pairs`. A change
+    /// that cannot be made leaves the state as it was and says why.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply(
+        &mut self,
+        cmds: Vec<Steer>,
+        mu: &mut Vec<f32>,
+        e: usize,
+        z: &[f32],
+        alpha: f32,
+        step: usize,
+        pairs: &mut Constraints,
+    ) -> Applied {
+        let (k0, pairs0) = (self.names.len(), pairs.pairs.len());
+        let n = z.len() / e.max(1);
+        let mut lines = Vec::new();
+        for cmd in cmds {
+            let line = match cmd {
+                Steer::Edit(edit) => {
+                    self.redo.clear();
+                    self.edit(edit, mu, e, z, alpha, step)
+                }
+                Steer::Redo => match self.redo.pop() {
+                    Some(edit) => format!("redo: {}", self.edit(edit, mu, e, z, alpha, step)),
+                    None => "nothing to redo".into(),
+                },
+                Steer::Undo => self.undo(mu),
+                Steer::Pairs(c) => match c.pairs.iter().find(|p| p.i.max(p.j) >= n) {
+                    Some(p) => format!(
+                        "pairs refused: pair ({}, {}) names a sample past the data's {n}",
+                        p.i, p.j
+                    ),
+                    None => {
+                        *pairs = c;
+                        let (must, cannot) = pairs.counts();
+                        format!("pairs now {must} must-link, {cannot} cannot-link")
+                    }
+                },
+            };
+            self.log.push(SteerMark {
+                step,
+                what: line.clone(),
+                k: self.names.len(),
+            });
+            lines.push(line);
+        }
+        Applied {
+            lines,
+            reshaped: self.names.len() != k0 || pairs.pairs.len() != pairs0,
+        }
+    }
+
+    /// Apply one edit; what was done, or why not.
+    fn edit(
+        &mut self,
+        edit: Edit,
+        mu: &mut Vec<f32>,
+        e: usize,
+        z: &[f32],
+        alpha: f32,
+        step: usize,
+    ) -> String {
+        let before = ClusterState {
+            centroids: mu.clone(),
+            e,
+            names: self.names.clone(),
+        };
+        match apply(&before, &edit, z, alpha) {
+            Ok(after) => {
+                *mu = after.centroids;
+                self.names = after.names;
+                let what = edit.to_string();
+                self.marks.push(EditMark {
+                    step,
+                    edit: edit.clone(),
+                });
+                self.undo.push((before, edit));
+                what
+            }
+            Err(err) => format!("cannot {edit}: {err}"),
+        }
+    }
+
+    fn undo(&mut self, mu: &mut Vec<f32>) -> String {
+        let Some((before, edit)) = self.undo.pop() else {
+            return "nothing to undo".into();
+        };
+        *mu = before.centroids;
+        self.names = before.names;
+        if let Some(i) = self.marks.iter().rposition(|m| m.edit == edit) {
+            self.marks.remove(i);
+        }
+        let what = format!("undo: {edit}");
+        self.redo.push(edit);
+        what
+    }
+
+    /// The state now, as an edit sees it.
+    pub fn clusters(&self, mu: &[f32], e: usize) -> ClusterState {
+        ClusterState {
+            centroids: mu.to_vec(),
+            e,
+            names: self.names.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::constraints::{Constraint, Link};
+
+    /// Four points on a line in 1-D Z and two clusters at 0 and 10.
+    fn setup() -> (Steering, Vec<f32>, Vec<f32>) {
+        let z = vec![0.0, 1.0, 9.0, 10.0];
+        (Steering::new(Vec::new(), 2, Vec::new()), vec![0.5, 9.5], z)
+    }
+
+    /// A split then a merge, undone and redone: the centroids are those by hand, undo
+    /// gives back exactly the ones before, and the edits in force follow.
+    #[test]
+    fn edits_undo_and_redo_on_the_live_state() {
+        let (mut s, mut mu, z) = setup();
+        let mut pairs = Constraints::default();
+        let split = Edit::Split {
+            cluster: 1,
+            into: 2,
+            seed: 0,
+        };
+        let a = s.apply(
+            vec![Steer::Edit(split.clone())],
+            &mut mu,
+            1,
+            &z,
+            1.0,
+            40,
+            &mut pairs,
+        );
+        assert!(a.reshaped);
+        assert_eq!(a.lines, vec!["split cluster 1 into 2"]);
+        // Cluster 1's members are 9 and 10: k-means into two puts one at each.
+        let mut tail = mu[1..].to_vec();
+        tail.sort_by(f32::total_cmp);
+        assert_eq!((mu[0], tail), (0.5, vec![9.0, 10.0]));
+        let a = s.apply(
+            vec![Steer::Undo, Steer::Undo, Steer::Redo],
+            &mut mu,
+            1,
+            &z,
+            1.0,
+            80,
+            &mut pairs,
+        );
+        assert_eq!(
+            a.lines,
+            vec![
+                "undo: split cluster 1 into 2",
+                "nothing to undo",
+                "redo: split cluster 1 into 2"
+            ]
+        );
+        assert_eq!(mu.len(), 3);
+        assert_eq!(s.marks.len(), 1);
+        assert_eq!(s.marks[0].step, 80);
+        s.apply(vec![Steer::Undo], &mut mu, 1, &z, 1.0, 90, &mut pairs);
+        assert_eq!(mu, vec![0.5, 9.5], "undo restores the centroids exactly");
+        assert!(s.marks.is_empty() && s.can_redo() && !s.can_undo());
+        assert_eq!(s.log.len(), 5);
+        assert_eq!(s.log[0].k, 3);
+    }
+
+    /// An edit that cannot be made, and pairs naming a sample past the data, change
+    /// nothing and say why.
+    #[test]
+    fn refused_changes_leave_the_state() {
+        let (mut s, mut mu, z) = setup();
+        let mut pairs = Constraints::default();
+        let far = Constraints {
+            pairs: vec![Constraint {
+                i: 0,
+                j: 4,
+                link: Link::Must,
+            }],
+            weight: 1.0,
+        };
+        let a = s.apply(
+            vec![Steer::Edit(Edit::Remove { cluster: 0 }), Steer::Pairs(far)],
+            &mut mu,
+            1,
+            &z,
+            1.0,
+            0,
+            &mut pairs,
+        );
+        assert!(!a.reshaped);
+        assert!(a.lines[0].starts_with("cannot remove cluster 0: DEC needs at least 2"));
+        assert!(a.lines[1].contains("pair (0, 4)"), "{}", a.lines[1]);
+        assert_eq!(mu, vec![0.5, 9.5]);
+        assert!(pairs.is_empty());
+    }
+}
