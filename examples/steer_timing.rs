@@ -22,7 +22,9 @@ use decscope::engine::dec::{hard_labels, soft_assign};
 use decscope::engine::edit::{ClusterState, Edit, apply};
 use decscope::engine::kmeans::{KMeansParams, kmeans};
 use decscope::engine::model::DecModel;
-use decscope::engine::pipeline::{AeSource, Event, LiveState, Sink, Steer, control_channel, run};
+use decscope::engine::pipeline::{
+    AeSource, Controller, Event, LiveState, Phase, Sink, Steer, control_channel, run,
+};
 use decscope::engine::suggest::suggest;
 use decscope::projection::pca::pca_2d;
 
@@ -90,13 +92,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     live_edits(ds, ae)
 }
 
-/// Forwards the run's live states to the main thread.
-struct LiveSink(crossbeam_channel::Sender<Arc<LiveState>>);
+/// Pauses the run when DEC begins and forwards its live states to the main thread.
+struct LiveSink(crossbeam_channel::Sender<Arc<LiveState>>, Controller);
 
 impl Sink for LiveSink {
     fn event(&mut self, e: Event) {
-        if let Event::Live(l) = e {
-            let _ = self.0.send(l);
+        match e {
+            Event::Phase {
+                phase: Phase::Clustering,
+                ..
+            } => self.1.pause(),
+            Event::Live(l) => {
+                let _ = self.0.send(l);
+            }
+            _ => {}
         }
     }
 }
@@ -111,11 +120,12 @@ fn live_edits(ds: data::Dataset, ae: Autoencoder) -> Result<(), Box<dyn std::err
     };
     cfg.cluster.max_iter = 1_000_000;
     cfg.cluster.tol = 0.0;
+    let pauser = ctl.clone();
     let worker = std::thread::spawn(move || {
         let src = AeSource::Given(ae, "bundled".into());
-        run(&ds, &cfg, src, &mut LiveSink(tx), &control).map(|o| o.report.steered.len())
+        let mut sink = LiveSink(tx, pauser);
+        run(&ds, &cfg, src, &mut sink, &control).map(|o| o.report.steered.len())
     });
-    ctl.pause();
     rx.recv()?;
     let split = Edit::Split {
         cluster: 2,

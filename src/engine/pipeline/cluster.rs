@@ -103,12 +103,18 @@ pub(super) fn full_q(
     k: usize,
     alpha: f32,
 ) -> (Vec<f32>, Vec<f32>) {
-    let e = ae.encoder.n_out();
     let z = ae.encode(&ds.x, ds.n);
-    let mut q = vec![0.0f32; ds.n * k];
-    let mut ker = vec![0.0f32; ds.n * k];
-    soft_assign(&z, mu, e, alpha, &mut q, &mut ker);
+    let q = q_of(&z, ae.encoder.n_out(), mu, k, alpha);
     (z, q)
+}
+
+/// Soft assignments of the `n x e` embeddings `z` (eq. 1).
+fn q_of(z: &[f32], e: usize, mu: &[f32], k: usize, alpha: f32) -> Vec<f32> {
+    let n = z.len() / e.max(1);
+    let mut q = vec![0.0f32; n * k];
+    let mut ker = vec![0.0f32; n * k];
+    soft_assign(z, mu, e, alpha, &mut q, &mut ker);
+    q
 }
 
 /// The encoder (and IDEC's decoder, which it trains too) and centroids at the last P
@@ -180,8 +186,9 @@ impl Tracker {
 
     /// The P update at DEC step `it` (eq. 3: p_ij ∝ q_ij² / f_j, f_j = Σ_i q_ij, from
     /// all data): new labels, history, snapshot, the collapse guard and the stopping
-    /// rule (not right after hand steering, `steered`: an edit is no convergence).
-    /// `Err((step, loss))` for a non-finite KL(P‖Q).
+    /// rule (not right after hand steering, `steered`: an edit is no convergence;
+    /// it brings the encoder's Z, computed for the edit, so that it is not computed
+    /// twice). `Err((step, loss))` for a non-finite KL(P‖Q).
     #[allow(clippy::too_many_arguments)]
     fn update(
         &mut self,
@@ -191,10 +198,12 @@ impl Tracker {
         ae: &mut Autoencoder,
         mu: &mut Vec<f32>,
         ctx: &mut Ctx,
-        steered: bool,
+        steered: Option<Vec<f32>>,
     ) -> Result<Update, (usize, f32)> {
         let (c, k) = (&cfg.cluster, self.k);
-        let (z, q) = full_q(ds, ae, mu, k, c.alpha);
+        let was_steered = steered.is_some();
+        let z = steered.unwrap_or_else(|| ae.encode(&ds.x, ds.n));
+        let q = q_of(&z, ae.encoder.n_out(), mu, k, c.alpha);
         self.p_all = target_distribution(&q, k);
         let (labels, conf) = hard_labels(&q, k);
         let changed = labels
@@ -249,7 +258,7 @@ impl Tracker {
                 return Ok(Update::Collapsed);
             }
         }
-        Ok(if it > 0 && changed < c.tol as f64 && !steered {
+        Ok(if it > 0 && changed < c.tol as f64 && !was_steered {
             Update::Converged
         } else if it == c.max_iter {
             Update::Last
@@ -483,27 +492,23 @@ struct Dec<'d> {
 impl Dec<'_> {
     /// A P update at DEC step `it` (after taking the steering that waited for it).
     fn update(&mut self, it: usize, ctx: &mut Ctx) -> Result<Update, (usize, f32)> {
-        let lines = self.take_steering(it, ctx);
-        let u = self.t.update(
-            it,
-            self.ds,
-            &self.cfg,
-            &mut self.ae,
-            &mut self.mu,
-            ctx,
-            !lines.is_empty(),
-        )?;
-        if !lines.is_empty() {
+        let steered = self.take_steering(it, ctx);
+        let (lines, z) = steered.unzip();
+        let u = self
+            .t
+            .update(it, self.ds, &self.cfg, &mut self.ae, &mut self.mu, ctx, z)?;
+        if let Some(lines) = lines {
             self.tell(it, LiveReason::Steered(lines), ctx);
         }
         Ok(u)
     }
 
-    /// Apply the steering received so far to the live state; its lines.
-    fn take_steering(&mut self, it: usize, ctx: &mut Ctx) -> Vec<String> {
+    /// Apply the steering received so far to the live state: its lines and the Z it
+    /// was applied on (`None`: there was none).
+    fn take_steering(&mut self, it: usize, ctx: &mut Ctx) -> Option<(Vec<String>, Vec<f32>)> {
         let cmds = ctx.ctl.take_steering();
         if cmds.is_empty() {
-            return Vec::new();
+            return None;
         }
         let e = self.ae.encoder.n_out();
         let z = self.ae.encode(&self.ds.x, self.ds.n);
@@ -531,7 +536,7 @@ impl Dec<'_> {
             ctx.sink
                 .event(Event::Message(format!("DEC step {step}: {line}")));
         }
-        done.lines
+        Some((done.lines, z))
     }
 
     /// Send the live state (after the update just made, or, on a pause, as it is now).
