@@ -498,7 +498,11 @@ fn gradient_view_shows_the_most_mixed_cluster() {
     h.get_by_label("most confident (largest q)");
     h.get_by_label("least confident (smallest q)");
     let app = h.state();
-    let g = app.gradient.as_ref().expect("gradient field computed");
+    let g = app
+        .gradient
+        .cache
+        .as_ref()
+        .expect("gradient field computed");
     assert_eq!(g.field.norm.len(), 600);
     assert!(g.field.norm.iter().all(|v| v.is_finite() && *v >= 0.0));
     // The cluster shown has the largest second class of all clusters (the 4/9 kind of
@@ -643,14 +647,15 @@ fn finished_runs_are_compared_side_by_side() {
     h.get_by_label("IDEC γ");
     h.get_by_label("Start").click();
     assert!(
-        run_until(&mut h, Duration::from_secs(120), |a| a.runs.len() == 2),
+        run_until(&mut h, Duration::from_secs(120), |a| a.compare.runs.len()
+            == 2),
         "second run did not finish"
     );
     let app = h.state();
-    assert_eq!(app.runs[0].summary.method, "DEC-DA");
-    assert_eq!(app.runs[1].summary.method, "IDEC");
-    assert_eq!(app.runs[1].summary.gamma, Some(0.1));
-    assert!(app.runs.iter().all(|r| !r.acc.is_empty()));
+    assert_eq!(app.compare.runs[0].summary.method, "DEC-DA");
+    assert_eq!(app.compare.runs[1].summary.method, "IDEC");
+    assert_eq!(app.compare.runs[1].summary.gamma, Some(0.1));
+    assert!(app.compare.runs.iter().all(|r| !r.acc.is_empty()));
     assert!(
         app.run
             .history
@@ -803,10 +808,14 @@ fn start_twice_gives_the_same_row_from_the_cache() {
     start_and_finish(&mut h);
     h.get_by_label("Start").click();
     assert!(
-        run_until(&mut h, Duration::from_secs(120), |a| a.runs.len() == 2),
+        run_until(&mut h, Duration::from_secs(120), |a| a.compare.runs.len()
+            == 2),
         "second run did not finish"
     );
-    let (a, b) = (&h.state().runs[0].summary, &h.state().runs[1].summary);
+    let (a, b) = (
+        &h.state().compare.runs[0].summary,
+        &h.state().compare.runs[1].summary,
+    );
     assert_eq!(a.autoencoder, "pretrained");
     assert!(b.autoencoder.starts_with("cache "), "{}", b.autoencoder);
     assert!(a.acc.is_some());

@@ -8,7 +8,7 @@
 use egui::RichText;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
-use super::{DecApp, palette};
+use super::palette;
 use crate::engine::pipeline::RunOutput;
 use crate::engine::report::RunSummary;
 
@@ -46,8 +46,20 @@ impl FinishedRun {
     }
 }
 
-pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
-    if app.runs.is_empty() {
+/// The Compare runs view: the session's finished runs, oldest first.
+#[derive(Default)]
+pub struct CompareView {
+    pub runs: Vec<FinishedRun>,
+}
+
+impl CompareView {
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        show(&self.runs, ui);
+    }
+}
+
+fn show(runs: &[FinishedRun], ui: &mut egui::Ui) {
+    if runs.is_empty() {
         ui.label("Finished runs of this session are listed here with their final scores, and their ACC curves are drawn on one plot. Run DEC, then change the method or tick augmentation in the side panel and run again to see what it buys on this data.");
         return;
     }
@@ -76,7 +88,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                         ui.label(RichText::new(h).strong());
                     }
                     ui.end_row();
-                    for (i, r) in app.runs.iter().enumerate() {
+                    for (i, r) in runs.iter().enumerate() {
                         let s = &r.summary;
                         ui.label(RichText::new(format!("{}", i + 1)).color(palette(i)));
                         ui.label(format!("{} ({})", s.dataset, s.n));
@@ -98,7 +110,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                     }
                 });
         });
-    if app.runs.iter().all(|r| r.acc.is_empty()) {
+    if runs.iter().all(|r| r.acc.is_empty()) {
         ui.label("These data have no labels, so there is no ACC curve to compare.");
         return;
     }
@@ -110,7 +122,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         .x_axis_label("DEC iteration")
         .y_axis_label("ACC")
         .show(ui, |p| {
-            for (i, r) in app.runs.iter().enumerate() {
+            for (i, r) in runs.iter().enumerate() {
                 if !r.acc.is_empty() {
                     p.line(
                         Line::new(r.label(i), PlotPoints::from(r.acc.clone()))

@@ -6,10 +6,21 @@ use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
 use crate::engine::report::HistoryEntry;
 
-use super::{DecApp, palette};
+use super::palette;
+use super::view::ViewCtx;
 
-pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
-    let h = &app.run.history;
+/// The Curves view (all it shows comes from the run's history).
+#[derive(Default)]
+pub struct CurvesView;
+
+impl CurvesView {
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx) {
+        show(cx, ui);
+    }
+}
+
+fn show(cx: &ViewCtx, ui: &mut egui::Ui) {
+    let h = &cx.run.history;
     if h.is_empty() {
         ui.label("Curves appear once training runs: reconstruction loss per pretraining epoch, then ACC/NMI/ARI and KL at every update of P.");
     }
@@ -52,13 +63,13 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                     );
                 }
             }
-            for (step, what) in &app.run.edit_marks {
+            for (step, what) in &cx.run.edit_marks {
                 p.vline(
                     egui_plot::VLine::new(what.clone(), *step as f64)
                         .color(egui::Color32::from_rgb(240, 170, 60)),
                 );
             }
-            for (i, (name, s)) in app.run.baselines.iter().enumerate() {
+            for (i, (name, s)) in cx.run.baselines.iter().enumerate() {
                 p.hline(
                     HLine::new(format!("{name} (ACC)"), s.acc)
                         .color(palette(3 + i))
@@ -67,18 +78,12 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             }
         });
     ui.label("Losses");
-    losses(app, ui, &pre, &dec, half);
+    losses(cx.idec_gamma, ui, &pre, &dec, half);
 }
 
 /// Reconstruction MSE per pretraining epoch; KL, IDEC's reconstruction term and the
 /// share of labels changed per DEC update.
-fn losses(
-    app: &DecApp,
-    ui: &mut egui::Ui,
-    pre: &[&HistoryEntry],
-    dec: &[&HistoryEntry],
-    half: f32,
-) {
+fn losses(gamma: f32, ui: &mut egui::Ui, pre: &[&HistoryEntry], dec: &[&HistoryEntry], half: f32) {
     Plot::new("losses")
         .height(half.max(120.0))
         .legend(Legend::default())
@@ -102,13 +107,6 @@ fn losses(
             }
             // IDEC: the reconstruction term of the clustering loss, as weighted in the
             // step (L/γ = KL + L_r/γ).
-            let gamma = app
-                .run
-                .finished
-                .as_ref()
-                .map_or(app.settings.cfg.cluster.idec_gamma, |f| {
-                    f.report.config.cluster.idec_gamma
-                });
             let rec: Vec<[f64; 2]> = dec
                 .iter()
                 .enumerate()

@@ -478,7 +478,7 @@ fn hover(
     let conf = app.run.confidence().and_then(|c| c.get(s).copied());
     let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
     let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
-    let tex = gallery::texture(app, ui.ctx(), s);
+    let tex = app.thumbs.texture(&app.ds, ui.ctx(), s);
     let preview = app.ds.title(s).map(str::to_string);
     egui::Tooltip::always_open(
         ui.ctx().clone(),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
+use egui::{Color32, RichText, Vec2};
 
 use super::{DecApp, palette};
 use crate::data::Dataset;
@@ -36,58 +36,9 @@ pub fn pixels(ds: &Dataset, i: usize) -> Option<(usize, usize, Vec<u8>)> {
     Some((s.height, s.width, rgb))
 }
 
-/// The thumbnail texture of sample `i` (cached).
-pub fn texture(app: &mut DecApp, ctx: &egui::Context, i: usize) -> Option<TextureHandle> {
-    if let Some(t) = app.textures.get(&i) {
-        return Some(t.clone());
-    }
-    let (h, w, rgb) = pixels(&app.ds, i)?;
-    let img = ColorImage::from_rgb([w, h], &rgb);
-    let t = ctx.load_texture(format!("sample-{i}"), img, TextureOptions::NEAREST);
-    if app.textures.len() > 4000 {
-        app.textures.clear();
-    }
-    app.textures.insert(i, t.clone());
-    Some(t)
-}
-
-/// A thumbnail of sample `i`: its image, its title (a document's first line, a
-/// table's name column), or a strip of its features.
+/// A thumbnail of sample `i` (see [`Thumbs::show`](super::view::Thumbs::show)).
 pub fn thumb(app: &mut DecApp, ui: &mut egui::Ui, i: usize, size: f32) -> egui::Response {
-    if let Some(t) = texture(app, ui.ctx(), i) {
-        return ui.add(egui::Image::new((t.id(), Vec2::splat(size))).sense(egui::Sense::hover()));
-    }
-    if let Some(p) = app.ds.title(i) {
-        let p = p.to_string();
-        let short: String = p.chars().take(40).collect();
-        return ui
-            .add(
-                egui::Label::new(RichText::new(short).small())
-                    .truncate()
-                    .sense(egui::Sense::hover()),
-            )
-            .on_hover_text(p);
-    }
-    let (rect, resp) =
-        ui.allocate_exact_size(Vec2::new(size * 2.0, size * 0.5), egui::Sense::hover());
-    let row = app.ds.row(i);
-    let (lo, hi) = row
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let n = row.len().min(rect.width() as usize).max(1);
-    let w = rect.width() / n as f32;
-    for (c, v) in row.iter().take(n).enumerate() {
-        let g = (((v - lo) / span) * 255.0) as u8;
-        let r = egui::Rect::from_min_size(
-            rect.min + Vec2::new(c as f32 * w, 0.0),
-            Vec2::new(w.max(1.0), rect.height()),
-        );
-        ui.painter().rect_filled(r, 0.0, Color32::from_gray(g));
-    }
-    resp
+    app.thumbs.show(&app.ds, ui, i, size)
 }
 
 /// For each cluster: (members sorted by confidence descending).
@@ -130,7 +81,14 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 ui.painter().rect_filled(rect, 2.0, palette(j));
                 ui.vertical(|ui| {
                     ui.set_width(150.0);
-                    if let Some(a) = cluster_heading(app, ui, j, k, format!("cluster {j}")) {
+                    if let Some(a) = cluster_heading(
+                        app.cluster_name(j),
+                        app.steerable(),
+                        ui,
+                        j,
+                        k,
+                        format!("cluster {j}"),
+                    ) {
                         action = Some(a);
                     }
                     ui.label(format!("{} samples", m.len()));
@@ -161,13 +119,13 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
 /// A cluster's heading (with its name, when it has one) whose right-click menu holds
 /// the steering edits (merge with, split into, remove, cannot-link); what was chosen.
 pub fn cluster_heading(
-    app: &DecApp,
+    name: Option<String>,
+    steerable: bool,
     ui: &mut egui::Ui,
     j: usize,
     k: usize,
     text: String,
 ) -> Option<super::steer::SteerAction> {
-    let name = app.cluster_name(j);
     let text = match name {
         Some(n) => format!("{text} \"{n}\""),
         None => text,
@@ -176,7 +134,7 @@ pub fn cluster_heading(
         .add(egui::Label::new(RichText::new(text).strong()).sense(egui::Sense::click()))
         .on_hover_text("right-click: merge, split, remove");
     let mut out = None;
-    if app.run.finished.is_some() || app.live_run().is_some() {
+    if steerable {
         r.context_menu(|ui| {
             out = super::steer::cluster_menu(ui, j, k);
             if out.is_some() {
@@ -210,7 +168,9 @@ fn text_clusters(
                 let (rect, _) = ui.allocate_exact_size(Vec2::new(8.0, 16.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, palette(j));
                 let text = format!("cluster {j}: {} documents", m.len());
-                if let Some(a) = cluster_heading(app, ui, j, k, text) {
+                if let Some(a) =
+                    cluster_heading(app.cluster_name(j), app.steerable(), ui, j, k, text)
+                {
                     action = Some(a);
                 }
                 if let Some(t) = majority_text(&app.ds, labels, m) {

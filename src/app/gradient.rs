@@ -12,8 +12,8 @@ use std::sync::Arc;
 use egui::RichText;
 use egui_plot::{Legend, Plot, PlotPoint, PlotPoints, Points};
 
-use super::gallery::thumb;
-use super::{DecApp, palette};
+use super::palette;
+use super::view::ViewCtx;
 use crate::engine::dec::GradientField;
 
 /// The field of the snapshot it was computed from.
@@ -45,55 +45,64 @@ pub fn most_mixed_cluster(assignments: &[u32], labels: &[u32], k: usize) -> Opti
     })
 }
 
-impl DecApp {
+/// The Gradient view: the field of the run's latest state, and the cluster picked.
+#[derive(Default)]
+pub struct GradientView {
+    pub cache: Option<GradientCache>,
+    /// The cluster shown (`None`: the most mixed one).
+    pub cluster: Option<usize>,
+}
+
+impl GradientView {
+    /// The clusters changed (an edit, a new run): compute again, most mixed first.
+    pub fn reset(&mut self) {
+        *self = GradientView::default();
+    }
+
     /// The gradient field of the latest snapshot (or the finished run), recomputed
     /// only when the run has moved on.
-    fn gradient_field(&mut self) -> Option<&GradientCache> {
-        let key = (self.run.snapshots_seen, self.run.finished.is_some());
-        if self.gradient.as_ref().is_none_or(|g| g.key != key) {
-            let (z, mu, e, alpha) = if let Some(f) = &self.run.finished {
-                (
-                    &f.z,
-                    &f.model.centroids,
-                    f.model.ae.encoder.n_out(),
-                    f.model.alpha,
-                )
+    fn field(&mut self, cx: &ViewCtx) -> Option<&GradientCache> {
+        let run = cx.run;
+        let key = (run.snapshots_seen, run.finished.is_some());
+        if self.cache.as_ref().is_none_or(|g| g.key != key) {
+            let (z, mu, e) = if let Some(f) = &run.finished {
+                (&f.z, &f.model.centroids, f.model.ae.encoder.n_out())
             } else {
-                let s = self.run.snapshot.as_ref()?;
-                (
-                    &s.z,
-                    s.centroids.as_ref()?,
-                    s.e,
-                    self.run_config().cluster.alpha,
-                )
+                let s = run.snapshot.as_ref()?;
+                (&s.z, s.centroids.as_ref()?, s.e)
             };
-            let field = GradientField::compute(z, mu, e, alpha);
+            let field = GradientField::compute(z, mu, e, cx.alpha);
             let assignments = crate::engine::dec::hard_labels(&field.q, field.k).0;
-            self.gradient = Some(GradientCache {
+            self.cache = Some(GradientCache {
                 key,
                 field: Arc::new(field),
                 assignments,
             });
         }
-        self.gradient.as_ref()
+        self.cache.as_ref()
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx) {
+        show(self, cx, ui);
     }
 }
 
-pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
-    let Some(cache) = app.gradient_field() else {
+fn show(view: &mut GradientView, cx: &mut ViewCtx, ui: &mut egui::Ui) {
+    let Some(cache) = view.field(cx) else {
         ui.label("The gradient view fills once k-means has placed the centroids: for a cluster j, each sample's q_ij against the size of its gradient |dL/dz_i|.");
         return;
     };
     let field = cache.field.clone();
     let assignments = cache.assignments.clone();
     let k = field.k;
-    let labels = app.ds.labels.clone();
+    let labels = cx.ds.labels.clone();
     let auto = labels
         .as_deref()
         .and_then(|l| most_mixed_cluster(&assignments, l, k))
         .unwrap_or(0);
-    let j = app.gradient_cluster.filter(|&j| j < k).unwrap_or(auto);
-    cluster_picker(app, ui, j, auto, &assignments, k);
+    let j = view.cluster.filter(|&j| j < k).unwrap_or(auto);
+    let has_labels = labels.is_some();
+    cluster_picker(&mut view.cluster, has_labels, ui, j, auto, &assignments, k);
     // Members of j and samples with some weight on j, thinned to MAX_POINTS.
     let eligible: Vec<usize> = (0..assignments.len())
         .filter(|&i| assignments[i] as usize == j || field.q_of(i, j) > 0.05)
@@ -119,7 +128,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 .map(|&i| labels.as_ref().map_or(assignments[i], |l| l[i]))
                 .collect();
             plot(
-                app,
+                cx,
                 ui,
                 &field,
                 j,
@@ -131,21 +140,21 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         });
         ui.vertical(|ui| {
             ui.set_width(side);
-            extremes(app, ui, &field, j, &members);
+            extremes(cx, ui, &field, j, &members);
         });
     });
 }
 
 /// The cluster whose gradients are shown (the most mixed one until the user picks).
 fn cluster_picker(
-    app: &mut DecApp,
+    chosen: &mut Option<usize>,
+    has_labels: bool,
     ui: &mut egui::Ui,
     j: usize,
     auto: usize,
     assignments: &[u32],
     k: usize,
 ) {
-    let has_labels = app.ds.labels.is_some();
     ui.horizontal(|ui| {
         let lab = ui.label("cluster");
         let mut pick = j;
@@ -165,7 +174,7 @@ fn cluster_picker(
             .response
             .labelled_by(lab.id);
         if pick != j {
-            app.gradient_cluster = Some(pick);
+            *chosen = Some(pick);
         }
         ui.label(
             RichText::new("x: q_ij, y: |dL/dz_i| with P as the next update sets it (eq. 3); colour: true label")
@@ -178,7 +187,7 @@ fn cluster_picker(
 /// cluster, `colour_of[n]` for `shown[n]`); the sample under the pointer gets a tooltip.
 #[allow(clippy::too_many_arguments)]
 fn plot(
-    app: &mut DecApp,
+    cx: &mut ViewCtx,
     ui: &mut egui::Ui,
     field: &GradientField,
     j: usize,
@@ -206,7 +215,7 @@ fn plot(
             }
             for (g, pts) in groups {
                 let name = if by_label {
-                    format!("label {}", app.ds.class_name(g))
+                    format!("label {}", cx.ds.class_name(g))
                 } else {
                     format!("in cluster {g}")
                 };
@@ -233,9 +242,9 @@ fn plot(
                 .map(|(i, _)| i)
         });
     if let Some(i) = resp.inner {
-        let text = sample_text(app, field, i, j);
+        let text = sample_text(cx, field, i, j);
         resp.response.on_hover_ui(|ui| {
-            thumb(app, ui, i, 64.0);
+            cx.thumb(ui, i, 64.0);
             ui.label(text);
         });
     }
@@ -243,7 +252,7 @@ fn plot(
 
 /// The cluster's most and least confident members, and their mean gradients.
 fn extremes(
-    app: &mut DecApp,
+    cx: &mut ViewCtx,
     ui: &mut egui::Ui,
     field: &GradientField,
     j: usize,
@@ -251,9 +260,9 @@ fn extremes(
 ) {
     ui.label(RichText::new(format!("cluster {j}: {} samples", members.len())).strong());
     ui.label("most confident (largest q)");
-    strip(app, ui, field, j, members.iter().take(8));
+    strip(cx, ui, field, j, members.iter().take(8));
     ui.label("least confident (smallest q)");
-    strip(app, ui, field, j, members.iter().rev().take(8));
+    strip(cx, ui, field, j, members.iter().rev().take(8));
     let mean =
         |v: &[usize]| v.iter().map(|&i| field.norm[i] as f64).sum::<f64>() / v.len().max(1) as f64;
     let tenth = (members.len() / 10).max(1);
@@ -267,13 +276,13 @@ fn extremes(
 }
 
 /// One sample's label, q and gradient, for tooltips.
-fn sample_text(app: &DecApp, field: &GradientField, i: usize, j: usize) -> String {
+fn sample_text(cx: &ViewCtx, field: &GradientField, i: usize, j: usize) -> String {
     format!(
         "#{i}{}  q_i{j} = {:.3}  |dL/dz| = {:.4}",
-        app.ds
+        cx.ds
             .labels
             .as_ref()
-            .map(|l| format!("  label {}", app.ds.class_name(l[i])))
+            .map(|l| format!("  label {}", cx.ds.class_name(l[i])))
             .unwrap_or_default(),
         field.q_of(i, j),
         field.norm[i]
@@ -281,7 +290,7 @@ fn sample_text(app: &DecApp, field: &GradientField, i: usize, j: usize) -> Strin
 }
 
 fn strip<'a>(
-    app: &mut DecApp,
+    cx: &mut ViewCtx,
     ui: &mut egui::Ui,
     field: &GradientField,
     j: usize,
@@ -289,8 +298,8 @@ fn strip<'a>(
 ) {
     ui.horizontal_wrapped(|ui| {
         for &i in items {
-            let text = sample_text(app, field, i, j);
-            thumb(app, ui, i, 48.0).on_hover_text(text);
+            let text = sample_text(cx, field, i, j);
+            cx.thumb(ui, i, 48.0).on_hover_text(text);
         }
     });
 }

@@ -73,9 +73,7 @@ impl DecApp {
         if let LiveReason::Steered(lines) = &l.reason {
             self.run.edit_marks.push((l.step, lines.join("; ")));
             self.steer_view.note = format!("done at DEC step {}: {}", l.step, lines.join("; "));
-            self.gradient = None;
-            self.gradient_cluster = None;
-            self.selected_cell = None;
+            self.clusters_changed();
         }
         self.set_snapshot(l.snapshot.clone());
         self.steer_view.live = Some(l);
@@ -286,7 +284,9 @@ impl DecApp {
                     println!("[{:6.2}s] {}", t0.elapsed().as_secs_f64(), self.status);
                 }
                 self.run.phase = Some(Phase::Done);
-                self.runs.push(super::compare::FinishedRun::of(&out));
+                self.compare
+                    .runs
+                    .push(super::compare::FinishedRun::of(&out));
                 self.steer_view.attach(&out);
                 self.run.finished = Some(out);
             }

@@ -28,16 +28,17 @@ mod menu;
 mod side_panel;
 pub mod state;
 pub mod steer;
+pub mod view;
 pub mod window;
 pub mod worker;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
-use egui::{Color32, TextureHandle};
+use egui::Color32;
 
 use crate::data::{self, Dataset, LoadOptions};
 use crate::engine::autoencoder::Autoencoder;
@@ -94,8 +95,8 @@ pub struct DecApp {
     pub recent: Vec<PathBuf>,
     /// Where the recent list and the autoencoder cache live (see [`AppDirs`]).
     pub dirs: AppDirs,
-    pub textures: HashMap<usize, TextureHandle>,
-    pub selected_cell: Option<(usize, usize)>,
+    /// Sample thumbnails, shared by the views.
+    pub thumbs: view::Thumbs,
     pub frame_ms: VecDeque<f32>,
     last_frame: Option<Instant>,
     /// How the next file is read (label column, preprocessing, image shape).
@@ -121,10 +122,13 @@ pub struct DecApp {
     pub sweep: choose_k::SweepView,
     pub sweep_worker: Option<Worker>,
     /// The Gradient view's field and chosen cluster (`None`: the most mixed one).
-    pub gradient: Option<gradient::GradientCache>,
-    pub gradient_cluster: Option<usize>,
+    /// The Gradient view (its field and chosen cluster).
+    pub gradient: gradient::GradientView,
+    /// The Confusion view (its selected cell).
+    pub confusion: confusion::ConfusionView,
+    pub curves: curves::CurvesView,
     /// The runs finished in this session, oldest first (the Compare runs view).
-    pub runs: Vec<compare::FinishedRun>,
+    pub compare: compare::CompareView,
     /// Hand edits, pairs and suggestions of the finished run (the Steer panel).
     pub steer_view: steer::SteerView,
 }
@@ -215,8 +219,7 @@ impl DecApp {
             failed: None,
             recent,
             dirs,
-            textures: HashMap::new(),
-            selected_cell: None,
+            thumbs: view::Thumbs::default(),
             frame_ms: VecDeque::new(),
             last_frame: None,
             load: load_options::LoadForm::default(),
@@ -240,9 +243,10 @@ impl DecApp {
             stop_after: None,
             sweep: choose_k::SweepView::default(),
             sweep_worker: None,
-            gradient: None,
-            gradient_cluster: None,
-            runs: Vec::new(),
+            gradient: gradient::GradientView::default(),
+            confusion: confusion::ConfusionView::default(),
+            curves: curves::CurvesView,
+            compare: compare::CompareView::default(),
             steer_view: steer::SteerView::default(),
         };
         app.on_new_dataset();
@@ -278,8 +282,8 @@ impl DecApp {
         self.tsne_worker = None;
         self.replay = None;
         self.selection.clear();
-        self.textures.clear();
-        self.selected_cell = None;
+        self.thumbs.clear();
+        self.confusion.reset();
         self.color_by_label = self.ds.labels.is_some();
         // Images of at least 16 pixels a side get DEC-DA's augmentation by default (the
         // best accuracy); other data the fast preset. A chosen paper preset stays.
@@ -294,8 +298,7 @@ impl DecApp {
         self.settings.fit_to(self.ds.n);
         self.sweep_worker = None;
         self.sweep = choose_k::SweepView::for_classes(self.ds.n_classes());
-        self.gradient = None;
-        self.gradient_cluster = None;
+        self.clusters_changed();
         self.steer_view.reset();
         self.status = format!(
             "{}: {} samples x {} features",
@@ -380,9 +383,7 @@ impl DecApp {
             method_label: cfg.method_label(),
             ..RunView::default()
         };
-        self.gradient = None;
-        self.gradient_cluster = None;
-        self.selected_cell = None;
+        self.clusters_changed();
         self.tsne_worker = None;
         self.replay = None;
         self.selection.clear();
@@ -415,6 +416,68 @@ impl DecApp {
         if let Some(w) = &self.worker {
             w.controller.stop();
             self.run.paused = false;
+        }
+    }
+
+    /// The clusters shown changed (an edit, a new run, new data): the views that keep
+    /// something computed from them start again.
+    pub fn clusters_changed(&mut self) {
+        self.gradient.reset();
+        self.confusion.reset();
+    }
+
+    /// Whether the clusters shown can be edited now: a finished run, or one in DEC.
+    pub fn steerable(&self) -> bool {
+        self.run.finished.is_some() || self.live_run().is_some()
+    }
+
+    /// The names of the clusters shown (finished run or live state), or empty.
+    fn cluster_names(&self) -> Vec<Option<String>> {
+        match (&self.run.finished, &self.steer_view.live) {
+            (Some(o), _) => o.model.curation.names.clone(),
+            (None, Some(l)) => l.clusters.names.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// One of the views reached through a [`view::ViewCtx`]; a steering action it
+    /// returns is carried out.
+    fn show_view(&mut self, ui: &mut egui::Ui) {
+        let (alpha, idec_gamma) = match &self.run.finished {
+            Some(f) => (f.model.alpha, f.report.config.cluster.idec_gamma),
+            None => {
+                let c = &self.settings.cfg.cluster;
+                (c.alpha, c.idec_gamma)
+            }
+        };
+        let mut cx = view::ViewCtx {
+            names: self.cluster_names(),
+            steerable: self.steerable(),
+            ds: &self.ds,
+            run: &self.run,
+            thumbs: &mut self.thumbs,
+            alpha,
+            idec_gamma,
+        };
+        let action = match self.tab {
+            Tab::Curves => {
+                self.curves.ui(ui, &cx);
+                None
+            }
+            Tab::Confusion => self.confusion.ui(ui, &mut cx),
+            Tab::Gradient => {
+                self.gradient.ui(ui, &mut cx);
+                None
+            }
+            Tab::Compare => {
+                self.compare.ui(ui);
+                None
+            }
+            _ => None,
+        };
+        if let Some(a) = action {
+            let ctx = ui.ctx().clone();
+            self.steer(a, &ctx);
         }
     }
 
@@ -490,12 +553,9 @@ impl DecApp {
             ui.separator();
             match self.tab {
                 Tab::Embedding => embedding::show(self, ui),
-                Tab::Curves => curves::show(self, ui),
                 Tab::Clusters => gallery::show(self, ui),
-                Tab::Confusion => confusion::show(self, ui),
-                Tab::Gradient => gradient::show(self, ui),
                 Tab::ChooseK => choose_k::show(self, ui),
-                Tab::Compare => compare::show(self, ui),
+                Tab::Curves | Tab::Confusion | Tab::Gradient | Tab::Compare => self.show_view(ui),
             }
         });
         if let Some((t0, secs)) = self.stop_after

@@ -322,6 +322,37 @@ impl SteerView {
                 .weak()
                 .small(),
         );
+        self.edit_controls(ui, k, &mut act);
+        self.pair_controls(ui, selected, &mut act);
+        self.suggestion_list(ui, &mut act);
+        let label = if self.edit_lines().is_empty() && self.constraints.is_empty() {
+            "Resume DEC"
+        } else {
+            "Resume DEC from the edits"
+        };
+        // A live run resumes from its pause; a finished one starts DEC again.
+        let can_resume = match live {
+            Some(l) => l.paused,
+            None => !running,
+        };
+        if ui
+            .add_enabled(can_resume, egui::Button::new(label))
+            .clicked()
+        {
+            act.push(SteerAction::Resume);
+        }
+        if !self.note.is_empty() {
+            ui.label(
+                RichText::new(&self.note)
+                    .small()
+                    .color(Color32::from_rgb(150, 190, 240)),
+            );
+        }
+        act
+    }
+
+    /// Undo, redo, Suggest, the edits so far and the name field.
+    fn edit_controls(&mut self, ui: &mut egui::Ui, k: usize, act: &mut Vec<SteerAction>) {
         let (can_undo, can_redo) = self.can_undo_redo();
         ui.horizontal(|ui| {
             if ui
@@ -365,32 +396,6 @@ impl SteerView {
                 }
             }
         });
-        self.pair_controls(ui, selected, &mut act);
-        self.suggestion_list(ui, &mut act);
-        let label = if self.edit_lines().is_empty() && self.constraints.is_empty() {
-            "Resume DEC"
-        } else {
-            "Resume DEC from the edits"
-        };
-        // A live run resumes from its pause; a finished one starts DEC again.
-        let can_resume = match live {
-            Some(l) => l.paused,
-            None => !running,
-        };
-        if ui
-            .add_enabled(can_resume, egui::Button::new(label))
-            .clicked()
-        {
-            act.push(SteerAction::Resume);
-        }
-        if !self.note.is_empty() {
-            ui.label(
-                RichText::new(&self.note)
-                    .small()
-                    .color(Color32::from_rgb(150, 190, 240)),
-            );
-        }
-        act
     }
 
     /// Must-link / cannot-link / new cluster from the box selection, and the pairs so far.
@@ -505,11 +510,7 @@ impl DecApp {
 
     /// Name of cluster `j` of the clustering shown, if it has one.
     pub fn cluster_name(&self, j: usize) -> Option<String> {
-        if let Some(o) = &self.run.finished {
-            return o.model.curation.name(j).map(str::to_string);
-        }
-        let l = self.steer_view.live.as_ref()?;
-        l.clusters.names.get(j).cloned().flatten()
+        self.cluster_names().get(j).cloned().flatten()
     }
 
     /// Carry out a steering action: on the finished run here, or sent to the worker
@@ -642,9 +643,7 @@ impl DecApp {
             centroids: Some(state.centroids),
             scores: None,
         };
-        self.gradient = None;
-        self.gradient_cluster = None;
-        self.selected_cell = None;
+        self.clusters_changed();
         self.set_snapshot(Arc::new(snap));
     }
 
@@ -698,9 +697,7 @@ impl DecApp {
             edit_marks,
             ..RunView::default()
         };
-        self.gradient = None;
-        self.gradient_cluster = None;
-        self.selected_cell = None;
+        self.clusters_changed();
         self.replay = None;
         self.steer_view.note = "DEC goes on from the edits".into();
         let ctx2 = ctx.clone();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use decscope::data::Dataset;
 use decscope::engine::model::DecModel;
 
 use super::{DataArgs, fmt_scores};
@@ -67,20 +68,7 @@ pub struct ProjectArgs {
 pub fn project(a: ProjectArgs) -> Result<()> {
     use decscope::projection::{TsneParams, WarmTsne, balanced_sample};
     let ds = a.data.load()?;
-    let (z, e, clusters) = match &a.model {
-        Some(dir) => {
-            let m = DecModel::load(dir)?;
-            m.check_input(ds.d, dir)?;
-            let (c, _, z) = if m.n_clusters() > 0 {
-                m.predict(&ds.x, ds.n)
-            } else {
-                (Vec::new(), Vec::new(), m.ae.encode(&ds.x, ds.n))
-            };
-            let e = m.ae.encoder.n_out();
-            (z, e, (!c.is_empty()).then_some(c))
-        }
-        None => (ds.x.clone(), ds.d, None),
-    };
+    let (z, e, clusters) = embedding(&a, &ds)?;
     let groups = clusters.clone().or_else(|| ds.labels.clone());
     let idx: Vec<usize> = match a.method {
         ProjectMethod::Tsne => balanced_sample(ds.n, groups.as_deref(), a.sample.max(1), a.seed),
@@ -91,19 +79,7 @@ pub fn project(a: ProjectArgs) -> Result<()> {
         .flat_map(|&i| z[i * e..(i + 1) * e].iter().copied())
         .collect();
     if let Some(p) = &a.dump_input {
-        let mut w =
-            BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?);
-        for row in x.chunks_exact(e) {
-            writeln!(
-                w,
-                "{}",
-                row.iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )?;
-        }
-        w.flush()?;
+        dump_input(p, &x, e)?;
     }
     let t0 = std::time::Instant::now();
     let params = TsneParams {
@@ -137,47 +113,109 @@ pub fn project(a: ProjectArgs) -> Result<()> {
         ProjectMethod::Pca => eprintln!("PCA of {} points x {e} dims: {secs:.2}s", idx.len()),
     }
     if a.method == ProjectMethod::Tsne {
-        for k in 0..a.warm_updates {
-            // As the app: between snapshots, the neighbour search when it is due.
-            let prep = warm.prepare(&x, e, &params);
-            if prep > 0.0 {
-                eprintln!("between updates: neighbour table searched in {prep:.3}s");
-            }
-            let t = std::time::Instant::now();
-            let (_, kl2, info) = warm.update(&x, e, &params);
-            eprintln!(
-                "warm update {}: {} iterations in {:.3}s (neighbour distances {} in {:.3}s), KL {kl2:.4}",
-                k + 1,
-                a.warm_epochs,
-                t.elapsed().as_secs_f64(),
-                if info.searched {
-                    "searched"
-                } else {
-                    "refreshed"
-                },
-                info.knn_seconds,
-            );
-        }
+        warm_updates(&mut warm, &x, e, &params, a.warm_updates);
     }
-    if a.kmeans
-        && let Some(t) = &ds.labels
-    {
-        let k = a.clusters.unwrap_or_else(|| ds.n_classes().unwrap_or(10));
-        let km = decscope::projection::manifold_kmeans(&y, k, a.seed);
-        let truth: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
-        let s = decscope::engine::metrics::scores(&truth, &km);
-        eprintln!("k-means on the 2-D layout: {}", fmt_scores(&s));
-        if let Some(c) = &clusters {
-            let dec: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
-            eprintln!(
-                "DEC clusters on the same points: {}",
-                fmt_scores(&decscope::engine::metrics::scores(&truth, &dec))
-            );
-        }
+    if a.kmeans {
+        layout_scores(&a, &ds, &y, &idx, clusters.as_deref());
     }
-    let mut w = BufWriter::new(
-        File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?,
-    );
+    write_layout(&a.out, &ds, &y, &idx, clusters.as_deref())?;
+    println!("{}", a.out.display());
+    Ok(())
+}
+
+/// What is projected: Z of the model's encoder (and its clusters), or the input.
+fn embedding(a: &ProjectArgs, ds: &Dataset) -> Result<(Vec<f32>, usize, Option<Vec<u32>>)> {
+    let Some(dir) = &a.model else {
+        return Ok((ds.x.clone(), ds.d, None));
+    };
+    let m = DecModel::load(dir)?;
+    m.check_input(ds.d, dir)?;
+    let (c, _, z) = if m.n_clusters() > 0 {
+        m.predict(&ds.x, ds.n)
+    } else {
+        (Vec::new(), Vec::new(), m.ae.encode(&ds.x, ds.n))
+    };
+    let e = m.ae.encoder.n_out();
+    Ok((z, e, (!c.is_empty()).then_some(c)))
+}
+
+/// The points projected, one CSV row each (for comparing with other t-SNE codes).
+fn dump_input(p: &std::path::Path, x: &[f32], e: usize) -> Result<()> {
+    let mut w =
+        BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?);
+    for row in x.chunks_exact(e) {
+        let line: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        writeln!(w, "{}", line.join(","))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `n` warm-started t-SNE updates as the app makes them between snapshots, timed.
+fn warm_updates(
+    warm: &mut decscope::projection::WarmTsne,
+    x: &[f32],
+    e: usize,
+    params: &decscope::projection::TsneParams,
+    n: usize,
+) {
+    for k in 0..n {
+        // As the app: between snapshots, the neighbour search when it is due.
+        let prep = warm.prepare(x, e, params);
+        if prep > 0.0 {
+            eprintln!("between updates: neighbour table searched in {prep:.3}s");
+        }
+        let t = std::time::Instant::now();
+        let (_, kl2, info) = warm.update(x, e, params);
+        eprintln!(
+            "warm update {}: {} iterations in {:.3}s (neighbour distances {} in {:.3}s), KL {kl2:.4}",
+            k + 1,
+            params.warm_epochs,
+            t.elapsed().as_secs_f64(),
+            if info.searched {
+                "searched"
+            } else {
+                "refreshed"
+            },
+            info.knn_seconds,
+        );
+    }
+}
+
+/// k-means on the 2-D layout scored against the labels (manifold clustering), and
+/// DEC's clusters on the same points.
+fn layout_scores(
+    a: &ProjectArgs,
+    ds: &Dataset,
+    y: &[f32],
+    idx: &[usize],
+    clusters: Option<&[u32]>,
+) {
+    let Some(t) = &ds.labels else { return };
+    let k = a.clusters.unwrap_or_else(|| ds.n_classes().unwrap_or(10));
+    let km = decscope::projection::manifold_kmeans(y, k, a.seed);
+    let truth: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
+    let s = decscope::engine::metrics::scores(&truth, &km);
+    eprintln!("k-means on the 2-D layout: {}", fmt_scores(&s));
+    if let Some(c) = clusters {
+        let dec: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
+        eprintln!(
+            "DEC clusters on the same points: {}",
+            fmt_scores(&decscope::engine::metrics::scores(&truth, &dec))
+        );
+    }
+}
+
+/// The layout as CSV: index, x, y, and the label and cluster when known.
+fn write_layout(
+    out: &std::path::Path,
+    ds: &Dataset,
+    y: &[f32],
+    idx: &[usize],
+    clusters: Option<&[u32]>,
+) -> Result<()> {
+    let mut w =
+        BufWriter::new(File::create(out).with_context(|| format!("creating {}", out.display()))?);
     write!(w, "index,x,y")?;
     if ds.labels.is_some() {
         write!(w, ",label")?;
@@ -191,12 +229,11 @@ pub fn project(a: ProjectArgs) -> Result<()> {
         if let Some(l) = &ds.labels {
             write!(w, ",{}", ds.class_name(l[i]))?;
         }
-        if let Some(c) = &clusters {
+        if let Some(c) = clusters {
             write!(w, ",{}", c[i])?;
         }
         writeln!(w)?;
     }
     w.flush()?;
-    println!("{}", a.out.display());
     Ok(())
 }

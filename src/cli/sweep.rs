@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use decscope::data::Dataset;
 use decscope::engine::metrics::Scores;
 use decscope::engine::pipeline::Control;
-use decscope::engine::sweep::{KSweep, parse_ks, sweep_k, sweep_retain};
+use decscope::engine::sweep::{KSweep, KSweepReport, parse_ks, sweep_k, sweep_retain};
 use indicatif::MultiProgress;
 
 use super::train::{BarSink, TrainArgs, ae_source, build_config, dataset_line, recall_line};
@@ -31,26 +32,8 @@ pub struct SweepArgs {
 
 pub fn sweep(a: SweepArgs) -> Result<()> {
     let t = &a.train;
-    if t.save.is_some() || t.save_pretrained.is_some() || t.log.is_some() {
-        bail!(
-            "sweep trains many models and saves none; drop --save/--save-pretrained/--log (--report writes the sweep's table)"
-        );
-    }
+    let ks = check_args(&a)?;
     let rates = t.data.load.retain_min.clone();
-    match (&a.k, rates.is_empty()) {
-        (Some(_), false) => bail!(
-            "give either --k (choose the number of clusters) or --retain-min (the imbalance table), not both"
-        ),
-        (None, true) => bail!(
-            "nothing to sweep: give --k 5..15 (choose the number of clusters) or --retain-min 0.1,0.3,0.5,0.7 (the imbalance table)"
-        ),
-        _ => {}
-    }
-    let ks =
-        a.k.as_deref()
-            .map(parse_ks)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--k {e}"))?;
     let mut data = t.data.clone();
     data.load.retain_min.clear();
     let ds = data.load()?;
@@ -67,119 +50,156 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         error: None,
         history: false,
     };
-    let ctl = Control::default();
-    let t0 = Instant::now();
-    let json = if let Some(ks) = &ks {
-        let params = KSweep {
-            ks: ks.clone(),
-            holdout: a.holdout,
-            split_seed: a.split_seed,
-        };
-        params.validate(ds.n)?;
-        let cfg = build_config(t, params.sizes(ds.n).0)?;
-        let source = ae_source(t, ds.d)?;
-        let r = sweep_k(&ds, &cfg, &params, source, &mut sink, &ctl)?;
-        if let Some(b) = sink.bar.take() {
-            b.finish_and_clear();
-        }
-        println!(
-            "\nchoose k: DEC trained on {} samples, G = L_train / L_validation on {} held out",
-            r.n_train, r.n_val
-        );
-        println!(
-            "{:>4} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
-            "k", "L_train", "L_val", "G", "ACC", "NMI", "ARI", "iters", "time"
-        );
-        for p in &r.points {
-            let s = p.scores;
-            let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-            println!(
-                "{:>4} {:>10.5} {:>10.5} {:>8.4} {:>8} {:>8} {:>8} {:>7} {:>6.0}s",
-                p.k,
-                p.l_train,
-                p.l_val,
-                p.g,
-                f(s.map(|s| s.acc)),
-                f(s.map(|s| s.nmi)),
-                f(s.map(|s| s.ari)),
-                p.iterations,
-                p.seconds
-            );
-        }
-        if let Some(k) = r.suggested_k {
-            println!("\nG suggests k = {k} (the last k before G's largest drop)");
-        }
-        if let Some(best) = r
-            .points
-            .iter()
-            .filter_map(|p| p.scores.map(|s| (p.k, s.nmi)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-        {
-            println!(
-                "highest NMI: k = {} ({:.4}); the data has {} classes",
-                best.0,
-                best.1,
-                ds.n_classes().map_or("no".into(), |c| c.to_string())
-            );
-        }
-        println!(
-            "time: {:.0} s in all ({}), {:.0} s of DEC runs",
-            r.total_s,
-            if r.pretrain_s > 0.0 {
-                format!("autoencoder pretrained once in {:.0} s", r.pretrain_s)
-            } else {
-                "autoencoder given".into()
-            },
-            r.points.iter().map(|p| p.seconds).sum::<f64>()
-        );
-        serde_json::to_string_pretty(&r)?
-    } else {
-        let cfg_for = |n: usize| build_config(t, n).unwrap_or_default();
-        // The flags are checked once here, so the closure above cannot fail on them.
-        build_config(t, ds.n)?;
-        let rows = sweep_retain(
-            &ds,
-            &rates,
-            t.data.load.retain_seed,
-            &cfg_for,
-            &mut sink,
-            &ctl,
-        )?;
-        if let Some(b) = sink.bar.take() {
-            b.finish_and_clear();
-        }
-        println!(
-            "\nimbalanced data (each sample of class c kept with probability r_min + (1 - r_min) c/(K-1)): ACC"
-        );
-        println!(
-            "{:>6} {:>7} {:>10} {:>13} {:>8} {:>16}",
-            "r_min", "n", "k-means", "AE + k-means", "DEC", "DEC NMI"
-        );
-        let f = |s: Option<Scores>| s.map_or("-".to_string(), |s| format!("{:.4}", s.acc));
-        for r in &rows {
-            println!(
-                "{:>6} {:>7} {:>10} {:>13} {:>8} {:>16}",
-                r.r_min,
-                r.n,
-                f(r.kmeans),
-                f(r.ae_kmeans),
-                f(r.dec),
-                r.dec.map_or("-".into(), |s| format!("{:.4}", s.nmi))
-            );
-        }
-        println!("\nper-class recall of DEC (class (size) recall):");
-        for r in &rows {
-            println!("  r_min {}: {}", r.r_min, recall_line(&r.per_class));
-            for w in &r.warnings {
-                println!("    warning: {w}");
-            }
-        }
-        println!("time: {:.0} s", t0.elapsed().as_secs_f64());
-        serde_json::to_string_pretty(&rows)?
+    let json = match ks {
+        Some(ks) => k_sweep(&a, ks, &ds, &mut sink)?,
+        None => retain_sweep(t, &rates, &ds, &mut sink)?,
     };
     if let Some(path) = &t.report {
         std::fs::write(path, json).with_context(|| format!("writing report {}", path.display()))?;
         println!("report: {}", path.display());
     }
     Ok(())
+}
+
+/// The flags a sweep refuses, and which sweep was asked for: the values of k, or
+/// `None` for the retention sweep.
+fn check_args(a: &SweepArgs) -> Result<Option<Vec<usize>>> {
+    let t = &a.train;
+    if t.save.is_some() || t.save_pretrained.is_some() || t.log.is_some() {
+        bail!(
+            "sweep trains many models and saves none; drop --save/--save-pretrained/--log (--report writes the sweep's table)"
+        );
+    }
+    match (&a.k, t.data.load.retain_min.is_empty()) {
+        (Some(_), false) => bail!(
+            "give either --k (choose the number of clusters) or --retain-min (the imbalance table), not both"
+        ),
+        (None, true) => bail!(
+            "nothing to sweep: give --k 5..15 (choose the number of clusters) or --retain-min 0.1,0.3,0.5,0.7 (the imbalance table)"
+        ),
+        _ => {}
+    }
+    a.k.as_deref()
+        .map(parse_ks)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--k {e}"))
+}
+
+/// Choose k (section 5.5): DEC for each k, the table printed; the report's JSON.
+fn k_sweep(a: &SweepArgs, ks: Vec<usize>, ds: &Dataset, sink: &mut BarSink) -> Result<String> {
+    let t = &a.train;
+    let params = KSweep {
+        ks,
+        holdout: a.holdout,
+        split_seed: a.split_seed,
+    };
+    params.validate(ds.n)?;
+    let cfg = build_config(t, params.sizes(ds.n).0)?;
+    let source = ae_source(t, ds.d)?;
+    let r = sweep_k(ds, &cfg, &params, source, sink, &Control::default())?;
+    if let Some(b) = sink.bar.take() {
+        b.finish_and_clear();
+    }
+    print_k_table(&r, ds);
+    Ok(serde_json::to_string_pretty(&r)?)
+}
+
+fn print_k_table(r: &KSweepReport, ds: &Dataset) {
+    println!(
+        "\nchoose k: DEC trained on {} samples, G = L_train / L_validation on {} held out",
+        r.n_train, r.n_val
+    );
+    println!(
+        "{:>4} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "k", "L_train", "L_val", "G", "ACC", "NMI", "ARI", "iters", "time"
+    );
+    for p in &r.points {
+        let s = p.scores;
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+        println!(
+            "{:>4} {:>10.5} {:>10.5} {:>8.4} {:>8} {:>8} {:>8} {:>7} {:>6.0}s",
+            p.k,
+            p.l_train,
+            p.l_val,
+            p.g,
+            f(s.map(|s| s.acc)),
+            f(s.map(|s| s.nmi)),
+            f(s.map(|s| s.ari)),
+            p.iterations,
+            p.seconds
+        );
+    }
+    if let Some(k) = r.suggested_k {
+        println!("\nG suggests k = {k} (the last k before G's largest drop)");
+    }
+    if let Some(best) = r
+        .points
+        .iter()
+        .filter_map(|p| p.scores.map(|s| (p.k, s.nmi)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+    {
+        println!(
+            "highest NMI: k = {} ({:.4}); the data has {} classes",
+            best.0,
+            best.1,
+            ds.n_classes().map_or("no".into(), |c| c.to_string())
+        );
+    }
+    println!(
+        "time: {:.0} s in all ({}), {:.0} s of DEC runs",
+        r.total_s,
+        if r.pretrain_s > 0.0 {
+            format!("autoencoder pretrained once in {:.0} s", r.pretrain_s)
+        } else {
+            "autoencoder given".into()
+        },
+        r.points.iter().map(|p| p.seconds).sum::<f64>()
+    );
+}
+
+/// The imbalance table (section 5.4): DEC at each retention rate; the report's JSON.
+fn retain_sweep(t: &TrainArgs, rates: &[f64], ds: &Dataset, sink: &mut BarSink) -> Result<String> {
+    let t0 = Instant::now();
+    let cfg_for = |n: usize| build_config(t, n).unwrap_or_default();
+    // The flags are checked once here, so the closure above cannot fail on them.
+    build_config(t, ds.n)?;
+    let rows = sweep_retain(
+        ds,
+        rates,
+        t.data.load.retain_seed,
+        &cfg_for,
+        sink,
+        &Control::default(),
+    )?;
+    if let Some(b) = sink.bar.take() {
+        b.finish_and_clear();
+    }
+    println!(
+        "\nimbalanced data (each sample of class c kept with probability r_min + (1 - r_min) c/(K-1)): ACC"
+    );
+    println!(
+        "{:>6} {:>7} {:>10} {:>13} {:>8} {:>16}",
+        "r_min", "n", "k-means", "AE + k-means", "DEC", "DEC NMI"
+    );
+    let f = |s: Option<Scores>| s.map_or("-".to_string(), |s| format!("{:.4}", s.acc));
+    for r in &rows {
+        println!(
+            "{:>6} {:>7} {:>10} {:>13} {:>8} {:>16}",
+            r.r_min,
+            r.n,
+            f(r.kmeans),
+            f(r.ae_kmeans),
+            f(r.dec),
+            r.dec.map_or("-".into(), |s| format!("{:.4}", s.nmi))
+        );
+    }
+    println!("\nper-class recall of DEC (class (size) recall):");
+    for r in &rows {
+        println!("  r_min {}: {}", r.r_min, recall_line(&r.per_class));
+        for w in &r.warnings {
+            println!("    warning: {w}");
+        }
+    }
+    println!("time: {:.0} s", t0.elapsed().as_secs_f64());
+    Ok(serde_json::to_string_pretty(&rows)?)
 }

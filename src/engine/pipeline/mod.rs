@@ -415,6 +415,33 @@ fn init_centroids(
 }
 
 /// The final assignment of every sample, the last snapshot, the report and the model.
+/// The warning of a run that ended more than 0.005 ACC below AE + k-means, its start.
+fn below_start(
+    s: Option<crate::engine::metrics::Scores>,
+    start: Option<crate::engine::metrics::Scores>,
+    iterations: usize,
+) -> Option<RunWarning> {
+    let (s, start) = (s?, start?);
+    (s.acc < start.acc - 0.005).then(|| RunWarning {
+        kind: WarningKind::BelowStart,
+        step: iterations,
+        cluster: None,
+        size: None,
+        message: format!(
+            "DEC ended below its start: ACC {:.4} against {:.4} for AE + k-means",
+            s.acc, start.acc
+        ),
+    })
+}
+
+/// Each class's size and recall under the Hungarian map, with the class's name.
+fn per_class(ds: &Dataset, c: &Confusion) -> Vec<crate::engine::metrics::ClassRecall> {
+    let mut r = c.per_class_recall();
+    r.iter_mut()
+        .for_each(|c| c.name = Some(ds.class_name(c.class as u32)));
+    r
+}
+
 /// Hand steering during the run may have changed k, the names and the pairs
 /// (`dec.cfg`, `dec.steering`).
 fn finish(
@@ -436,19 +463,8 @@ fn finish(
     let truth = ds.labels.as_deref();
     let s = truth.map(|t| scores(t, &assignments));
     let sizes = cluster::cluster_sizes(&assignments, k);
-    if let (Some(s), Some(start)) = (s, ctx.baselines.ae_kmeans)
-        && s.acc < start.acc - 0.005
-    {
-        ctx.warn(RunWarning {
-            kind: WarningKind::BelowStart,
-            step: iterations,
-            cluster: None,
-            size: None,
-            message: format!(
-                "DEC ended below its start: ACC {:.4} against {:.4} for AE + k-means",
-                s.acc, start.acc
-            ),
-        });
+    if let Some(w) = below_start(s, ctx.baselines.ae_kmeans, iterations) {
+        ctx.warn(w);
     }
     ctx.timing.total_s = ctx.elapsed();
     ctx.phase(Phase::Done, 0);
@@ -484,16 +500,11 @@ fn finish(
             constraints_satisfied: (!cfg.constraints.is_empty())
                 .then(|| satisfied(&cfg.constraints.pairs, &assignments)),
         },
-        confusion: confusion.clone(),
         per_class: confusion
             .as_ref()
-            .map(|c| {
-                let mut r = c.per_class_recall();
-                r.iter_mut()
-                    .for_each(|c| c.name = Some(ds.class_name(c.class as u32)));
-                r
-            })
+            .map(|c| per_class(ds, c))
             .unwrap_or_default(),
+        confusion,
         history: ctx.history,
         timing: ctx.timing,
         precision: cfg.precision.resolved(),
