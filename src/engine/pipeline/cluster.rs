@@ -62,21 +62,23 @@ pub(super) fn collapse_thresholds(init_sizes: &[usize], n: usize, fraction: f32)
 /// empty cluster is called empty: its threshold can round to 0 (a cluster that k-means
 /// left small, or k close to n), and "0 samples, below its threshold of 0" says
 /// nothing.
-#[allow(clippy::too_many_arguments)]
+/// `start`: the cluster's size at DEC's start and when that was ("after k-means",
+/// "at the hand edit of DEC step 328").
 fn collapse_message(
     j: usize,
     it: usize,
     size: usize,
-    init_size: usize,
+    start: (usize, &str),
     threshold: f64,
     n_over_k: f64,
     c: &crate::engine::config::ClusterConfig,
 ) -> String {
+    let (init_size, when) = start;
     let what = if size == 0 {
-        format!("cluster {j} emptied at DEC step {it} (it had {init_size} samples after k-means)")
+        format!("cluster {j} emptied at DEC step {it} (it had {init_size} samples {when})")
     } else {
         format!(
-            "cluster {j} collapsed at DEC step {it}: {size} samples, below its threshold of {threshold:.1} ({} x min(its {init_size} samples after k-means, n/k = {n_over_k:.0}))",
+            "cluster {j} collapsed at DEC step {it}: {size} samples, below its threshold of {threshold:.1} ({} x min(its {init_size} samples {when}, n/k = {n_over_k:.0}))",
             c.collapse_fraction
         )
     };
@@ -152,6 +154,8 @@ struct Tracker {
     /// Hand steering changed the clusters: the collapse guard starts again from the
     /// sizes at the next update.
     rebase: bool,
+    /// When the sizes the guard measures from were taken, for its messages.
+    start: String,
     /// The last update's snapshot (steering's live state shows it).
     last: Option<Arc<Snapshot>>,
 }
@@ -171,6 +175,11 @@ impl Tracker {
             recent_changes: Vec::new(),
             rec: (0.0, 0),
             rebase: false,
+            start: if step0 == 0 {
+                "after k-means".into()
+            } else {
+                format!("when DEC went on at step {step0}")
+            },
             last: None,
         }
     }
@@ -214,6 +223,7 @@ impl Tracker {
             / ds.n as f64;
         self.prev = labels;
         if std::mem::take(&mut self.rebase) {
+            self.start = format!("at the hand edit of DEC step {}", self.step0 + it);
             self.init_sizes = cluster_sizes(&self.prev, k);
             self.thresholds = collapse_thresholds(&self.init_sizes, ds.n, c.collapse_fraction);
         }
@@ -314,7 +324,7 @@ impl Tracker {
                     j,
                     step,
                     sizes[j],
-                    self.init_sizes[j],
+                    (self.init_sizes[j], &self.start),
                     self.thresholds[j],
                     n as f64 / self.k as f64,
                     c,
@@ -750,10 +760,22 @@ mod tests {
         let c = DecConfig::default().cluster;
         // k close to n: a cluster k-means left with 1 sample has threshold 0.25.
         let th = collapse_thresholds(&[1, 9], 10, c.collapse_fraction);
-        let m = collapse_message(0, 40, 0, 1, th[0], 5.0, &c);
+        let m = collapse_message(0, 40, 0, (1, "after k-means"), th[0], 5.0, &c);
         assert!(m.starts_with("cluster 0 emptied at DEC step 40"), "{m}");
         assert!(!m.contains("threshold of 0"), "{m}");
-        let m = collapse_message(1, 40, 1, 9, th[1], 5.0, &c);
+        let m = collapse_message(
+            1,
+            40,
+            1,
+            (9, "at the hand edit of DEC step 20"),
+            th[1],
+            5.0,
+            &c,
+        );
         assert!(m.contains("1 samples, below its threshold of 1.2"), "{m}");
+        assert!(
+            m.contains("its 9 samples at the hand edit of DEC step 20,"),
+            "{m}"
+        );
     }
 }
