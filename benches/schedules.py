@@ -12,7 +12,8 @@ Usage (from the repository root, after `cargo build --release`):
     python3 benches/schedules.py [--data PATH] [--seeds 0,1] [--only NAME,...]
                                  [--out DIR] [-- extra arguments for every run]
 
-e.g. `python3 benches/schedules.py --seeds 0,1 -- --precision bf16`. Standard library
+e.g. `python3 benches/schedules.py --seeds 0,1 -- --precision bf16`. The `fast half`
+variants take half the steps of "fast constant", which must run in the same call. Standard library
 only; the reports are kept under --out (default target/schedules).
 """
 
@@ -29,10 +30,17 @@ DECSCOPE = os.environ.get("DECSCOPE", os.path.join(TARGET, "release", "decscope"
 COSINE = ["--lr-schedule", "cosine", "--lr-warmup", "0.02"]
 # (name, arguments): the augmented preset's 16,000 steps at Adam's constant 1e-3,
 # against cosine decay (peak 1e-3) after a 2% warm-up in 3/4 and 1/2 of the steps.
+# The fast preset (its derived schedule at Adam's constant 1e-3) against cosine decay in
+# half its steps, at its peak rate and at a 3x larger one, and against a larger batch.
+FAST = ["--preset", "fast"]
 VARIANTS = [
     ("augmented 16k constant", ["--preset", "augmented"]),
     ("augmented 12k cosine", ["--preset", "augmented", "--finetune-iters", "12000"] + COSINE),
     ("augmented 8k cosine", ["--preset", "augmented", "--finetune-iters", "8000"] + COSINE),
+    ("fast constant", FAST),
+    ("fast half cosine", FAST + ["--finetune-iters", "HALF"] + COSINE),
+    ("fast half cosine peak 3e-3", FAST + ["--finetune-iters", "HALF", "--pretrain-lr", "0.003"]
+     + COSINE),
 ]
 
 
@@ -78,9 +86,14 @@ def main():
     os.makedirs(out, exist_ok=True)
     print("| variant | steps | rec. MSE | AE + k-means | DEC (seeds) | pretraining s | to ACC 0.95 s |")
     print("|---|---|---|---|---|---|---|")
+    steps = {}
     for name, variant in VARIANTS:
         if only and name not in only:
             continue
+        if "HALF" in variant:
+            # Half the fast preset's own steps on this data (run "fast constant" first).
+            half = str(steps["fast constant"] // 2)
+            variant = [half if v == "HALF" else v for v in variant]
         rows = []
         for s in seeds:
             report = os.path.join(out, f"{name.replace(' ', '_').replace(',', '')}-{s}.json")
@@ -88,6 +101,8 @@ def main():
             subprocess.run(cmd + variant + extra + ["--report", report], check=True,
                            stdout=subprocess.DEVNULL)
             rows.append(summary(report))
+        steps[name] = rows[0]["steps"]
+
         def mean(k):
             return statistics.mean(r[k] for r in rows)
 

@@ -8,7 +8,65 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureOptions, Vec2};
 
-use super::{DecApp, Frame, Method, gallery, palette};
+use super::view::ViewCtx;
+use super::{Frame, Method, palette};
+
+/// The Embedding view's own state: how points are coloured, the last scatter image,
+/// and the replay position.
+#[derive(Default)]
+pub struct EmbeddingView {
+    pub color_by_label: bool,
+    /// In the t-SNE view, colour by k-means on the layout (manifold clustering).
+    pub color_by_manifold: bool,
+    /// The scatter's last image (a texture) and what it was drawn from: redrawn only
+    /// when the points, colours or view change, not on every repaint.
+    pub(crate) scatter_cache: Option<(ScatterKey, egui::TextureHandle)>,
+    /// Replay position in the run's frames (`None`: follow the live run).
+    pub replay: Option<usize>,
+    pub playing: bool,
+    last_play: Option<Instant>,
+}
+
+/// What the Embedding view sees of the app besides [`ViewCtx`]: the projection in
+/// use, the raw input's PCA, and the box selection (which the Steer panel uses).
+pub struct EmbeddingCtx<'a> {
+    pub method: Method,
+    pub raw_proj: &'a [[f32; 2]],
+    pub selection: &'a mut Vec<usize>,
+}
+
+impl EmbeddingView {
+    /// The view; the projection the user switched to, if any.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx, e: EmbeddingCtx) -> Option<Method> {
+        let mut sc = Scene {
+            v: self,
+            cx,
+            method: e.method,
+            raw_proj: e.raw_proj,
+            selection: e.selection,
+            new_method: None,
+        };
+        show(&mut sc, ui);
+        sc.new_method
+    }
+
+    /// Back to the live run (a new run, an edit).
+    pub fn follow_live(&mut self) {
+        self.replay = None;
+        self.playing = false;
+    }
+}
+
+/// Everything one frame of the view works with.
+struct Scene<'a, 'b> {
+    v: &'a mut EmbeddingView,
+    cx: &'a mut ViewCtx<'b>,
+    method: Method,
+    raw_proj: &'a [[f32; 2]],
+    selection: &'a mut Vec<usize>,
+    /// Set when the user picks the other projection.
+    new_method: Option<Method>,
+}
 
 /// Bounds of the points with a small margin.
 fn bounds(p: &[[f32; 2]]) -> Rect {
@@ -99,15 +157,15 @@ fn over(src: Color32, dst: Color32) -> Color32 {
 }
 
 /// What to draw now: points, the sample each one is, the assignments, a caption.
-fn current_frame(app: &mut DecApp) -> (Frame, String) {
-    let method = app.method;
-    let kept: Vec<usize> = (0..app.run.frames.len())
-        .filter(|&i| app.run.frames[i].method == method)
+fn current_frame(sc: &mut Scene) -> (Frame, String) {
+    let method = sc.method;
+    let kept: Vec<usize> = (0..sc.cx.run.frames.len())
+        .filter(|&i| sc.cx.run.frames[i].method == method)
         .collect();
-    if let Some(r) = app.replay
+    if let Some(r) = sc.v.replay
         && let Some(&i) = kept.get(r)
     {
-        let f = app.run.frames[i].clone();
+        let f = sc.cx.run.frames[i].clone();
         let cap = format!(
             "replay {}/{}: {:?} step {}",
             r + 1,
@@ -117,10 +175,11 @@ fn current_frame(app: &mut DecApp) -> (Frame, String) {
         );
         return (f, cap);
     }
-    let live_assign = app.run.assignments().map(|a| Arc::new(a.to_vec()));
+    let live_assign = sc.cx.run.assignments().map(|a| Arc::new(a.to_vec()));
     match method {
-        Method::Tsne if app.run.tsne.is_some() => {
-            let l = app
+        Method::Tsne if sc.cx.run.tsne.is_some() => {
+            let l = sc
+                .cx
                 .run
                 .tsne
                 .as_ref()
@@ -145,20 +204,21 @@ fn current_frame(app: &mut DecApp) -> (Frame, String) {
             )
         }
         _ => {
-            let (pts, cap) = if app.run.proj.len() == app.ds.n {
-                let s = app
+            let (pts, cap) = if sc.cx.run.proj.len() == sc.cx.ds.n {
+                let s = sc
+                    .cx
                     .run
                     .snapshot
                     .as_ref()
                     .map(|s| format!("{:?} step {}", s.phase, s.step))
                     .unwrap_or_default();
                 (
-                    app.run.proj.clone(),
+                    sc.cx.run.proj.clone(),
                     format!("PCA of the embedding Z ({s})"),
                 )
             } else {
                 (
-                    app.raw_proj.clone(),
+                    sc.raw_proj.to_vec(),
                     "PCA of the raw input (press Start to train)".to_string(),
                 )
             };
@@ -182,32 +242,33 @@ fn current_frame(app: &mut DecApp) -> (Frame, String) {
     }
 }
 
-pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
-    controls(app, ui);
-    timeline(app, ui);
-    let (frame, caption) = current_frame(app);
+fn show(sc: &mut Scene, ui: &mut egui::Ui) {
+    controls(sc, ui);
+    timeline(sc, ui);
+    let (frame, caption) = current_frame(sc);
     ui.label(caption);
     // k-means on the layout, when this frame is the latest t-SNE layout.
-    let manifold: Option<Vec<u32>> = app
+    let manifold: Option<Vec<u32>> = sc
+        .cx
         .run
         .tsne
         .as_ref()
         .filter(|l| {
-            app.color_by_manifold
+            sc.v.color_by_manifold
                 && frame.method == Method::Tsne
                 && l.points.len() == frame.points.len()
-                && app.replay.is_none()
+                && sc.v.replay.is_none()
         })
         .and_then(|l| l.kmeans.clone());
-    let by_label = app.color_by_label && app.ds.labels.is_some() && manifold.is_none();
-    let grid_h = if app.selection.is_empty() { 0.0 } else { 130.0 };
+    let by_label = sc.v.color_by_label && sc.cx.ds.labels.is_some() && manifold.is_none();
+    let grid_h = if sc.selection.is_empty() { 0.0 } else { 130.0 };
     let size = ui.available_size() - Vec2::new(0.0, grid_h);
     let (resp, painter) = ui.allocate_painter(size.max(Vec2::splat(50.0)), Sense::click_and_drag());
     let rect = resp.rect;
     painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
     let view = View::fit(&frame, rect);
     draw_points(
-        app,
+        sc,
         ui,
         &painter,
         &frame,
@@ -216,7 +277,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         by_label,
     );
     legend(
-        app,
+        sc,
         ui,
         &painter,
         rect,
@@ -224,35 +285,35 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
         manifold.as_deref(),
         by_label,
     );
-    box_select(app, ui, &resp, &painter, &frame, &view);
-    hover(app, ui, &resp, &painter, &frame, &view);
-    selection_strip(app, ui);
+    box_select(sc, ui, &resp, &painter, &frame, &view);
+    hover(sc, ui, &resp, &painter, &frame, &view);
+    selection_strip(sc, ui);
 }
 
 /// PCA or t-SNE, and how to colour the points.
-fn controls(app: &mut DecApp, ui: &mut egui::Ui) {
-    let mut method = app.method;
+fn controls(sc: &mut Scene, ui: &mut egui::Ui) {
+    let mut method = sc.method;
     ui.horizontal(|ui| {
         ui.selectable_value(&mut method, Method::Pca, "PCA");
         ui.selectable_value(&mut method, Method::Tsne, "t-SNE");
         ui.separator();
         ui.add_enabled(
-            app.ds.labels.is_some(),
-            egui::Checkbox::new(&mut app.color_by_label, "colour by true label"),
+            sc.cx.ds.labels.is_some(),
+            egui::Checkbox::new(&mut sc.v.color_by_label, "colour by true label"),
         );
-        let has_km = app.run.tsne.as_ref().is_some_and(|l| l.kmeans.is_some());
+        let has_km = sc.cx.run.tsne.as_ref().is_some_and(|l| l.kmeans.is_some());
         if method == Method::Tsne {
             ui.add_enabled(
                 has_km,
-                egui::Checkbox::new(&mut app.color_by_manifold, "colour by k-means on t-SNE"),
+                egui::Checkbox::new(&mut sc.v.color_by_manifold, "colour by k-means on t-SNE"),
             )
             .on_hover_text(
                 "Manifold clustering: k-means on this 2-D layout; its scores are in the side panel",
             );
         }
     });
-    if method != app.method {
-        app.set_method(method);
+    if method != sc.method {
+        sc.new_method = Some(method);
     }
 }
 
@@ -297,7 +358,7 @@ fn sample_of(frame: &Frame, i: usize) -> usize {
 /// The points as one image, redrawn only when something it depends on changed (drawing
 /// 70,000 squares costs a few ms; hover and selection are drawn on top).
 fn draw_points(
-    app: &mut DecApp,
+    sc: &mut Scene,
     ui: &egui::Ui,
     painter: &egui::Painter,
     frame: &Frame,
@@ -305,7 +366,7 @@ fn draw_points(
     manifold: Option<&[u32]>,
     by_label: bool,
 ) {
-    let labels = app.ds.labels.as_deref();
+    let labels = sc.cx.ds.labels.as_deref();
     let colors = |i: usize| -> Color32 {
         let s = sample_of(frame, i);
         if let Some(m) = manifold {
@@ -333,7 +394,7 @@ fn draw_points(
         (rect.width() * ppp).round().max(1.0) as usize,
         (rect.height() * ppp).round().max(1.0) as usize,
     ];
-    let tex = match &app.scatter_cache {
+    let tex = match &sc.v.scatter_cache {
         Some((k, t)) if *k == key => t.clone(),
         _ => {
             let to_screen = |p: [f32; 2]| view.to_screen(p);
@@ -346,7 +407,7 @@ fn draw_points(
                 size,
                 ppp,
             );
-            let t = match app.scatter_cache.take() {
+            let t = match sc.v.scatter_cache.take() {
                 Some((_, mut t)) => {
                     t.set(img, TextureOptions::NEAREST);
                     t
@@ -355,7 +416,7 @@ fn draw_points(
                     .ctx()
                     .load_texture("scatter", img, TextureOptions::NEAREST),
             };
-            app.scatter_cache = Some((key, t.clone()));
+            sc.v.scatter_cache = Some((key, t.clone()));
             t
         }
     };
@@ -370,7 +431,7 @@ fn draw_points(
 
 /// One row per colour in the top right corner: cluster, true label or k-means on t-SNE.
 fn legend(
-    app: &DecApp,
+    sc: &Scene,
     ui: &egui::Ui,
     painter: &egui::Painter,
     rect: Rect,
@@ -381,7 +442,7 @@ fn legend(
     let k = if let Some(m) = manifold {
         m.iter().max().map_or(0, |v| *v as usize + 1)
     } else if by_label {
-        app.ds.n_classes().unwrap_or(0)
+        sc.cx.ds.n_classes().unwrap_or(0)
     } else {
         frame
             .assignments
@@ -394,7 +455,7 @@ fn legend(
         let name = if manifold.is_some() {
             format!("k-means {j}")
         } else if by_label {
-            format!("label {}", app.ds.class_name(j as u32))
+            format!("label {}", sc.cx.ds.class_name(j as u32))
         } else {
             format!("cluster {j}")
         };
@@ -410,7 +471,7 @@ fn legend(
 
 /// Drag a box to select the samples inside it; a click clears the selection.
 fn box_select(
-    app: &mut DecApp,
+    sc: &mut Scene,
     ui: &mut egui::Ui,
     resp: &egui::Response,
     painter: &egui::Painter,
@@ -438,21 +499,21 @@ fn box_select(
         && let (Some(s), Some(p)) = (start, resp.interact_pointer_pos())
     {
         let r = Rect::from_two_pos(s, p);
-        app.selection = (0..frame.points.len())
+        *sc.selection = (0..frame.points.len())
             .filter(|&i| r.contains(view.to_screen(frame.points[i])))
             .map(|i| sample_of(frame, i))
             .collect();
         ui.data_mut(|d| d.remove::<Pos2>(drag_id));
     }
     if resp.clicked() {
-        app.selection.clear();
+        sc.selection.clear();
     }
 }
 
 /// Hover: the nearest point within 8 px (a linear scan: 70,000 points take ~0.1 ms),
 /// ringed, with the sample's image, title, label, cluster and confidence.
 fn hover(
-    app: &mut DecApp,
+    sc: &mut Scene,
     ui: &mut egui::Ui,
     resp: &egui::Response,
     painter: &egui::Painter,
@@ -475,11 +536,11 @@ fn hover(
     let i = best.0;
     let s = sample_of(frame, i);
     painter.circle_stroke(view.to_screen(frame.points[i]), 5.0, (2.0, Color32::WHITE));
-    let conf = app.run.confidence().and_then(|c| c.get(s).copied());
+    let conf = sc.cx.run.confidence().and_then(|c| c.get(s).copied());
     let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
-    let label = app.ds.labels.as_ref().map(|l| app.ds.class_name(l[s]));
-    let tex = app.thumbs.texture(&app.ds, ui.ctx(), s);
-    let preview = app.ds.title(s).map(str::to_string);
+    let label = sc.cx.ds.labels.as_ref().map(|l| sc.cx.ds.class_name(l[s]));
+    let tex = sc.cx.thumbs.texture(sc.cx.ds, ui.ctx(), s);
+    let preview = sc.cx.ds.title(s).map(str::to_string);
     egui::Tooltip::always_open(
         ui.ctx().clone(),
         ui.layer_id(),
@@ -508,74 +569,76 @@ fn hover(
 }
 
 /// The selected samples' thumbnails under the plot.
-fn selection_strip(app: &mut DecApp, ui: &mut egui::Ui) {
-    if app.selection.is_empty() {
+fn selection_strip(sc: &mut Scene, ui: &mut egui::Ui) {
+    if sc.selection.is_empty() {
         return;
     }
     ui.horizontal(|ui| {
         ui.label(format!(
             "{} selected (drag a box to select, click to clear)",
-            app.selection.len()
+            sc.selection.len()
         ));
     });
     egui::ScrollArea::horizontal()
         .id_salt("selection")
         .show(ui, |ui| {
             ui.horizontal(|ui| {
-                for &i in app.selection.clone().iter().take(200) {
-                    gallery::thumb(app, ui, i, 36.0).on_hover_text(format!("#{i}"));
+                for &i in sc.selection.clone().iter().take(200) {
+                    sc.cx.thumb(ui, i, 36.0).on_hover_text(format!("#{i}"));
                 }
             });
         });
 }
 
 /// The replay timeline: scrub through kept layouts, play them forward, or follow live.
-fn timeline(app: &mut DecApp, ui: &mut egui::Ui) {
-    let n = app
+fn timeline(sc: &mut Scene, ui: &mut egui::Ui) {
+    let n = sc
+        .cx
         .run
         .frames
         .iter()
-        .filter(|f| f.method == app.method)
+        .filter(|f| f.method == sc.method)
         .count();
     if n < 2 {
         return;
     }
     ui.horizontal(|ui| {
-        let live = app.replay.is_none();
+        let live = sc.v.replay.is_none();
         if ui.selectable_label(live, "live").clicked() {
-            app.replay = None;
-            app.playing = false;
+            sc.v.replay = None;
+            sc.v.playing = false;
         }
-        let play_label = if app.playing { "pause replay" } else { "play" };
+        let play_label = if sc.v.playing { "pause replay" } else { "play" };
         if ui.button(play_label).clicked() {
-            app.playing = !app.playing;
-            if app.playing && app.replay.is_none_or(|r| r + 1 >= n) {
-                app.replay = Some(0);
+            sc.v.playing = !sc.v.playing;
+            if sc.v.playing && sc.v.replay.is_none_or(|r| r + 1 >= n) {
+                sc.v.replay = Some(0);
             }
         }
-        let mut pos = app.replay.unwrap_or(n - 1);
+        let mut pos = sc.v.replay.unwrap_or(n - 1);
         let lab = ui.label("timeline");
         if ui
             .add(egui::Slider::new(&mut pos, 0..=n - 1).show_value(false))
             .labelled_by(lab.id)
             .changed()
         {
-            app.replay = Some(pos);
-            app.playing = false;
+            sc.v.replay = Some(pos);
+            sc.v.playing = false;
         }
     });
-    if app.playing {
+    if sc.v.playing {
         let now = Instant::now();
-        if app
+        if sc
+            .v
             .last_play
             .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(120))
         {
-            app.last_play = Some(now);
-            let next = app.replay.map_or(0, |r| r + 1);
+            sc.v.last_play = Some(now);
+            let next = sc.v.replay.map_or(0, |r| r + 1);
             if next >= n {
-                app.playing = false;
+                sc.v.playing = false;
             } else {
-                app.replay = Some(next);
+                sc.v.replay = Some(next);
             }
         }
         ui.ctx().request_repaint_after(Duration::from_millis(30));

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use egui::{Color32, RichText, Vec2};
 
+use super::steer::SteerAction;
+use super::view::ViewCtx;
 use super::{DecApp, palette};
 use crate::data::Dataset;
 
@@ -55,23 +57,33 @@ pub fn members_by_confidence(assignments: &[u32], confidence: &[f32], k: usize) 
     m
 }
 
-pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
+/// The Clusters view (all it shows comes from the run's latest assignment).
+#[derive(Default)]
+pub struct ClustersView;
+
+impl ClustersView {
+    /// The view; a cluster heading's menu may return an edit.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx) -> Option<SteerAction> {
+        show(cx, ui)
+    }
+}
+
+fn show(cx: &mut ViewCtx, ui: &mut egui::Ui) -> Option<SteerAction> {
     let (Some(a), Some(c)) = (
-        app.run.assignments().map(<[u32]>::to_vec),
-        app.run.confidence().map(<[f32]>::to_vec),
+        cx.run.assignments().map(<[u32]>::to_vec),
+        cx.run.confidence().map(<[f32]>::to_vec),
     ) else {
         ui.label("The galleries fill once k-means has placed the centroids: each row shows a cluster's 10 most confident samples.");
-        return;
+        return None;
     };
     let k = a.iter().max().map_or(0, |m| *m as usize + 1);
     let members = members_by_confidence(&a, &c, k);
-    let labels = app.ds.labels.clone();
+    let labels = cx.ds.labels.clone();
     if let Some(l) = &labels {
-        recall_table(app, ui, l, &a);
+        recall_table(cx.ds, ui, l, &a);
     }
-    if app.ds.text.is_some() {
-        text_clusters(app, ui, &a, &c, &members);
-        return;
+    if cx.ds.text.is_some() {
+        return text_clusters(cx, ui, &a, &c, &members);
     }
     let mut action = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -81,28 +93,23 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
                 ui.painter().rect_filled(rect, 2.0, palette(j));
                 ui.vertical(|ui| {
                     ui.set_width(150.0);
-                    if let Some(a) = cluster_heading(
-                        app.cluster_name(j),
-                        app.steerable(),
-                        ui,
-                        j,
-                        k,
-                        format!("cluster {j}"),
-                    ) {
+                    if let Some(a) =
+                        cluster_heading(cx.name(j), cx.steerable, ui, j, k, format!("cluster {j}"))
+                    {
                         action = Some(a);
                     }
                     ui.label(format!("{} samples", m.len()));
-                    if let Some(t) = majority_text(&app.ds, labels.as_deref(), m) {
+                    if let Some(t) = majority_text(cx.ds, labels.as_deref(), m) {
                         ui.label(t);
                     }
                 });
                 for &i in m.iter().take(10) {
-                    thumb(app, ui, i, 44.0).on_hover_text(format!(
+                    cx.thumb(ui, i, 44.0).on_hover_text(format!(
                         "#{i}  q={:.3}{}",
                         c[i],
                         labels
                             .as_ref()
-                            .map(|l| format!("  label {}", app.ds.class_name(l[i])))
+                            .map(|l| format!("  label {}", cx.ds.class_name(l[i])))
                             .unwrap_or_default()
                     ));
                 }
@@ -110,10 +117,7 @@ pub fn show(app: &mut DecApp, ui: &mut egui::Ui) {
             ui.separator();
         }
     });
-    if let Some(a) = action {
-        let ctx = ui.ctx().clone();
-        app.steer(a, &ctx);
-    }
+    action
 }
 
 /// A cluster's heading (with its name, when it has one) whose right-click menu holds
@@ -148,18 +152,16 @@ pub fn cluster_heading(
 /// The clusters of text data: each cluster's most characteristic terms (highest mean
 /// tf-idf) and the titles or first lines of its 10 most confident documents.
 fn text_clusters(
-    app: &mut DecApp,
+    cx: &mut ViewCtx,
     ui: &mut egui::Ui,
     assignments: &[u32],
     confidence: &[f32],
     members: &[Vec<usize>],
-) {
-    if app.ds.text.is_none() {
-        return;
-    }
+) -> Option<SteerAction> {
+    cx.ds.text.as_ref()?;
     let k = members.len();
-    let terms = crate::data::text::top_terms(&app.ds, assignments, k, 10);
-    let labels = app.ds.labels.clone();
+    let terms = crate::data::text::top_terms(cx.ds, assignments, k, 10);
+    let labels = cx.ds.labels.clone();
     let labels = labels.as_deref();
     let mut action = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -168,12 +170,10 @@ fn text_clusters(
                 let (rect, _) = ui.allocate_exact_size(Vec2::new(8.0, 16.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, palette(j));
                 let text = format!("cluster {j}: {} documents", m.len());
-                if let Some(a) =
-                    cluster_heading(app.cluster_name(j), app.steerable(), ui, j, k, text)
-                {
+                if let Some(a) = cluster_heading(cx.name(j), cx.steerable, ui, j, k, text) {
                     action = Some(a);
                 }
-                if let Some(t) = majority_text(&app.ds, labels, m) {
+                if let Some(t) = majority_text(cx.ds, labels, m) {
                     ui.label(t);
                 }
             });
@@ -192,19 +192,16 @@ fn text_clusters(
                 ui.label(format!(
                     "  {:.2}  {}{}",
                     confidence[i],
-                    app.ds.title(i).unwrap_or_default(),
+                    cx.ds.title(i).unwrap_or_default(),
                     labels
-                        .map(|l| format!("  [{}]", app.ds.class_name(l[i])))
+                        .map(|l| format!("  [{}]", cx.ds.class_name(l[i])))
                         .unwrap_or_default()
                 ));
             }
             ui.separator();
         }
     });
-    if let Some(a) = action {
-        let ctx = ui.ctx().clone();
-        app.steer(a, &ctx);
-    }
+    action
 }
 
 /// "mostly <label> (<share>%)" for a cluster's members, when there are labels.
@@ -227,7 +224,7 @@ fn majority_text(ds: &Dataset, labels: Option<&[u32]>, members: &[usize]) -> Opt
 /// Each true class's size and recall under the Hungarian map (the cluster matched to
 /// it), so that small classes that DEC absorbed stand out (the paper's imbalanced
 /// data, section 5.4).
-fn recall_table(app: &DecApp, ui: &mut egui::Ui, labels: &[u32], assignments: &[u32]) {
+fn recall_table(ds: &Dataset, ui: &mut egui::Ui, labels: &[u32], assignments: &[u32]) {
     let per_class = crate::engine::metrics::Confusion::new(labels, assignments).per_class_recall();
     egui::CollapsingHeader::new("Per-class recall")
         .default_open(true)
@@ -235,7 +232,7 @@ fn recall_table(app: &DecApp, ui: &mut egui::Ui, labels: &[u32], assignments: &[
             egui::Grid::new("recall").striped(true).show(ui, |ui| {
                 ui.label(RichText::new("class").strong());
                 for c in &per_class {
-                    ui.label(app.ds.class_name(c.class as u32));
+                    ui.label(ds.class_name(c.class as u32));
                 }
                 ui.end_row();
                 ui.label(RichText::new("size").strong());

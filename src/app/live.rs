@@ -118,7 +118,7 @@ impl DecApp {
             return;
         }
         self.method = m;
-        self.replay = None;
+        self.embedding.follow_live();
         // While a run is going, its next snapshot brings Z; t-SNE of the raw input
         // would only delay that.
         if m == Method::Tsne && (self.run.snapshot.is_some() || !self.is_running()) {

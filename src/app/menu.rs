@@ -69,7 +69,10 @@ impl DecApp {
                 }
             });
             ui.menu_button("View", |ui| {
-                ui.checkbox(&mut self.color_by_label, "Colour points by true label");
+                ui.checkbox(
+                    &mut self.embedding.color_by_label,
+                    "Colour points by true label",
+                );
             });
         });
     }

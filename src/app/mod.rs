@@ -75,12 +75,8 @@ pub struct DecApp {
     pub worker: Option<Worker>,
     pub run: RunView,
     pub tab: Tab,
-    pub color_by_label: bool,
-    /// In the t-SNE view, colour by k-means on the layout (manifold clustering).
-    pub color_by_manifold: bool,
-    /// The scatter's last image (a texture) and what it was drawn from: redrawn only
-    /// when the points, colours or view change, not on every repaint.
-    pub(crate) scatter_cache: Option<(embedding::ScatterKey, egui::TextureHandle)>,
+    /// The Embedding view (colouring, scatter image, replay).
+    pub embedding: embedding::EmbeddingView,
     pub error: Option<String>,
     pub status: String,
     loading: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
@@ -104,10 +100,6 @@ pub struct DecApp {
     pub method: Method,
     pub tsne_worker: Option<crate::projection::TsneWorker>,
     pub tsne_params: crate::projection::TsneParams,
-    /// Replay position in `run.frames` (`None`: follow the live run).
-    pub replay: Option<usize>,
-    pub playing: bool,
-    last_play: Option<Instant>,
     /// Samples selected with a box in the embedding view.
     pub selection: Vec<usize>,
     /// The GUI context, to wake the window from other threads.
@@ -127,6 +119,7 @@ pub struct DecApp {
     /// The Confusion view (its selected cell).
     pub confusion: confusion::ConfusionView,
     pub curves: curves::CurvesView,
+    pub clusters: gallery::ClustersView,
     /// The runs finished in this session, oldest first (the Compare runs view).
     pub compare: compare::CompareView,
     /// Hand edits, pairs and suggestions of the finished run (the Steer panel).
@@ -207,9 +200,7 @@ impl DecApp {
             worker: None,
             run: RunView::default(),
             tab: Tab::Embedding,
-            color_by_label: false,
-            color_by_manifold: false,
-            scatter_cache: None,
+            embedding: embedding::EmbeddingView::default(),
             error: None,
             status: String::new(),
             loading: None,
@@ -233,9 +224,6 @@ impl DecApp {
                 fit_theta: 0.5,
                 ..Default::default()
             },
-            replay: None,
-            playing: false,
-            last_play: None,
             selection: Vec::new(),
             repaint: None,
             frame_cpu_ms: VecDeque::new(),
@@ -246,6 +234,7 @@ impl DecApp {
             gradient: gradient::GradientView::default(),
             confusion: confusion::ConfusionView::default(),
             curves: curves::CurvesView,
+            clusters: gallery::ClustersView,
             compare: compare::CompareView::default(),
             steer_view: steer::SteerView::default(),
         };
@@ -280,11 +269,11 @@ impl DecApp {
         self.raw_proj = pca_2d(&self.ds.x, self.ds.d);
         self.run = RunView::default();
         self.tsne_worker = None;
-        self.replay = None;
+        self.embedding.follow_live();
         self.selection.clear();
         self.thumbs.clear();
         self.confusion.reset();
-        self.color_by_label = self.ds.labels.is_some();
+        self.embedding.color_by_label = self.ds.labels.is_some();
         // Images of at least 16 pixels a side get DEC-DA's augmentation by default (the
         // best accuracy); other data the fast preset. A chosen paper preset stays.
         if self.settings.preset != Preset::Paper {
@@ -385,7 +374,7 @@ impl DecApp {
         };
         self.clusters_changed();
         self.tsne_worker = None;
-        self.replay = None;
+        self.embedding.follow_live();
         self.selection.clear();
         let ctx2 = ctx.clone();
         self.worker = Some(Worker::spawn(
@@ -460,10 +449,22 @@ impl DecApp {
             idec_gamma,
         };
         let action = match self.tab {
+            Tab::Embedding => {
+                let e = embedding::EmbeddingCtx {
+                    method: self.method,
+                    raw_proj: &self.raw_proj,
+                    selection: &mut self.selection,
+                };
+                if let Some(m) = self.embedding.ui(ui, &mut cx, e) {
+                    self.set_method(m);
+                }
+                None
+            }
             Tab::Curves => {
                 self.curves.ui(ui, &cx);
                 None
             }
+            Tab::Clusters => self.clusters.ui(ui, &mut cx),
             Tab::Confusion => self.confusion.ui(ui, &mut cx),
             Tab::Gradient => {
                 self.gradient.ui(ui, &mut cx);
@@ -552,10 +553,8 @@ impl DecApp {
             });
             ui.separator();
             match self.tab {
-                Tab::Embedding => embedding::show(self, ui),
-                Tab::Clusters => gallery::show(self, ui),
                 Tab::ChooseK => choose_k::show(self, ui),
-                Tab::Curves | Tab::Confusion | Tab::Gradient | Tab::Compare => self.show_view(ui),
+                _ => self.show_view(ui),
             }
         });
         if let Some((t0, secs)) = self.stop_after
@@ -575,7 +574,7 @@ impl DecApp {
             || self.is_sweeping()
             || self.loading.is_some()
             || self.dialog.is_some()
-            || self.playing
+            || self.embedding.playing
             || self.stop_after.is_some()
             || self.steer_view.is_finding()
         {

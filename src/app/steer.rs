@@ -698,7 +698,7 @@ impl DecApp {
             ..RunView::default()
         };
         self.clusters_changed();
-        self.replay = None;
+        self.embedding.follow_live();
         self.steer_view.note = "DEC goes on from the edits".into();
         let ctx2 = ctx.clone();
         self.worker = Some(Worker::spawn_resume(
