@@ -834,6 +834,21 @@ fn start_twice_gives_the_same_row_from_the_cache() {
     }
 }
 
+/// Right-click the node labelled `heading` (a label starting so, when it ends in " ["),
+/// open its `submenu` and click `item`.
+fn menu_pick(h: &mut Harness<'static, DecApp>, heading: &str, submenu: &str, item: &str) {
+    if heading.ends_with(" [") {
+        h.get_by_label_contains(heading).click_secondary();
+    } else {
+        h.get_by_label(heading).click_secondary();
+    }
+    h.step();
+    h.step();
+    h.get_by_label(submenu).click();
+    h.step();
+    h.get_by_label(item).click();
+}
+
 /// The steering panel's edit list (numbered lines "1. merge cluster 1 into 0").
 fn edit_lines(h: &Harness<'static, DecApp>) -> Vec<String> {
     h.state()
@@ -853,12 +868,7 @@ fn merge_from_the_confusion_view_and_undo() {
     let before = h.state().run.finished.as_ref().unwrap().assignments.clone();
     h.state_mut().tab = Tab::Confusion;
     h.step();
-    h.get_by_label_contains("cluster 0 [").click_secondary();
-    h.step();
-    h.step();
-    h.get_by_label("merge with...").click();
-    h.step();
-    h.get_by_label("cluster 3").click();
+    menu_pick(&mut h, "cluster 0 [", "merge with...", "cluster 3");
     h.step();
     h.step();
     assert_eq!(edit_lines(&h), vec!["merge cluster 3 into 0"]);
@@ -901,12 +911,7 @@ fn split_from_the_gallery_then_undo() {
     let before = h.state().run.finished.as_ref().unwrap().assignments.clone();
     h.state_mut().tab = Tab::Clusters;
     h.step();
-    h.get_by_label("cluster 2").click_secondary();
-    h.step();
-    h.step();
-    h.get_by_label("split into...").click();
-    h.step();
-    h.get_by_label("2 clusters").click();
+    menu_pick(&mut h, "cluster 2", "split into...", "2 clusters");
     h.step();
     h.step();
     assert_eq!(edit_lines(&h), vec!["split cluster 2 into 2"]);
@@ -1046,12 +1051,7 @@ fn steer_a_paused_run_split_undo_pairs_then_resume() {
     h.get_by_label_contains("Paused: edits apply");
     h.state_mut().tab = Tab::Clusters;
     h.step();
-    h.get_by_label("cluster 2").click_secondary();
-    h.step();
-    h.step();
-    h.get_by_label("split into...").click();
-    h.step();
-    h.get_by_label("2 clusters").click();
+    menu_pick(&mut h, "cluster 2", "split into...", "2 clusters");
     assert!(
         run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
             == Some((11, true))),

@@ -528,26 +528,12 @@ impl DecApp {
                 let samples = self.selection.clone();
                 self.steer_view.apply(Edit::Add { samples })
             }
-            SteerAction::MustLink => {
-                self.steer_view.must_link(&self.selection.clone());
-                false
-            }
-            SteerAction::CannotLink(c) => {
-                if let (Some(a), Some(q)) = (self.run.assignments(), self.run.confidence()) {
-                    let (a, q) = (a.to_vec(), q.to_vec());
-                    self.steer_view
-                        .cannot_link(&self.selection.clone(), c, &a, &q);
-                }
-                false
-            }
-            SteerAction::ClearPairs => {
-                self.steer_view.constraints.clear();
+            SteerAction::MustLink | SteerAction::CannotLink(_) | SteerAction::ClearPairs => {
+                self.edit_pairs(&action);
                 false
             }
             SteerAction::Suggest => {
-                let ctx = ctx.clone();
-                self.steer_view
-                    .find_suggestions(move || ctx.request_repaint());
+                self.suggest(ctx);
                 false
             }
             SteerAction::Resume => {
@@ -558,6 +544,29 @@ impl DecApp {
         if changed {
             self.show_steered();
         }
+    }
+
+    /// Must-link the selection, cannot-link it with a cluster, or clear the pairs.
+    fn edit_pairs(&mut self, action: &SteerAction) {
+        match *action {
+            SteerAction::MustLink => self.steer_view.must_link(&self.selection.clone()),
+            SteerAction::CannotLink(c) => {
+                if let (Some(a), Some(q)) = (self.run.assignments(), self.run.confidence()) {
+                    let (a, q) = (a.to_vec(), q.to_vec());
+                    self.steer_view
+                        .cannot_link(&self.selection.clone(), c, &a, &q);
+                }
+            }
+            SteerAction::ClearPairs => self.steer_view.constraints.clear(),
+            _ => {}
+        }
+    }
+
+    /// Look for suggested edits on their own thread.
+    fn suggest(&mut self, ctx: &egui::Context) {
+        let ctx = ctx.clone();
+        self.steer_view
+            .find_suggestions(move || ctx.request_repaint());
     }
 
     /// Send a steering action to the running worker; the pairs are kept here too (the
@@ -573,27 +582,14 @@ impl DecApp {
                 samples: self.selection.clone(),
             })),
             SteerAction::MustLink | SteerAction::CannotLink(_) | SteerAction::ClearPairs => {
-                match action {
-                    SteerAction::MustLink => self.steer_view.must_link(&self.selection.clone()),
-                    SteerAction::CannotLink(c) => {
-                        if let (Some(a), Some(q)) = (self.run.assignments(), self.run.confidence())
-                        {
-                            let (a, q) = (a.to_vec(), q.to_vec());
-                            self.steer_view
-                                .cannot_link(&self.selection.clone(), c, &a, &q);
-                        }
-                    }
-                    _ => self.steer_view.constraints.clear(),
-                }
+                self.edit_pairs(&action);
                 Some(Steer::Pairs(Constraints {
                     pairs: self.steer_view.constraints.clone(),
                     weight: self.steer_view.weight,
                 }))
             }
             SteerAction::Suggest => {
-                let ctx = ctx.clone();
-                self.steer_view
-                    .find_suggestions(move || ctx.request_repaint());
+                self.suggest(ctx);
                 None
             }
             SteerAction::Resume => {
