@@ -552,27 +552,9 @@ fn text_data_shows_terms_and_titles() {
         ("oil", ["crude", "barrels", "opec", "refinery"]),
         ("grain", ["wheat", "harvest", "corn", "tonnes"]),
     ];
-    let mut csv = String::from("topic,title,text\n");
-    for i in 0..60 {
-        for (t, w) in &topics {
-            let text: Vec<&str> = (0..20)
-                .map(|j| {
-                    if (i + j) % 3 == 0 {
-                        "market"
-                    } else {
-                        w[(i * 7 + j) % 4]
-                    }
-                })
-                .collect();
-            csv += &format!("{t},{t} headline {i},\"{}\"\n", text.join(" "));
-        }
-    }
-    let dir = std::env::temp_dir().join(format!("decscope-app-text-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("news.csv");
-    std::fs::write(&path, csv).unwrap();
+    let path = news_csv(&topics, "news");
     let mut app = small_app(200);
-    app.open(path);
+    app.open(path.clone());
     let mut h = harness(app);
     assert!(run_until(&mut h, Duration::from_secs(20), |a| a
         .ds
@@ -621,7 +603,9 @@ fn text_data_shows_terms_and_titles() {
             "mixed terms: {line}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Compare runs: a DEC-DA run, then IDEC without augmentation chosen in the side panel
@@ -847,6 +831,31 @@ fn menu_pick(h: &mut Harness<'static, DecApp>, heading: &str, submenu: &str, ite
     h.get_by_label(submenu).click();
     h.step();
     h.get_by_label(item).click();
+}
+
+/// A CSV of 60 short articles per topic (`topic,title,text`), each of 20 words drawn
+/// from the topic's four and a shared "market", written to a temporary folder.
+fn news_csv(topics: &[(&str, [&str; 4])], name: &str) -> std::path::PathBuf {
+    let mut csv = String::from("topic,title,text\n");
+    for i in 0..60 {
+        for (t, w) in topics {
+            let text: Vec<&str> = (0..20)
+                .map(|j| {
+                    if (i + j) % 3 == 0 {
+                        "market"
+                    } else {
+                        w[(i * 7 + j) % 4]
+                    }
+                })
+                .collect();
+            csv += &format!("{t},{t} headline {i},\"{}\"\n", text.join(" "));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("decscope-app-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.csv"));
+    std::fs::write(&path, csv).unwrap();
+    path
 }
 
 /// The steering panel's edit list (numbered lines "1. merge cluster 1 into 0").
@@ -1108,4 +1117,85 @@ fn steer_a_paused_run_split_undo_pairs_then_resume() {
         "DEC went on past the pause: {} steps",
         out.report.final_.iterations
     );
+}
+
+/// Steering a live run on text (three topics of short articles): pause DEC, merge two
+/// topic clusters from the text gallery's heading, name the merged one; the heading
+/// shows the name, and the finished run keeps two clusters and the name.
+#[test]
+fn steer_a_paused_run_on_text_merge_and_name() {
+    let topics = [
+        ("oil", ["crude", "barrels", "opec", "refinery"]),
+        ("grain", ["wheat", "harvest", "corn", "tonnes"]),
+        ("ship", ["port", "vessel", "cargo", "strike"]),
+    ];
+    let mut app = small_app(200);
+    let path = news_csv(&topics, "live-news");
+    app.open(path.clone());
+    let mut h = harness(app);
+    assert!(run_until(&mut h, Duration::from_secs(20), |a| a
+        .ds
+        .text
+        .is_some()));
+    let s = &mut h.state_mut().settings;
+    s.reuse_pretrained = false;
+    s.epochs = 20;
+    s.cfg.hidden = vec![32, 10];
+    let c = &mut s.cfg.cluster;
+    c.max_iter = 1_000_000;
+    c.tol = 0.0;
+    c.kmeans_n_init = 3;
+    c.on_collapse = decscope::engine::config::OnCollapse::Warn;
+    c.optimizer = decscope::engine::optim::OptimizerConfig::Sgd {
+        lr: 1e-4,
+        momentum: 0.0,
+    };
+    h.get_by_label("Start").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
+        .live_run()
+        .is_some()));
+    h.get_by_label("Pause").click();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
+        == Some((3, false))));
+    h.state_mut().tab = Tab::Clusters;
+    h.step();
+    h.get_by_label_contains("cluster 0:").click_secondary();
+    h.step();
+    h.step();
+    h.get_by_label("merge with...").click();
+    h.step();
+    h.get_by_label("cluster 1").click();
+    assert!(
+        run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
+            == Some((2, true))),
+        "the merge was not applied"
+    );
+    h.state_mut().steer_view.other = 0;
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("commodities");
+    h.step();
+    h.get_by_label("Name").click_accesskit();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| a
+        .cluster_name(0)
+        .as_deref()
+        == Some("commodities")));
+    h.step();
+    h.get_by_label_contains("documents \"commodities\"");
+    h.get_by_label("Stop").click();
+    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
+        .run
+        .finished
+        .is_some()));
+    let out = h.state().run.finished.as_ref().unwrap();
+    assert_eq!(out.report.final_.n_clusters, 2);
+    assert_eq!(
+        out.report.final_.cluster_names[0].as_deref(),
+        Some("commodities")
+    );
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
