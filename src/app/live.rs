@@ -225,6 +225,8 @@ impl DecApp {
                 self.run.total = total;
                 self.run.step = 0;
                 self.run.phase_started = Some(Instant::now());
+                self.run.paused_for = std::time::Duration::ZERO;
+                self.run.paused_since = self.run.paused.then(Instant::now);
             }
             WorkerMsg::Event(Event::Step {
                 step, total, loss, ..

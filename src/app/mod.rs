@@ -390,14 +390,16 @@ impl DecApp {
     pub fn pause(&mut self) {
         if let Some(w) = &self.worker {
             w.controller.pause();
-            self.run.paused = true;
+            self.run.set_paused(true, Instant::now());
+            self.status = "paused".into();
         }
     }
 
     pub fn resume(&mut self) {
         if let Some(w) = &self.worker {
             w.controller.resume();
-            self.run.paused = false;
+            self.run.set_paused(false, Instant::now());
+            self.status = "training...".into();
         }
     }
 

@@ -54,6 +54,10 @@ pub struct RunView {
     pub total: usize,
     pub loss: f32,
     pub phase_started: Option<Instant>,
+    /// Time spent paused in this phase, and since when the run is paused (the ETA
+    /// counts training time only).
+    pub paused_for: std::time::Duration,
+    pub paused_since: Option<Instant>,
     pub history: Vec<HistoryEntry>,
     pub baselines: Vec<(&'static str, Scores)>,
     pub snapshot: Option<Arc<Snapshot>>,
@@ -95,11 +99,38 @@ impl RunView {
         self.snapshot.as_ref()?.confidence.as_deref()
     }
 
-    /// Estimated seconds left in the current phase.
+    /// Estimated seconds left in the current phase, from its training time so far
+    /// (time paused left out).
     pub fn eta_s(&self) -> Option<f64> {
-        let t = self.phase_started?.elapsed().as_secs_f64();
+        let t = self.training_s(Instant::now())?;
         (self.step > 0 && self.total > self.step)
             .then(|| t / self.step as f64 * (self.total - self.step) as f64)
+    }
+
+    /// Seconds the current phase has trained by `now`: since it began, less the time
+    /// paused.
+    pub fn training_s(&self, now: Instant) -> Option<f64> {
+        let paused_now = self
+            .paused_since
+            .map_or(std::time::Duration::ZERO, |p| now - p);
+        let ran = now.checked_duration_since(self.phase_started?)?;
+        Some(
+            ran.saturating_sub(self.paused_for + paused_now)
+                .as_secs_f64(),
+        )
+    }
+
+    /// The run was paused (`true`) or resumed at `now`.
+    pub fn set_paused(&mut self, paused: bool, now: Instant) {
+        match (paused, self.paused_since) {
+            (true, None) => self.paused_since = Some(now),
+            (false, Some(p)) => {
+                self.paused_for += now.saturating_duration_since(p);
+                self.paused_since = None;
+            }
+            _ => {}
+        }
+        self.paused = paused;
     }
 }
 
@@ -126,4 +157,34 @@ pub struct Settings {
     pub derived_epochs: usize,
     /// Skip pretraining with the bundled or cached autoencoder when one matches.
     pub reuse_pretrained: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// By hand: a phase begun 10 s ago, paused for 4 s of it (3 s done, 1 s still
+    /// going), has trained 6 s; at step 30 of 90 that leaves 6 / 30 x 60 = 12 s.
+    #[test]
+    fn time_paused_is_left_out_of_the_eta() {
+        let t0 = Instant::now();
+        let mut r = RunView {
+            phase_started: Some(t0),
+            step: 30,
+            total: 90,
+            ..RunView::default()
+        };
+        r.set_paused(true, t0 + Duration::from_secs(2));
+        r.set_paused(false, t0 + Duration::from_secs(5));
+        r.set_paused(true, t0 + Duration::from_secs(9));
+        let now = t0 + Duration::from_secs(10);
+        let s = r.training_s(now).unwrap();
+        assert!((s - 6.0).abs() < 1e-9, "{s}");
+        assert!(r.paused);
+        r.set_paused(false, now);
+        assert_eq!(r.paused_for, Duration::from_secs(4));
+        assert_eq!(r.training_s(now), Some(6.0));
+        assert!((r.training_s(now).unwrap() / 30.0 * 60.0 - 12.0).abs() < 1e-9);
+    }
 }
