@@ -9,6 +9,10 @@
 //! (`collapse_fraction` x min(its size after k-means, n/k)); a collapse is reported as
 //! a [`RunWarning`], and with `on_collapse: stop` (the default) DEC ends with the
 //! encoder and centroids of the last update at which every cluster was healthy.
+//!
+//! Between two steps the run also takes hand steering ([`super::steer`]): at the next
+//! P update, or at once while paused, the edit is applied to the Z of the moment, P is
+//! recomputed from the edited state and the collapse guard measures from its sizes.
 
 use std::sync::Arc;
 
