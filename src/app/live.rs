@@ -67,6 +67,34 @@ impl DecApp {
         }
     }
 
+    /// The run ended with a result: show its final state, and keep it for Compare and
+    /// for steering.
+    fn on_finished(&mut self, out: Box<crate::engine::pipeline::RunOutput>) {
+        self.set_snapshot(Arc::new(Snapshot {
+            phase: Phase::Done,
+            step: out.report.final_.iterations,
+            z: out.z.clone(),
+            e: out.model.ae.encoder.n_out(),
+            assignments: Some(out.assignments.clone()),
+            confidence: Some(out.confidence.clone()),
+            centroids: Some(out.model.centroids.clone()),
+            scores: None,
+        }));
+        self.status = match out.report.final_.acc {
+            Some(a) => format!("done: ACC {a:.4} in {:.0}s", out.report.timing.total_s),
+            None => format!("done in {:.0}s", out.report.timing.total_s),
+        };
+        if let Some((t0, _)) = self.exit_after {
+            println!("[{:6.2}s] {}", t0.elapsed().as_secs_f64(), self.status);
+        }
+        self.run.phase = Some(Phase::Done);
+        self.compare
+            .runs
+            .push(super::compare::FinishedRun::of(&out));
+        self.steer_view.attach(&out);
+        self.run.finished = Some(out);
+    }
+
     /// The worker paused or applied steering: show its state, mark the curves at a
     /// change, and let the steering panel edit from it.
     fn on_live(&mut self, l: Arc<LiveState>) {
@@ -267,31 +295,7 @@ impl DecApp {
             WorkerMsg::Event(Event::Live(l)) => self.on_live(l),
             WorkerMsg::Event(Event::Pretrained(_)) | WorkerMsg::Event(Event::Sweep(_)) => {}
             WorkerMsg::SweepFinished(_) => {}
-            WorkerMsg::Finished(out) => {
-                self.set_snapshot(Arc::new(Snapshot {
-                    phase: Phase::Done,
-                    step: out.report.final_.iterations,
-                    z: out.z.clone(),
-                    e: out.model.ae.encoder.n_out(),
-                    assignments: Some(out.assignments.clone()),
-                    confidence: Some(out.confidence.clone()),
-                    centroids: Some(out.model.centroids.clone()),
-                    scores: None,
-                }));
-                self.status = match out.report.final_.acc {
-                    Some(a) => format!("done: ACC {a:.4} in {:.0}s", out.report.timing.total_s),
-                    None => format!("done in {:.0}s", out.report.timing.total_s),
-                };
-                if let Some((t0, _)) = self.exit_after {
-                    println!("[{:6.2}s] {}", t0.elapsed().as_secs_f64(), self.status);
-                }
-                self.run.phase = Some(Phase::Done);
-                self.compare
-                    .runs
-                    .push(super::compare::FinishedRun::of(&out));
-                self.steer_view.attach(&out);
-                self.run.finished = Some(out);
-            }
+            WorkerMsg::Finished(out) => self.on_finished(out),
             WorkerMsg::Failed(e) => {
                 if e == "stopped" {
                     self.status = "stopped".into();

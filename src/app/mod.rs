@@ -410,6 +410,28 @@ impl DecApp {
         }
     }
 
+    /// The tabs and the view chosen.
+    fn central_panel(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            for (t, name) in [
+                (Tab::Embedding, "Embedding"),
+                (Tab::Curves, "Curves"),
+                (Tab::Clusters, "Clusters"),
+                (Tab::Confusion, "Confusion"),
+                (Tab::Gradient, "Gradient"),
+                (Tab::ChooseK, "Choose k"),
+                (Tab::Compare, "Compare runs"),
+            ] {
+                ui.selectable_value(&mut self.tab, t, name);
+            }
+        });
+        ui.separator();
+        match self.tab {
+            Tab::ChooseK => choose_k::show(self, ui),
+            _ => self.show_view(ui),
+        }
+    }
+
     /// The clusters shown changed (an edit, a new run, new data): the views that keep
     /// something computed from them start again.
     pub fn clusters_changed(&mut self) {
@@ -539,26 +561,7 @@ impl DecApp {
                     });
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.horizontal(|ui| {
-                for (t, name) in [
-                    (Tab::Embedding, "Embedding"),
-                    (Tab::Curves, "Curves"),
-                    (Tab::Clusters, "Clusters"),
-                    (Tab::Confusion, "Confusion"),
-                    (Tab::Gradient, "Gradient"),
-                    (Tab::ChooseK, "Choose k"),
-                    (Tab::Compare, "Compare runs"),
-                ] {
-                    ui.selectable_value(&mut self.tab, t, name);
-                }
-            });
-            ui.separator();
-            match self.tab {
-                Tab::ChooseK => choose_k::show(self, ui),
-                _ => self.show_view(ui),
-            }
-        });
+        egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui));
         if let Some((t0, secs)) = self.stop_after
             && t0.elapsed().as_secs_f64() >= secs
         {
