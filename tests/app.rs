@@ -818,13 +818,13 @@ fn start_twice_gives_the_same_row_from_the_cache() {
     }
 }
 
-/// Right-click the node labelled `heading` (a label starting so, when it ends in " ["),
-/// open its `submenu` and click `item`.
+/// Right-click the node labelled `heading` (or, when none is, the one label containing
+/// it), open its `submenu` and click `item`.
 fn menu_pick(h: &mut Harness<'static, DecApp>, heading: &str, submenu: &str, item: &str) {
-    if heading.ends_with(" [") {
-        h.get_by_label_contains(heading).click_secondary();
-    } else {
+    if h.query_by_label(heading).is_some() {
         h.get_by_label(heading).click_secondary();
+    } else {
+        h.get_by_label_contains(heading).click_secondary();
     }
     h.step();
     h.step();
@@ -856,6 +856,18 @@ fn news_csv(topics: &[(&str, [&str; 4])], name: &str) -> std::path::PathBuf {
     let path = dir.join(format!("{name}.csv"));
     std::fs::write(&path, csv).unwrap();
     path
+}
+
+/// Type `name` for cluster `c` in the Steer panel and press Name.
+fn name_cluster(h: &mut Harness<'static, DecApp>, c: usize, name: &str) {
+    h.state_mut().steer_view.other = c;
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(name);
+    h.step();
+    h.get_by_label("Name").click_accesskit();
 }
 
 /// The steering panel's edit list (numbered lines "1. merge cluster 1 into 0").
@@ -932,14 +944,7 @@ fn split_from_the_gallery_then_undo() {
     assert_eq!(h.state().run.finished.as_ref().unwrap().assignments, before);
     // Name cluster 2 in the Steer panel: the Clusters view shows the name, and it goes
     // into the model (and so into the export's assignments CSV).
-    h.state_mut().steer_view.other = 2;
-    h.step();
-    h.get_by_role(egui::accesskit::Role::TextInput).click();
-    h.step();
-    h.get_by_role(egui::accesskit::Role::TextInput)
-        .type_text("twos");
-    h.step();
-    h.get_by_label("Name").click_accesskit();
+    name_cluster(&mut h, 2, "twos");
     h.step();
     h.step();
     let names = &h
@@ -1023,17 +1028,9 @@ fn live_k(a: &DecApp) -> Option<(usize, bool)> {
     ))
 }
 
-/// Steer a run while DEC trains: pause it, split a cluster from its gallery heading
-/// (the worker applies it at once and every view shows eleven clusters), undo it,
-/// must-link a box selection, then Resume from the Steer panel; DEC goes on, and at
-/// Stop the report lists the three changes at the pause's step and the curves mark
-/// them.
-#[test]
-fn steer_a_paused_run_split_undo_pairs_then_resume() {
-    // DEC that runs until stopped, slowly enough to be paused between frames: no
-    // stopping rule, no collapse stop, a small step size.
-    let mut app = small_app(400);
-    let c = &mut app.settings.cfg.cluster;
+/// DEC that runs until stopped, slowly enough to be paused between frames: no stopping
+/// rule, no collapse stop, a small step size.
+fn slow_dec(c: &mut decscope::engine::config::ClusterConfig) {
     c.max_iter = 1_000_000;
     c.tol = 0.0;
     c.on_collapse = decscope::engine::config::OnCollapse::Warn;
@@ -1041,11 +1038,15 @@ fn steer_a_paused_run_split_undo_pairs_then_resume() {
         lr: 1e-4,
         momentum: 0.0,
     };
-    let mut h = harness(app);
+}
+
+/// Press Start, wait for DEC, press Pause, and wait for the live state of the pause
+/// (`k` clusters).
+fn start_then_pause_in_dec(h: &mut Harness<'static, DecApp>, k: usize) {
     h.get_by_label("Start").click();
     assert!(
-        run_until(&mut h, Duration::from_secs(120), |a| a.live_run().is_some()),
-        "{:?} {:?} {:?} {}",
+        run_until(h, Duration::from_secs(120), |a| a.live_run().is_some()),
+        "DEC did not begin: {:?} {:?} {:?} {}",
         h.state().run.phase,
         h.state().run.messages,
         h.state().run.warnings,
@@ -1053,19 +1054,37 @@ fn steer_a_paused_run_split_undo_pairs_then_resume() {
     );
     h.get_by_label("Pause").click();
     assert!(
-        run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
-            == Some((10, false))),
+        run_until(h, Duration::from_secs(30), |a| live_k(a)
+            == Some((k, false))),
         "no live state after the pause"
     );
-    h.get_by_label_contains("Paused: edits apply");
+}
+
+/// In the Clusters view, pick (heading, submenu, item) from a cluster's menu, and wait
+/// until the worker answers with `k` clusters.
+fn edit_in_clusters_view(h: &mut Harness<'static, DecApp>, pick: (&str, &str, &str), k: usize) {
     h.state_mut().tab = Tab::Clusters;
     h.step();
-    menu_pick(&mut h, "cluster 2", "split into...", "2 clusters");
+    menu_pick(h, pick.0, pick.1, pick.2);
     assert!(
-        run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
-            == Some((11, true))),
-        "the split was not applied"
+        run_until(h, Duration::from_secs(30), |a| live_k(a) == Some((k, true))),
+        "{pick:?} was not applied"
     );
+}
+
+/// Steer a run while DEC trains: pause it, split a cluster from its gallery heading
+/// (the worker applies it at once and every view shows eleven clusters), undo it,
+/// must-link a box selection, then Resume from the Steer panel; DEC goes on, and at
+/// Stop the report lists the three changes at the pause's step and the curves mark
+/// them.
+#[test]
+fn steer_a_paused_run_split_undo_pairs_then_resume() {
+    let mut app = small_app(400);
+    slow_dec(&mut app.settings.cfg.cluster);
+    let mut h = harness(app);
+    start_then_pause_in_dec(&mut h, 10);
+    h.get_by_label_contains("Paused: edits apply");
+    edit_in_clusters_view(&mut h, ("cluster 2", "split into...", "2 clusters"), 11);
     h.step();
     let step = h.state().steer_view.live.as_ref().unwrap().step;
     h.get_by_label(&format!("1. split cluster 2 into 2 (DEC step {step})"));
@@ -1142,42 +1161,11 @@ fn steer_a_paused_run_on_text_merge_and_name() {
     s.epochs = 20;
     s.cfg.hidden = vec![32, 10];
     let c = &mut s.cfg.cluster;
-    c.max_iter = 1_000_000;
-    c.tol = 0.0;
     c.kmeans_n_init = 3;
-    c.on_collapse = decscope::engine::config::OnCollapse::Warn;
-    c.optimizer = decscope::engine::optim::OptimizerConfig::Sgd {
-        lr: 1e-4,
-        momentum: 0.0,
-    };
-    h.get_by_label("Start").click();
-    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
-        .live_run()
-        .is_some()));
-    h.get_by_label("Pause").click();
-    assert!(run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
-        == Some((3, false))));
-    h.state_mut().tab = Tab::Clusters;
-    h.step();
-    h.get_by_label_contains("cluster 0:").click_secondary();
-    h.step();
-    h.step();
-    h.get_by_label("merge with...").click();
-    h.step();
-    h.get_by_label("cluster 1").click();
-    assert!(
-        run_until(&mut h, Duration::from_secs(30), |a| live_k(a)
-            == Some((2, true))),
-        "the merge was not applied"
-    );
-    h.state_mut().steer_view.other = 0;
-    h.step();
-    h.get_by_role(egui::accesskit::Role::TextInput).click();
-    h.step();
-    h.get_by_role(egui::accesskit::Role::TextInput)
-        .type_text("commodities");
-    h.step();
-    h.get_by_label("Name").click_accesskit();
+    slow_dec(c);
+    start_then_pause_in_dec(&mut h, 3);
+    edit_in_clusters_view(&mut h, ("cluster 0:", "merge with...", "cluster 1"), 2);
+    name_cluster(&mut h, 0, "commodities");
     assert!(run_until(&mut h, Duration::from_secs(30), |a| a
         .cluster_name(0)
         .as_deref()
