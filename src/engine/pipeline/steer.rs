@@ -88,7 +88,8 @@ pub(super) struct Steering {
 pub(super) struct Applied {
     /// One line per change (or refusal).
     pub lines: Vec<String>,
-    /// The number of clusters or the pairs changed: DEC's step buffers are rebuilt.
+    /// The number of clusters or the pairs changed: DEC's step buffers (and the
+    /// batches of pairs) are rebuilt.
     pub reshaped: bool,
 }
 
@@ -128,7 +129,8 @@ impl Steering {
         step: usize,
         pairs: &mut Constraints,
     ) -> Applied {
-        let (k0, pairs0) = (self.names.len(), pairs.pairs.len());
+        let k0 = self.names.len();
+        let mut new_pairs = false;
         let n = z.len() / e.max(1);
         let mut lines = Vec::new();
         for cmd in cmds {
@@ -148,6 +150,7 @@ impl Steering {
                         p.i, p.j
                     ),
                     None => {
+                        new_pairs |= *pairs != c;
                         *pairs = c;
                         let (must, cannot) = pairs.counts();
                         format!("pairs now {must} must-link, {cannot} cannot-link")
@@ -163,7 +166,7 @@ impl Steering {
         }
         Applied {
             lines,
-            reshaped: self.names.len() != k0 || pairs.pairs.len() != pairs0,
+            reshaped: self.names.len() != k0 || new_pairs,
         }
     }
 
@@ -314,5 +317,31 @@ mod tests {
         assert!(a.lines[1].contains("pair (0, 4)"), "{}", a.lines[1]);
         assert_eq!(mu, vec![0.5, 9.5]);
         assert!(pairs.is_empty());
+    }
+    /// New pairs as many as the old ones still rebuild the step's pair batches: the
+    /// run must train on the pairs it was sent, not on the count.
+    #[test]
+    fn pairs_replaced_by_as_many_others_reshape_the_step() {
+        let (mut s, mut mu, z) = setup();
+        let one = |i, j| Constraints {
+            pairs: vec![Constraint {
+                i,
+                j,
+                link: Link::Must,
+            }],
+            weight: 1.0,
+        };
+        let mut pairs = one(0, 1);
+        let a = s.apply(
+            vec![Steer::Pairs(one(2, 3))],
+            &mut mu,
+            1,
+            &z,
+            1.0,
+            0,
+            &mut pairs,
+        );
+        assert!(a.reshaped, "same count, other pairs");
+        assert_eq!(pairs, one(2, 3));
     }
 }
