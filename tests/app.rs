@@ -552,14 +552,7 @@ fn text_data_shows_terms_and_titles() {
         ("oil", ["crude", "barrels", "opec", "refinery"]),
         ("grain", ["wheat", "harvest", "corn", "tonnes"]),
     ];
-    let path = news_csv(&topics, "news");
-    let mut app = small_app(200);
-    app.open(path.clone());
-    let mut h = harness(app);
-    assert!(run_until(&mut h, Duration::from_secs(20), |a| a
-        .ds
-        .text
-        .is_some()));
+    let (mut h, path) = open_news(&topics, "news");
     h.step();
     h.get_by_label_contains("text: 120 documents, vocabulary");
     h.get_by_label_contains("top terms:");
@@ -858,6 +851,22 @@ fn news_csv(topics: &[(&str, [&str; 4])], name: &str) -> std::path::PathBuf {
     path
 }
 
+/// The app with [`news_csv`] of `topics` opened as text (loaded on its thread).
+fn open_news(
+    topics: &[(&str, [&str; 4])],
+    name: &str,
+) -> (Harness<'static, DecApp>, std::path::PathBuf) {
+    let path = news_csv(topics, name);
+    let mut app = small_app(200);
+    app.open(path.clone());
+    let mut h = harness(app);
+    assert!(run_until(&mut h, Duration::from_secs(20), |a| a
+        .ds
+        .text
+        .is_some()));
+    (h, path)
+}
+
 /// Type `name` for cluster `c` in the Steer panel and press Name.
 fn name_cluster(h: &mut Harness<'static, DecApp>, c: usize, name: &str) {
     h.state_mut().steer_view.other = c;
@@ -1072,6 +1081,18 @@ fn edit_in_clusters_view(h: &mut Harness<'static, DecApp>, pick: (&str, &str, &s
     );
 }
 
+/// Press Stop and wait for the run's result (DEC stopped is still reported).
+fn stop_and_wait<'h>(
+    h: &'h mut Harness<'static, DecApp>,
+) -> &'h decscope::engine::pipeline::RunOutput {
+    h.get_by_label("Stop").click();
+    assert!(run_until(h, Duration::from_secs(60), |a| a
+        .run
+        .finished
+        .is_some()));
+    h.state().run.finished.as_deref().unwrap()
+}
+
 /// Steer a run while DEC trains: pause it, split a cluster from its gallery heading
 /// (the worker applies it at once and every view shows eleven clusters), undo it,
 /// must-link a box selection, then Resume from the Steer panel; DEC goes on, and at
@@ -1110,12 +1131,7 @@ fn steer_a_paused_run_split_undo_pairs_then_resume() {
         run_until(&mut h, Duration::from_secs(30), |a| a.run.step > step + 5),
         "DEC did not go on"
     );
-    h.get_by_label("Stop").click();
-    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
-        .run
-        .finished
-        .is_some()));
-    let out = h.state().run.finished.as_ref().unwrap();
+    let out = stop_and_wait(&mut h);
     let what: Vec<(usize, &str)> = out
         .report
         .steered
@@ -1148,14 +1164,7 @@ fn steer_a_paused_run_on_text_merge_and_name() {
         ("grain", ["wheat", "harvest", "corn", "tonnes"]),
         ("ship", ["port", "vessel", "cargo", "strike"]),
     ];
-    let mut app = small_app(200);
-    let path = news_csv(&topics, "live-news");
-    app.open(path.clone());
-    let mut h = harness(app);
-    assert!(run_until(&mut h, Duration::from_secs(20), |a| a
-        .ds
-        .text
-        .is_some()));
+    let (mut h, path) = open_news(&topics, "live-news");
     let s = &mut h.state_mut().settings;
     s.reuse_pretrained = false;
     s.epochs = 20;
@@ -1172,12 +1181,7 @@ fn steer_a_paused_run_on_text_merge_and_name() {
         == Some("commodities")));
     h.step();
     h.get_by_label_contains("documents \"commodities\"");
-    h.get_by_label("Stop").click();
-    assert!(run_until(&mut h, Duration::from_secs(60), |a| a
-        .run
-        .finished
-        .is_some()));
-    let out = h.state().run.finished.as_ref().unwrap();
+    let out = stop_and_wait(&mut h);
     assert_eq!(out.report.final_.n_clusters, 2);
     assert_eq!(
         out.report.final_.cluster_names[0].as_deref(),
