@@ -372,6 +372,8 @@ impl DecApp {
             method_label: cfg.method_label(),
             ..RunView::default()
         };
+        // The last run's live state (its names, its edits) is not this run's.
+        self.steer_view.live = None;
         self.clusters_changed();
         self.tsne_worker = None;
         self.embedding.follow_live();
