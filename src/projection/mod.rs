@@ -189,6 +189,33 @@ mod tests {
         );
     }
 
+    /// bhtsne sums Z in parallel in an order set by rayon's work stealing, so on a
+    /// pool of several threads the same input gave a different layout from one fit to
+    /// the next (`decscope project --method tsne`, 2 threads: two checksums for two runs).
+    #[test]
+    fn tsne_from_scratch_repeats_bit_for_bit_on_a_pool_of_threads() {
+        let x = two_blobs(1500, 5, 4.0, 9);
+        let p = TsneParams {
+            epochs: 120,
+            ..Default::default()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let fits: Vec<Vec<f32>> = (0..4)
+            .map(|_| pool.install(|| tsne(&x, 5, &p, None).0))
+            .collect();
+        for (i, y) in fits.iter().enumerate().skip(1) {
+            let differ = y
+                .iter()
+                .zip(&fits[0])
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(differ, 0, "fit {i}: {differ} coordinates differ from fit 0");
+        }
+    }
+
     #[test]
     fn warm_updates_keep_the_neighbour_table_and_stay_put() {
         let mut x = two_blobs(200, 4, 6.0, 2);

@@ -1,8 +1,8 @@
 //! t-SNE fits from scratch (van der Maaten & Hinton 2008) and their settings.
 //!
 //! The fit is the `bhtsne` crate's FFT-interpolated gradient (the FIt-SNE scheme that
-//! openTSNE uses), seeded with a PCA layout scaled as openTSNE does, so the result is
-//! deterministic; [`crate::projection::warm`] continues it at each snapshot.
+//! openTSNE uses), seeded with a PCA layout scaled as openTSNE does and run on one
+//! thread ([`on_one_thread`]), so the result is deterministic; [`crate::projection::warm`] continues it at each snapshot.
 
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +82,27 @@ fn euclid(a: &&[f32], b: &&[f32]) -> f32 {
         .sqrt()
 }
 
+/// Runs `f` (the bhtsne fit) on a pool of one thread.
+///
+/// Why: bhtsne sums the normaliser Z = Σ_ij (1 + |y_i - y_j|²)⁻¹ with a parallel
+/// reduction whose order follows rayon's work stealing, so on several threads the same
+/// input and seed gave a different layout from one fit to the next (two checksums in two
+/// runs of `decscope project --method tsne` on 2 threads). One thread keeps the order
+/// fixed. Measured on 10,000 points of a 10-D Z, 2 cores: 24 s against 19 s on both
+/// threads; `--fit-theta 0.5` (our own Barnes-Hut, whose sums have a fixed order) keeps
+/// both threads and repeats too. Inside a one-thread pool already (the app's t-SNE
+/// thread) it just runs `f`.
+fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_num_threads() == 1 {
+        return f();
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(f),
+        // No thread to be had: the fit still runs, only its sums' order may vary.
+        Err(_) => f(),
+    }
+}
+
 /// Inputs wider than this are first reduced by PCA (the usual t-SNE practice: the
 /// neighbour search in 784-D pixels would take tens of seconds).
 pub const TSNE_MAX_DIMS: usize = 50;
@@ -98,6 +119,12 @@ pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f
     if n < 4 {
         return (vec![0.0; 2 * n], 0.0);
     }
+    on_one_thread(|| fit(x, d, p, init))
+}
+
+/// [`tsne`]'s fit proper, on `n >= 4` rows of at most [`TSNE_MAX_DIMS`] columns.
+fn fit(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f32>, f32) {
+    let n = x.len() / d.max(1);
     let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
     let perplexity = clamp_perplexity(p.perplexity, n);
     // openTSNE's schedule: an early-exaggeration phase (momentum 0.5, learning rate
