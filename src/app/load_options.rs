@@ -99,6 +99,74 @@ impl LoadForm {
     }
 }
 
+impl LoadForm {
+    /// The form's rows, in a two-column grid.
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        text_row(ui, "label column", &mut self.label_col, "")
+            .on_hover_text("auto, none, first, last, a 0-based column index or a header name");
+        let names = Preprocessing::value_variants()
+            .iter()
+            .map(|p| (*p, preprocessing_name(*p)));
+        combo_row(ui, "preprocessing", &mut self.preprocess, names.collect());
+        text_row(ui, "image shape", &mut self.image_shape, "HxW, e.g. 8x8");
+        let features = vec![
+            (Features::Raw, "raw".into()),
+            (Features::Hog, "HOG (images)".into()),
+        ];
+        combo_row(ui, "features", &mut self.features, features);
+        text_row(
+            ui,
+            "text column",
+            &mut self.text_col,
+            "auto: widest strings",
+        );
+        text_row(ui, "retain min", &mut self.retain_min, "e.g. 0.1 (imbalanced)")
+            .on_hover_text("The paper's imbalanced subsample of labelled data: each sample of class c kept with probability r + (1 - r) c/(K-1), so about this fraction of the first class and all of the last");
+        let missing = Missing::value_variants()
+            .iter()
+            .map(|m| (*m, missing_text(*m).into()));
+        combo_row(ui, "missing values", &mut self.missing, missing.collect())
+            .on_hover_text("Empty or NA cells (NaN in arrays): refuse the file, drop the rows that have them, or fill each with its column's mean (--missing)");
+    }
+}
+
+/// A labelled one-line text field and the end of its grid row.
+fn text_row(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str) -> egui::Response {
+    let lab = ui.label(label);
+    let field = egui::TextEdit::singleline(value)
+        .hint_text(hint)
+        .desired_width(120.0);
+    let r = ui.add(field).labelled_by(lab.id);
+    ui.end_row();
+    r
+}
+
+/// A labelled combo box over `choices` (value, name) and the end of its grid row.
+fn combo_row<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut T,
+    choices: Vec<(T, String)>,
+) -> egui::Response {
+    let lab = ui.label(label);
+    let shown = choices
+        .iter()
+        .find(|(v, _)| v == value)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
+    let r = egui::ComboBox::from_id_salt(("load", label))
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            for (v, name) in &choices {
+                ui.selectable_value(value, *v, name.as_str());
+            }
+        })
+        .response
+        .labelled_by(lab.id);
+    ui.end_row();
+    r
+}
+
 /// How the Load options window names a missing-value policy.
 pub fn missing_text(m: Missing) -> &'static str {
     match m {
@@ -133,117 +201,44 @@ impl DecApp {
             .show(ctx, |ui| {
                 egui::Grid::new("load-options")
                     .num_columns(2)
-                    .show(ui, |ui| {
-                        let lab = ui.label("label column");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.load.label_col)
-                                .desired_width(120.0),
-                        )
-                        .labelled_by(lab.id)
-                        .on_hover_text(
-                            "auto, none, first, last, a 0-based column index or a header name",
-                        );
-                        ui.end_row();
-                        let lab = ui.label("preprocessing");
-                        egui::ComboBox::from_id_salt("load-preprocess")
-                            .selected_text(preprocessing_name(self.load.preprocess))
-                            .show_ui(ui, |ui| {
-                                for p in Preprocessing::value_variants() {
-                                    ui.selectable_value(
-                                        &mut self.load.preprocess,
-                                        *p,
-                                        preprocessing_name(*p),
-                                    );
-                                }
-                            })
-                            .response
-                            .labelled_by(lab.id);
-                        ui.end_row();
-                        let lab = ui.label("image shape");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.load.image_shape)
-                                .hint_text("HxW, e.g. 8x8")
-                                .desired_width(120.0),
-                        )
-                        .labelled_by(lab.id);
-                        ui.end_row();
-                        let lab = ui.label("features");
-                        egui::ComboBox::from_id_salt("load-features")
-                            .selected_text(match self.load.features {
-                                Features::Raw => "raw",
-                                Features::Hog => "HOG (images)",
-                            })
-                            .show_ui(ui, |ui| {
-                                ui.selectable_value(&mut self.load.features, Features::Raw, "raw");
-                                ui.selectable_value(
-                                    &mut self.load.features,
-                                    Features::Hog,
-                                    "HOG (images)",
-                                );
-                            })
-                            .response
-                            .labelled_by(lab.id);
-                        ui.end_row();
-                        let lab = ui.label("text column");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.load.text_col)
-                                .hint_text("auto: widest strings")
-                                .desired_width(120.0),
-                        )
-                        .labelled_by(lab.id);
-                        ui.end_row();
-                        let lab = ui.label("retain min");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.load.retain_min)
-                                .hint_text("e.g. 0.1 (imbalanced)")
-                                .desired_width(120.0),
-                        )
-                        .labelled_by(lab.id)
-                        .on_hover_text("The paper's imbalanced subsample of labelled data: each sample of class c kept with probability r + (1 - r) c/(K-1), so about this fraction of the first class and all of the last");
-                        ui.end_row();
-                        let lab = ui.label("missing values");
-                        egui::ComboBox::from_id_salt("load-missing")
-                            .selected_text(missing_text(self.load.missing))
-                            .show_ui(ui, |ui| {
-                                for m in Missing::value_variants() {
-                                    ui.selectable_value(&mut self.load.missing, *m, missing_text(*m));
-                                }
-                            })
-                            .response
-                            .labelled_by(lab.id)
-                            .on_hover_text("Empty or NA cells (NaN in arrays): refuse the file, drop the rows that have them, or fill each with its column's mean (--missing)");
-                        ui.end_row();
-                    });
-                if let Some(r) = &self.ds.preprocessing_reason {
-                    ui.label(RichText::new(format!("now: {r}")).weak().small());
-                }
-                if let Some(n) = &self.ds.label_note {
-                    ui.label(RichText::new(n).weak().small());
-                }
-                for n in &self.ds.notes {
-                    ui.label(RichText::new(n).weak().small());
-                }
-                if let Some(p) = self.failed.as_ref().or(self.ds.source.as_ref()) {
-                    ui.label(RichText::new(format!("Reload reads {}", p.display())).small());
-                }
-                ui.horizontal(|ui| {
-                    let can = (self.ds.source.is_some() || self.failed.is_some())
-                        && self.loading.is_none();
-                    if ui.add_enabled(can, egui::Button::new("Reload")).clicked() {
-                        reload = true;
-                    }
-                    if ui.button("Defaults").clicked() {
-                        self.load = LoadForm {
-                            open: true,
-                            ..LoadForm::default()
-                        };
-                    }
-                });
+                    .show(ui, |ui| self.load.ui(ui));
+                self.load_notes(ui);
+                reload = self.load_buttons(ui);
             });
         self.load.open = open;
         if reload {
             self.reload();
         }
+    }
+
+    /// What the last load chose and noted, and which file Reload reads.
+    fn load_notes(&self, ui: &mut egui::Ui) {
+        if let Some(r) = &self.ds.preprocessing_reason {
+            ui.label(RichText::new(format!("now: {r}")).weak().small());
+        }
+        let notes = self.ds.label_note.iter().chain(&self.ds.notes);
+        for n in notes {
+            ui.label(RichText::new(n).weak().small());
+        }
+        if let Some(p) = self.failed.as_ref().or(self.ds.source.as_ref()) {
+            ui.label(RichText::new(format!("Reload reads {}", p.display())).small());
+        }
+    }
+
+    /// Reload and Defaults; true when Reload was clicked.
+    fn load_buttons(&mut self, ui: &mut egui::Ui) -> bool {
+        let mut reload = false;
+        ui.horizontal(|ui| {
+            let can = (self.ds.source.is_some() || self.failed.is_some()) && self.loading.is_none();
+            reload = ui.add_enabled(can, egui::Button::new("Reload")).clicked();
+            if ui.button("Defaults").clicked() {
+                self.load = LoadForm {
+                    open: true,
+                    ..LoadForm::default()
+                };
+            }
+        });
+        reload
     }
 }
 

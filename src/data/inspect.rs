@@ -55,6 +55,70 @@ pub fn describe(
     clusters: Option<usize>,
     asked: Preprocessing,
 ) -> Description {
+    let label_counts = label_counts(ds);
+    let warnings = warnings(ds, clusters, label_counts.as_deref());
+    let (min, max) =
+        ds.x.iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+    let format = ds.feature_format(format);
+    let choice = asked.resolve(ds, Some(format));
+    let text = ds.text.as_ref().map(|t| TextSummary {
+        documents: ds.n,
+        vocabulary: ds.d,
+        distinct_stems: t.distinct_stems,
+        tokens: t.tokens,
+        top_terms: t.top_terms.clone(),
+    });
+    let auto = if asked == Preprocessing::Auto {
+        " (auto)"
+    } else {
+        ""
+    };
+    Description {
+        name: ds.name.clone(),
+        format: format!("{format:?}"),
+        n: ds.n,
+        d: ds.d,
+        dtype: ds.dtype.clone(),
+        label_counts,
+        image_shape: ds
+            .image_shape
+            .map(|s| format!("{}x{}x{}", s.height, s.width, s.channels)),
+        min,
+        max,
+        preprocessing: format!("{}{auto}", choice.preprocessing.name()),
+        preprocessing_reason: choice.reason,
+        label_note: ds.label_note.clone(),
+        features: ds.features_note.clone(),
+        text,
+        notes: ds.notes.clone(),
+        warnings,
+    }
+}
+
+/// Samples per class, by class name (`None` without labels).
+fn label_counts(ds: &Dataset) -> Option<Vec<(String, usize)>> {
+    ds.labels.as_ref().map(|l| {
+        let k = ds.n_classes().unwrap_or(0);
+        let mut c = vec![0usize; k];
+        l.iter().for_each(|&v| c[v as usize] += 1);
+        c.into_iter()
+            .enumerate()
+            .map(|(i, n)| (ds.class_name(i as u32), n))
+            .collect()
+    })
+}
+
+/// What could go wrong training on `ds`: non-finite values, constant columns, a single
+/// class, more clusters than rows, no labels.
+fn warnings(
+    ds: &Dataset,
+    clusters: Option<usize>,
+    label_counts: Option<&[(String, usize)]>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     // Non-finite values are rare: one pass says whether to look closer.
     if ds.x.iter().any(|v| !v.is_finite()) {
@@ -71,35 +135,16 @@ pub fn describe(
             "); training refuses such data",
         ));
     }
-    let (min, max) =
-        ds.x.iter()
-            .filter(|v| v.is_finite())
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
-    let mut constant = 0;
-    for c in 0..ds.d {
-        let first = ds.x[c];
-        if (1..ds.n).all(|r| ds.x[r * ds.d + c] == first) {
-            constant += 1;
-        }
-    }
+    let constant = (0..ds.d)
+        .filter(|&c| (1..ds.n).all(|r| ds.x[r * ds.d + c] == ds.x[c]))
+        .count();
     if constant > 0 {
         warnings.push(format!(
             "{constant} of {} columns are constant (they carry no information)",
             ds.d
         ));
     }
-    let label_counts = ds.labels.as_ref().map(|l| {
-        let k = ds.n_classes().unwrap_or(0);
-        let mut c = vec![0usize; k];
-        l.iter().for_each(|&v| c[v as usize] += 1);
-        c.into_iter()
-            .enumerate()
-            .map(|(i, n)| (ds.class_name(i as u32), n))
-            .collect::<Vec<_>>()
-    });
-    if let Some(lc) = &label_counts
+    if let Some(lc) = label_counts
         && lc.iter().filter(|(_, n)| *n > 0).count() < 2
     {
         warnings.push("a single class: accuracy against the labels means nothing".into());
@@ -113,43 +158,7 @@ pub fn describe(
         warnings
             .push("no labels: ACC/NMI/ARI and the baselines need them (CSV: --label-col)".into());
     }
-    let format = ds.feature_format(format);
-    let choice = asked.resolve(ds, Some(format));
-    let text = ds.text.as_ref().map(|t| TextSummary {
-        documents: ds.n,
-        vocabulary: ds.d,
-        distinct_stems: t.distinct_stems,
-        tokens: t.tokens,
-        top_terms: t.top_terms.clone(),
-    });
-    Description {
-        name: ds.name.clone(),
-        format: format!("{format:?}"),
-        n: ds.n,
-        d: ds.d,
-        dtype: ds.dtype.clone(),
-        label_counts,
-        image_shape: ds
-            .image_shape
-            .map(|s| format!("{}x{}x{}", s.height, s.width, s.channels)),
-        min,
-        max,
-        preprocessing: format!(
-            "{}{}",
-            choice.preprocessing.name(),
-            if asked == Preprocessing::Auto {
-                " (auto)"
-            } else {
-                ""
-            }
-        ),
-        preprocessing_reason: choice.reason,
-        label_note: ds.label_note.clone(),
-        features: ds.features_note.clone(),
-        text,
-        notes: ds.notes.clone(),
-        warnings,
-    }
+    warnings
 }
 
 impl Description {

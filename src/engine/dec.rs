@@ -134,7 +134,7 @@ pub struct DecStep {
     e: usize,
     alpha: f32,
     /// IDEC's decoder workspace and reconstruction gradient buffer, with 1/γ.
-    idec: Option<(Workspace, Vec<f32>, f32)>,
+    idec: Option<IdecParts>,
     /// The batch and the constrained samples' rows, stacked (`(b + m) x d`).
     stacked: Vec<f32>,
     /// Products in bf16 ([`DecStep::with_bf16`]).
@@ -229,20 +229,17 @@ impl DecStep {
         let (k, e) = (self.k, self.e);
         let d = encoder.n_in();
         let m = pairs.as_ref().map_or(0, |p| p.batch.rows.len());
-        let x_all: &[f32] = match &pairs {
-            Some(p) if m > 0 => {
-                self.stacked.clear();
-                self.stacked.extend_from_slice(&xb[..b * d]);
-                self.stacked.extend_from_slice(&p.x[..m * d]);
-                &self.stacked
-            }
-            _ => xb,
-        };
+        let x_all = stack_rows(
+            &mut self.stacked,
+            &xb[..b * d],
+            pairs.as_ref().map(|p| &p.x[..m * d]),
+        );
         let z_all = encoder.forward(x_all, b + m, &[], rng, &mut self.ws);
         let zb = &z_all[..b * e];
         let (q, ker) = (&mut self.q[..b * k], &mut self.kernel[..b * k]);
         soft_assign(zb, mu, e, self.alpha, q, ker);
         let kl = kl_divergence(&pb[..b * k], q, b);
+        let grads = (&mut self.dz[..b * e], &mut self.dmu[..]);
         kl_gradients(
             zb,
             mu,
@@ -251,11 +248,10 @@ impl DecStep {
             &pb[..b * k],
             q,
             ker,
-            &mut self.dz[..b * e],
-            &mut self.dmu,
+            grads.0,
+            grads.1,
         );
-        let mut pair_loss = None;
-        if let Some(p) = pairs.filter(|_| m > 0) {
+        let pair_loss = pairs.filter(|_| m > 0).map(|p| {
             let pl = crate::engine::constraints::pairwise_loss(
                 &z_all[b * e..],
                 mu,
@@ -266,30 +262,15 @@ impl DecStep {
             );
             self.dz[b * e..(b + m) * e].copy_from_slice(&pl.dz);
             self.dmu.iter_mut().zip(&pl.dmu).for_each(|(a, g)| *a += g);
-            pair_loss = Some(pl.loss);
-        }
-        let mut rec = None;
-        let decoder = match (decoder, self.idec.as_mut()) {
-            (Some(dec), Some((dws, grad, inv_gamma))) => {
-                let d = dec.n_out();
-                let y = dec.forward(zb, b, &[], rng, dws);
-                let r =
-                    crate::engine::autoencoder::mse_and_grad(y, &xb[..b * d], &mut grad[..b * d]);
-                rec = Some(r);
-                let s = *inv_gamma;
-                grad[..b * d].iter_mut().for_each(|g| *g *= s);
-                // The decoder's backward needs its input z, which is the encoder's
-                // output still held in the encoder workspace.
-                let zb = encoder.last_output(&self.ws, b);
-                if let Some(dz_rec) = dec.backward(zb, b, &[], &grad[..b * d], dws, true) {
-                    self.dz[..b * e]
-                        .iter_mut()
-                        .zip(dz_rec)
-                        .for_each(|(a, g)| *a += g);
-                }
-                Some((dec, dws))
+            pl.loss
+        });
+        let (rec, decoder) = match (decoder, self.idec.as_mut()) {
+            (Some(dec), Some(idec)) => {
+                let enc = (&*encoder, &self.ws);
+                let r = reconstruction_term(dec, idec, enc, (xb, b), rng, &mut self.dz);
+                (Some(r), Some((dec, &mut idec.0)))
             }
-            _ => None,
+            _ => (None, None),
         };
         encoder.backward(
             x_all,
@@ -299,19 +280,75 @@ impl DecStep {
             &mut self.ws,
             false,
         );
-        opt.begin_step();
-        encoder.apply_grads(&self.ws, opt, 0);
-        let slot_mu = 2 * encoder.layers.len();
-        opt.update(slot_mu, mu, &self.dmu);
-        if let Some((dec, dws)) = decoder {
-            dec.apply_grads(dws, opt, slot_mu + 1);
-        }
+        apply_updates(opt, (encoder, &self.ws), (mu, &self.dmu), decoder);
         StepLoss {
             kl,
             rec,
             pairs: pair_loss,
         }
     }
+}
+
+/// The step's input: the batch alone, or with the constrained samples' rows stacked
+/// under it in `buf` (one forward pass embeds both).
+fn stack_rows<'a>(buf: &'a mut Vec<f32>, batch: &'a [f32], pairs: Option<&[f32]>) -> &'a [f32] {
+    match pairs {
+        Some(rows) if !rows.is_empty() => {
+            buf.clear();
+            buf.extend_from_slice(batch);
+            buf.extend_from_slice(rows);
+            buf
+        }
+        _ => batch,
+    }
+}
+
+/// One optimizer step on the gradients a DEC step left: the encoder's (slots `0..2L`),
+/// the centroids' (`2L`) and the decoder's (IDEC, `2L+1..`).
+fn apply_updates(
+    opt: &mut Optimizer,
+    (encoder, ws): (&mut Mlp, &Workspace),
+    (mu, dmu): (&mut [f32], &[f32]),
+    decoder: Option<(&mut Mlp, &mut Workspace)>,
+) {
+    opt.begin_step();
+    encoder.apply_grads(ws, opt, 0);
+    let slot_mu = 2 * encoder.layers.len();
+    opt.update(slot_mu, mu, dmu);
+    if let Some((dec, dws)) = decoder {
+        dec.apply_grads(dws, opt, slot_mu + 1);
+    }
+}
+
+/// IDEC's decoder workspace, its output gradient buffer and 1/γ.
+type IdecParts = (Workspace, Vec<f32>, f32);
+
+/// IDEC's reconstruction term of a step (L_r = |x - g(z)|² / n, weighted by 1/γ): the
+/// decoder's forward from the batch's z, the MSE against `xb`, and its backward, whose
+/// gradient for z is added into `dz`. Returns the MSE before the update.
+fn reconstruction_term(
+    dec: &mut Mlp,
+    (dws, grad, inv_gamma): &mut IdecParts,
+    (encoder, enc_ws): (&Mlp, &Workspace),
+    (xb, b): (&[f32], usize),
+    rng: &mut ChaCha8Rng,
+    dz: &mut [f32],
+) -> f32 {
+    let d = dec.n_out();
+    // The decoder's input z is the encoder's output still held in its workspace.
+    let zb = encoder.last_output(enc_ws, b);
+    let y = dec.forward(zb, b, &[], rng, dws);
+    let r = crate::engine::autoencoder::mse_and_grad(y, &xb[..b * d], &mut grad[..b * d]);
+    let s = *inv_gamma;
+    grad[..b * d].iter_mut().for_each(|g| *g *= s);
+    if let Some(dz_rec) = dec.backward(zb, b, &[], &grad[..b * d], dws, true) {
+        let e = dz_rec.len() / b.max(1);
+        dz[..b * e]
+            .iter_mut()
+            .zip(dz_rec)
+            .for_each(|(a, g)| *a += g);
+    }
+    r
 }
 
 /// The paper's picture of where DEC's gradient pulls (section 5.3, figure 5), for every
