@@ -116,6 +116,71 @@ fn invalid(path: &Path, reason: impl ToString) -> ModelError {
     }
 }
 
+/// The tensors of a model's safetensors file, read by name and checked for shape.
+struct Tensors<'a> {
+    map: HashMap<String, Tensor>,
+    path: &'a Path,
+}
+
+impl Tensors<'_> {
+    /// Tensor `name` as `rows x cols` f32 values; the error names the tensor and shapes.
+    fn get(&self, name: &str, rows: usize, cols: usize) -> Result<Vec<f32>, ModelError> {
+        let t = self
+            .map
+            .get(name)
+            .ok_or_else(|| invalid(self.path, format!("tensor `{name}` is missing")))?;
+        if t.dims() != [rows, cols] {
+            return Err(invalid(
+                self.path,
+                format!(
+                    "tensor `{name}` has shape {:?}, expected [{rows}, {cols}]",
+                    t.dims()
+                ),
+            ));
+        }
+        t.to_dtype(candle_core::DType::F32)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| invalid(self.path, e))
+    }
+
+    /// Layer `l` of the encoder or decoder (`part`), `n_in -> n_out`.
+    fn dense(
+        &self,
+        part: &str,
+        l: usize,
+        (n_in, n_out): (usize, usize),
+        act: Activation,
+    ) -> Result<Dense, ModelError> {
+        Ok(Dense {
+            n_in,
+            n_out,
+            w: self.get(&format!("{part}.{l}.weight"), n_in, n_out)?,
+            b: self.get(&format!("{part}.{l}.bias"), 1, n_out)?,
+            act,
+        })
+    }
+
+    /// The encoder through `dims` and the decoder back (checked by the caller:
+    /// `dims.len() - 1` activations each).
+    fn autoencoder(&self, meta: &ModelMeta) -> Result<Autoencoder, ModelError> {
+        let dims = &meta.dims;
+        let nl = dims.len() - 1;
+        let mut enc = Vec::new();
+        let mut dec = Vec::new();
+        for l in 0..nl {
+            let io = (dims[l], dims[l + 1]);
+            enc.push(self.dense("encoder", l, io, meta.encoder_activations[l])?);
+            let io = (dims[nl - l], dims[nl - l - 1]);
+            dec.push(self.dense("decoder", l, io, meta.decoder_activations[l])?);
+        }
+        Ok(Autoencoder {
+            encoder: Mlp { layers: enc },
+            decoder: Mlp { layers: dec },
+        })
+    }
+}
+
 impl DecModel {
     /// A bare autoencoder (no centroids yet), e.g. right after pretraining, with the
     /// configuration and data it was trained on.
@@ -246,25 +311,9 @@ impl DecModel {
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        let tensors =
-            candle_core::safetensors::load(&st, &Device::Cpu).map_err(|e| invalid(&st, e))?;
-        let get = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, ModelError> {
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| invalid(&st, format!("tensor `{name}` is missing")))?;
-            if t.dims() != [rows, cols] {
-                return Err(invalid(
-                    &st,
-                    format!(
-                        "tensor `{name}` has shape {:?}, expected [{rows}, {cols}]",
-                        t.dims()
-                    ),
-                ));
-            }
-            t.to_dtype(candle_core::DType::F32)
-                .and_then(|t| t.flatten_all())
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(|e| invalid(&st, e))
+        let tensors = Tensors {
+            map: candle_core::safetensors::load(&st, &Device::Cpu).map_err(|e| invalid(&st, e))?,
+            path: &st,
         };
         let dims = &meta.dims;
         let nl = dims.len().saturating_sub(1);
@@ -274,29 +323,9 @@ impl DecModel {
                 "dims and activations do not describe an autoencoder",
             ));
         }
-        let mut enc = Vec::new();
-        let mut dec = Vec::new();
-        for l in 0..nl {
-            let (i, o) = (dims[l], dims[l + 1]);
-            enc.push(Dense {
-                n_in: i,
-                n_out: o,
-                w: get(&format!("encoder.{l}.weight"), i, o)?,
-                b: get(&format!("encoder.{l}.bias"), 1, o)?,
-                act: meta.encoder_activations[l],
-            });
-            let (i, o) = (dims[nl - l], dims[nl - l - 1]);
-            dec.push(Dense {
-                n_in: i,
-                n_out: o,
-                w: get(&format!("decoder.{l}.weight"), i, o)?,
-                b: get(&format!("decoder.{l}.bias"), 1, o)?,
-                act: meta.decoder_activations[l],
-            });
-        }
-        let e = dims[nl];
+        let ae = tensors.autoencoder(&meta)?;
         let centroids = if meta.n_clusters > 0 {
-            get("centroids", meta.n_clusters, e)?
+            tensors.get("centroids", meta.n_clusters, dims[nl])?
         } else {
             Vec::new()
         };
@@ -311,10 +340,7 @@ impl DecModel {
             ));
         }
         Ok(DecModel {
-            ae: Autoencoder {
-                encoder: Mlp { layers: enc },
-                decoder: Mlp { layers: dec },
-            },
+            ae,
             centroids,
             alpha: meta.alpha,
             config: meta.config,

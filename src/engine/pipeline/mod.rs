@@ -451,18 +451,11 @@ fn finish(
     resume: Option<Resume>,
     mut ctx: Ctx,
 ) -> RunOutput {
-    let (ae, mu, iterations) = (dec.ae, dec.mu, dec.iterations);
-    let (cfg, k) = (&dec.cfg, dec.k);
-    let steering = dec.steering;
-    let names = Some(steering.names.clone())
-        .filter(|n| n.iter().any(Option::is_some))
-        .unwrap_or_default();
-    let e = ae.encoder.n_out();
-    let (z, q) = cluster::full_q(ds, &ae, &mu, k, cfg.cluster.alpha);
+    let (cfg, k, iterations) = (&dec.cfg, dec.k, dec.iterations);
+    let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, k, cfg.cluster.alpha);
     let (assignments, confidence) = hard_labels(&q, k);
     let truth = ds.labels.as_deref();
     let s = truth.map(|t| scores(t, &assignments));
-    let sizes = cluster::cluster_sizes(&assignments, k);
     if let Some(w) = below_start(s, ctx.baselines.ae_kmeans, iterations) {
         ctx.warn(w);
     }
@@ -472,12 +465,13 @@ fn finish(
         phase: Phase::Done,
         step: iterations,
         z: z.clone(),
-        e,
+        e: dec.ae.encoder.n_out(),
         assignments: Some(assignments.clone()),
         confidence: Some(confidence.clone()),
-        centroids: Some(mu.clone()),
+        centroids: Some(dec.mu.clone()),
         scores: s,
     })));
+    let final_ = final_block(&dec, s, &assignments);
     let confusion = truth.map(|t| Confusion::new(t, &assignments));
     let report = Report {
         decscope_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -485,25 +479,11 @@ fn finish(
         config: cfg.clone(),
         autoencoder_source: ae_source,
         baselines: ctx.baselines,
-        final_: Final {
-            acc: s.map(|s| s.acc),
-            nmi: s.map(|s| s.nmi),
-            nmi_geometric: s.map(|s| s.nmi_geometric),
-            ari: s.map(|s| s.ari),
-            iterations,
-            converged: dec.converged,
-            stopped: dec.stopped,
-            n_clusters: k,
-            cluster_sizes: sizes,
-            stopped_on_collapse: dec.stopped_on_collapse,
-            cluster_names: names.clone(),
-            constraints_satisfied: (!cfg.constraints.is_empty())
-                .then(|| satisfied(&cfg.constraints.pairs, &assignments)),
-        },
         per_class: confusion
             .as_ref()
             .map(|c| per_class(ds, c))
             .unwrap_or_default(),
+        final_,
         confusion,
         history: ctx.history,
         timing: ctx.timing,
@@ -514,19 +494,19 @@ fn finish(
             step: r.step,
             edits: r.edits(),
         }),
-        steered: steering.log,
+        steered: dec.steering.log.clone(),
     };
     let model = DecModel {
-        ae,
-        centroids: mu,
         alpha: cfg.cluster.alpha,
         config: cfg.clone(),
         dataset: ds.info(),
         curation: Curation {
-            names,
-            edits: steering.marks,
+            names: report.final_.cluster_names.clone(),
+            edits: dec.steering.marks,
             dec_steps: ctx.dec_step0 + iterations,
         },
+        ae: dec.ae,
+        centroids: dec.mu,
     };
     RunOutput {
         report,
@@ -534,5 +514,35 @@ fn finish(
         assignments,
         confidence,
         z,
+    }
+}
+
+/// The report's final block: scores, the run's end, the clusters' sizes and names (none
+/// when no cluster is named) and the share of pairs the assignments satisfy.
+fn final_block(
+    dec: &cluster::DecOutcome,
+    s: Option<crate::engine::metrics::Scores>,
+    assignments: &[u32],
+) -> Final {
+    let cfg = &dec.cfg;
+    let names = &dec.steering.names;
+    Final {
+        acc: s.map(|s| s.acc),
+        nmi: s.map(|s| s.nmi),
+        nmi_geometric: s.map(|s| s.nmi_geometric),
+        ari: s.map(|s| s.ari),
+        iterations: dec.iterations,
+        converged: dec.converged,
+        stopped: dec.stopped,
+        n_clusters: dec.k,
+        cluster_sizes: cluster::cluster_sizes(assignments, dec.k),
+        stopped_on_collapse: dec.stopped_on_collapse,
+        cluster_names: if names.iter().any(Option::is_some) {
+            names.clone()
+        } else {
+            Vec::new()
+        },
+        constraints_satisfied: (!cfg.constraints.is_empty())
+            .then(|| satisfied(&cfg.constraints.pairs, assignments)),
     }
 }

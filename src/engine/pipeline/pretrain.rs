@@ -76,39 +76,53 @@ fn train_reconstruction(
                 elapsed_s: ctx.elapsed(),
             });
             if (it + 1) % steps_per_epoch == 0 || it + 1 == iters {
-                let h = HistoryEntry {
-                    phase: phase.name(),
-                    step: it + 1,
-                    loss: (epoch_loss / epoch_steps as f64) as f32,
-                    acc: None,
-                    nmi: None,
-                    ari: None,
-                    changed: None,
-                    rec_loss: None,
-                    constraints_satisfied: None,
-                    elapsed_s: ctx.elapsed(),
-                };
-                ctx.record(h);
+                let mean = (epoch_loss / epoch_steps as f64) as f32;
+                end_epoch(ctx, phase, it + 1, mean, || z_of(mlp), n);
                 (epoch_loss, epoch_steps) = (0.0, 0);
-                if ctx.sink.wants_snapshot()
-                    && let Some(z) = z_of(mlp)
-                {
-                    let e = z.len() / n.max(1);
-                    ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
-                        phase,
-                        step: it + 1,
-                        z,
-                        e,
-                        assignments: None,
-                        confidence: None,
-                        centroids: None,
-                        scores: None,
-                    })));
-                }
             }
         }
         Ok(())
     })
+}
+
+/// The end of a pretraining epoch: its mean loss into the history and, when the sink
+/// wants one, a snapshot of the embedding so far (`z_of`, `n` rows).
+fn end_epoch(
+    ctx: &mut Ctx,
+    phase: Phase,
+    step: usize,
+    loss: f32,
+    z_of: impl FnOnce() -> Option<Vec<f32>>,
+    n: usize,
+) {
+    ctx.record(HistoryEntry {
+        phase: phase.name(),
+        step,
+        loss,
+        acc: None,
+        nmi: None,
+        ari: None,
+        changed: None,
+        rec_loss: None,
+        constraints_satisfied: None,
+        elapsed_s: ctx.elapsed(),
+    });
+    if !ctx.sink.wants_snapshot() {
+        return;
+    }
+    if let Some(z) = z_of() {
+        let e = z.len() / n.max(1);
+        ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
+            phase,
+            step,
+            z,
+            e,
+            assignments: None,
+            confidence: None,
+            centroids: None,
+            scores: None,
+        })));
+    }
 }
 
 /// A number per phase, so each phase's augmented stream differs (`Stream::Augment`).
@@ -132,51 +146,11 @@ pub(super) fn pretrain(
 ) -> Result<(f64, f64), PipelineError> {
     let t0 = Instant::now();
     let n_layers = ae.encoder.layers.len();
-    let p = cfg.pretrain.dropout;
     if cfg.pretrain.layerwise_iters > 0 {
         for l in 0..n_layers {
-            // Input of pair l: the data through the (already trained) first l encoder layers.
-            let h = if l == 0 {
-                ds.x.clone()
-            } else {
-                Mlp {
-                    layers: ae.encoder.layers[..l].to_vec(),
-                }
-                .predict(&ds.x, ds.n)
-            };
-            let dec_idx = n_layers - 1 - l;
-            let mut pair = Mlp {
-                layers: vec![
-                    ae.encoder.layers[l].clone(),
-                    ae.decoder.layers[dec_idx].clone(),
-                ],
-            };
-            let enc_prefix = ae.encoder.layers[..l].to_vec();
-            let z_of = |m: &Mlp| {
-                // Embedding so far: encoder up to and including this pair's encoder.
-                let mut layers = enc_prefix.clone();
-                layers.push(m.layers[0].clone());
-                Some(Mlp { layers }.predict(&ds.x, ds.n))
-            };
-            train_reconstruction(
-                &mut pair,
-                &h,
-                ds.n,
-                cfg.pretrain.layerwise_iters,
-                &[p, p],
-                cfg,
-                Phase::PretrainLayer(l),
-                rng,
-                ctx,
-                &z_of,
-                // Only the first pair sees pixels; deeper pairs see encoded rows.
-                if l == 0 { aug } else { None },
-            )?;
-            let mut it = pair.layers.into_iter();
-            if let (Some(e), Some(d)) = (it.next(), it.next()) {
-                ae.encoder.layers[l] = e;
-                ae.decoder.layers[dec_idx] = d;
-            }
+            // Only the first pair sees pixels; deeper pairs see encoded rows.
+            let aug = if l == 0 { aug } else { None };
+            pretrain_layer(ae, l, ds, cfg, rng, ctx, aug)?;
         }
     }
     let layerwise_s = t0.elapsed().as_secs_f64();
@@ -210,4 +184,62 @@ pub(super) fn pretrain(
         r?;
     }
     Ok((layerwise_s, t1.elapsed().as_secs_f64()))
+}
+
+/// Layer-wise stage, pair `l`: encoder layer `l` and its mirror decoder layer learn to
+/// reconstruct, under dropout, the data as the first `l` (trained) encoder layers map it.
+fn pretrain_layer(
+    ae: &mut Autoencoder,
+    l: usize,
+    ds: &Dataset,
+    cfg: &DecConfig,
+    rng: &mut ChaCha8Rng,
+    ctx: &mut Ctx,
+    aug: Option<Augmenter>,
+) -> Result<(), PipelineError> {
+    let n_layers = ae.encoder.layers.len();
+    let enc_prefix = ae.encoder.layers[..l].to_vec();
+    let h = if l == 0 {
+        ds.x.clone()
+    } else {
+        Mlp {
+            layers: enc_prefix.clone(),
+        }
+        .predict(&ds.x, ds.n)
+    };
+    let dec_idx = n_layers - 1 - l;
+    let mut pair = Mlp {
+        layers: vec![
+            ae.encoder.layers[l].clone(),
+            ae.decoder.layers[dec_idx].clone(),
+        ],
+    };
+    let z_of = |m: &Mlp| {
+        // Embedding so far: encoder up to and including this pair's encoder.
+        let mut layers = enc_prefix.clone();
+        layers.push(m.layers[0].clone());
+        Some(Mlp { layers }.predict(&ds.x, ds.n))
+    };
+    let p = cfg.pretrain.dropout;
+    let iters = cfg.pretrain.layerwise_iters;
+    let phase = Phase::PretrainLayer(l);
+    train_reconstruction(
+        &mut pair,
+        &h,
+        ds.n,
+        iters,
+        &[p, p],
+        cfg,
+        phase,
+        rng,
+        ctx,
+        &z_of,
+        aug,
+    )?;
+    let mut it = pair.layers.into_iter();
+    if let (Some(e), Some(d)) = (it.next(), it.next()) {
+        ae.encoder.layers[l] = e;
+        ae.decoder.layers[dec_idx] = d;
+    }
+    Ok(())
 }
