@@ -176,70 +176,61 @@ fn current_frame(sc: &mut Scene) -> (Frame, String) {
         return (f, cap);
     }
     let live_assign = sc.cx.run.assignments().map(|a| Arc::new(a.to_vec()));
-    match method {
-        Method::Tsne if sc.cx.run.tsne.is_some() => {
-            let l = sc
-                .cx
-                .run
-                .tsne
-                .as_ref()
-                .map(|l| (l.points.clone(), l.indices.clone(), l.kl, l.seconds, l.step));
-            let (pts, idx, kl, secs, step) = l.unwrap_or_default();
-            let cap = format!(
-                "t-SNE of Z on {} points (step {step}, KL {:.3}, {:.2}s)",
-                pts.len(),
-                kl.unwrap_or(f32::NAN),
-                secs
-            );
-            (
-                Frame {
-                    step,
-                    phase: crate::engine::pipeline::Phase::Done,
-                    method,
-                    points: Arc::new(pts),
-                    indices: Some(idx),
-                    assignments: live_assign,
-                },
-                cap,
-            )
-        }
-        _ => {
-            let (pts, cap) = if sc.cx.run.proj.len() == sc.cx.ds.n {
-                let s = sc
-                    .cx
-                    .run
-                    .snapshot
-                    .as_ref()
-                    .map(|s| format!("{:?} step {}", s.phase, s.step))
-                    .unwrap_or_default();
-                (
-                    sc.cx.run.proj.clone(),
-                    format!("PCA of the embedding Z ({s})"),
-                )
-            } else {
-                (
-                    sc.raw_proj.to_vec(),
-                    "PCA of the raw input (press Start to train)".to_string(),
-                )
-            };
-            let cap = if method == Method::Tsne {
-                format!("{cap}; t-SNE is being computed...")
-            } else {
-                cap
-            };
-            (
-                Frame {
-                    step: 0,
-                    phase: crate::engine::pipeline::Phase::Done,
-                    method: Method::Pca,
-                    points: Arc::new(pts),
-                    indices: None,
-                    assignments: live_assign,
-                },
-                cap,
-            )
-        }
+    let tsne = sc.cx.run.tsne.as_ref().filter(|_| method == Method::Tsne);
+    if let Some(l) = tsne {
+        let cap = format!(
+            "t-SNE of Z on {} points (step {}, KL {:.3}, {:.2}s)",
+            l.points.len(),
+            l.step,
+            l.kl.unwrap_or(f32::NAN),
+            l.seconds
+        );
+        let frame = Frame {
+            step: l.step,
+            phase: crate::engine::pipeline::Phase::Done,
+            method,
+            points: Arc::new(l.points.clone()),
+            indices: Some(l.indices.clone()),
+            assignments: live_assign,
+        };
+        return (frame, cap);
     }
+    let (pts, cap) = pca_points(sc);
+    let cap = if method == Method::Tsne {
+        format!("{cap}; t-SNE is being computed...")
+    } else {
+        cap
+    };
+    let frame = Frame {
+        step: 0,
+        phase: crate::engine::pipeline::Phase::Done,
+        method: Method::Pca,
+        points: Arc::new(pts),
+        indices: None,
+        assignments: live_assign,
+    };
+    (frame, cap)
+}
+
+/// The PCA layout to show and its caption: of Z once a run has one, else of the input.
+fn pca_points(sc: &Scene) -> (Vec<[f32; 2]>, String) {
+    if sc.cx.run.proj.len() != sc.cx.ds.n {
+        return (
+            sc.raw_proj.to_vec(),
+            "PCA of the raw input (press Start to train)".to_string(),
+        );
+    }
+    let s = sc
+        .cx
+        .run
+        .snapshot
+        .as_ref()
+        .map(|s| format!("{:?} step {}", s.phase, s.step))
+        .unwrap_or_default();
+    (
+        sc.cx.run.proj.clone(),
+        format!("PCA of the embedding Z ({s})"),
+    )
 }
 
 fn show(sc: &mut Scene, ui: &mut egui::Ui) {

@@ -37,6 +37,43 @@ pub fn looks_like(dir: &Path) -> bool {
 
 /// Load the folder; `size` forces (width, height).
 pub fn load(dir: &Path, size: Option<(usize, usize)>) -> Result<Dataset, DataError> {
+    let files = image_files(dir)?;
+    let decode = |p: &Path| {
+        image::open(p).map_err(|e| DataError::Invalid {
+            path: p.to_path_buf(),
+            reason: format!("cannot decode this image ({e}); remove or replace it"),
+        })
+    };
+    let first = decode(&files[0].0)?;
+    let (w, h) = size.unwrap_or((first.width() as usize, first.height() as usize));
+    if w == 0 || h == 0 || w * h > 4096 * 4096 {
+        return Err(DataError::Invalid {
+            path: files[0].0.clone(),
+            reason: format!("image size {w}x{h} is not usable; pass --image-size WxH"),
+        });
+    }
+    let mut imgs = vec![first];
+    for (p, _) in &files[1..] {
+        imgs.push(decode(p)?);
+    }
+    let (x, c) = pixels(&imgs, w, h);
+    let (labels, names) = folder_labels(&files);
+    let name = super::file_name(dir);
+    let mut ds = Dataset::new(name, x, w * h * c, labels)?;
+    ds.class_names = names;
+    ds.image_shape = Some(ImageShape {
+        height: h,
+        width: w,
+        channels: c,
+    });
+    ds.source = Some(dir.to_path_buf());
+    ds.dtype = "u8 (image)".into();
+    Ok(ds)
+}
+
+/// The images of `dir`, each with its class subfolder's name (none when the images sit
+/// in `dir` itself); an error when there are none or both kinds.
+fn image_files(dir: &Path) -> Result<Vec<(PathBuf, Option<String>)>, DataError> {
     let entries = sorted_entries(dir)?;
     let mut files: Vec<(PathBuf, Option<String>)> = entries
         .iter()
@@ -64,29 +101,16 @@ pub fn load(dir: &Path, size: Option<(usize, usize)>) -> Result<Dataset, DataErr
             reason: "some images sit in class subfolders and some directly in the folder; move every image into a class subfolder (or none)".into(),
         });
     }
-    let decode = |p: &Path| {
-        image::open(p).map_err(|e| DataError::Invalid {
-            path: p.to_path_buf(),
-            reason: format!("cannot decode this image ({e}); remove or replace it"),
-        })
-    };
-    let first = decode(&files[0].0)?;
-    let (w, h) = size.unwrap_or((first.width() as usize, first.height() as usize));
-    if w == 0 || h == 0 || w * h > 4096 * 4096 {
-        return Err(DataError::Invalid {
-            path: files[0].0.clone(),
-            reason: format!("image size {w}x{h} is not usable; pass --image-size WxH"),
-        });
-    }
-    // Colour if any image has colour.
-    let mut imgs = vec![first];
-    for (p, _) in &files[1..] {
-        imgs.push(decode(p)?);
-    }
+    Ok(files)
+}
+
+/// The images' pixels as rows of `w x h x c` bytes (resized where another size), with
+/// `c` 3 when any image has colour, else 1.
+fn pixels(imgs: &[image::DynamicImage], w: usize, h: usize) -> (Vec<f32>, usize) {
     let colour = imgs.iter().any(|i| i.color().has_color());
     let c = if colour { 3 } else { 1 };
-    let mut x = Vec::with_capacity(files.len() * w * h * c);
-    for img in &imgs {
+    let mut x = Vec::with_capacity(imgs.len() * w * h * c);
+    for img in imgs {
         let img = if img.width() as usize != w || img.height() as usize != h {
             img.resize_exact(w as u32, h as u32, image::imageops::FilterType::Triangle)
         } else {
@@ -98,32 +122,25 @@ pub fn load(dir: &Path, size: Option<(usize, usize)>) -> Result<Dataset, DataErr
             x.extend(img.to_luma8().into_raw().into_iter().map(f32::from));
         }
     }
-    let (labels, names) = if labelled > 0 {
-        let raw: Vec<String> = files
-            .iter()
-            .map(|f| f.1.clone().unwrap_or_default())
-            .collect();
-        // Folder names are class names even when they are numbers.
-        let mut uniq = raw.clone();
-        uniq.sort();
-        uniq.dedup();
-        let ids = raw
-            .iter()
-            .map(|r| uniq.binary_search(r).unwrap_or(0) as u32)
-            .collect();
-        (Some(ids), Some(uniq))
-    } else {
-        (None, None)
-    };
-    let name = super::file_name(dir);
-    let mut ds = Dataset::new(name, x, w * h * c, labels)?;
-    ds.class_names = names;
-    ds.image_shape = Some(ImageShape {
-        height: h,
-        width: w,
-        channels: c,
-    });
-    ds.source = Some(dir.to_path_buf());
-    ds.dtype = "u8 (image)".into();
-    Ok(ds)
+    (x, c)
+}
+
+/// Class ids from the subfolder names (sorted names; folder names are class names even
+/// when they are numbers), or none when no image sits in a subfolder.
+fn folder_labels(files: &[(PathBuf, Option<String>)]) -> (Option<Vec<u32>>, Option<Vec<String>>) {
+    if files.iter().all(|f| f.1.is_none()) {
+        return (None, None);
+    }
+    let raw: Vec<String> = files
+        .iter()
+        .map(|f| f.1.clone().unwrap_or_default())
+        .collect();
+    let mut uniq = raw.clone();
+    uniq.sort();
+    uniq.dedup();
+    let ids = raw
+        .iter()
+        .map(|r| uniq.binary_search(r).unwrap_or(0) as u32)
+        .collect();
+    (Some(ids), Some(uniq))
 }

@@ -120,6 +120,67 @@ pub fn from_array(
     after_read(ds, Format::Npy, false, path, opts)
 }
 
+/// `--image-shape` when given (it must hold a sample's values), else a guess from the
+/// width for rows that are not text.
+fn set_image_shape(
+    ds: &mut Dataset,
+    shape: Option<ImageShape>,
+    is_text: bool,
+    path: &Path,
+) -> Result<(), DataError> {
+    match shape {
+        Some(shape) if shape.len() != ds.d => Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "--image-shape {}x{}x{} has {} values but a sample has {}",
+                shape.height,
+                shape.width,
+                shape.channels,
+                shape.len(),
+                ds.d
+            ),
+        }),
+        Some(shape) => {
+            ds.image_shape = Some(shape);
+            Ok(())
+        }
+        None => {
+            if ds.image_shape.is_none() && !is_text {
+                ds.image_shape = ImageShape::guess(ds.d);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `--limit` (the first rows) and then `--retain-min` (the paper's imbalanced subsample),
+/// each named in the dataset's name.
+fn subsample(mut ds: Dataset, opts: &LoadOptions, path: &Path) -> Result<Dataset, DataError> {
+    if let Some(limit) = opts.limit
+        && limit < ds.n
+    {
+        let idx: Vec<usize> = (0..limit).collect();
+        let name = ds.name.clone();
+        ds = ds.subset(&idx);
+        ds.name = format!("{name} (first {limit})");
+    }
+    if let Some(r) = opts.retain_min {
+        let mut sub = standins::retain_linear(&ds, r, opts.retain_seed).map_err(|e| match e {
+            DataError::Invalid { reason, .. } => DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("--retain-min {r}: {reason}"),
+            },
+            other => other,
+        })?;
+        sub.name = format!(
+            "{} (imbalanced, retain-min {r}, seed {})",
+            ds.name, opts.retain_seed
+        );
+        ds = sub;
+    }
+    Ok(ds)
+}
+
 /// The steps after a reader (image shape, missing values, limit, imbalanced subsample,
 /// finiteness, HOG, preprocessing), shared by files and in-memory arrays.
 fn after_read(
@@ -143,49 +204,11 @@ fn after_read(
             )
         });
     }
-    if let Some(shape) = opts.image_shape {
-        if shape.len() != ds.d {
-            return Err(DataError::Invalid {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "--image-shape {}x{}x{} has {} values but a sample has {}",
-                    shape.height,
-                    shape.width,
-                    shape.channels,
-                    shape.len(),
-                    ds.d
-                ),
-            });
-        }
-        ds.image_shape = Some(shape);
-    } else if ds.image_shape.is_none() && !is_text {
-        ds.image_shape = ImageShape::guess(ds.d);
-    }
+    set_image_shape(&mut ds, opts.image_shape, is_text, path)?;
     if !(opts.allow_non_finite && opts.missing == Missing::Error) {
         ds = missing::apply(ds, opts.missing, path)?;
     }
-    if let Some(limit) = opts.limit
-        && limit < ds.n
-    {
-        let idx: Vec<usize> = (0..limit).collect();
-        let name = ds.name.clone();
-        ds = ds.subset(&idx);
-        ds.name = format!("{name} (first {limit})");
-    }
-    if let Some(r) = opts.retain_min {
-        let mut sub = standins::retain_linear(&ds, r, opts.retain_seed).map_err(|e| match e {
-            DataError::Invalid { reason, .. } => DataError::Invalid {
-                path: path.to_path_buf(),
-                reason: format!("--retain-min {r}: {reason}"),
-            },
-            other => other,
-        })?;
-        sub.name = format!(
-            "{} (imbalanced, retain-min {r}, seed {})",
-            ds.name, opts.retain_seed
-        );
-        ds = sub;
-    }
+    ds = subsample(ds, opts, path)?;
     if !opts.allow_non_finite {
         ds.check_finite()?;
     }

@@ -82,40 +82,42 @@ impl Preprocessing {
 /// autoencoder spends itself on them (on a 16x16 digit set: AE + k-means 0.50 instead
 /// of 0.69).
 pub fn choose(ds: &Dataset, format: Option<Format>) -> Choice {
+    format.and_then(by_format).unwrap_or_else(|| by_content(ds))
+}
+
+/// The choice a file format settles on its own (images, svmlight, text, HOG), if any.
+fn by_format(format: Format) -> Option<Choice> {
+    let (preprocessing, reason) = match format {
+        Format::Idx | Format::IdxDir | Format::ImageDir => (
+            Preprocessing::UnitRange,
+            "images: pixels scaled to [0,1] by one global range",
+        ),
+        Format::Svmlight => (
+            Preprocessing::L2Rows,
+            "sparse svmlight features (counts or tf-idf): rows scaled to unit length",
+        ),
+        // Why not the sqrt(d) scaling of DEC's reference code: on Reuters-21578 R8
+        // (seed 2) it gave DEC NMI 0.408, below k-means on tf-idf (0.445); unit rows
+        // gave 0.547 (see README, "The paper's other analyses and data").
+        Format::Text => (Preprocessing::L2Rows, "text: tf-idf rows of unit length"),
+        Format::Hog => (
+            Preprocessing::Paper,
+            "HOG features: scaled so that (1/d)|x|^2 is 1 on average",
+        ),
+        _ => return None,
+    };
+    Some(Choice {
+        preprocessing,
+        reason: reason.into(),
+    })
+}
+
+/// The choice from the values themselves: pixel-like, sparse counts, else a table.
+fn by_content(ds: &Dataset) -> Choice {
     let pick = |p: Preprocessing, reason: String| Choice {
         preprocessing: p,
         reason,
     };
-    match format {
-        Some(Format::Idx | Format::IdxDir | Format::ImageDir) => {
-            return pick(
-                Preprocessing::UnitRange,
-                "images: pixels scaled to [0,1] by one global range".into(),
-            );
-        }
-        Some(Format::Svmlight) => {
-            return pick(
-                Preprocessing::L2Rows,
-                "sparse svmlight features (counts or tf-idf): rows scaled to unit length".into(),
-            );
-        }
-        // Why not the sqrt(d) scaling of DEC's reference code: on Reuters-21578 R8
-        // (seed 2) it gave DEC NMI 0.408, below k-means on tf-idf (0.445); unit rows
-        // gave 0.547 (see README, "The paper's other analyses and data").
-        Some(Format::Text) => {
-            return pick(
-                Preprocessing::L2Rows,
-                "text: tf-idf rows of unit length".into(),
-            );
-        }
-        Some(Format::Hog) => {
-            return pick(
-                Preprocessing::Paper,
-                "HOG features: scaled so that (1/d)|x|^2 is 1 on average".into(),
-            );
-        }
-        _ => {}
-    }
     let s = Stats::of(ds);
     let ints = if s.integers { "integers" } else { "values" };
     if s.min >= 0.0
@@ -133,7 +135,6 @@ pub fn choose(ds: &Dataset, format: Option<Format>) -> Choice {
             ),
         );
     }
-
     if s.min >= 0.0 && s.zeros >= SPARSE_ZEROS {
         return pick(
             Preprocessing::L2Rows,

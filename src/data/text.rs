@@ -459,6 +459,33 @@ fn read_table(bytes: &[u8], limit: usize) -> Result<(Vec<String>, Vec<Vec<String
     Ok((header, rows))
 }
 
+/// The label column `label_col` names in a text table's `header` (auto: a column
+/// named like a label), or why it names none.
+fn csv_label_column(header: &[String], label_col: &LabelCol) -> Result<Option<usize>, String> {
+    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+    Ok(match label_col {
+        LabelCol::None => None,
+        LabelCol::First => Some(0),
+        LabelCol::Last => Some(header.len() - 1),
+        LabelCol::Index(i) if *i < header.len() => Some(*i),
+        LabelCol::Index(i) => {
+            return Err(format!(
+                "--label-col {i}: the table has {} columns",
+                header.len()
+            ));
+        }
+        LabelCol::Name(n) => Some(find(n).ok_or_else(|| {
+            format!(
+                "--label-col {n}: no such column; the columns are {}",
+                header.join(", ")
+            )
+        })?),
+        LabelCol::Auto => header
+            .iter()
+            .position(|h| LABEL_NAMES.iter().any(|n| h.eq_ignore_ascii_case(n))),
+    })
+}
+
 /// A CSV/TSV with a header, one document per row: the text column (`--text-col`, or
 /// the widest string column), labels from `label_col` (a column called
 /// label/class/target/y/topic/category when `auto`), titles from a column called
@@ -498,26 +525,9 @@ pub fn load_csv(
             .iter()
             .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
     };
-    let lc = match label_col {
-        LabelCol::None => None,
-        LabelCol::First => Some(0),
-        LabelCol::Last => Some(header.len() - 1),
-        LabelCol::Index(i) if *i < header.len() => Some(*i),
-        LabelCol::Index(i) => {
-            return Err(invalid(format!(
-                "--label-col {i}: the table has {} columns",
-                header.len()
-            )));
-        }
-        LabelCol::Name(n) => Some(find(&[n.as_str()]).ok_or_else(|| {
-            invalid(format!(
-                "--label-col {n}: no such column; the columns are {}",
-                header.join(", ")
-            ))
-        })?),
-        LabelCol::Auto => find(&LABEL_NAMES),
-    }
-    .filter(|&c| c != tc);
+    let lc = csv_label_column(&header, label_col)
+        .map_err(invalid)?
+        .filter(|&c| c != tc);
     let title = find(&["title", "subject", "headline"]).filter(|&c| c != tc);
     let cell = |r: &Vec<String>, c: usize| r.get(c).cloned().unwrap_or_default();
     let texts: Vec<String> = rows.iter().map(|r| cell(r, tc)).collect();

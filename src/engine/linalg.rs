@@ -96,6 +96,35 @@ pub fn row_split(m: usize, n: usize, k: usize) -> Threads {
     }
 }
 
+/// Panics unless `a` (m x k), `b` (k x n) and `c` (m x n) hold their sizes: the
+/// unsafe GEMM below relies on it.
+fn check_sizes((m, n, k): (usize, usize, usize), a: usize, b: usize, c: usize) {
+    assert!(a >= m * k, "matmul: lhs has {a} < {m}x{k}");
+    assert!(b >= k * n, "matmul: rhs has {b} < {k}x{n}");
+    assert!(c >= m * n, "matmul: dst has {c} < {m}x{n}");
+}
+
+/// [`Threads::Rows`]: each thread multiplies its own block of a's rows (a not
+/// transposed) on one thread.
+fn matmul_rows(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    use rayon::prelude::*;
+    let rows = m.div_ceil(rayon::current_num_threads().max(1));
+    c[..m * n]
+        .par_chunks_mut(rows * n)
+        .zip(a[..m * k].par_chunks(rows * k))
+        .for_each(|(cb, ab)| {
+            let mb = cb.len() / n;
+            matmul_on(Threads::Single, mb, n, k, ab, false, b, tb, cb, accumulate);
+        });
+}
+
 /// [`matmul`] with an explicit use of threads.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_on(
@@ -110,27 +139,7 @@ pub fn matmul_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(
-        a.len() >= m * k,
-        "matmul: lhs has {} < {}x{}",
-        a.len(),
-        m,
-        k
-    );
-    assert!(
-        b.len() >= k * n,
-        "matmul: rhs has {} < {}x{}",
-        b.len(),
-        k,
-        n
-    );
-    assert!(
-        c.len() >= m * n,
-        "matmul: dst has {} < {}x{}",
-        c.len(),
-        m,
-        n
-    );
+    check_sizes((m, n, k), a.len(), b.len(), c.len());
     if m == 0 || n == 0 {
         return;
     }
@@ -143,18 +152,7 @@ pub fn matmul_on(
     let par = match threads {
         Threads::Auto => parallelism(m, n, k),
         Threads::Single => Parallelism::None,
-        Threads::Rows if !ta => {
-            use rayon::prelude::*;
-            let rows = m.div_ceil(rayon::current_num_threads().max(1));
-            c[..m * n]
-                .par_chunks_mut(rows * n)
-                .zip(a[..m * k].par_chunks(rows * k))
-                .for_each(|(cb, ab)| {
-                    let mb = cb.len() / n;
-                    matmul_on(Threads::Single, mb, n, k, ab, false, b, tb, cb, accumulate);
-                });
-            return;
-        }
+        Threads::Rows if !ta => return matmul_rows((m, n, k), a, b, tb, c, accumulate),
         Threads::Rows => parallelism(m, n, k),
     };
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };

@@ -203,6 +203,30 @@ impl Sink for Forward<'_> {
     }
 }
 
+/// The autoencoder every run of a k sweep starts from: the one given, or one pretrained
+/// once on the training split; with its label for the reports and the pretraining seconds.
+fn shared_autoencoder(
+    source: AeSource,
+    train: &Dataset,
+    cfg: &DecConfig,
+    fwd: &mut Forward,
+    ctl: &Control,
+) -> Result<(crate::engine::autoencoder::Autoencoder, String, f64), SweepError> {
+    Ok(match source {
+        AeSource::Given(ae, label) => (ae, label, 0.0),
+        AeSource::Resume(r) => (r.ae, r.label, 0.0),
+        AeSource::Pretrain => {
+            let tp = Instant::now();
+            let ae = pipeline::pretrain_autoencoder(train, cfg, fwd, ctl)?;
+            (
+                ae,
+                format!("pretrained once on the {}-sample training split", train.n),
+                tp.elapsed().as_secs_f64(),
+            )
+        }
+    })
+}
+
 /// The choose-k sweep: one autoencoder pretrained on the training split (or `source`
 /// when given), then DEC for each k from k-means on its embedding, scored by G and,
 /// with labels, by ACC/NMI/ARI on all rows. `cfg` is the configuration of every run
@@ -229,19 +253,7 @@ pub fn sweep_k(
         inner: sink,
         warnings: Vec::new(),
     };
-    let (ae, label, pretrain_s) = match source {
-        AeSource::Given(ae, label) => (ae, label, 0.0),
-        AeSource::Resume(r) => (r.ae, r.label, 0.0),
-        AeSource::Pretrain => {
-            let tp = Instant::now();
-            let ae = pipeline::pretrain_autoencoder(&train, cfg, &mut fwd, ctl)?;
-            (
-                ae,
-                format!("pretrained once on the {n_train}-sample training split"),
-                tp.elapsed().as_secs_f64(),
-            )
-        }
-    };
+    let (ae, label, pretrain_s) = shared_autoencoder(source, &train, cfg, &mut fwd, ctl)?;
     let mut points = Vec::new();
     for (index, &k) in sweep.ks.iter().enumerate() {
         fwd.inner.event(Event::Sweep(SweepEvent::RunStarted {

@@ -47,63 +47,7 @@ impl TsneWorker {
                 else {
                     return;
                 };
-                let mut indices: Option<Arc<Vec<usize>>> = None;
-                let mut warm = WarmTsne::new();
-                let mut prev_n = 0usize;
-                while let Ok(mut req) = req_rx.recv() {
-                    // Only the newest snapshot matters.
-                    while let Ok(newer) = req_rx.try_recv() {
-                        req = newer;
-                    }
-                    let n = req.z.len() / req.e.max(1);
-                    if indices.is_none() || n != prev_n {
-                        indices = Some(Arc::new(balanced_sample(
-                            n,
-                            req.groups.as_deref(),
-                            p.sample,
-                            p.seed,
-                        )));
-                        warm.reset();
-                        prev_n = n;
-                    }
-                    let idx = indices.clone().unwrap_or_default();
-                    let x: Vec<f32> = idx
-                        .iter()
-                        .flat_map(|&i| req.z[i * req.e..(i + 1) * req.e].iter().copied())
-                        .collect();
-                    let t = Instant::now();
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        pool.install(|| {
-                            let (y, kl, _) = warm.update(&x, req.e, &p);
-                            let km = (req.clusters > 1)
-                                .then(|| manifold_kmeans(&y, req.clusters, p.seed));
-                            (y, kl, km)
-                        })
-                    }));
-                    let Ok((y, kl, km)) = r else {
-                        warm.reset();
-                        continue;
-                    };
-                    let layout = Layout {
-                        points: y.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
-                        indices: idx,
-                        kl: Some(kl),
-                        seconds: t.elapsed().as_secs_f64(),
-                        step: req.step,
-                        kmeans: km,
-                    };
-                    if lay_tx.send(layout).is_err() {
-                        break;
-                    }
-                    wake();
-                    // The neighbour search, when due, runs now, before the next snapshot.
-                    let prep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        pool.install(|| warm.prepare(&x, req.e, &p))
-                    }));
-                    if prep.is_err() {
-                        warm.reset();
-                    }
-                }
+                serve(&pool, &req_rx, &lay_tx, &p, wake);
             })
             .ok();
         TsneWorker {
@@ -118,5 +62,88 @@ impl TsneWorker {
         match self.requests.try_send(req) {
             Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
         }
+    }
+}
+
+/// The projection thread's loop: for the newest request, the sample's rows of Z laid
+/// out (warm from the last layout) and sent back; then the neighbour search when due.
+/// A panic inside t-SNE drops that layout and starts the next one afresh.
+fn serve(
+    pool: &rayon::ThreadPool,
+    requests: &Receiver<ProjectRequest>,
+    layouts: &Sender<Layout>,
+    p: &TsneParams,
+    wake: impl Fn(),
+) {
+    let mut sample = Sample::default();
+    let mut warm = WarmTsne::new();
+    while let Ok(mut req) = requests.recv() {
+        // Only the newest snapshot matters.
+        while let Ok(newer) = requests.try_recv() {
+            req = newer;
+        }
+        let idx = sample.for_request(&req, p, &mut warm);
+        let x: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| req.z[i * req.e..(i + 1) * req.e].iter().copied())
+            .collect();
+        let t = Instant::now();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| {
+                let (y, kl, _) = warm.update(&x, req.e, p);
+                let km = (req.clusters > 1).then(|| manifold_kmeans(&y, req.clusters, p.seed));
+                (y, kl, km)
+            })
+        }));
+        let Ok((y, kl, km)) = r else {
+            warm.reset();
+            continue;
+        };
+        let layout = Layout {
+            points: y.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+            indices: idx,
+            kl: Some(kl),
+            seconds: t.elapsed().as_secs_f64(),
+            step: req.step,
+            kmeans: km,
+        };
+        if layouts.send(layout).is_err() {
+            break;
+        }
+        wake();
+        // The neighbour search, when due, runs now, before the next snapshot.
+        let prep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| warm.prepare(&x, req.e, p))
+        }));
+        if prep.is_err() {
+            warm.reset();
+        }
+    }
+}
+
+/// The points that get a t-SNE position, drawn once per data size.
+#[derive(Default)]
+struct Sample {
+    indices: Option<Arc<Vec<usize>>>,
+    n: usize,
+}
+
+impl Sample {
+    /// The sample for `req`'s Z: the one drawn before, or a new balanced one (and a
+    /// layout from scratch) when there is none yet or the number of rows changed.
+    fn for_request(
+        &mut self,
+        req: &ProjectRequest,
+        p: &TsneParams,
+        warm: &mut WarmTsne,
+    ) -> Arc<Vec<usize>> {
+        let n = req.z.len() / req.e.max(1);
+        if self.indices.is_none() || n != self.n {
+            let groups = req.groups.as_deref();
+            self.indices = Some(Arc::new(balanced_sample(n, groups, p.sample, p.seed)));
+            warm.reset();
+            self.n = n;
+        }
+        self.indices.clone().unwrap_or_default()
     }
 }
