@@ -24,10 +24,6 @@ fn median_ms(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     flush_subnormals();
-    let b = 256;
-    let fill = |n: usize, s: usize| -> Vec<f32> {
-        (0..n).map(|i| ((i * s) % 1000) as f32 / 1000.0).collect()
-    };
     let bf = bf16::available();
     println!(
         "layer        forward: auto / rows / bf16      dW+dX: auto,auto / join(single,single) / bf16 join{}",
@@ -37,7 +33,7 @@ fn main() {
             " (no AVX512-BF16: bf16 columns run f32)"
         }
     );
-    for (ni, no) in [
+    for shape in [
         (784, 500),
         (500, 500),
         (500, 2000),
@@ -46,81 +42,62 @@ fn main() {
         (2000, 500),
         (500, 784),
     ] {
-        let (x, w, d) = (fill(b * ni, 7919), fill(ni * no, 104_729), fill(b * no, 31));
-        let (mut o, mut dw, mut dx) = (vec![0.0; b * no], vec![0.0; ni * no], vec![0.0; b * ni]);
-        let gf = 2.0 * (b * ni * no) as f64 / 1e6;
-        let mut fwd =
-            |t| median_ms(|| matmul_on(t, b, no, ni, &x, false, &w, false, &mut o, false));
-        let (fa, fr) = (fwd(Threads::Auto), fwd(Threads::Rows));
-        let fb = median_ms(|| {
-            bf16::matmul(
-                Threads::Auto,
-                b,
-                no,
-                ni,
-                &x,
-                false,
-                &w,
-                false,
-                &mut o,
-                false,
-            )
-        });
-        // The two backward products of the layer, with a given use of threads.
-        let (dw_of, dx_of) = (
-            |t, dw: &mut [f32]| matmul_on(t, ni, no, b, &x, true, &d, false, dw, false),
-            |t, dx: &mut [f32]| matmul_on(t, b, ni, no, &d, false, &w, true, dx, false),
-        );
-        let seq = median_ms(|| {
-            dw_of(Threads::Auto, &mut dw);
-            dx_of(Threads::Auto, &mut dx);
-        });
-        let join = median_ms(|| {
-            rayon::join(
-                || dw_of(Threads::Single, &mut dw),
-                || dx_of(Threads::Single, &mut dx),
-            );
-        });
-        let join_bf = median_ms(|| {
-            rayon::join(
-                || {
-                    bf16::matmul(
-                        Threads::Single,
-                        ni,
-                        no,
-                        b,
-                        &x,
-                        true,
-                        &d,
-                        false,
-                        &mut dw,
-                        false,
-                    )
-                },
-                || {
-                    bf16::matmul(
-                        Threads::Single,
-                        b,
-                        ni,
-                        no,
-                        &d,
-                        false,
-                        &w,
-                        true,
-                        &mut dx,
-                        false,
-                    )
-                },
-            );
-        });
-        println!(
-            "{ni:4}->{no:4}   {:5.0} / {:5.0} / {:5.0} GFLOP/s    {:5.0} / {:5.0} / {:5.0} GFLOP/s",
-            gf / fa,
-            gf / fr,
-            gf / fb,
-            2.0 * gf / seq,
-            2.0 * gf / join,
-            2.0 * gf / join_bf
-        );
+        layer(shape);
     }
+}
+
+/// Deterministic operands in [0, 1).
+fn fill(n: usize, s: usize) -> Vec<f32> {
+    (0..n).map(|i| ((i * s) % 1000) as f32 / 1000.0).collect()
+}
+
+/// One layer `ni -> no` at batch 256: its forward product and its two backward
+/// products under each use of the threads, in GFLOP/s.
+fn layer((ni, no): (usize, usize)) {
+    let b = 256;
+    let (x, w, d) = (fill(b * ni, 7919), fill(ni * no, 104_729), fill(b * no, 31));
+    let (mut o, mut dw, mut dx) = (vec![0.0; b * no], vec![0.0; ni * no], vec![0.0; b * ni]);
+    let gf = 2.0 * (b * ni * no) as f64 / 1e6;
+    let mut fwd = |t| median_ms(|| matmul_on(t, b, no, ni, &x, false, &w, false, &mut o, false));
+    let (fa, fr) = (fwd(Threads::Auto), fwd(Threads::Rows));
+    let fb = median_ms(|| {
+        bf16::matmul(
+            Threads::Auto,
+            b,
+            no,
+            ni,
+            &x,
+            false,
+            &w,
+            false,
+            &mut o,
+            false,
+        )
+    });
+    // The two backward products of the layer, with a given use of threads and precision.
+    type Product = fn(Threads, usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool);
+    let dw_of = |f: Product, t, dw: &mut [f32]| f(t, ni, no, b, &x, true, &d, false, dw, false);
+    let dx_of = |f: Product, t, dx: &mut [f32]| f(t, b, ni, no, &d, false, &w, true, dx, false);
+    let seq = median_ms(|| {
+        dw_of(matmul_on, Threads::Auto, &mut dw);
+        dx_of(matmul_on, Threads::Auto, &mut dx);
+    });
+    let mut join = |f: Product| {
+        median_ms(|| {
+            rayon::join(
+                || dw_of(f, Threads::Single, &mut dw),
+                || dx_of(f, Threads::Single, &mut dx),
+            );
+        })
+    };
+    let (join_f32, join_bf) = (join(matmul_on), join(bf16::matmul));
+    println!(
+        "{ni:4}->{no:4}   {:5.0} / {:5.0} / {:5.0} GFLOP/s    {:5.0} / {:5.0} / {:5.0} GFLOP/s",
+        gf / fa,
+        gf / fr,
+        gf / fb,
+        2.0 * gf / seq,
+        2.0 * gf / join_f32,
+        2.0 * gf / join_bf
+    );
 }

@@ -569,21 +569,21 @@ fn identical_documents_are_refused_up_front() {
 fn missing_values_follow_the_missing_flag() {
     let dir = tmp("gaps");
     let p = dir.join("gaps.csv");
-    let mut csv = String::from("a,b,label\n");
-    for i in 0..30 {
+    // Row i: a = i % 4 (empty where i % 10 == 3), b = i % 3 ("NA" at i = 5), label i % 2.
+    let rows = (0..30).map(|i| {
         let a = if i % 10 == 3 {
             String::new()
         } else {
-            format!("{}", i % 4)
+            (i % 4).to_string()
         };
         let b = if i == 5 {
             "NA".to_string()
         } else {
-            format!("{}", i % 3)
+            (i % 3).to_string()
         };
-        csv += &format!("{a},{b},{}\n", i % 2);
-    }
-    std::fs::write(&p, csv).unwrap();
+        format!("{a},{b},{}\n", i % 2)
+    });
+    std::fs::write(&p, format!("a,b,label\n{}", rows.collect::<String>())).unwrap();
     let ps = p.to_str().unwrap();
     let (code, _, err) = cli(&["train", "--data", ps]);
     assert_eq!(code, Some(2));
@@ -626,7 +626,14 @@ fn missing_values_follow_the_missing_flag() {
         "{} vs {mean}",
         filled.x[6]
     );
-    // NaN in a NumPy array is missing too.
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// NaN in a NumPy array is a missing value too: refused with its count and column, or
+/// filled with the column's mean.
+#[test]
+fn nan_in_a_numpy_array_is_missing_too() {
+    let dir = tmp("gaps-npy");
     let npy = dir.join("gaps.npy");
     let arr = Array2::from_shape_vec((3, 2), vec![1.0f32, 2.0, f32::NAN, 4.0, 5.0, 6.0]).unwrap();
     ndarray_npy::write_npy(&npy, &arr).unwrap();

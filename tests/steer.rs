@@ -205,10 +205,9 @@ fn edit_then_resume_from_the_command_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let data = data::default_dataset_path();
-    let data = data.to_str().unwrap();
-    let common = ["--data", data, "--limit", "600"];
+    let common = vec!["--data", data.to_str().unwrap(), "--limit", "600"];
     let ok = |args: Vec<&str>| {
-        let out = decscope(&args);
+        let out = decscope(&[args.clone(), common.clone()].concat());
         assert!(
             out.status.success(),
             "{args:?}: {}",
@@ -217,88 +216,34 @@ fn edit_then_resume_from_the_command_line() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let (m0, m1, m2) = (p("m0"), p("m1"), p("m2"));
-    let fast = ["--dims", "64,10", "--finetune-iters", "300"];
-    let fast2 = [
-        "--update-interval",
-        "50",
-        "--kmeans-n-init",
-        "2",
-        "--no-baseline",
-        "-q",
-    ];
-    ok([
-        &["train"][..],
-        &common,
-        &fast,
-        &fast2,
-        &["--max-iter", "200", "--save", &m0],
-    ]
-    .concat());
-    let shown = ok([
-        &["edit", "--model", &m0][..],
-        &common,
-        &[
-            "--merge",
-            "0,1",
-            "--split",
-            "2:2",
-            "--name",
-            "3=threes?",
-            "--suggest",
-            "--save",
-            &m1,
-        ],
-    ]
-    .concat());
+    let fast =
+        "--dims 64,10 --finetune-iters 300 --update-interval 50 --kmeans-n-init 2 --no-baseline -q";
+    ok(argv(&format!("train {fast} --max-iter 200 --save"), &[&m0]));
+    let edits = "--merge 0,1 --split 2:2 --name 3=threes? --suggest";
+    let shown = ok(argv(
+        &format!("edit {edits} --model"),
+        &[&m0, "--save", &m1],
+    ));
     assert!(shown.contains("applied: merge cluster 1 into 0"), "{shown}");
     assert!(shown.contains("suggested edits ("), "{shown}");
     // After merging 1 into 0, the clusters that were 2 and 3 are 1 and 2.
     assert!(shown.contains("applied: split cluster 1 into 2"), "{shown}");
     assert!(shown.contains("cluster 2 \"threes?\""), "{shown}");
     let report = p("r.json");
-    ok([
-        &["train"][..],
-        &common,
-        &fast,
-        &fast2,
-        &[
-            "--init-from",
-            &m1,
-            "--resume",
-            "--max-iter",
-            "100",
-            "--report",
-            &report,
-            "--save",
-            &m2,
-        ],
-    ]
-    .concat());
+    let resume = format!("train {fast} --resume --max-iter 100 --init-from");
+    ok(argv(&resume, &[&m1, "--report", &report, "--save", &m2]));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(
-        r["resumed"]["edits"].as_array().unwrap().len(),
-        3,
-        "{}",
-        r["resumed"]
-    );
-    let step = r["resumed"]["step"].as_u64().unwrap();
+    let resumed = &r["resumed"];
+    assert_eq!(resumed["edits"].as_array().unwrap().len(), 3, "{resumed}");
+    let step = resumed["step"].as_u64().unwrap();
     assert!(step > 0);
-    assert_eq!(
-        r["history"][0]["step"].as_u64(),
-        Some(step),
-        "{}",
-        r["history"][0]
-    );
+    let first = &r["history"][0];
+    assert_eq!(first["step"].as_u64(), Some(step), "{first}");
     assert_eq!(r["final"]["cluster_names"][2], "threes?");
     assert_eq!(r["final"]["n_clusters"], 10);
     let csv_path = p("a.csv");
-    ok([
-        &["predict", "--model", &m2][..],
-        &common,
-        &["--out", &csv_path],
-    ]
-    .concat());
+    ok(argv("predict --model", &[&m2, "--out", &csv_path]));
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert!(
         csv.starts_with("index,cluster,cluster_name,confidence,label\n"),
@@ -307,6 +252,14 @@ fn edit_then_resume_from_the_command_line() {
     let named = csv.lines().filter(|l| l.contains(",2,threes?,")).count();
     assert!(named > 0, "no sample of the named cluster in {csv}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `words` split at spaces, then `rest` as they are (paths may hold spaces).
+fn argv<'a>(words: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    words
+        .split_whitespace()
+        .chain(rest.iter().copied())
+        .collect()
 }
 
 /// A sink that steers the run from inside it, as the app's user would: `on` sees each
@@ -344,10 +297,8 @@ fn is_dec_update(e: &Event, step: usize) -> bool {
 /// Steering sent while DEC trains waits for the next P update (step 80 here, sent
 /// after the one at 40): a merge and a name, then DEC goes on with 9 clusters to the
 /// end, and the report, the model and the live state all say what was done and when.
-/// Steering sent while paused applies at once, at the pause's step: a split, then its
-/// undo, which gives back the paused centroids exactly; the run then ends with 10.
 #[test]
-fn steering_a_running_dec_at_the_next_update_or_at_once_when_paused() {
+fn steering_a_running_dec_applies_at_the_next_update() {
     let (ds, cfg, ae) = steering_setup();
     let (ctl, control) = control_channel();
     let mut sink = Steering {
@@ -383,7 +334,13 @@ fn steering_a_running_dec_at_the_next_update_or_at_once_when_paused() {
         Some(9 * 10),
         "the live snapshot shows the edited state"
     );
+}
 
+/// Steering sent while paused applies at once, at the pause's step: a split, then its
+/// undo, which gives back the paused centroids exactly; the run then ends with 10.
+#[test]
+fn steering_a_paused_dec_applies_at_once_and_undo_restores_it() {
+    let (ds, cfg, ae) = steering_setup();
     let (ctl, control) = control_channel();
     let mut seen = 0;
     let mut sink = Steering {
@@ -406,7 +363,7 @@ fn steering_a_running_dec_at_the_next_update_or_at_once_when_paused() {
             _ => {}
         },
     };
-    let out = run(&ds, &cfg, resume_of(&cfg, &ds), &mut sink, &control).unwrap();
+    let out = run(&ds, &cfg, ae, &mut sink, &control).unwrap();
     let live = &sink.live;
     assert_eq!(live.len(), 3);
     assert_eq!(live[0].reason, LiveReason::Paused);
@@ -431,10 +388,4 @@ fn steering_a_running_dec_at_the_next_update_or_at_once_when_paused() {
     );
     let at_120 = r.history.iter().filter(|h| h.step == 120).count();
     assert_eq!(at_120, 3, "the update, then P again after each change");
-}
-
-/// The same pretrained start for the second half of the test (a fresh `AeSource`).
-fn resume_of(cfg: &DecConfig, ds: &decscope::data::Dataset) -> AeSource {
-    let ae = pretrain_autoencoder(ds, cfg, &mut NullSink, &Control::default()).unwrap();
-    AeSource::Given(ae, "test".into())
 }
