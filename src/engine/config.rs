@@ -142,7 +142,9 @@ pub enum LrSchedule {
     /// against 0.983; AE + k-means 0.828 against 0.852), and 8,000 steps 0.931. With
     /// the `fast` preset (f32, seeds 0 and 1), half its 8,000 steps under cosine decay
     /// took 0.58x the pretraining time but ended DEC 0.0125 lower (0.801 against
-    /// 0.814), and a 3x peak rate 0.757.
+    /// 0.814), and a 3x peak rate 0.757. On three stand-ins (seeds 0-2) half the steps
+    /// under cosine decay gained on two (8x8 digits +0.028, Reuters articles +0.010) and
+    /// lost on the third (1,000 MNIST digits -0.040): no gain that holds across data.
     Cosine { warmup: f32 },
 }
 
