@@ -7,7 +7,9 @@
 //! the neighbour table itself, to keep it between snapshots and to refresh only its
 //! distances (see [`crate::projection`]); bhtsne does not expose its tree. On 10,000
 //! points of 10-D with k = 90 this takes ~0.2 s on two threads (bhtsne's tree search
-//! plus P: ~0.5 s; `examples/tsne_warm`).
+//! plus P: ~0.5 s; `examples/tsne_warm`). The fits from scratch use it too: the tree
+//! draws its vantage points from an unseeded generator, so among tied distances it chose
+//! other neighbours on each run, and t-SNE gave another layout of the same input.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

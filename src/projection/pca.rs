@@ -159,4 +159,29 @@ mod tests {
         let y = pca_2d(&x, 3);
         assert!((y[0][0] - 2.0).abs() < 1e-4 && (y[2][1] - 1.0).abs() < 1e-4);
     }
+
+    /// The same rows give the same components on a pool of several threads (the
+    /// t-SNE of a wide input starts from this PCA).
+    #[test]
+    fn fit_repeats_bit_for_bit_on_a_pool_of_threads() {
+        let (n, d) = (1800, 64);
+        let x: Vec<f32> = (0..n * d)
+            .map(|i| ((i * 2_654_435_761usize) % 1000) as f32 / 1000.0)
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let fits: Vec<Vec<f32>> = (0..4)
+            .map(|_| pool.install(|| Pca::fit(&x, d, 50).transform(&x)))
+            .collect();
+        for (i, y) in fits.iter().enumerate().skip(1) {
+            let differ = y
+                .iter()
+                .zip(&fits[0])
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(differ, 0, "fit {i}: {differ} values differ from fit 0");
+        }
+    }
 }

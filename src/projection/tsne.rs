@@ -1,11 +1,13 @@
 //! t-SNE fits from scratch (van der Maaten & Hinton 2008) and their settings.
 //!
 //! The fit is the `bhtsne` crate's FFT-interpolated gradient (the FIt-SNE scheme that
-//! openTSNE uses), seeded with a PCA layout scaled as openTSNE does and run on one
-//! thread ([`on_one_thread`]), so the result is deterministic; [`crate::projection::warm`] continues it at each snapshot.
+//! openTSNE uses), seeded with a PCA layout scaled as openTSNE does, on neighbours from
+//! our exact search and run on one thread ([`on_one_thread`]), so the result is
+//! deterministic; [`crate::projection::warm`] continues it at each snapshot.
 
 use serde::{Deserialize, Serialize};
 
+use super::neighbors::{exact_knn, to_bhtsne};
 use super::pca::Pca;
 
 /// Settings of t-SNE, with documented defaults.
@@ -74,14 +76,6 @@ pub fn pca_init(x: &[f32], d: usize) -> Vec<f32> {
     y
 }
 
-fn euclid(a: &&[f32], b: &&[f32]) -> f32 {
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
-}
-
 /// Runs `f` (the bhtsne fit) on a pool of one thread.
 ///
 /// Why: bhtsne sums the normaliser Z = Σ_ij (1 + |y_i - y_j|²)⁻¹ with a parallel
@@ -89,7 +83,8 @@ fn euclid(a: &&[f32], b: &&[f32]) -> f32 {
 /// input and seed gave a different layout from one fit to the next (two checksums in two
 /// runs of `decscope project --method tsne` on 2 threads). One thread keeps the order
 /// fixed. Measured on 10,000 points of a 10-D Z, 2 cores: 24 s against 19 s on both
-/// threads; `--fit-theta 0.5` (our own Barnes-Hut, whose sums have a fixed order) keeps
+/// threads, and 21 s since the neighbour search (ours, on both threads) moved out of
+/// the fit; `--fit-theta 0.5` (our own Barnes-Hut, whose sums have a fixed order) keeps
 /// both threads and repeats too. Inside a one-thread pool already (the app's t-SNE
 /// thread) it just runs `f`.
 fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
@@ -119,11 +114,25 @@ pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f
     if n < 4 {
         return (vec![0.0; 2 * n], 0.0);
     }
-    on_one_thread(|| fit(x, d, p, init))
+    // Our exact search, not bhtsne's vantage-point tree: the tree draws its vantage
+    // points from an unseeded generator, so among tied distances (duplicate rows, small
+    // integer pixels) it chose other neighbours on each run and the same input gave
+    // another layout. Ties here go to the smaller index.
+    let perplexity = clamp_perplexity(p.perplexity, n);
+    let table = exact_knn(x, d, neighbours_for(perplexity, n));
+    let nb = to_bhtsne(&table);
+    on_one_thread(|| fit(x, d, p, init, &nb))
 }
 
-/// [`tsne`]'s fit proper, on `n >= 4` rows of at most [`TSNE_MAX_DIMS`] columns.
-fn fit(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f32>, f32) {
+/// [`tsne`]'s fit proper, on `n >= 4` rows of at most [`TSNE_MAX_DIMS`] columns, with
+/// each row's neighbours for P.
+fn fit(
+    x: &[f32],
+    d: usize,
+    p: &TsneParams,
+    init: Option<&[f32]>,
+    nb: &[Vec<bhtsne::Neighbor<f32>>],
+) -> (Vec<f32>, f32) {
     let n = x.len() / d.max(1);
     let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
     let perplexity = clamp_perplexity(p.perplexity, n);
@@ -140,7 +149,7 @@ fn fit(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f32>, 
             .momentum_switch_epoch(0)
             .learning_rate((n as f32).max(50.0))
             .initial_embedding(y0);
-        t.fit_sne(euclid);
+        t.fit_sne_with_neighbors(nb);
         let kl = t.kl_divergence().unwrap_or(f32::NAN);
         (t.embedding(), kl)
     };
@@ -157,7 +166,7 @@ fn fit(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f32>, 
                 .momentum_switch_epoch(exag_epochs.max(1))
                 .learning_rate((n as f32 / p.early_exaggeration.max(1.0)).max(50.0))
                 .initial_embedding(pca_init(x, d));
-            t.fit_sne(euclid);
+            t.fit_sne_with_neighbors(nb);
             let y = t.embedding();
             if p.epochs > exag_epochs {
                 plain(y, p.epochs - exag_epochs)
