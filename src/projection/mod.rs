@@ -189,6 +189,21 @@ mod tests {
         );
     }
 
+    /// Runs `f` `times` times on a pool of 4 threads and asserts that every result
+    /// equals the first, bit for bit.
+    pub(crate) fn assert_repeats_on_a_pool(times: usize, f: impl Fn() -> Vec<f32> + Sync) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let runs: Vec<Vec<f32>> = (0..times).map(|_| pool.install(&f)).collect();
+        for (i, y) in runs.iter().enumerate().skip(1) {
+            let same = |(a, b): (&f32, &f32)| a.to_bits() == b.to_bits();
+            let differ = y.iter().zip(&runs[0]).filter(|&p| !same(p)).count();
+            assert_eq!(differ, 0, "run {i}: {differ} values differ from run 0");
+        }
+    }
+
     /// bhtsne sums Z in parallel in an order set by rayon's work stealing, so on a
     /// pool of several threads the same input gave a different layout from one fit to
     /// the next (`decscope project --method tsne`, 2 threads: two checksums for two runs).
@@ -199,21 +214,7 @@ mod tests {
             epochs: 120,
             ..Default::default()
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
-        let fits: Vec<Vec<f32>> = (0..4)
-            .map(|_| pool.install(|| tsne(&x, 5, &p, None).0))
-            .collect();
-        for (i, y) in fits.iter().enumerate().skip(1) {
-            let differ = y
-                .iter()
-                .zip(&fits[0])
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            assert_eq!(differ, 0, "fit {i}: {differ} coordinates differ from fit 0");
-        }
+        assert_repeats_on_a_pool(4, || tsne(&x, 5, &p, None).0);
     }
 
     /// Rows with tied distances (here many duplicates, as small integer pixels give):
@@ -229,15 +230,7 @@ mod tests {
             epochs: 60,
             ..Default::default()
         };
-        let fits: Vec<Vec<f32>> = (0..3).map(|_| tsne(&x, 5, &p, None).0).collect();
-        for (i, y) in fits.iter().enumerate().skip(1) {
-            let differ = y
-                .iter()
-                .zip(&fits[0])
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            assert_eq!(differ, 0, "fit {i}: {differ} coordinates differ from fit 0");
-        }
+        assert_repeats_on_a_pool(3, || tsne(&x, 5, &p, None).0);
     }
 
     #[test]

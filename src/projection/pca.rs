@@ -168,20 +168,6 @@ mod tests {
         let x: Vec<f32> = (0..n * d)
             .map(|i| ((i * 2_654_435_761usize) % 1000) as f32 / 1000.0)
             .collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
-        let fits: Vec<Vec<f32>> = (0..4)
-            .map(|_| pool.install(|| Pca::fit(&x, d, 50).transform(&x)))
-            .collect();
-        for (i, y) in fits.iter().enumerate().skip(1) {
-            let differ = y
-                .iter()
-                .zip(&fits[0])
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            assert_eq!(differ, 0, "fit {i}: {differ} values differ from fit 0");
-        }
+        crate::projection::tests::assert_repeats_on_a_pool(4, || Pca::fit(&x, d, 50).transform(&x));
     }
 }
