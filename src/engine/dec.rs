@@ -239,7 +239,6 @@ impl DecStep {
         let (q, ker) = (&mut self.q[..b * k], &mut self.kernel[..b * k]);
         soft_assign(zb, mu, e, self.alpha, q, ker);
         let kl = kl_divergence(&pb[..b * k], q, b);
-        let grads = (&mut self.dz[..b * e], &mut self.dmu[..]);
         kl_gradients(
             zb,
             mu,
@@ -248,8 +247,8 @@ impl DecStep {
             &pb[..b * k],
             q,
             ker,
-            grads.0,
-            grads.1,
+            &mut self.dz[..b * e],
+            &mut self.dmu,
         );
         let pair_loss = pairs.filter(|_| m > 0).map(|p| {
             let pl = crate::engine::constraints::pairwise_loss(
