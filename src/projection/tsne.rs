@@ -82,10 +82,11 @@ pub fn pca_init(x: &[f32], d: usize) -> Vec<f32> {
 /// reduction whose order follows rayon's work stealing, so on several threads the same
 /// input and seed gave a different layout from one fit to the next (two checksums in two
 /// runs of `decscope project --method tsne` on 2 threads). One thread keeps the order
-/// fixed. Measured on 10,000 points of a 10-D Z, 2 cores: 24 s against 19 s on both
-/// threads, and 21 s since the neighbour search (ours, on both threads) moved out of
-/// the fit; `--fit-theta 0.5` (our own Barnes-Hut, whose sums have a fixed order) keeps
-/// both threads and repeats too. Inside a one-thread pool already (the app's t-SNE
+/// fixed. Cost, timed alternately against the two-thread fit on 2 cores: 10,000 points
+/// of a 10-D Z 23-25 s against 15-17 s; raw MNIST (PCA to 50 first) 24.2 s against
+/// 24.6 s, as the neighbour search (ours, on both threads) moved out of the fit.
+/// `--fit-theta 0.5` (our own Barnes-Hut, whose sums have a fixed order) keeps both
+/// threads and repeats too. Inside a one-thread pool already (the app's t-SNE
 /// thread) it just runs `f`.
 fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_num_threads() == 1 {
