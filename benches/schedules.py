@@ -13,7 +13,8 @@ Usage (from the repository root, after `cargo build --release`):
                                  [--out DIR] [-- extra arguments for every run]
 
 e.g. `python3 benches/schedules.py --seeds 0,1 -- --precision bf16`. The `fast half`
-variants take half the steps of "fast constant", which must run in the same call. Standard library
+variants take half the steps of "fast constant", which runs in the same call or ran
+earlier with the same --out (its report is then read, not run again). Standard library
 only; the reports are kept under --out (default target/schedules).
 """
 
@@ -44,6 +45,12 @@ VARIANTS = [
     # The same epochs in half the steps: batches of 512 (pretraining and DEC) where the
     # preset takes 256.
     ("fast half batch 512", FAST + ["--finetune-iters", "HALF", "--batch-size", "512"]),
+    # Cosine decay that ends at a tenth of the peak instead of 0, and a one-cycle shape
+    # (a 30% linear warm-up to a 3x peak, then cosine decay), both in half the steps.
+    ("fast half cosine floor 0.1", FAST + ["--finetune-iters", "HALF"] + COSINE
+     + ["--lr-floor", "0.1"]),
+    ("fast half one-cycle 3e-3", FAST + ["--finetune-iters", "HALF", "--pretrain-lr", "0.003",
+                                         "--lr-schedule", "cosine", "--lr-warmup", "0.3"]),
 ]
 
 
@@ -62,6 +69,18 @@ def summary(report):
         "pretrain_s": r["timing"]["finetune_s"] + r["timing"]["pretrain_s"],
         "t95": t95,
     }
+
+
+def report_path(out, name, seed):
+    return os.path.join(out, f"{name.replace(' ', '_').replace(',', '')}-{seed}.json")
+
+
+def earlier_steps(out, name, seed):
+    """The pretraining steps of a variant's report from an earlier call into --out."""
+    path = report_path(out, name, seed)
+    if not os.path.exists(path):
+        sys.exit(f'"{name}" sets the half variants\' steps: run it first, or with them ({path} is missing)')
+    return summary(path)["steps"]
 
 
 def main():
@@ -94,12 +113,14 @@ def main():
         if only and name not in only:
             continue
         if "HALF" in variant:
-            # Half the fast preset's own steps on this data (run "fast constant" first).
+            # Half the fast preset's own steps on this data.
+            if "fast constant" not in steps:
+                steps["fast constant"] = earlier_steps(out, "fast constant", seeds[0])
             half = str(steps["fast constant"] // 2)
             variant = [half if v == "HALF" else v for v in variant]
         rows = []
         for s in seeds:
-            report = os.path.join(out, f"{name.replace(' ', '_').replace(',', '')}-{s}.json")
+            report = report_path(out, name, s)
             cmd = [DECSCOPE, "train", "--data", data, "--seed", str(s), "--quiet"]
             subprocess.run(cmd + variant + extra + ["--report", report], check=True,
                            stdout=subprocess.DEVNULL)

@@ -14,8 +14,13 @@ constraints.
 Usage (from the repository root, after `cargo build --release`):
 
     python3 benches/steer.py --model DIR [--picks 0,10,20,50,100] [--seed S]
-                             [--data datasets/mnist-test] [--out DIR] [--fix-49]
+                             [--data datasets/mnist-test] [--out DIR] [--fix-49 | --ceiling]
                              [-- extra arguments for decscope train]
+
+With --ceiling it prints, from the model's assignments alone, the highest ACC any fix
+of the fours and nines can reach: every 4 in one cluster and every 9 in another (the
+best such pair of clusters), every other sample where DEC left it. A resume that
+changes only the fours and nines cannot end above it.
 
 With --fix-49 it instead merges the two clusters holding the most fours and nines,
 splits the result in two by k-means on z (`decscope edit`), resumes DEC, and prints
@@ -63,6 +68,48 @@ def mixed_pair(table):
             count[r["cluster"]] = count.get(r["cluster"], 0) + 1
     top = sorted(count, key=lambda c: -count[c])[:2]
     return [int(c) for c in top]
+
+
+def best_match(counts):
+    """The most samples a one-to-one map of clusters to classes puts right (the
+    Hungarian ACC's numerator), by dynamic programming over the subsets of classes:
+    best[mask] is the most the first popcount(mask) clusters can put right using the
+    classes in mask. Exact, and quick for the dozen or so classes of a table."""
+    clusters = sorted(counts)
+    classes = sorted({c for row in counts.values() for c in row})
+    n = max(len(clusters), len(classes))
+    best = {0: 0}
+    for i in range(n):
+        row = counts[clusters[i]] if i < len(clusters) else {}
+        nxt = {}
+        for mask, v in best.items():
+            for j in range(n):
+                if not mask >> j & 1:
+                    gain = row.get(classes[j], 0) if j < len(classes) else 0
+                    m = mask | 1 << j
+                    if nxt.get(m, -1) < v + gain:
+                        nxt[m] = v + gain
+        best = nxt
+    return max(best.values())
+
+
+def ceiling(table):
+    """ACC before, and the best ACC with every 4 in one cluster and every 9 in
+    another, all else as DEC left it: (before, ceiling, cluster of the 4s, of the 9s)."""
+    with open(table) as f:
+        rows = [(r["label"], r["cluster"]) for r in csv.DictReader(f)]
+    clusters = sorted({c for _, c in rows}, key=int)
+
+    def acc(move):
+        counts = {}
+        for label, c in rows:
+            c = move.get(label, c)
+            counts.setdefault(c, {})
+            counts[c][label] = counts[c].get(label, 0) + 1
+        return best_match(counts) / len(rows)
+
+    top = max((acc({"4": a, "9": b}), a, b) for a in clusters for b in clusters if a != b)
+    return (acc({}),) + top
 
 
 def recalls(report):
@@ -127,12 +174,19 @@ def main():
             out = args.pop(0)
         elif a == "--fix-49":
             fix = True
+        elif a == "--ceiling":
+            fix = "ceiling"
         else:
             sys.exit(f"unknown argument {a}; see the docstring")
     if model is None:
         sys.exit("--model DIR is needed (a folder written by `decscope train --save`)")
     os.makedirs(out, exist_ok=True)
     sure = least_sure(model, data, out)
+    if fix == "ceiling":
+        before, top, a, b = ceiling(os.path.join(out, "assignments.csv"))
+        print(f"ACC {before:.4f} as DEC left it; at most {top:.4f} with every 4 in cluster {a} "
+              f"and every 9 in cluster {b}, all else unchanged")
+        return
     if fix:
         pair, report = fix_49(model, data, seed, out, extra)
         fin, rec = recalls(report)

@@ -104,12 +104,15 @@ pub struct TrainArgs {
     #[arg(long)]
     pub lr_step: Option<usize>,
     /// Shape of the pretraining learning rate: step (as --lr-step says) or cosine
-    /// (linear warm-up over --lr-warmup of each phase, then cosine decay to 0).
+    /// (linear warm-up over --lr-warmup of each phase, then cosine decay to --lr-floor).
     #[arg(long, value_enum)]
     pub lr_schedule: Option<ScheduleKind>,
     /// Warm-up share of each pretraining phase with --lr-schedule cosine.
     #[arg(long, default_value_t = 0.0, requires = "lr_schedule")]
     pub lr_warmup: f32,
+    /// With --lr-schedule cosine: decay to this share of the peak rate, not to 0.
+    #[arg(long, default_value_t = 0.0, requires = "lr_schedule")]
+    pub lr_floor: f32,
     /// Mini-batch size of pretraining and of DEC (default 256).
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -194,6 +197,7 @@ impl TrainArgs {
                 ScheduleKind::Step => LrSchedule::Step,
                 ScheduleKind::Cosine => LrSchedule::Cosine {
                     warmup: self.lr_warmup,
+                    floor: self.lr_floor,
                 },
             }),
             batch_size: self.batch_size,
