@@ -244,11 +244,17 @@ mod tests {
         };
         let mut w = WarmTsne::new();
         let (y0, _, i0) = w.update(&x, 4, &p);
-        assert!(!i0.searched, "a fit from scratch keeps no neighbour table");
+        assert!(
+            i0.searched,
+            "a fit from scratch searches the table, and keeps it"
+        );
         // Z drifts a little between snapshots.
         x.iter_mut().for_each(|v| *v *= 1.02);
         let (y1, kl1, i1) = w.update(&x, 4, &p);
-        assert!(i1.searched, "no table yet: the update searches itself");
+        assert!(
+            !i1.searched,
+            "the fit's table: the update refreshes distances only"
+        );
         assert_eq!(
             w.prepare(&x, 4, &p),
             0.0,

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::neighbors::{exact_knn, to_bhtsne};
+use super::neighbors::{Neighbor, exact_knn, to_bhtsne};
 use super::pca::Pca;
 
 /// Settings of t-SNE, with documented defaults.
@@ -121,7 +121,21 @@ pub fn tsne(x: &[f32], d: usize, p: &TsneParams, init: Option<&[f32]>) -> (Vec<f
     // another layout. Ties here go to the smaller index.
     let perplexity = clamp_perplexity(p.perplexity, n);
     let table = exact_knn(x, d, neighbours_for(perplexity, n));
-    let nb = to_bhtsne(&table);
+    tsne_on_table(x, d, p, init, &table)
+}
+
+/// [`tsne`] on a neighbour table already searched ([`exact_knn`] with
+/// [`neighbours_for`] the clamped perplexity), for `n >= 4` rows of at most
+/// [`TSNE_MAX_DIMS`] columns: a caller that keeps the table for later updates
+/// ([`crate::projection::WarmTsne`]) does not search twice.
+pub(crate) fn tsne_on_table(
+    x: &[f32],
+    d: usize,
+    p: &TsneParams,
+    init: Option<&[f32]>,
+    table: &[Vec<Neighbor>],
+) -> (Vec<f32>, f32) {
+    let nb = to_bhtsne(table);
     on_one_thread(|| fit(x, d, p, init, &nb))
 }
 
