@@ -38,6 +38,8 @@ VARIANTS = [
     ("augmented 16k constant", ["--preset", "augmented"]),
     ("augmented 12k cosine", ["--preset", "augmented", "--finetune-iters", "12000"] + COSINE),
     ("augmented 8k cosine", ["--preset", "augmented", "--finetune-iters", "8000"] + COSINE),
+    ("augmented 8k cosine floor 0.1", ["--preset", "augmented", "--finetune-iters", "8000"]
+     + COSINE + ["--lr-floor", "0.1"]),
     ("fast constant", FAST),
     ("fast half cosine", FAST + ["--finetune-iters", "HALF"] + COSINE),
     ("fast half cosine peak 3e-3", FAST + ["--finetune-iters", "HALF", "--pretrain-lr", "0.003"]
