@@ -146,8 +146,8 @@ pub enum LrSchedule {
     /// 0.814), and a 3x peak rate 0.757. On three stand-ins (seeds 0-2) half the steps
     /// under cosine decay gained on two (8x8 digits +0.028, Reuters articles +0.010) and
     /// lost on the third (1,000 MNIST digits -0.040): no gain that holds across data.
-    /// A floor of 0.1 kept `fast` DEC on MNIST (+0.004 in half the steps, seeds 0 and
-    /// 1) and gained on two stand-ins (+0.011, +0.017) but lost 0.033 on the 1,000
+    /// A floor of 0.1 kept `fast` DEC on MNIST (seeds 0 and 1: +0.004 in half the
+    /// steps) and gained on two stand-ins (+0.011, +0.017) but lost 0.033 on the 1,000
     /// digits; a one-cycle shape (30% warm-up to a 3x peak) lost 0.033 on MNIST.
     Cosine {
         warmup: f32,
