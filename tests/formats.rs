@@ -505,11 +505,41 @@ fn a_table_with_a_name_column_and_word_labels_trains_as_is() {
         model.to_str().unwrap(),
     ]);
     assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("k 3 (the labels' classes)"), "{err}");
     let dec = out
         .lines()
         .find(|l| l.starts_with("DEC "))
         .unwrap_or_default();
     assert!(dec.contains("1.0000"), "three clear classes: {out}");
+    // The same measurements without the class column: k falls back to 10, and the
+    // run says so; --clusters names its own k.
+    let bare = dir.join("bare.csv");
+    let rows: String = (0..60)
+        .map(|i| {
+            format!(
+                "{}.{},{}.{}\n",
+                [4, 20, 40][i % 3],
+                i % 10,
+                [25, 50, 170][i % 3],
+                i % 7
+            )
+        })
+        .collect();
+    std::fs::write(&bare, format!("weight,height\n{rows}")).unwrap();
+    let short = ["--finetune-iters", "20", "--max-iter", "20", "--seed", "0"];
+    let (code, _, err) = cli(&[&["train", "--data", bare.to_str().unwrap()][..], &short].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("k 10 (no labels to count classes; --clusters K sets it)"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&[
+        &["train", "--data", bare.to_str().unwrap(), "--clusters", "3"][..],
+        &short,
+    ]
+    .concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("method DEC, k 3, augmentation"), "{err}");
     let table = dir.join("pred.csv");
     let (code, _, err) = cli(&[
         "predict",
