@@ -352,6 +352,9 @@ fn load_options_fix_the_label_column_and_reload() {
         h.state().ds.labels.is_none(),
         "label column read as a feature"
     );
+    // With no labels to count, the k row says what 0 stands for.
+    h.step();
+    h.get_by_label("clusters (0 = 10, no labels)");
     // The opened file went into the recent list in the test's own folder, not the
     // user's ~/.config/decscope/recent.json.
     let recent = h.state().dirs.recent_file().unwrap();
@@ -387,6 +390,8 @@ fn load_options_fix_the_label_column_and_reload() {
     let ds = &h.state().ds;
     assert_eq!(ds.n_classes(), Some(10));
     assert_eq!(ds.preprocessing, decscope::data::Preprocessing::Standardize);
+    h.step();
+    h.get_by_label("clusters (0 = the 10 classes)");
 
     // Train with tiny settings: the scores appear in the side panel.
     let s = &mut h.state_mut().settings;

@@ -190,14 +190,14 @@ impl DecApp {
     }
 
     pub(super) fn parameters(&mut self, ui: &mut egui::Ui) {
-        let n = self.ds.n;
+        let (n, classes) = (self.ds.n, self.ds.n_classes());
         let augmentable = AugmentConfig::default()
             .for_dataset(&self.ds)
             .map(|_| ())
             .map_err(|e| e.to_string());
         let s = &mut self.settings;
         egui::Grid::new("params").num_columns(2).show(ui, |ui| {
-            model_rows(ui, s, n, &augmentable);
+            model_rows(ui, s, (n, classes), &augmentable);
             schedule_rows(ui, s);
         });
         if let Some(sc) = &s.cfg.scaled {
@@ -260,8 +260,23 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
     ui.end_row();
 }
 
-/// Preset, method, augmentation, k, seed and precision.
-fn model_rows(ui: &mut egui::Ui, s: &mut Settings, n: usize, augmentable: &Result<(), String>) {
+/// The k row's label: what 0 stands for on this data (the labels' classes, or 10 when
+/// there are no labels to count).
+fn k_row_label(classes: Option<usize>) -> String {
+    match classes.filter(|&c| c >= 2) {
+        Some(c) => format!("clusters (0 = the {c} classes)"),
+        None => "clusters (0 = 10, no labels)".to_owned(),
+    }
+}
+
+/// Preset, method, augmentation, k, seed and precision, for data of `n` samples and
+/// perhaps labels of `classes` classes.
+fn model_rows(
+    ui: &mut egui::Ui,
+    s: &mut Settings,
+    (n, classes): (usize, Option<usize>),
+    augmentable: &Result<(), String>,
+) {
     let lab = ui.label("preset");
     let before = s.preset;
     let combo = egui::ComboBox::from_id_salt("preset")
@@ -317,7 +332,7 @@ fn model_rows(ui: &mut egui::Ui, s: &mut Settings, n: usize, augmentable: &Resul
         s.cfg.augment = on.then(AugmentConfig::default);
     }
     ui.end_row();
-    let lab = ui.label("clusters (0 = classes)");
+    let lab = ui.label(k_row_label(classes));
     ui.add(egui::DragValue::new(&mut s.cfg.n_clusters).range(0..=100))
         .labelled_by(lab.id);
     ui.end_row();
