@@ -6,7 +6,7 @@ use egui::{Color32, RichText};
 use super::DecApp;
 use super::state::Settings;
 use crate::engine::augment::AugmentConfig;
-use crate::engine::config::{Method, Precision, Preset};
+use crate::engine::config::{DecConfig, Method, Precision, Preset};
 use crate::engine::pipeline::Phase;
 
 impl DecApp {
@@ -263,9 +263,9 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
 /// The k row's label: what 0 stands for on this data (the labels' classes, or 10 when
 /// there are no labels to count).
 fn k_row_label(classes: Option<usize>) -> String {
-    match classes.filter(|&c| c >= 2) {
-        Some(c) => format!("clusters (0 = the {c} classes)"),
-        None => "clusters (0 = 10, no labels)".to_owned(),
+    match DecConfig::unset_clusters(classes) {
+        (c, true) => format!("clusters (0 = the {c} classes)"),
+        (k, false) => format!("clusters (0 = {k}, no labels)"),
     }
 }
 

@@ -486,22 +486,21 @@ pub fn train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The summary table (baselines and the method), how DEC ended, the constraints and
-/// the clusters' names.
 /// The k of a run and where it came from: `--clusters`, the labels' classes, or the
 /// default of 10 when there are no labels to count (said, so that nobody reads ten
 /// clusters of unlabelled data as something the data chose).
 fn k_label(cfg: &DecConfig, n_classes: Option<usize>) -> String {
-    let k = cfg.clusters_for(n_classes);
     if cfg.n_clusters > 0 {
-        format!("k {k}")
-    } else if n_classes.is_some_and(|c| c >= 2) {
-        format!("k {k} (the labels' classes)")
-    } else {
-        format!("k {k} (no labels to count classes; --clusters K sets it)")
+        return format!("k {}", cfg.n_clusters);
+    }
+    match DecConfig::unset_clusters(n_classes) {
+        (k, true) => format!("k {k} (the labels' classes)"),
+        (k, false) => format!("k {k} (no labels to count classes; --clusters K sets it)"),
     }
 }
 
+/// The summary table (baselines and the method), how DEC ended, the constraints and
+/// the clusters' names.
 fn print_scores(r: &decscope::engine::report::Report) {
     println!();
     println!("{:<28} {:>8} {:>8} {:>8}", "method", "ACC", "NMI", "ARI");

@@ -595,7 +595,16 @@ impl DecConfig {
         if self.n_clusters > 0 {
             self.n_clusters
         } else {
-            n_classes.filter(|&c| c >= 2).unwrap_or(10)
+            Self::unset_clusters(n_classes).0
+        }
+    }
+
+    /// The k that `n_clusters = 0` stands for: the labels' classes when there are at
+    /// least two, else 10; and whether it came from the labels.
+    pub fn unset_clusters(n_classes: Option<usize>) -> (usize, bool) {
+        match n_classes.filter(|&c| c >= 2) {
+            Some(c) => (c, true),
+            None => (10, false),
         }
     }
 

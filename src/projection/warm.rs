@@ -61,13 +61,7 @@ impl WarmTsne {
         }
         let n = x.len() / d.max(1);
         let perplexity = clamp_perplexity(p.perplexity, n);
-        let t = Instant::now();
-        self.table = exact_knn(x, d, neighbours_for(perplexity, n));
-        self.since_search = 0;
-        let info = WarmInfo {
-            searched: true,
-            knn_seconds: t.elapsed().as_secs_f64(),
-        };
+        let info = self.search(x, d, neighbours_for(perplexity, n));
         let aff = barnes_hut::affinities(&self.table, perplexity);
         let mut y = pca_init(x, d);
         let exag_epochs = p.epochs.min(250);
@@ -116,16 +110,21 @@ impl WarmTsne {
             self.layout = Some(y.clone());
             return (y, kl, WarmInfo::default());
         }
-        let t = Instant::now();
-        self.table = exact_knn(x, d, neighbours_for(clamp_perplexity(p.perplexity, n), n));
-        self.since_search = 0;
-        let info = WarmInfo {
-            searched: true,
-            knn_seconds: t.elapsed().as_secs_f64(),
-        };
+        let info = self.search(x, d, neighbours_for(clamp_perplexity(p.perplexity, n), n));
         let (y, kl) = tsne_on_table(x, d, p, None, &self.table);
         self.layout = Some(y.clone());
         (y, kl, info)
+    }
+
+    /// Search the neighbour table anew on the rows of `x`, `k` a row; what it took.
+    fn search(&mut self, x: &[f32], d: usize, k: usize) -> WarmInfo {
+        let t = Instant::now();
+        self.table = exact_knn(x, d, k);
+        self.since_search = 0;
+        WarmInfo {
+            searched: true,
+            knn_seconds: t.elapsed().as_secs_f64(),
+        }
     }
 
     fn table_fits(&self, n: usize, k: usize) -> bool {
@@ -150,10 +149,7 @@ impl WarmTsne {
         if self.table_fits(n, k) && self.since_search < p.knn_refresh.max(1) {
             return 0.0;
         }
-        let t = Instant::now();
-        self.table = exact_knn(x, d, k);
-        self.since_search = 0;
-        t.elapsed().as_secs_f64()
+        self.search(x, d, k).knn_seconds
     }
 
     /// Lay out the rows of `x` (`n x d`, the same sample as before): from scratch the
@@ -175,19 +171,17 @@ impl WarmTsne {
         }
         let perplexity = clamp_perplexity(p.perplexity, n);
         let k = neighbours_for(perplexity, n);
-        let t = Instant::now();
-        let searched = !self.table_fits(n, k);
-        if searched {
-            self.table = exact_knn(x, d, k);
-            self.since_search = 0;
-        } else {
+        let info = if self.table_fits(n, k) {
+            let t = Instant::now();
             refresh_distances(&mut self.table, x, d);
-        }
-        self.since_search += 1;
-        let info = WarmInfo {
-            searched,
-            knn_seconds: t.elapsed().as_secs_f64(),
+            WarmInfo {
+                searched: false,
+                knn_seconds: t.elapsed().as_secs_f64(),
+            }
+        } else {
+            self.search(x, d, k)
         };
+        self.since_search += 1;
         let (mut y, kl) = if p.warm_theta > 0.0 {
             // Our own Barnes-Hut (src/projection/barnes_hut.rs): see there for why.
             let aff = barnes_hut::affinities(&self.table, perplexity);
