@@ -7,13 +7,15 @@ from the command line. Training runs with the GIL released; Ctrl-C stops it with
 fraction of a second and leaves the estimator unfitted.
 
     import decscope
-    dec = decscope.DEC(n_clusters=10, seed=0).fit(X)        # X: (n, d) or (n, H, W[, C])
+    dec = decscope.DEC(n_clusters=10, random_state=0).fit(X)  # X: (n, d) or (n, H, W[, C])
     dec.labels_, dec.predict_proba(X), dec.transform(X)     # clusters, q, embedding z
     decscope.show(X, y)                                     # the app, on this array
 """
 
 import json
+import numbers
 import os
+import sys
 import tempfile
 
 import numpy as np
@@ -22,10 +24,31 @@ from . import _decscope
 from ._decscope import Model
 
 try:  # scikit-learn is optional: with it, DEC is a full sklearn estimator.
-    from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+    from sklearn.base import (
+        BaseEstimator,
+        ClassNamePrefixFeaturesOutMixin,
+        ClusterMixin,
+        TransformerMixin,
+    )
     from sklearn.exceptions import NotFittedError
+    from sklearn.utils import check_random_state
+    from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+    import sklearn
+
+    _SKLEARN = True
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    BaseEstimator = object
+    _SKLEARN = False
+
+    class BaseEstimator:
+        def get_params(self, deep=True):
+            import inspect
+
+            names = inspect.signature(type(self).__init__).parameters
+            return {k: getattr(self, k) for k in names if k != "self"}
+
+    class ClassNamePrefixFeaturesOutMixin:
+        pass
 
     class ClusterMixin:
         pass
@@ -36,6 +59,15 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
     class NotFittedError(ValueError, AttributeError):
         pass
 
+    def check_random_state(seed):
+        if seed is None or seed is np.random:
+            return np.random.mtrand._rand
+        if isinstance(seed, numbers.Integral):
+            return np.random.RandomState(seed)
+        if isinstance(seed, np.random.RandomState):
+            return seed
+        raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
+
 
 __all__ = ["DEC", "Model", "show", "__version__"]
 __version__ = _decscope.__version__
@@ -45,7 +77,6 @@ __version__ = _decscope.__version__
 _SETTINGS = {
     "preset": "preset",
     "method": "method",
-    "seed": "seed",
     "dims": "dims",
     "batch_size": "batch_size",
     "pretrain_epochs": "finetune_epochs",
@@ -63,10 +94,7 @@ _SETTINGS = {
 def _as_array(X):
     """X as a NumPy array without copying when it already is one; object arrays (of
     numbers) are converted, anything else non-numeric is a ValueError."""
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise TypeError(
-            "Sparse data is not supported: DEC trains on dense rows; pass X.toarray()"
-        )
+    _reject_sparse(X)
     X = np.asarray(X)
     if X.dtype == object:
         X = X.astype(np.float64)
@@ -110,7 +138,36 @@ def _shape(image_shape):
     return s
 
 
-class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
+def _reject_sparse(X):
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "Sparse data is not supported: DEC trains on dense rows; pass X.toarray()"
+        )
+
+
+def _seed_of(random_state, seed):
+    """The engine's seed: `seed` when random_state is None (so a fit repeats), the int
+    itself when random_state is one (as `decscope train --seed`), else an int drawn
+    from the RandomState it stands for (scikit-learn's check_random_state)."""
+    if random_state is None:
+        return int(seed)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state={random_state}: give a non-negative int")
+        return int(random_state)
+    try:
+        rs = check_random_state(random_state)
+    except ValueError as e:
+        raise ValueError(f"random_state={random_state!r}: {e}; give an int, a numpy.random.RandomState or None") from None
+    return int(rs.randint(np.iinfo(np.int32).max))
+
+
+# Parameters that `save` writes beside the model and `load` reads back, and their JSON
+# form (tuples become lists).
+_ESTIMATOR_FILE = "estimator.json"
+
+
+class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Deep Embedded Clustering, and its successors IDEC and DEC-DA.
 
     Parameters
@@ -130,7 +187,11 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         (CPUs with AVX512-BF16; elsewhere a ValueError), "auto" bf16 where the CPU has
         it. Weights, optimizer state, q/p and k-means stay f32; report_["precision"]
         says which ran.
+    random_state : int, numpy.random.RandomState or None, default None
+        As scikit-learn reads it (check_random_state). An int seeds the run as `decscope
+        train --seed` does; a RandomState draws the seed; None uses `seed`.
     seed : int, default 0
+        The seed when random_state is None, so that by default a fit repeats exactly.
     dims : tuple of int or None
         Widths of the encoder after the input, default (500, 500, 2000, 10).
     batch_size, pretrain_epochs, pretrain_steps, update_interval, tol, max_iter,
@@ -140,11 +201,13 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         With y, also score k-means on the input (the paper's baseline) in report_.
     preprocess : str, default "auto"
         "auto" (pixel-like -> unit-range, counts -> l2-rows, other tables ->
-        standardize), "none", "unit-range", "standardize", "l2-rows" or "paper".
+        standardize), "none", "unit-range", "standardize", "l2-rows" or "paper". It is
+        fitted on the training X (its statistics kept in the model) and applied
+        unchanged to the X of predict, transform and predict_proba.
     init_from : path or None
         A model folder (`save`, `decscope train --save-pretrained`) whose autoencoder
         replaces pretraining.
-    verbose : int, default 1
+    verbose : int, default 0
         0: silent; 1: progress and baselines on stderr.
 
     Attributes (after fit)
@@ -152,7 +215,8 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
     labels_ : (n,) int64, cluster_centers_ : (k, e) centroids in the embedded space Z,
     embedding_ : (n, e) z of the training rows, n_iter_ : DEC iterations,
     history_ : list of dicts (pretraining epochs and P updates), report_ : the JSON
-    report as a dict, model_ : decscope.Model, n_features_in_.
+    report as a dict, model_ : decscope.Model, n_features_in_, feature_names_in_ (when X
+    was a DataFrame with string column names).
     """
 
     def __init__(
@@ -163,6 +227,7 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         augment=None,
         image_shape=None,
         precision="f32",
+        random_state=None,
         seed=0,
         dims=None,
         batch_size=None,
@@ -176,7 +241,7 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         baselines=True,
         preprocess="auto",
         init_from=None,
-        verbose=1,
+        verbose=0,
     ):
         self.n_clusters = n_clusters
         self.preset = preset
@@ -184,6 +249,7 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         self.augment = augment
         self.image_shape = image_shape
         self.precision = precision
+        self.random_state = random_state
         self.seed = seed
         self.dims = dims
         self.batch_size = batch_size
@@ -205,13 +271,50 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
             v = getattr(self, param)
             if v is not None:
                 s[key] = list(v) if isinstance(v, (tuple, list)) else v
+        s["seed"] = _seed_of(self.random_state, self.seed)
         if self.augment is not None:
             s["augment"] = bool(self.augment)
         return json.dumps(s)
 
+    def _check_X(self, X, reset):
+        """X validated by scikit-learn's own helpers (with it installed): a 2-D table
+        through validate_data (n_features_in_, feature_names_in_), images (n, H, W[, C])
+        through check_array; numeric dtypes kept as they are (bytes stay bytes for the
+        `auto` preprocessing), NaN and infinity refused."""
+        if not _SKLEARN:
+            X = _as_array(X)
+            d = int(np.prod(X.shape[1:]))
+            if reset:
+                self.n_features_in_ = d
+            elif d != self.n_features_in_:
+                raise ValueError(
+                    f"X has {d} features, but DEC is expecting {self.n_features_in_} features as input."
+                )
+            return X
+        _reject_sparse(X)
+        if isinstance(X, np.ndarray):
+            nd = X.ndim
+        elif isinstance(X, (list, tuple)):
+            nd = np.asarray(X).ndim
+        else:  # a DataFrame or another array-like: a table
+            nd = 2
+        if nd <= 2:
+            return validate_data(self, X, reset=reset, dtype="numeric")
+        X = check_array(X, allow_nd=True, dtype="numeric")
+        d = int(np.prod(X.shape[1:]))
+        if reset:
+            self.n_features_in_ = d
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but DEC is expecting {self.n_features_in_} features as input."
+            )
+        return X
+
     def fit(self, X, y=None):
         """Train on X (labels y only score the result in report_); returns self."""
-        X = _as_array(X)
+        X = self._check_X(X, reset=True)
         out = _decscope.fit(
             X,
             _labels(y, X.shape[0]),
@@ -221,15 +324,23 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
             int(self.verbose),
             None if self.init_from is None else os.fspath(self.init_from),
         )
-        self.model_ = out["model"]
+        self._set_model(out["model"])
         self.labels_ = out["labels"]
         self.embedding_ = out["z"]
-        self.cluster_centers_ = self.model_.centroids
         self.n_iter_ = out["n_iter"]
         self.report_ = json.loads(out["report"])
         self.history_ = self.report_["history"]
-        self.n_features_in_ = self.model_.n_features
         return self
+
+    def _set_model(self, model):
+        self.model_ = model
+        self.cluster_centers_ = model.centroids
+        self.n_features_in_ = model.n_features
+
+    @property
+    def _n_features_out(self):
+        """Width of transform's output (get_feature_names_out: dec0, dec1, ...)."""
+        return self.model_.n_embedding
 
     def fit_predict(self, X, y=None):
         return self.fit(X, y).labels_
@@ -238,17 +349,15 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.fit(X, y).embedding_
 
     def _assign(self, X):
+        check_is_fitted(self, "model_") if _SKLEARN else self._require_fitted()
+        X = self._check_X(X, reset=False)
+        return self.model_.assign(X, _shape(self.image_shape), self.preprocess)
+
+    def _require_fitted(self):
         if not hasattr(self, "model_"):
             raise NotFittedError(
                 "This DEC instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator."
             )
-        X = _as_array(X)
-        d = int(np.prod(X.shape[1:]))
-        if d != self.n_features_in_:
-            raise ValueError(
-                f"X has {d} features, but DEC is expecting {self.n_features_in_} features as input."
-            )
-        return self.model_.assign(X, _shape(self.image_shape), self.preprocess)
 
     def _clustered(self, X, key):
         out = self._assign(X)[key]
@@ -260,7 +369,7 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         return out
 
     def predict(self, X):
-        """The cluster of each row (argmax of q)."""
+        """The cluster of each row (argmax of q), X preprocessed as the training X was."""
         return self._clustered(X, "labels")
 
     def predict_proba(self, X):
@@ -271,42 +380,77 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         """The embedding z of each row (the encoder's output)."""
         return self._assign(X)["z"]
 
+    def _params_json(self):
+        """The constructor's parameters as JSON (a RandomState, which JSON cannot hold,
+        as the seed it drew: the one the fit ran with)."""
+        p = dict(self.get_params(deep=False))
+        if p["random_state"] is not None and not isinstance(p["random_state"], numbers.Integral):
+            p["random_state"] = int(self.report_["config"]["seed"]) if hasattr(self, "report_") else None
+        for k, v in p.items():
+            if isinstance(v, tuple):
+                p[k] = list(v)
+            elif isinstance(v, os.PathLike):
+                p[k] = os.fspath(v)
+        return json.dumps(p, indent=2)
+
     def save(self, path):
-        """Write the model folder that `decscope predict --model` and the app read."""
+        """Write the model folder that `decscope predict --model` and the app read (with
+        the fitted preprocessing), and the estimator's parameters for `DEC.load`."""
         if not hasattr(self, "model_"):
             raise NotFittedError("fit the estimator before saving it")
-        self.model_.save(os.fspath(path))
+        path = os.fspath(path)
+        self.model_.save(path)
+        with open(os.path.join(path, _ESTIMATOR_FILE), "w") as f:
+            f.write(self._params_json())
 
     @classmethod
     def load(cls, path, **params):
-        """A fitted DEC from a model folder (`save`, `decscope train --save`). The
-        training run's labels_ and report_ are not in the folder; predict, transform
-        and predict_proba work."""
-        model = Model.load(os.fspath(path))
-        config = json.loads(model.config_json)
-        params.setdefault("n_clusters", model.n_clusters)
-        params.setdefault("seed", config.get("seed", 0))
-        est = cls(**params)
-        est.model_ = model
-        est.cluster_centers_ = model.centroids
-        est.n_features_in_ = model.n_features
+        """A fitted DEC from a model folder (`save`, `decscope train --save`), with every
+        parameter it was fitted with (from `save`'s estimator.json, else from the
+        settings and preprocessing `decscope train` recorded); `params` override them.
+        The training run's labels_ and report_ are not in the folder; predict,
+        transform and predict_proba work."""
+        path = os.fspath(path)
+        model = Model.load(path)
+        est_file = os.path.join(path, _ESTIMATOR_FILE)
+        if os.path.exists(est_file):
+            with open(est_file) as f:
+                saved = json.load(f)
+        else:
+            saved = _params_of_model(model)
+        names = set(cls().get_params(deep=False))
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in names}
+        saved.update(params)
+        est = cls(**saved)
+        est._set_model(model)
         return est
 
-    # Pickling: the model travels as its two files' bytes.
+    # Pickling: the model travels as its files' bytes; scikit-learn's version stamp
+    # (BaseEstimator's state) travels too, and unpickling under another version warns.
     def __getstate__(self):
-        state = self.__dict__.copy()
+        # A copy: object.__getstate__ may hand back the instance's own __dict__.
+        state = dict(super().__getstate__()) if _SKLEARN else self.__dict__.copy()
+        # BaseEstimator stamps only scikit-learn's own estimators; DEC stamps itself.
+        if _SKLEARN:
+            state["_sklearn_version"] = sklearn.__version__
+        state["_decscope_version"] = __version__
         model = state.pop("model_", None)
         if model is not None:
             with tempfile.TemporaryDirectory() as d:
                 model.save(d)
-                state["_model_files"] = {
-                    f: open(os.path.join(d, f), "rb").read() for f in os.listdir(d)
-                }
+                state["_model_files"] = {}
+                for f in os.listdir(d):
+                    with open(os.path.join(d, f), "rb") as fh:
+                        state["_model_files"][f] = fh.read()
         return state
 
     def __setstate__(self, state):
         files = state.pop("_model_files", None)
-        self.__dict__.update(state)
+        _warn_if_other_versions(state.pop("_sklearn_version", None), state.pop("_decscope_version", None))
+        if _SKLEARN:
+            super().__setstate__(state)
+        else:
+            self.__dict__.update(state)
         if files is not None:
             with tempfile.TemporaryDirectory() as d:
                 for f, b in files.items():
@@ -320,13 +464,62 @@ class DEC(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
+def _warn_if_other_versions(sklearn_version, decscope_version):
+    """Unpickling under other versions than pickling warns, as scikit-learn does for its
+    own estimators (InconsistentVersionWarning)."""
+    import warnings
+
+    if _SKLEARN and sklearn_version is not None and sklearn_version != sklearn.__version__:
+        from sklearn.exceptions import InconsistentVersionWarning
+
+        warnings.warn(
+            InconsistentVersionWarning(
+                estimator_name="DEC",
+                current_sklearn_version=sklearn.__version__,
+                original_sklearn_version=sklearn_version,
+            )
+        )
+    if decscope_version is not None and decscope_version != __version__:
+        warnings.warn(
+            f"this DEC was pickled by decscope {decscope_version} and is loaded by "
+            f"{__version__}; refit it if its predictions look wrong"
+        )
+
+
+def _params_of_model(model):
+    """Estimator parameters from what `decscope train --save` records: its settings
+    (the flags given) and the preprocessing asked for."""
+    settings = json.loads(model.settings_json) or {}
+    config = json.loads(model.config_json)
+    p = {"n_clusters": model.n_clusters, "seed": settings.get("seed", config.get("seed", 0))}
+    for param, key in _SETTINGS.items():
+        if settings.get(key) is not None and param != "seed":
+            p[param] = settings[key]
+    if settings.get("augment") is not None:
+        p["augment"] = settings["augment"]
+    pre = json.loads(model.preprocess_json)
+    if pre is not None:
+        p["preprocess"] = pre.get("asked", "auto")
+    return p
+
+
 def show(X, y=None, image_shape=None, preprocess="auto", name="array", exit_after=None, start=False):
     """Open decscope's desktop app on the array X (labels y optional) and block until
-    its window closes. Needs a desktop (DISPLAY or WAYLAND_DISPLAY): in a notebook
-    kernel without one it raises RuntimeError at once, saying so. Call it from the
-    main thread. `start=True` presses Start; `exit_after` closes the window after
-    that many seconds."""
+    its window closes; Ctrl-C closes it and raises KeyboardInterrupt, as in `fit`. Needs
+    a desktop: where there is none (a notebook kernel on a server: neither DISPLAY nor
+    WAYLAND_DISPLAY set on Linux) it says so in one line on stderr and returns False.
+    Call it from the main thread. `start=True` presses Start; `exit_after` closes the
+    window after that many seconds. Returns True once the window has closed."""
     X = _as_array(X)
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        print(
+            "decscope.show: no display here (neither DISPLAY nor WAYLAND_DISPLAY is set), "
+            "so no window can open; use decscope.DEC(...).fit(X) and plot its embedding_ instead",
+            file=sys.stderr,
+        )
+        return False
     _decscope.show(
         X,
         _labels(y, X.shape[0]),
@@ -336,3 +529,4 @@ def show(X, y=None, image_shape=None, preprocess="auto", name="array", exit_afte
         exit_after,
         bool(start),
     )
+    return True

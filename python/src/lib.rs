@@ -7,7 +7,7 @@
 //! `decscope train` runs them, so the same data and seed give the same numbers from
 //! Python as from the command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,14 +32,16 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 
 /// The values of a NumPy array of any real dtype and layout, read once in C order into
 /// the engine's f32 buffer (the only copy: no intermediate array is made for another
-/// dtype or layout).
+/// dtype or layout). A C-contiguous array is copied with the GIL released, so other
+/// Python threads run meanwhile; the read-only borrow keeps it alive and unchanged.
 fn read_array(x: &Bound<'_, PyAny>) -> PyResult<Raw> {
+    let py = x.py();
     macro_rules! try_dtype {
         ($($t:ty => $name:literal),*) => {$(
             if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'_, $t>>() {
                 let v = a.as_array();
                 let values = match v.as_slice() {
-                    Some(s) => s.iter().map(|&e| e as f32).collect(),
+                    Some(s) => py.detach(|| s.iter().map(|&e| e as f32).collect()),
                     None => v.iter().map(|&e| e as f32).collect(),
                 };
                 return Ok(Raw { x: values, shape: v.shape().to_vec(), dtype: $name });
@@ -87,16 +89,21 @@ fn load_options(
     })
 }
 
-/// The dataset of an array (and labels), read as the same array saved with `np.save`.
+/// The dataset of an array (and labels), read as the same array saved with `np.save`;
+/// with a model, read as that model reads new data (its fitted preprocessing).
 fn dataset(
     x: &Bound<'_, PyAny>,
     y: Option<Vec<String>>,
     image_shape: Option<(usize, usize, usize)>,
     preprocess: &str,
     name: &str,
+    model: Option<(&DecModel, &Path)>,
 ) -> PyResult<Dataset> {
     let raw = read_array(x)?;
-    let opts = load_options(image_shape, preprocess)?;
+    let mut opts = load_options(image_shape, preprocess)?;
+    if let Some((m, dir)) = model {
+        opts = m.load_options(&opts, dir).map_err(value_error)?;
+    }
     decscope::data::from_array(raw, y, name, &opts).map_err(value_error)
 }
 
@@ -249,6 +256,12 @@ impl Model {
         self.inner.ae.encoder.n_in()
     }
 
+    /// Width of the embedded space Z (the encoder's output).
+    #[getter]
+    fn n_embedding(&self) -> usize {
+        self.inner.ae.encoder.n_out()
+    }
+
     /// The centroids in the embedded space, `k x e`.
     #[getter]
     fn centroids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
@@ -265,6 +278,19 @@ impl Model {
         serde_json::to_string(&self.inner.config).map_err(value_error)
     }
 
+    /// The settings the model was trained with, as JSON (`null` when not recorded).
+    #[getter]
+    fn settings_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner.settings).map_err(value_error)
+    }
+
+    /// The fitted preprocessing as JSON (`preprocess.json`; `null` for a model saved
+    /// before decscope kept it).
+    #[getter]
+    fn preprocess_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner.preprocess.as_deref()).map_err(value_error)
+    }
+
     /// (cluster, confidence, z, q) of each row of `x`, read as `fit` read its data.
     #[pyo3(signature = (x, image_shape=None, preprocess="auto"))]
     fn assign<'py>(
@@ -274,10 +300,16 @@ impl Model {
         image_shape: Option<(usize, usize, usize)>,
         preprocess: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let ds = dataset(x, None, image_shape, preprocess, "X")?;
-        self.inner
-            .check_input(ds.d, std::path::Path::new("X"))
-            .map_err(value_error)?;
+        let here = Path::new("this model");
+        let ds = dataset(
+            x,
+            None,
+            image_shape,
+            preprocess,
+            "X",
+            Some((&self.inner, here)),
+        )?;
+        self.inner.check_input(ds.d, here).map_err(value_error)?;
         let (k, e) = (self.inner.n_clusters(), self.inner.ae.encoder.n_out());
         let model = &self.inner;
         let (labels, conf, z, q) = py.detach(|| model.assign(&ds.x, ds.n));
@@ -315,16 +347,25 @@ fn fit<'py>(
     init_from: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let settings: Settings = serde_json::from_str(settings_json).map_err(value_error)?;
-    let ds = dataset(x, y, image_shape, preprocess, "X")?;
-    let source = match init_from {
-        Some(dir) => {
-            let m = DecModel::load(&dir).map_err(value_error)?;
+    let init = match &init_from {
+        Some(dir) => Some(DecModel::load(dir).map_err(value_error)?),
+        None => None,
+    };
+    // An autoencoder saved with its preprocessing sees X scaled as in its training.
+    let with = init
+        .as_ref()
+        .zip(init_from.as_deref())
+        .filter(|(m, _)| m.preprocess.is_some());
+    let ds = dataset(x, y, image_shape, preprocess, "X", with)?;
+    let source = match (init, init_from) {
+        (Some(m), Some(dir)) => {
             m.check_input(ds.d, &dir).map_err(value_error)?;
             AeSource::Given(m.ae, format!("init-from {}", dir.display()))
         }
-        None => AeSource::Pretrain,
+        _ => AeSource::Pretrain,
     };
-    let out = run_interruptible(py, Arc::new(ds), settings, source, verbose)?;
+    let mut out = run_interruptible(py, Arc::new(ds), settings.clone(), source, verbose)?;
+    out.model.settings = Some(settings);
     let k = out.model.n_clusters();
     let e = out.model.ae.encoder.n_out();
     let report = serde_json::to_string(&out.report).map_err(value_error)?;
@@ -357,9 +398,26 @@ fn show(
     exit_after: Option<f64>,
     start: bool,
 ) -> PyResult<()> {
-    let ds = dataset(x, y, image_shape, preprocess, name)?;
-    py.detach(move || {
-        let app = decscope::app::DecApp::new(ds);
+    let ds = dataset(x, y, image_shape, preprocess, name, None)?;
+    // Ctrl-C: the window's event loop runs on this (the main) thread, so each frame can
+    // take the GIL back and let Python run its SIGINT handler; its KeyboardInterrupt
+    // closes the window and is raised here, as `fit` raises it.
+    let interrupt: Arc<std::sync::Mutex<Option<PyErr>>> = Arc::default();
+    let seen = interrupt.clone();
+    let check = move || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                if let Ok(mut slot) = seen.lock() {
+                    *slot = Some(e);
+                }
+                true
+            }
+        })
+    };
+    let opened = py.detach(move || {
+        let mut app = decscope::app::DecApp::new(ds);
+        app.interrupt = Some(Box::new(check));
         decscope::app::window::run_window(app, move |app, ctx| {
             app.exit_after = exit_after.map(|s| (Instant::now(), s));
             if start {
@@ -367,8 +425,11 @@ fn show(
             }
         })
         .map_err(|e| e.to_string())
-    })
-    .map_err(|e| {
+    });
+    if let Some(e) = interrupt.lock().ok().and_then(|mut slot| slot.take()) {
+        return Err(e);
+    }
+    opened.map_err(|e| {
         PyRuntimeError::new_err(format!(
             "could not open the window: {e}. decscope.show needs a desktop (DISPLAY or WAYLAND_DISPLAY); in a notebook on a server without one, use DEC(...).fit and plot its results instead"
         ))

@@ -148,10 +148,12 @@ def test_clone_and_pipeline():
 
 
 def test_errors_are_value_errors_with_the_cli_messages():
+    """The array's form is checked by scikit-learn's own validation (its messages);
+    what DEC needs of the data and the settings, by the engine (the CLI's messages)."""
     X, _ = blobs()
     bad = X.copy()
     bad[3, 2] = np.nan
-    with pytest.raises(ValueError, match="missing values"):
+    with pytest.raises(ValueError, match="Input X contains NaN"):
         decscope.DEC(n_clusters=3, **SMALL).fit(bad)
     with pytest.raises(ValueError, match="too few to cluster"):
         decscope.DEC(n_clusters=3, **SMALL).fit(X[:4])
@@ -163,7 +165,7 @@ def test_errors_are_value_errors_with_the_cli_messages():
         decscope.DEC(n_clusters=3, method="kmeans", **SMALL).fit(X)
     with pytest.raises(ValueError, match="preprocess"):
         decscope.DEC(n_clusters=3, preprocess="zscore", **SMALL).fit(X)
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         decscope.DEC(**SMALL).fit(X[:, 0])
     d = decscope.DEC(n_clusters=3, **SMALL).fit(X)
     with pytest.raises(ValueError, match="X has 5 features, but DEC is expecting 8"):
@@ -265,16 +267,24 @@ def test_show_opens_the_window_and_returns_when_it_closes():
 
 def test_show_without_a_display_says_so():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    code = "import numpy as np, decscope\ntry:\n    decscope.show(np.eye(20))\nexcept RuntimeError as e:\n    print(e)\n"
+    code = "import numpy as np, decscope\nprint('returned', decscope.show(np.eye(20)))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert "could not open the window" in out.stdout, out.stdout + out.stderr
-    assert "DISPLAY" in out.stdout
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "returned False", out.stdout + out.stderr
+    lines = [l for l in out.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, out.stderr
+    assert "no display here" in lines[0] and "DISPLAY" in lines[0], out.stderr
 
 
-# sklearn's estimator checks. Skipped, each for one reason: these checks set
-# n_clusters=1, and DEC refuses one cluster (its target distribution p = q^2/f
-# needs two to mean anything) with a ValueError naming the field.
-ONE_CLUSTER = "sets n_clusters=1; DEC needs at least two clusters and says so"
+# scikit-learn's estimator checks, on the small configuration used throughout and on
+# n_clusters=2. Five checks set n_clusters=1 themselves, which DEC refuses with a
+# ValueError naming the field (its target p = q^2/f needs two clusters to mean
+# anything); they are expected to fail here, and test_checks_that_set_one_cluster
+# runs the same five at n_clusters=2.
+ONE_CLUSTER = (
+    "sets n_clusters=1, which DEC refuses (p = q^2/f needs two clusters); "
+    "run at n_clusters=2 in test_checks_that_set_one_cluster"
+)
 EXPECTED_FAILED = {
     "check_dont_overwrite_parameters": ONE_CLUSTER,
     "check_methods_subset_invariance": ONE_CLUSTER,
@@ -282,11 +292,35 @@ EXPECTED_FAILED = {
     "check_fit2d_1feature": ONE_CLUSTER,
     "check_fit2d_predict1d": ONE_CLUSTER,
 }
+CHECKED = dict(dims=(16, 8, 2), pretrain_steps=60, max_iter=60, kmeans_n_init=2, verbose=0)
 
 
 @parametrize_with_checks(
-    [decscope.DEC(n_clusters=3, dims=(16, 8, 2), pretrain_steps=60, max_iter=60, kmeans_n_init=2, verbose=0)],
+    [decscope.DEC(n_clusters=3, **CHECKED), decscope.DEC(n_clusters=2, **CHECKED)],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+class AtLeastTwoClusters(decscope.DEC):
+    """DEC whose n_clusters never drops below 2: the checks below assign
+    `estimator.n_clusters = 1`, and with this they run DEC at n_clusters=2 instead."""
+
+    @property
+    def n_clusters(self):
+        return self._k
+
+    @n_clusters.setter
+    def n_clusters(self, k):
+        self._k = max(2, int(k))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FAILED))
+def test_checks_that_set_one_cluster(name):
+    from sklearn.utils import estimator_checks
+
+    est = AtLeastTwoClusters(n_clusters=2, **CHECKED)
+    est.n_clusters = 1
+    assert est.n_clusters == 2
+    getattr(estimator_checks, name)("DEC", est)

@@ -52,10 +52,41 @@ impl DecApp {
         }
     }
 
+    /// The rows of the open dataset as model `m` (saved at `dir`) reads new data: the
+    /// dataset's own when it was preprocessed exactly so, else read again from its
+    /// file with the model's fitted preprocessing.
+    fn rows_for_model(&self, m: &DecModel, dir: &Path) -> Result<Vec<f32>, String> {
+        let opts = self.load.options()?;
+        let opts = m.load_options(&opts, dir).map_err(|e| e.to_string())?;
+        if self.ds.fitted == opts.fitted {
+            return Ok(self.ds.x.clone());
+        }
+        let Some(src) = &self.ds.source else {
+            return Err(format!(
+                "{}: this data was not read from a file, so it cannot be read again with the model's preprocessing; open its file, or use DEC.predict from Python",
+                self.ds.name
+            ));
+        };
+        let ds = data::load(src, &opts).map_err(|e| e.to_string())?;
+        if ds.n != self.ds.n {
+            return Err(format!(
+                "{}: {} rows as the model reads it, {} as opened; open it with the model's load options",
+                src.display(),
+                ds.n,
+                self.ds.n
+            ));
+        }
+        m.check_input(ds.d, dir).map_err(|e| e.to_string())?;
+        Ok(ds.x)
+    }
+
     pub(super) fn load_model(&mut self, dir: &Path) {
-        match DecModel::load(dir).and_then(|m| m.check_input(self.ds.d, dir).map(|_| m)) {
-            Ok(m) if m.n_clusters() > 0 => {
-                let (assignments, confidence, z) = m.predict(&self.ds.x, self.ds.n);
+        let loaded = DecModel::load(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|m| self.rows_for_model(&m, dir).map(|x| (m, x)));
+        match loaded {
+            Ok((m, x)) if m.n_clusters() > 0 => {
+                let (assignments, confidence, z) = m.predict(&x, self.ds.n);
                 self.run = RunView::default();
                 let e = m.ae.encoder.n_out();
                 self.set_snapshot(Arc::new(Snapshot {
@@ -76,7 +107,7 @@ impl DecApp {
                     dir.display()
                 ))
             }
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(e),
         }
     }
 

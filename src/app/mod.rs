@@ -110,6 +110,9 @@ pub struct DecApp {
     pub exit_after: Option<(Instant, f64)>,
     /// Press Stop (on the sweep, else the run) after this many seconds.
     pub stop_after: Option<(Instant, f64)>,
+    /// Asked every frame, and at least every 100 ms: when it answers true the window
+    /// closes (Python's `decscope.show` checks for Ctrl-C with it).
+    pub interrupt: Option<Box<dyn FnMut() -> bool + Send>>,
     /// The Choose-k view's form and results, and its sweep's worker.
     pub sweep: choose_k::SweepView,
     pub sweep_worker: Option<Worker>,
@@ -229,6 +232,7 @@ impl DecApp {
             frame_cpu_ms: VecDeque::new(),
             exit_after: None,
             stop_after: None,
+            interrupt: None,
             sweep: choose_k::SweepView::default(),
             sweep_worker: None,
             gradient: gradient::GradientView::default(),
@@ -613,6 +617,14 @@ impl eframe::App for DecApp {
             // Keep frames coming so the deadline is noticed even when nothing changes.
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        if let Some(interrupted) = &mut self.interrupt {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+            if interrupted() {
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                self.interrupt = None;
+            }
         }
         if let Some((t0, secs)) = self.exit_after
             && t0.elapsed().as_secs_f64() >= secs

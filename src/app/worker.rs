@@ -52,7 +52,7 @@ struct ChannelSink {
     repaint: Box<dyn Fn() + Send>,
     last_snapshot: Option<Instant>,
     last_step: Instant,
-    cache: Option<(PathBuf, DecConfig, crate::data::DatasetInfo)>,
+    cache: Option<crate::engine::model::SaveTarget>,
     /// Whether this job's snapshots are wanted (a sweep's are not).
     snapshots_wanted: bool,
 }
@@ -67,8 +67,8 @@ impl Sink for ChannelSink {
                 }
             }
             Event::Pretrained(ae) => {
-                if let Some((dir, cfg, info)) = &self.cache {
-                    let m = DecModel::autoencoder_only((*ae).clone(), cfg, info);
+                if let Some((dir, cfg, info, fitted)) = &self.cache {
+                    let m = DecModel::autoencoder_only((*ae).clone(), cfg, info, fitted.clone());
                     // A cache that cannot be written only costs time on the next run.
                     let _ = m.save(dir);
                 }
@@ -140,7 +140,7 @@ impl Worker {
         cache: Option<PathBuf>,
         repaint: impl Fn() + Send + 'static,
     ) -> Worker {
-        let cache = cache.map(|c| (c, cfg.clone(), ds.info()));
+        let cache = cache.map(|c| (c, cfg.clone(), ds.info(), ds.fitted.clone()));
         Worker::spawn_job(cache, true, repaint, move |sink, control| {
             let source = match init {
                 Some((ae, label)) => AeSource::Given(ae, label),
@@ -191,7 +191,7 @@ impl Worker {
     /// Run `job` on the training thread with a sink that streams to the GUI; its
     /// result (or its failure, stop or panic) is the last message.
     fn spawn_job(
-        cache: Option<(PathBuf, DecConfig, crate::data::DatasetInfo)>,
+        cache: Option<crate::engine::model::SaveTarget>,
         snapshots: bool,
         repaint: impl Fn() + Send + 'static,
         job: impl FnOnce(&mut dyn Sink, &Control) -> Result<WorkerMsg, PipelineError> + Send + 'static,

@@ -1,11 +1,12 @@
 //! The data arguments that every command shares (`--data`, `--labels`,
 //! `--preprocess`, ...), and how they become the library's [`LoadOptions`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
 use decscope::data::{self, LoadOptions, Preprocessing};
+use decscope::engine::model::DecModel;
 
 /// How to read a file: labels, preprocessing and image shape. Shared by every command
 /// that loads data (`train`, `predict`, `project` through [`DataArgs`], and `inspect`).
@@ -101,13 +102,23 @@ impl DataArgs {
 
     /// Load the data as the arguments say.
     pub fn load(&self) -> Result<data::Dataset> {
+        self.load_with(self.options())
+    }
+
+    /// Load the data for the model saved at `dir`: read and transformed with the
+    /// model's fitted preprocessing, never with statistics of this data's own.
+    pub fn load_for(&self, model: &DecModel, dir: &Path) -> Result<data::Dataset> {
+        self.load_with(model.load_options(&self.options(), dir)?)
+    }
+
+    fn load_with(&self, opts: LoadOptions) -> Result<data::Dataset> {
         if self.load.retain_min.len() > 1 {
             anyhow::bail!(
                 "--retain-min {:?}: one rate per run; `decscope sweep --retain-min 0.1,0.3,0.5,0.7` runs several and prints the table",
                 self.load.retain_min
             );
         }
-        Ok(data::load(&self.data, &self.options())?)
+        Ok(data::load(&self.data, &opts)?)
     }
 }
 

@@ -34,7 +34,7 @@ pub(super) fn model_and_data(
             dir.display()
         );
     }
-    let ds = data.load()?;
+    let ds = data.load_for(&model, dir)?;
     model.check_input(ds.d, dir)?;
     Ok((model, ds))
 }

@@ -67,8 +67,15 @@ pub struct ProjectArgs {
 
 pub fn project(a: ProjectArgs) -> Result<()> {
     use decscope::projection::{TsneParams, WarmTsne, balanced_sample};
-    let ds = a.data.load()?;
-    let (z, e, clusters) = embedding(&a, &ds)?;
+    let model = match &a.model {
+        Some(dir) => Some((DecModel::load(dir)?, dir.as_path())),
+        None => None,
+    };
+    let ds = match &model {
+        Some((m, dir)) => a.data.load_for(m, dir)?,
+        None => a.data.load()?,
+    };
+    let (z, e, clusters) = embedding(model.as_ref(), &ds)?;
     let groups = clusters.clone().or_else(|| ds.labels.clone());
     let idx: Vec<usize> = match a.method {
         ProjectMethod::Tsne => balanced_sample(ds.n, groups.as_deref(), a.sample.max(1), a.seed),
@@ -124,11 +131,13 @@ pub fn project(a: ProjectArgs) -> Result<()> {
 }
 
 /// What is projected: Z of the model's encoder (and its clusters), or the input.
-fn embedding(a: &ProjectArgs, ds: &Dataset) -> Result<(Vec<f32>, usize, Option<Vec<u32>>)> {
-    let Some(dir) = &a.model else {
+fn embedding(
+    model: Option<&(DecModel, &std::path::Path)>,
+    ds: &Dataset,
+) -> Result<(Vec<f32>, usize, Option<Vec<u32>>)> {
+    let Some((m, dir)) = model else {
         return Ok((ds.x.clone(), ds.d, None));
     };
-    let m = DecModel::load(dir)?;
     m.check_input(ds.d, dir)?;
     let (c, _, z) = if m.n_clusters() > 0 {
         m.predict(&ds.x, ds.n)

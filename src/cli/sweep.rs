@@ -8,11 +8,14 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use decscope::data::Dataset;
 use decscope::engine::metrics::Scores;
+use decscope::engine::model::DecModel;
 use decscope::engine::pipeline::Control;
 use decscope::engine::sweep::{KSweep, KSweepReport, parse_ks, sweep_k, sweep_retain};
 use indicatif::MultiProgress;
 
-use super::train::{BarSink, TrainArgs, ae_source, build_config, dataset_line, recall_line};
+use super::train::{
+    BarSink, TrainArgs, ae_source, build_config, dataset_line, init_and_data, recall_line,
+};
 
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
@@ -31,12 +34,11 @@ pub struct SweepArgs {
 }
 
 pub fn sweep(a: SweepArgs) -> Result<()> {
-    let t = &a.train;
     let ks = check_args(&a)?;
-    let rates = t.data.load.retain_min.clone();
-    let mut data = t.data.clone();
-    data.load.retain_min.clear();
-    let ds = data.load()?;
+    let rates = a.train.data.load.retain_min.clone();
+    let mut t = a.train.clone();
+    t.data.load.retain_min.clear();
+    let (init, ds) = init_and_data(&t)?;
     eprintln!(
         "decscope sweep: {}, preprocessing {}",
         dataset_line(&ds),
@@ -51,8 +53,8 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         history: false,
     };
     let json = match ks {
-        Some(ks) => k_sweep(&a, ks, &ds, &mut sink)?,
-        None => retain_sweep(t, &rates, &ds, &mut sink)?,
+        Some(ks) => k_sweep(&a, ks, &ds, init, &mut sink)?,
+        None => retain_sweep(&t, &rates, &ds, &mut sink)?,
     };
     if let Some(path) = &t.report {
         std::fs::write(path, json).with_context(|| format!("writing report {}", path.display()))?;
@@ -65,9 +67,14 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
 /// `None` for the retention sweep.
 fn check_args(a: &SweepArgs) -> Result<Option<Vec<usize>>> {
     let t = &a.train;
-    if t.save.is_some() || t.save_pretrained.is_some() || t.log.is_some() {
+    if t.save.is_some()
+        || t.save_pretrained.is_some()
+        || t.log.is_some()
+        || t.out.is_some()
+        || t.embedding.is_some()
+    {
         bail!(
-            "sweep trains many models and saves none; drop --save/--save-pretrained/--log (--report writes the sweep's table)"
+            "sweep trains many models and saves none; drop --save/--save-pretrained/--log/--out/--embedding (--report writes the sweep's table)"
         );
     }
     match (&a.k, t.data.load.retain_min.is_empty()) {
@@ -86,7 +93,13 @@ fn check_args(a: &SweepArgs) -> Result<Option<Vec<usize>>> {
 }
 
 /// Choose k (section 5.5): DEC for each k, the table printed; the report's JSON.
-fn k_sweep(a: &SweepArgs, ks: Vec<usize>, ds: &Dataset, sink: &mut BarSink) -> Result<String> {
+fn k_sweep(
+    a: &SweepArgs,
+    ks: Vec<usize>,
+    ds: &Dataset,
+    init: Option<DecModel>,
+    sink: &mut BarSink,
+) -> Result<String> {
     let t = &a.train;
     let params = KSweep {
         ks,
@@ -95,7 +108,7 @@ fn k_sweep(a: &SweepArgs, ks: Vec<usize>, ds: &Dataset, sink: &mut BarSink) -> R
     };
     params.validate(ds.n)?;
     let cfg = build_config(t, params.sizes(ds.n).0)?;
-    let source = ae_source(t, ds.d)?;
+    let source = ae_source(t, init, ds.d)?;
     let r = sweep_k(ds, &cfg, &params, source, sink, &Control::default())?;
     if let Some(b) = sink.bar.take() {
         b.finish_and_clear();

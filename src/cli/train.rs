@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use decscope::data::Dataset;
 use decscope::engine::config::{DecConfig, LrSchedule, Method, OnCollapse, Precision, Preset};
 use decscope::engine::constraints::{Constraints, DEFAULT_WEIGHT, read_file};
 use decscope::engine::metrics::Scores;
-use decscope::engine::model::DecModel;
-use decscope::engine::pipeline::{AeSource, Control, Event, Phase, Resume, Sink, SweepEvent, run};
+use decscope::engine::model::{DecModel, SaveTarget};
+use decscope::engine::pipeline::{
+    AeSource, Control, Event, Phase, Resume, RunOutput, Sink, SweepEvent, run,
+};
 use decscope::engine::report::{RunSummary, time_to_accuracy_line};
 use decscope::engine::settings::{PretrainOptimizer, Settings};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -58,9 +61,18 @@ pub struct TrainArgs {
     /// Write the JSON report here.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Save the trained model (weights, centroids, configuration) into this folder.
+    /// Save the trained model (weights, centroids, configuration, the fitted
+    /// preprocessing) into this folder.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Write the assignments as CSV: index,cluster[,cluster_name],confidence[,label][,title]
+    /// (as `predict --out`, without a second pass).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the embedding z of every sample: float32 .npy when the name ends in .npy,
+    /// else CSV (z0,z1,...).
+    #[arg(long)]
+    pub embedding: Option<PathBuf>,
     /// Also save the autoencoder as it is right after pretraining (before DEC changes
     /// the encoder), for `--init-from` and the app's bundled model.
     #[arg(long)]
@@ -221,7 +233,7 @@ pub(super) struct BarSink {
     pub bar: Option<ProgressBar>,
     pub quiet: bool,
     /// Where to save the pretrained autoencoder, with what to record beside it.
-    pub save_pretrained: Option<(PathBuf, DecConfig, decscope::data::DatasetInfo)>,
+    pub save_pretrained: Option<SaveTarget>,
     pub error: Option<anyhow::Error>,
     /// Print DEC's history lines (off inside sweeps, which print a line a run).
     pub history: bool,
@@ -271,10 +283,10 @@ impl BarSink {
 
     /// `--save-pretrained DIR`: save the autoencoder as soon as pretraining ends.
     fn save_pretrained(&mut self, ae: &decscope::engine::autoencoder::Autoencoder) {
-        let Some((dir, cfg, info)) = &self.save_pretrained else {
+        let Some((dir, cfg, info, fitted)) = &self.save_pretrained else {
             return;
         };
-        let m = DecModel::autoencoder_only(ae.clone(), cfg, info);
+        let m = DecModel::autoencoder_only(ae.clone(), cfg, info, fitted.clone());
         match m.save(dir) {
             Ok(()) => self.line(format!(
                 "  pretrained autoencoder saved to {}",
@@ -375,12 +387,34 @@ impl Sink for BarSink {
     }
 }
 
+/// The model of `--init-from`, if any, and the data read for it: with the model's
+/// fitted preprocessing, so its autoencoder sees values scaled as in its training. A
+/// folder saved before models kept their preprocessing is read with the data's own,
+/// as then, and a line says so.
+pub(super) fn init_and_data(a: &TrainArgs) -> Result<(Option<DecModel>, Dataset)> {
+    let Some(dir) = &a.init_from else {
+        return Ok((None, a.data.load()?));
+    };
+    let m = DecModel::load(dir)?;
+    let ds = if m.preprocess.is_some() {
+        a.data.load_for(&m, dir)?
+    } else {
+        let ds = a.data.load()?;
+        eprintln!(
+            "decscope: note: {} was saved without its preprocessing; assuming this data's own ({}), as decscope did before",
+            dir.display(),
+            ds.preprocessing.name()
+        );
+        ds
+    };
+    Ok((Some(m), ds))
+}
+
 /// The autoencoder of `--init-from` (with `--resume`, its whole DEC state), checked
 /// against `d` features, or pretraining.
-pub(super) fn ae_source(a: &TrainArgs, d: usize) -> Result<AeSource> {
-    Ok(match &a.init_from {
-        Some(dir) => {
-            let m = DecModel::load(dir)?;
+pub(super) fn ae_source(a: &TrainArgs, init: Option<DecModel>, d: usize) -> Result<AeSource> {
+    Ok(match (&a.init_from, init) {
+        (Some(dir), Some(m)) => {
             m.check_input(d, dir)?;
             let label = format!("init-from {}", dir.display());
             if a.resume {
@@ -395,8 +429,23 @@ pub(super) fn ae_source(a: &TrainArgs, d: usize) -> Result<AeSource> {
                 AeSource::Given(m.ae, label)
             }
         }
-        None => AeSource::Pretrain,
+        _ => AeSource::Pretrain,
     })
+}
+
+/// `--out` (the assignments table) and `--embedding` (z), when asked for.
+fn write_outputs(a: &TrainArgs, ds: &Dataset, out: &RunOutput) -> Result<()> {
+    if let Some(path) = &a.out {
+        let names = &out.model.curation.names;
+        let table = decscope::data::assignments_csv(ds, &out.assignments, &out.confidence, names)?;
+        std::fs::write(path, table).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("  assignments written to {}", path.display());
+    }
+    if let Some(path) = &a.embedding {
+        decscope::data::write_matrix(path, &out.z, out.model.ae.encoder.n_out())?;
+        eprintln!("  embedding written to {}", path.display());
+    }
+    Ok(())
 }
 
 /// The pairs of `--constraints` for data of `n` samples, with their weight.
@@ -412,12 +461,12 @@ fn constraints(a: &TrainArgs, n: usize) -> Result<Constraints> {
 
 pub fn train(a: TrainArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let ds = a.data.load()?;
+    let (init, ds) = init_and_data(&a)?;
     let load_s = t0.elapsed().as_secs_f64();
     let mut cfg = build_config(&a, ds.n)?;
     cfg.constraints = constraints(&a, ds.n)?;
     cfg.validate(ds.n, ds.n_classes())?;
-    let source = ae_source(&a, ds.d)?;
+    let source = ae_source(&a, init, ds.d)?;
     // Before any baseline runs: can these rows be augmented, if asked?
     decscope::engine::pipeline::augmenter(&ds, &cfg)?;
     eprintln!(
@@ -438,7 +487,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         save_pretrained: a
             .save_pretrained
             .clone()
-            .map(|d| (d, cfg.clone(), ds.info())),
+            .map(|d| (d, cfg.clone(), ds.info(), ds.fitted.clone())),
         error: None,
         history: true,
     };
@@ -451,7 +500,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         cfg.seed,
         cfg.precision.resolved().name()
     );
-    let out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
+    let mut out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
+    out.model.settings = Some(a.settings());
     if let Some(e) = sink.error.take() {
         return Err(e);
     }
@@ -466,6 +516,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if let Some(dir) = &a.save {
         out.model.save(dir)?;
     }
+    write_outputs(&a, &ds, &out)?;
     print_scores(r);
     print_details(r, &ds, &out.assignments);
     let t = &r.timing;

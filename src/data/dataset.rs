@@ -4,9 +4,11 @@
 //! Why: the engine, the CLI and the app never care which file format the user had.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::fitted::Fitted;
 use super::{DataError, Format, ImageShape, Preprocessing, text};
 
 /// A loaded dataset: features, optional labels and where they came from.
@@ -53,6 +55,10 @@ pub struct Dataset {
     /// What the loader assumed or changed on the way, one line each (columns kept out
     /// of the features, rows dropped or values filled for missing cells).
     pub notes: Vec<String>,
+    /// The preprocessing as fitted values (fitted on these rows, or a model's applied
+    /// to them), so a model trained on them keeps it; `None` for data built in memory
+    /// without [`super::load`].
+    pub fitted: Option<Arc<Fitted>>,
 }
 
 /// Summary of a dataset, as written into reports.
@@ -131,6 +137,7 @@ impl Dataset {
             titles: None,
             column_names: None,
             notes: Vec::new(),
+            fitted: None,
         })
     }
 
@@ -245,6 +252,7 @@ impl Dataset {
                 tokens: t.tokens,
                 distinct_stems: t.distinct_stems,
                 top_terms: t.top_terms.clone(),
+                model: t.model.clone(),
             }),
             display: self.display.as_ref().map(|_| {
                 let mut v = Vec::with_capacity(idx.len() * self.display_d());
@@ -260,6 +268,7 @@ impl Dataset {
                 .map(|t| idx.iter().map(|&i| t[i].clone()).collect()),
             column_names: self.column_names.clone(),
             notes: self.notes.clone(),
+            fitted: self.fitted.clone(),
         }
     }
 

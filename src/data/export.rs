@@ -1,11 +1,43 @@
 //! A run's assignments as a CSV table: one row per sample with its cluster, the
 //! cluster's name when the user named clusters, its confidence (the largest q), and
-//! its true label and title when the data have them.
+//! its true label and title when the data have them; and an embedding as `.npy` or CSV.
 //!
-//! Why: the app's export and `decscope predict` write the same table, which pandas and
-//! spreadsheets read as is (cells with commas or quotes are quoted).
+//! Why: the app's export, `decscope predict` and `train --out` write the same table,
+//! which pandas and spreadsheets read as is (cells with commas or quotes are quoted);
+//! `train --embedding` writes z for NumPy (`np.load`) without a second pass.
 
-use super::Dataset;
+use std::path::Path;
+
+use super::{DataError, Dataset};
+
+/// Write the rows of `x` (`n x cols`, row-major) to `path`: a float32 `.npy` array of
+/// shape `(n, cols)` when the name ends in `.npy`, else CSV with a header `z0,z1,...`.
+pub fn write_matrix(path: &Path, x: &[f32], cols: usize) -> Result<(), DataError> {
+    let invalid = |reason: String| DataError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let n = x.len() / cols.max(1);
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        let a =
+            ndarray::ArrayView2::from_shape((n, cols), x).map_err(|e| invalid(e.to_string()))?;
+        return ndarray_npy::write_npy(path, &a).map_err(|e| invalid(e.to_string()));
+    }
+    let mut out = (0..cols)
+        .map(|j| format!("z{j}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for row in x.chunks_exact(cols.max(1)) {
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    std::fs::write(path, out).map_err(|e| DataError::io(path, e))
+}
 
 /// `index,cluster[,cluster_name],confidence[,label][,title]`, one row per sample of
 /// `ds`; `names` (one per cluster, or empty) gives the name column when any is set.

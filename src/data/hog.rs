@@ -115,7 +115,10 @@ pub fn colour_map(img: &[f32], s: ImageShape, max: f32) -> Vec<f32> {
 
 /// Replace the pixels of an image dataset by HOG features (plus the colour map for
 /// colour images); the pixels stay on the dataset for galleries and thumbnails.
-pub fn to_hog(mut ds: Dataset) -> Result<Dataset, DataError> {
+/// `max` is the pixel maximum that scales the colour map: a model's (so that a new
+/// image is scaled as the training images were), else these images' own. Returns the
+/// features and the maximum used.
+pub fn to_hog(mut ds: Dataset, max: Option<f32>) -> Result<(Dataset, f32), DataError> {
     let path = ds.source.clone().unwrap_or_else(|| ds.name.clone().into());
     let Some(s) = ds.image_shape.filter(|s| s.len() == ds.d) else {
         return Err(DataError::Invalid {
@@ -134,7 +137,7 @@ pub fn to_hog(mut ds: Dataset) -> Result<Dataset, DataError> {
         });
     }
     let colour = s.channels >= 3;
-    let max = ds.x.iter().copied().fold(0.0f32, f32::max).max(1.0);
+    let max = max.unwrap_or_else(|| ds.x.iter().copied().fold(0.0f32, f32::max).max(1.0));
     let cm = if colour {
         COLOUR_MAP * COLOUR_MAP * s.channels
     } else {
@@ -173,7 +176,7 @@ pub fn to_hog(mut ds: Dataset) -> Result<Dataset, DataError> {
     ds.display = Some(std::mem::take(&mut ds.x));
     ds.x = x;
     ds.d = d;
-    Ok(ds)
+    Ok((ds, max))
 }
 
 /// The unsigned gradient orientation in degrees, in [0, 180).

@@ -6,9 +6,11 @@
 //! reads the same everywhere.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::fitted::{self, Fitted, Input, MissingFill};
 use super::{
     DataError, Dataset, Format, ImageShape, Missing, Preprocessing, csv, detect, hog, idx, images,
     missing, npy, preprocess, standins, svmlight, text,
@@ -47,6 +49,10 @@ pub struct LoadOptions {
     pub tf: text::Tf,
     /// Features computed from images (`Hog`) instead of raw pixels.
     pub features: Features,
+    /// A model's fitted preprocessing ([`Fitted`]): the data is read and transformed
+    /// with it (its vocabulary, fill values, scaling statistics), not fitted anew, and
+    /// refused when its columns, image shape or kind do not match.
+    pub fitted: Option<Arc<Fitted>>,
 }
 
 /// What the autoencoder sees of image data.
@@ -62,15 +68,24 @@ pub enum Features {
 /// Load a dataset from a file or folder, choosing the reader by extension and content.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
     let format = detect(path)?;
+    let fitted_text = opts.fitted.as_ref().and_then(|f| f.text.clone());
     let topts = text::TextOptions {
-        text_col: opts.text_col.clone(),
+        text_col: opts
+            .text_col
+            .clone()
+            .or_else(|| fitted_text.as_ref().and_then(|t| t.column.clone())),
         vocab: if opts.vocab == 0 {
             text::DEFAULT_VOCAB
         } else {
             opts.vocab
         },
         tf: opts.tf,
+        fitted: fitted_text.map(Arc::new),
     };
+    let image_size = opts.image_size.or_else(|| {
+        let s = opts.fitted.as_ref()?.input.image_shape?;
+        Some((s.width, s.height))
+    });
     if opts.text_col.is_some() && !matches!(format, Format::Csv) {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),
@@ -83,7 +98,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         Format::Idx => idx::load_file(path, opts.labels.as_deref())?,
         Format::Csv => {
             let bytes = read_maybe_gz(path)?;
-            if text::csv_has_text(&bytes, opts.text_col.as_deref()) {
+            if topts.fitted.is_some() || text::csv_has_text(&bytes, opts.text_col.as_deref()) {
                 is_text = true;
                 text::load_csv(&bytes, path, &opts.label_col, &topts)?
             } else {
@@ -96,7 +111,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         Format::Npy => npy::load_npy(path, opts.labels.as_deref())?,
         Format::Npz => npy::load_npz(path)?,
         Format::Svmlight => svmlight::load(path)?,
-        Format::ImageDir => images::load(path, opts.image_size)?,
+        Format::ImageDir => images::load(path, image_size)?,
     };
     after_read(ds, format, is_text, path, opts)
 }
@@ -182,7 +197,9 @@ fn subsample(mut ds: Dataset, opts: &LoadOptions, path: &Path) -> Result<Dataset
 }
 
 /// The steps after a reader (image shape, missing values, limit, imbalanced subsample,
-/// finiteness, HOG, preprocessing), shared by files and in-memory arrays.
+/// finiteness, HOG, preprocessing), shared by files and in-memory arrays. With a
+/// model's [`Fitted`] preprocessing the input is checked against it first and every
+/// step uses its values; otherwise the steps fit theirs, recorded in `ds.fitted`.
 fn after_read(
     mut ds: Dataset,
     format: Format,
@@ -191,40 +208,140 @@ fn after_read(
     opts: &LoadOptions,
 ) -> Result<Dataset, DataError> {
     if is_text {
-        ds.features_note = ds.text.as_ref().map(|t| {
-            format!(
-                "{}tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
-                if opts.tf == text::Tf::Sublinear {
-                    "sublinear "
-                } else {
-                    ""
-                },
-                ds.d,
-                t.distinct_stems
-            )
-        });
+        ds.features_note = ds.text.as_ref().map(|t| text_note(t, ds.d));
     }
-    set_image_shape(&mut ds, opts.image_shape, is_text, path)?;
-    if !(opts.allow_non_finite && opts.missing == Missing::Error) {
-        ds = missing::apply(ds, opts.missing, path)?;
+    let fitted = opts.fitted.as_deref();
+    let model_shape = fitted
+        .and_then(|f| f.input.image_shape)
+        .filter(|s| ds.image_shape.is_none() && s.len() == ds.d);
+    set_image_shape(&mut ds, opts.image_shape.or(model_shape), is_text, path)?;
+    if let Some(f) = fitted {
+        f.check_input(&ds, path)?;
     }
+    let (mut ds, missing) = fill_missing(ds, opts, path)?;
+    let input = Input {
+        d: ds.d,
+        columns: ds.column_names.clone(),
+        image_shape: ds.image_shape,
+    };
     ds = subsample(ds, opts, path)?;
     if !opts.allow_non_finite {
         ds.check_finite()?;
     }
-    if opts.features == Features::Hog {
+    let features = fitted.map_or(opts.features, |f| f.features);
+    let mut hog_max = None;
+    if features == Features::Hog {
         if is_text {
             return Err(DataError::Invalid {
                 path: path.to_path_buf(),
                 reason: "--features hog is for images; text is read as tf-idf".into(),
             });
         }
-        ds = hog::to_hog(ds)?;
+        let (h, max) = hog::to_hog(ds, fitted.and_then(|f| f.hog_max))?;
+        ds = h;
+        hog_max = (ds.image_shape.is_some_and(|s| s.channels >= 3)).then_some(max);
+    }
+    if let Some(f) = fitted {
+        return scale_as_fitted(ds, f, opts, path);
     }
     let format = ds.feature_format(format);
     let chosen = opts.preprocessing.resolve(&ds, Some(format));
-    preprocess::apply(&mut ds, chosen.preprocessing);
-    ds.preprocessing_reason = Some(chosen.reason);
+    let scaling = preprocess::apply(&mut ds, chosen.preprocessing);
+    ds.preprocessing_reason = Some(chosen.reason.clone());
+    ds.fitted = Some(Arc::new(Fitted {
+        format: fitted::FORMAT.into(),
+        input,
+        text: ds.text.as_ref().map(|t| (*t.model).clone()),
+        missing,
+        features,
+        hog_max,
+        scaling,
+        reason: chosen.reason,
+        asked: opts.preprocessing,
+        d: ds.d,
+    }));
+    Ok(ds)
+}
+
+/// The features note of text data.
+fn text_note(t: &text::TextInfo, d: usize) -> String {
+    format!(
+        "{}tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
+        if t.model.tf == text::Tf::Sublinear {
+            "sublinear "
+        } else {
+            ""
+        },
+        d,
+        t.distinct_stems
+    )
+}
+
+/// `--missing` (a model's policy and column means when it has them), and what was
+/// done, with the column means that `mean` fills in.
+fn fill_missing(
+    ds: Dataset,
+    opts: &LoadOptions,
+    path: &Path,
+) -> Result<(Dataset, MissingFill), DataError> {
+    let fitted = opts.fitted.as_ref().map(|f| &f.missing);
+    let policy = match fitted {
+        Some(f) if opts.missing == Missing::Error => f.policy,
+        _ => opts.missing,
+    };
+    if opts.allow_non_finite && policy == Missing::Error {
+        return Ok((
+            ds,
+            MissingFill {
+                policy,
+                means: None,
+            },
+        ));
+    }
+    let means = match (policy, fitted) {
+        (Missing::Mean, Some(f)) => Some(f.means.clone().ok_or_else(|| DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: "--missing mean: the model was trained without it, so it has no column means to fill with; fill the gaps in the file or drop those rows (--missing drop-rows)".into(),
+        })?),
+        (Missing::Mean, None) => Some(missing::column_means(&ds, path)?),
+        _ => None,
+    };
+    let ds = missing::apply_with(ds, policy, means.as_deref(), path)?;
+    Ok((ds, MissingFill { policy, means }))
+}
+
+/// The model's scaling applied to `ds` unchanged; `--preprocess` may only name it.
+fn scale_as_fitted(
+    mut ds: Dataset,
+    f: &Fitted,
+    opts: &LoadOptions,
+    path: &Path,
+) -> Result<Dataset, DataError> {
+    if opts.preprocessing != Preprocessing::Auto && opts.preprocessing != f.rule() {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "--preprocess {}: the model was trained on {} features and takes them so; leave --preprocess out",
+                opts.preprocessing.name(),
+                f.rule().name()
+            ),
+        });
+    }
+    if ds.d != f.d {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} features after reading, but the model takes {}; give data of the kind it was trained on",
+                ds.d, f.d
+            ),
+        });
+    }
+    preprocess::apply_fitted(&mut ds, &f.scaling);
+    ds.preprocessing_reason = Some(format!(
+        "the model's, fitted on its training data: {}",
+        f.reason
+    ));
+    ds.fitted = Some(Arc::new(f.clone()));
     Ok(ds)
 }
 

@@ -62,6 +62,17 @@ fn count(ds: &Dataset) -> (Vec<usize>, Option<usize>) {
 /// Apply `policy` to the NaN values of `ds` (read from `path`). Infinite values are
 /// not missing: they stay for [`Dataset::check_finite`] to refuse.
 pub fn apply(ds: Dataset, policy: Missing, path: &Path) -> Result<Dataset, DataError> {
+    apply_with(ds, policy, None, path)
+}
+
+/// [`apply`], with `mean` filling from `means` when given (a model's column means, so
+/// that a new row is filled as the training rows were) instead of this data's.
+pub fn apply_with(
+    ds: Dataset,
+    policy: Missing,
+    means: Option<&[f32]>,
+    path: &Path,
+) -> Result<Dataset, DataError> {
     let (per_col, first) = count(&ds);
     let Some(first) = first else {
         return Ok(ds);
@@ -114,27 +125,31 @@ pub fn apply(ds: Dataset, policy: Missing, path: &Path) -> Result<Dataset, DataE
             ));
             Ok(out)
         }
-        Missing::Mean => fill_mean(ds, &per_col, total, path),
+        Missing::Mean => {
+            let means = match means {
+                Some(m) => m.to_vec(),
+                None => column_means(&ds, path)?,
+            };
+            Ok(fill_mean(ds, &means, &per_col, total))
+        }
     }
 }
 
-/// Each NaN set to the mean of its column's other values (computed in f64).
-fn fill_mean(
-    mut ds: Dataset,
-    per_col: &[usize],
-    total: usize,
-    path: &Path,
-) -> Result<Dataset, DataError> {
+/// Each column's mean over its present (non-NaN) values, computed in f64; an error
+/// names a column that is missing in every row.
+pub fn column_means(ds: &Dataset, path: &Path) -> Result<Vec<f32>, DataError> {
     let d = ds.d;
     let mut sum = vec![0f64; d];
+    let mut present = vec![0usize; d];
     for row in ds.x.chunks_exact(d) {
         for (c, &v) in row.iter().enumerate() {
             if !v.is_nan() {
                 sum[c] += f64::from(v);
+                present[c] += 1;
             }
         }
     }
-    if let Some(c) = (0..d).find(|&c| per_col[c] == ds.n) {
+    if let Some(c) = (0..d).find(|&c| present[c] == 0) {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),
             reason: format!(
@@ -143,13 +158,17 @@ fn fill_mean(
             ),
         });
     }
-    let mean: Vec<f32> = (0..d)
-        .map(|c| (sum[c] / (ds.n - per_col[c]) as f64) as f32)
-        .collect();
-    for row in ds.x.chunks_exact_mut(d) {
-        for (c, v) in row.iter_mut().enumerate() {
+    Ok((0..d)
+        .map(|c| (sum[c] / present[c] as f64) as f32)
+        .collect())
+}
+
+/// Each NaN set to its column's value in `means`.
+fn fill_mean(mut ds: Dataset, means: &[f32], per_col: &[usize], total: usize) -> Dataset {
+    for row in ds.x.chunks_exact_mut(ds.d) {
+        for (v, m) in row.iter_mut().zip(means) {
             if v.is_nan() {
-                *v = mean[c];
+                *v = *m;
             }
         }
     }
@@ -157,7 +176,7 @@ fn fill_mean(
     ds.notes.push(format!(
         "--missing mean: filled {total} missing values in {cols} column(s) with their column's mean"
     ));
-    Ok(ds)
+    ds
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod csv;
 mod dataset;
 mod error;
 mod export;
+pub mod fitted;
 mod format;
 pub mod hog;
 pub mod idx;
@@ -29,7 +30,8 @@ use std::path::Path;
 
 pub use dataset::{Dataset, DatasetInfo};
 pub use error::DataError;
-pub use export::assignments_csv;
+pub use export::{assignments_csv, write_matrix};
+pub use fitted::Fitted;
 pub use format::{Format, detect};
 pub use image_shape::ImageShape;
 pub use load::{Features, LoadOptions, default_dataset_path, from_array, load};

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fitted::Scaling;
 use super::{Dataset, Format};
 
 /// How features are rescaled before training.
@@ -218,69 +219,18 @@ impl Stats {
     }
 }
 
-/// Apply `p` (already resolved) to the features in place and record it.
-pub fn apply(ds: &mut Dataset, p: Preprocessing) {
-    let d = ds.d;
-    match p {
-        Preprocessing::Auto | Preprocessing::None => {}
-        Preprocessing::UnitRange => {
-            let (lo, hi) =
-                ds.x.iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                        (a.min(v), b.max(v))
-                    });
-            // Non-negative data keeps 0 at 0 (ink stays ink): divide by the maximum,
-            // which is exactly 255 for MNIST-style bytes, as every recipe does.
-            let lo = if lo >= 0.0 { 0.0 } else { lo };
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            for v in &mut ds.x {
-                *v = (*v - lo) / span;
-            }
-        }
-        Preprocessing::Standardize => {
-            let n = ds.n as f64;
-            let mut mean = vec![0f64; d];
-            let mut sq = vec![0f64; d];
-            for row in ds.x.chunks_exact(d) {
-                for ((m, s), &v) in mean.iter_mut().zip(&mut sq).zip(row) {
-                    *m += v as f64;
-                    *s += (v as f64) * (v as f64);
-                }
-            }
-            let scale: Vec<(f32, f32)> = mean
-                .iter()
-                .zip(&sq)
-                .map(|(m, s)| {
-                    let mu = m / n;
-                    let var = (s / n - mu * mu).max(0.0);
-                    let sd = var.sqrt();
-                    (mu as f32, if sd > 1e-12 { 1.0 / sd as f32 } else { 1.0 })
-                })
-                .collect();
-            for row in ds.x.chunks_exact_mut(d) {
-                for (v, (mu, inv)) in row.iter_mut().zip(&scale) {
-                    *v = (*v - mu) * inv;
-                }
-            }
-        }
-        Preprocessing::L2Rows => {
-            for row in ds.x.chunks_exact_mut(d) {
-                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    row.iter_mut().for_each(|v| *v /= norm);
-                }
-            }
-        }
-        Preprocessing::Paper => {
-            // (1/n) Σ_i (1/d)|x_i|^2 = 1  =>  x <- x / sqrt(mean squared value)
-            let ms = ds.x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / ds.x.len() as f64;
-            if ms > 0.0 {
-                let s = (1.0 / ms.sqrt()) as f32;
-                ds.x.iter_mut().for_each(|v| *v *= s);
-            }
-        }
-    }
-    ds.preprocessing = p;
+/// Fit `p` (already resolved) to the features, apply it in place and record it; the
+/// fitted statistics are returned, to be saved with a model ([`super::fitted`]).
+pub fn apply(ds: &mut Dataset, p: Preprocessing) -> Scaling {
+    let scaling = Scaling::fit(p, &ds.x, ds.d);
+    apply_fitted(ds, &scaling);
+    scaling
+}
+
+/// Apply scaling fitted elsewhere (a model's) to the features in place and record it.
+pub fn apply_fitted(ds: &mut Dataset, scaling: &Scaling) {
+    scaling.apply(&mut ds.x, ds.d);
+    ds.preprocessing = scaling.rule();
 }
 
 #[cfg(test)]

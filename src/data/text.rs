@@ -16,6 +16,7 @@ use std::sync::Arc;
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::csv::LabelCol;
+use super::fitted::TextModel;
 use super::labels::encode;
 use super::{DataError, Dataset};
 
@@ -35,6 +36,8 @@ pub struct TextInfo {
     pub distinct_stems: usize,
     /// The 15 terms of highest mean tf-idf over all documents.
     pub top_terms: Vec<String>,
+    /// The vocabulary's idf and tf rule (and the CSV column read), as a model keeps them.
+    pub model: Arc<TextModel>,
 }
 
 /// The term-frequency part of tf-idf.
@@ -59,7 +62,7 @@ pub enum Tf {
 }
 
 /// How text becomes features.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TextOptions {
     /// The CSV column with the documents (`None`: the widest string column).
     pub text_col: Option<String>,
@@ -67,6 +70,9 @@ pub struct TextOptions {
     pub vocab: usize,
     /// Raw or sublinear term frequency.
     pub tf: Tf,
+    /// A model's vocabulary and idf: new documents are read with them, not with
+    /// their own (then `vocab` and `tf` are the model's).
+    pub fitted: Option<Arc<TextModel>>,
 }
 
 impl Default for TextOptions {
@@ -75,6 +81,7 @@ impl Default for TextOptions {
             text_col: None,
             vocab: DEFAULT_VOCAB,
             tf: Tf::default(),
+            fitted: None,
         }
     }
 }
@@ -113,6 +120,13 @@ impl Tokenizer {
 /// by the stem), and that vocabulary. tf is the raw count c, or 1 + ln c with
 /// [`Tf::Sublinear`]; idf is scikit-learn's smoothed `ln((1 + n) / (1 + df)) + 1`.
 pub fn tfidf(docs: &[Vec<String>], vocab: usize, tf: Tf) -> (Vec<f32>, Vec<String>) {
+    let model = fit_vocabulary(docs, vocab, tf);
+    (tfidf_with(docs, &model), model.terms)
+}
+
+/// The vocabulary of [`tfidf`] (the `vocab` most frequent stems of `docs`) with each
+/// stem's idf over `docs`: what a model keeps to turn new documents into features.
+pub fn fit_vocabulary(docs: &[Vec<String>], vocab: usize, tf: Tf) -> TextModel {
     let mut total: HashMap<&str, usize> = HashMap::new();
     for d in docs {
         for t in d {
@@ -124,42 +138,64 @@ pub fn tfidf(docs: &[Vec<String>], vocab: usize, tf: Tf) -> (Vec<f32>, Vec<Strin
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     by_count.truncate(vocab);
     let terms: Vec<String> = by_count.iter().map(|(t, _)| t.to_string()).collect();
-    let index: HashMap<&str, usize> = terms
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.as_str(), i))
-        .collect();
-    let v = terms.len();
-    let n = docs.len();
-    let mut x = vec![0.0f32; n * v];
-    let mut df = vec![0usize; v];
-    for (row, d) in x.chunks_exact_mut(v.max(1)).zip(docs) {
+    let index = term_index(&terms);
+    let mut df = vec![0usize; terms.len()];
+    for d in docs {
+        let mut seen = vec![false; terms.len()];
         for t in d {
-            if let Some(&j) = index.get(t.as_str()) {
-                if row[j] == 0.0 {
-                    df[j] += 1;
-                }
-                row[j] += 1.0;
+            if let Some(&j) = index.get(t.as_str())
+                && !seen[j]
+            {
+                seen[j] = true;
+                df[j] += 1;
             }
         }
     }
-    let idf: Vec<f32> = df
+    let n = docs.len();
+    let idf = df
         .iter()
         .map(|&f| (((1 + n) as f64 / (1 + f) as f64).ln() + 1.0) as f32)
         .collect();
-    for row in x.chunks_exact_mut(v.max(1)) {
-        if tf == Tf::Sublinear {
+    TextModel {
+        column: None,
+        terms,
+        idf,
+        tf,
+    }
+}
+
+fn term_index(terms: &[String]) -> HashMap<&str, usize> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect()
+}
+
+/// The tf-idf rows (unit length; a document without a known stem stays zero) of
+/// `docs` over a fitted vocabulary and idf: each row depends on its document alone.
+pub fn tfidf_with(docs: &[Vec<String>], model: &TextModel) -> Vec<f32> {
+    let index = term_index(&model.terms);
+    let v = model.terms.len();
+    let mut x = vec![0.0f32; docs.len() * v];
+    for (row, d) in x.chunks_exact_mut(v.max(1)).zip(docs) {
+        for t in d {
+            if let Some(&j) = index.get(t.as_str()) {
+                row[j] += 1.0;
+            }
+        }
+        if model.tf == Tf::Sublinear {
             row.iter_mut()
                 .filter(|a| **a > 0.0)
                 .for_each(|a| *a = 1.0 + a.ln());
         }
-        row.iter_mut().zip(&idf).for_each(|(a, w)| *a *= w);
+        row.iter_mut().zip(&model.idf).for_each(|(a, w)| *a *= w);
         let norm = row.iter().map(|a| a * a).sum::<f32>().sqrt();
         if norm > 0.0 {
             row.iter_mut().for_each(|a| *a /= norm);
         }
     }
-    (x, terms)
+    x
 }
 
 /// One line for people: the title if there is one, else the first non-empty line.
@@ -179,6 +215,8 @@ fn preview(title: Option<&str>, text: &str) -> String {
 /// Documents with optional class names and titles, from any of the three sources.
 struct Corpus {
     texts: Vec<String>,
+    /// The CSV column the documents came from.
+    column: Option<String>,
     labels: Option<Vec<String>>,
     titles: Option<Vec<String>>,
     label_note: Option<String>,
@@ -193,7 +231,8 @@ fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataErro
         path: path.to_path_buf(),
         reason,
     };
-    if c.texts.len() < 2 {
+    let fitted = opts.fitted.as_deref();
+    if c.texts.len() < 2 && fitted.is_none() {
         return Err(invalid(format!(
             "{} document(s) found; clustering needs at least 2 (one per line in a .txt file, one per row in a CSV, one per file in class folders)",
             c.texts.len()
@@ -207,7 +246,7 @@ fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataErro
     let tok = Tokenizer::default();
     let docs: Vec<Vec<String>> = c.texts.iter().map(|t| tok.stems(t)).collect();
     let tokens = docs.iter().map(Vec::len).sum();
-    if tokens == 0 {
+    if tokens == 0 && fitted.is_none() {
         return Err(invalid(
             "no words in any document (after removing stop words and non-letters); is this the text column?"
                 .into(),
@@ -219,8 +258,15 @@ fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataErro
         all.dedup();
         all.len()
     };
-    let (x, terms) = tfidf(&docs, opts.vocab, opts.tf);
-    let d = terms.len();
+    let model = match fitted {
+        Some(m) => m.clone(),
+        None => TextModel {
+            column: c.column.clone(),
+            ..fit_vocabulary(&docs, opts.vocab, opts.tf)
+        },
+    };
+    let x = tfidf_with(&docs, &model);
+    let d = model.terms.len();
     let (labels, class_names) = match &c.labels {
         Some(raw) => {
             let (l, names) = encode(raw);
@@ -242,10 +288,11 @@ fn build(path: &Path, c: Corpus, opts: &TextOptions) -> Result<Dataset, DataErro
             .collect(),
     );
     ds.text = Some(TextInfo {
-        vocabulary: Arc::new(terms),
+        vocabulary: Arc::new(model.terms.clone()),
         tokens,
         distinct_stems,
         top_terms: Vec::new(),
+        model: Arc::new(model),
     });
     let top = top_terms(&ds, &vec![0; ds.n], 1, 15).remove(0);
     if let Some(t) = &mut ds.text {
@@ -282,6 +329,7 @@ pub fn load_lines(bytes: &[u8], path: &Path, opts: &TextOptions) -> Result<Datas
         path,
         Corpus {
             texts,
+            column: None,
             labels: None,
             titles: None,
             label_note: None,
@@ -354,6 +402,7 @@ pub fn load_dir(dir: &Path, opts: &TextOptions) -> Result<Dataset, DataError> {
         dir,
         Corpus {
             texts,
+            column: None,
             labels,
             titles: None,
             label_note: (labelled > 0).then(|| "labels from the class subfolders".to_string()),
@@ -540,6 +589,7 @@ pub fn load_csv(
     build(
         path,
         Corpus {
+            column: Some(header[tc].clone()),
             labels: lc.map(|c| rows.iter().map(|r| cell(r, c)).collect()),
             titles: title.map(|c| rows.iter().map(|r| cell(r, c)).collect()),
             label_note: Some(format!(

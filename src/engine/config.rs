@@ -328,7 +328,7 @@ pub enum ConfigError {
         reason: String,
     },
     #[error(
-        "the data has {n} samples, too few to cluster into k = {k}: DEC needs at least {min} (two per cluster, and at least {floor}); add samples or ask for fewer clusters (--clusters)",
+        "the data has {n} samples (n_samples = {n}), too few to cluster into k = {k}: DEC needs at least {min} (two per cluster, and at least {floor}); add samples or ask for fewer clusters (--clusters)",
         floor = FAST_MIN_CHANGES + 1
     )]
     TooFewSamples { n: usize, k: usize, min: usize },

@@ -8,15 +8,23 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::data::DatasetInfo;
+use crate::data::fitted::{self, Fitted};
+use crate::data::{DatasetInfo, LoadOptions};
 use crate::engine::autoencoder::{Activation, Autoencoder, Dense, Mlp};
 use crate::engine::config::DecConfig;
 use crate::engine::dec::{hard_labels, soft_assign};
 use crate::engine::edit::Edit;
+use crate::engine::settings::Settings;
+
+/// Where and with what to save an autoencoder when pretraining ends (`train
+/// --save-pretrained`, the app's cache): the folder, the configuration, the data's
+/// summary and its fitted preprocessing.
+pub type SaveTarget = (PathBuf, DecConfig, DatasetInfo, Option<Arc<Fitted>>);
 
 /// Autoencoder, centroids and the settings they were trained with.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +37,12 @@ pub struct DecModel {
     pub dataset: DatasetInfo,
     /// Names and hand edits of the clusters, and the DEC steps run so far.
     pub curation: Curation,
+    /// The preprocessing fitted on the training data (`preprocess.json`), applied
+    /// unchanged to new data; `None` for a folder saved before decscope kept it.
+    pub preprocess: Option<Arc<Fitted>>,
+    /// The settings the run was started with (preset, seed and every override), as
+    /// `train` or the Python estimator stated them; `None` when not recorded.
+    pub settings: Option<Settings>,
 }
 
 /// What happened to a model's clusters besides training: their names, the hand edits
@@ -80,6 +94,8 @@ struct ModelMeta {
     dataset: DatasetInfo,
     #[serde(default, skip_serializing_if = "is_default")]
     curation: Curation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settings: Option<Settings>,
 }
 
 fn is_default(c: &Curation) -> bool {
@@ -99,6 +115,13 @@ pub enum ModelError {
         "{path}: {reason}. Point --model/--init-from at a folder written by `decscope train --save`."
     )]
     Invalid { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Preprocess(#[from] crate::data::DataError),
+    #[error(
+        "{path}: saved without its preprocessing (no {file}: written by a decscope from before models kept it), so new data would be scaled by its own statistics and land in other clusters; train it again with `decscope train --save`",
+        file = fitted::FILE
+    )]
+    NoPreprocess { path: PathBuf },
     #[error(
         "{path}: the model expects {want} features per sample but the data has {got}; use data of the kind it was trained on"
     )]
@@ -188,6 +211,7 @@ impl DecModel {
         ae: Autoencoder,
         config: &DecConfig,
         dataset: &DatasetInfo,
+        preprocess: Option<Arc<Fitted>>,
     ) -> DecModel {
         DecModel {
             ae,
@@ -196,7 +220,26 @@ impl DecModel {
             config: config.clone(),
             dataset: dataset.clone(),
             curation: Curation::default(),
+            preprocess,
+            settings: None,
         }
+    }
+
+    /// Load options that read new data as this model's training data was read: its
+    /// fitted preprocessing over `opts`. A model saved without it is refused
+    /// ([`ModelError::NoPreprocess`], naming `dir`) rather than fed data scaled by the
+    /// data's own statistics.
+    pub fn load_options(&self, opts: &LoadOptions, dir: &Path) -> Result<LoadOptions, ModelError> {
+        let fitted = self
+            .preprocess
+            .clone()
+            .ok_or_else(|| ModelError::NoPreprocess {
+                path: dir.to_path_buf(),
+            })?;
+        Ok(LoadOptions {
+            fitted: Some(fitted),
+            ..opts.clone()
+        })
     }
 
     /// Number of clusters (0 for a bare autoencoder).
@@ -286,7 +329,12 @@ impl DecModel {
             config: self.config.clone(),
             dataset: self.dataset.clone(),
             curation: self.curation.clone(),
+            settings: self.settings.clone(),
         };
+        match &self.preprocess {
+            Some(f) => f.save(dir)?,
+            None => remove_stale(&dir.join(fitted::FILE))?,
+        }
         let js = dir.join("model.json");
         let text = serde_json::to_string_pretty(&meta).map_err(|e| invalid(&js, e))?;
         std::fs::write(&js, text).map_err(|e| ModelError::Io {
@@ -339,6 +387,18 @@ impl DecModel {
                 ),
             ));
         }
+        let preprocess = Fitted::load(dir)?;
+        if let Some(f) = &preprocess
+            && f.d != dims[0]
+        {
+            return Err(invalid(
+                &dir.join(fitted::FILE),
+                format!(
+                    "the preprocessing gives {} features but the autoencoder takes {}",
+                    f.d, dims[0]
+                ),
+            ));
+        }
         Ok(DecModel {
             ae,
             centroids,
@@ -346,6 +406,8 @@ impl DecModel {
             config: meta.config,
             dataset: meta.dataset,
             curation: meta.curation,
+            preprocess: preprocess.map(Arc::new),
+            settings: meta.settings,
         })
     }
 
@@ -360,6 +422,18 @@ impl DecModel {
             });
         }
         Ok(())
+    }
+}
+
+/// Remove a `preprocess.json` left from an earlier model saved into the same folder,
+/// so a model without one is never read with another's.
+fn remove_stale(path: &Path) -> Result<(), ModelError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -386,6 +460,12 @@ mod tests {
                 }],
                 dec_steps: 7,
             },
+            preprocess: None,
+            settings: Some(crate::engine::settings::Settings {
+                seed: 3,
+                batch_size: Some(64),
+                ..Default::default()
+            }),
         };
         let dir = std::env::temp_dir().join(format!("decscope-model-test-{}", std::process::id()));
         m.save(&dir).unwrap();

@@ -507,6 +507,8 @@ fn finish(
         },
         ae: dec.ae,
         centroids: dec.mu,
+        preprocess: ds.fitted.clone(),
+        settings: None,
     };
     RunOutput {
         report,

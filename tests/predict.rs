@@ -1,0 +1,461 @@
+//! A saved model predicts new data the way it was fitted: the preprocessing (scaling
+//! statistics, text vocabulary and idf, HOG's colour scale, the missing-value fill)
+//! travels in the model folder, so predicting any subset of the rows (one row, ten
+//! rows, a shuffled half) gives exactly the assignments and q of predicting all rows.
+//! Checked for a table (standardize), images (unit-range), text (tf-idf) and HOG, through
+//! the command line and through the library; and a model folder without its
+//! preprocessing is refused with one line.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use decscope::data::{self, Dataset, LoadOptions, Preprocessing};
+use decscope::engine::model::DecModel;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("decscope-predict-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn decscope(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_decscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A small, quick training run of `data` (extra flags after), saved to `model`.
+fn train(data: &Path, model: &Path, k: usize, extra: &[&str]) -> String {
+    let k = k.to_string();
+    let mut args = vec![
+        "train",
+        "--quiet",
+        "--data",
+        data.to_str().unwrap(),
+        "--clusters",
+        &k,
+        "--dims",
+        "32,3",
+        "--finetune-iters",
+        "200",
+        "--max-iter",
+        "200",
+        "--update-interval",
+        "20",
+        "--kmeans-n-init",
+        "3",
+        "--no-baseline",
+        "--seed",
+        "0",
+        "--save",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(decscope(&args))
+}
+
+/// `predict` of `data` under `model`: the rows of its CSV after the header.
+fn predict(model: &Path, data: &Path, extra: &[&str]) -> Vec<String> {
+    let out = data.with_extension("pred.csv");
+    let mut args = vec![
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(decscope(&args));
+    let text = std::fs::read_to_string(&out).unwrap();
+    text.lines().skip(1).map(str::to_string).collect()
+}
+
+/// `cluster,confidence` of a predicted row (its index and any label dropped).
+fn cells(row: &str) -> String {
+    row.split(',').skip(1).take(2).collect::<Vec<_>>().join(",")
+}
+
+/// The subsets every check uses: one row, ten rows, and a shuffled half.
+fn subsets(n: usize) -> Vec<Vec<usize>> {
+    let mut half: Vec<usize> = (0..n).filter(|i| i % 2 == 1).collect();
+    half.reverse();
+    half.swap(0, 3);
+    vec![vec![7], (20..30).collect(), half]
+}
+
+/// For each subset written by `write(rows, path)`, `predict` gives each row the
+/// cluster and confidence it had among all rows.
+fn cli_subsets_agree(
+    model: &Path,
+    all: &Path,
+    n: usize,
+    extra: &[&str],
+    write: impl Fn(&[usize], &Path),
+) {
+    let whole = predict(model, all, extra);
+    assert_eq!(whole.len(), n);
+    let clusters: std::collections::BTreeSet<String> = whole
+        .iter()
+        .map(|r| r.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert!(
+        clusters.len() >= 2,
+        "a model that puts everything in one cluster proves nothing"
+    );
+    for rows in subsets(n) {
+        let part = all.with_file_name(format!(
+            "part-{}.{}",
+            rows.len(),
+            all.extension().unwrap().to_str().unwrap()
+        ));
+        write(&rows, &part);
+        let got = predict(model, &part, extra);
+        assert_eq!(got.len(), rows.len());
+        for (g, &i) in got.iter().zip(&rows) {
+            assert_eq!(
+                cells(g),
+                cells(&whole[i]),
+                "row {i} in a subset of {}",
+                rows.len()
+            );
+        }
+    }
+}
+
+/// Library: q of every subset's rows equals q of those rows among all, bit for bit.
+fn library_subsets_agree(model_dir: &Path, all: &Path, n: usize, write: impl Fn(&[usize], &Path)) {
+    let m = DecModel::load(model_dir).unwrap();
+    let opts = m.load_options(&LoadOptions::default(), model_dir).unwrap();
+    let ds = data::load(all, &opts).unwrap();
+    let k = m.n_clusters();
+    let (labels, _, _, q) = m.assign(&ds.x, ds.n);
+    for rows in subsets(n) {
+        let part = all.with_file_name(format!(
+            "lib-{}.{}",
+            rows.len(),
+            all.extension().unwrap().to_str().unwrap()
+        ));
+        write(&rows, &part);
+        let sub = data::load(&part, &opts).unwrap();
+        let (l2, _, _, q2) = m.assign(&sub.x, sub.n);
+        for (r, &i) in rows.iter().enumerate() {
+            assert_eq!(l2[r], labels[i], "row {i}");
+            let (a, b) = (&q2[r * k..(r + 1) * k], &q[i * k..(i + 1) * k]);
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "q of row {i}"
+            );
+        }
+    }
+}
+
+/// A wine-like table: three groups, 13 columns on scales from 0.1 to 1,000, label last.
+fn table(n: usize) -> Vec<String> {
+    let scales = [
+        13.0, 2.0, 2.4, 19.0, 100.0, 2.3, 2.0, 0.36, 1.6, 5.0, 0.96, 2.6, 750.0,
+    ];
+    let mut rows = Vec::new();
+    for i in 0..n {
+        let g = i % 3;
+        let cells: Vec<String> = scales
+            .iter()
+            .enumerate()
+            .map(|(j, s)| {
+                let wiggle = ((i * 31 + j * 17) % 23) as f32 / 23.0 - 0.5;
+                let shift = [0.0f32, 0.6, -0.6][g] * if j % 2 == 0 { 1.0 } else { -1.0 };
+                format!("{:.4}", s * (1.0 + shift + 0.3 * wiggle))
+            })
+            .chain([format!("class{g}")])
+            .collect();
+        rows.push(cells.join(","));
+    }
+    rows
+}
+
+fn write_rows(rows: &[String], idx: &[usize], path: &Path, header: Option<&str>) {
+    let mut text = header.map(|h| format!("{h}\n")).unwrap_or_default();
+    for &i in idx {
+        text.push_str(&rows[i]);
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// The wine case: `standardize`; ten rows alone, one row alone and a shuffled
+/// half land where they land among all rows.
+#[test]
+fn a_table_predicts_every_subset_as_among_all_rows() {
+    let dir = tmp("table");
+    let n = 90;
+    let rows = table(n);
+    let all = dir.join("wine.csv");
+    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
+    let model = dir.join("m");
+    let log = train(&all, &model, 3, &["--label-col", "last"]);
+    assert!(log.contains("standardize"), "{log}");
+    let write = |idx: &[usize], p: &Path| write_rows(&rows, idx, p, None);
+    cli_subsets_agree(&model, &all, n, &["--label-col", "last"], write);
+    let m = DecModel::load(&model).unwrap();
+    assert_eq!(
+        m.preprocess.as_ref().unwrap().rule(),
+        Preprocessing::Standardize
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// MNIST digits as a `(n, 28, 28)` u8 `.npy`.
+fn write_images(ds: &Dataset, idx: &[usize], path: &Path) {
+    let mut v = Vec::with_capacity(idx.len() * 784);
+    for &i in idx {
+        v.extend(ds.row(i).iter().map(|&p| (p * 255.0).round() as u8));
+    }
+    let a = ndarray::Array3::from_shape_vec((idx.len(), 28, 28), v).unwrap();
+    ndarray_npy::write_npy(path, &a).unwrap();
+}
+
+/// Images (unit-range) and HOG of the same images: the CLI and the library agree on
+/// every subset; the fitted range is the training images' (255), not a batch's.
+#[test]
+fn images_and_hog_predict_every_subset_as_among_all_rows() {
+    let digits = common::mnist(120);
+    let dir = tmp("images");
+    let all = dir.join("digits.npy");
+    write_images(&digits, &(0..digits.n).collect::<Vec<_>>(), &all);
+    let write = |idx: &[usize], p: &Path| write_images(&digits, idx, p);
+    for (name, extra) in [("raw", vec![]), ("hog", vec!["--features", "hog"])] {
+        let model = dir.join(name);
+        train(&all, &model, 4, &extra);
+        cli_subsets_agree(&model, &all, digits.n, &extra, write);
+        library_subsets_agree(&model, &all, digits.n, write);
+    }
+    let m = DecModel::load(&dir.join("raw")).unwrap();
+    let f = m.preprocess.as_ref().unwrap();
+    assert_eq!(
+        f.scaling,
+        data::fitted::Scaling::UnitRange {
+            lo: 0.0,
+            span: 255.0
+        }
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+const TOPICS: [&[&str]; 3] = [
+    &["oil", "barrel", "crude", "opec", "refinery", "pipeline"],
+    &["wheat", "grain", "harvest", "corn", "farmers", "export"],
+    &["bank", "interest", "rate", "loan", "deposit", "lending"],
+];
+
+/// Short articles of three topics, as CSV rows `text,topic`.
+fn articles(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let t = i % 3;
+            let words: Vec<&str> = (0..12)
+                .map(|w| TOPICS[(t + usize::from((i + w) % 7 == 0)) % 3][(i * 5 + w * 3) % 6])
+                .collect();
+            format!("\"{} market report number {i}\",{t}", words.join(" "))
+        })
+        .collect()
+}
+
+/// Text: a fixed vocabulary and idf from the model; a document alone is read with the
+/// training corpus's idf, not its own.
+#[test]
+fn text_predicts_every_subset_as_among_all_rows() {
+    let dir = tmp("text");
+    let n = 60;
+    let rows = articles(n);
+    let all = dir.join("news.csv");
+    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, Some("text,topic"));
+    let model = dir.join("m");
+    train(&all, &model, 3, &[]);
+    let write = |idx: &[usize], p: &Path| write_rows(&rows, idx, p, Some("text,topic"));
+    cli_subsets_agree(&model, &all, n, &[], write);
+    library_subsets_agree(&model, &all, n, write);
+    let m = DecModel::load(&model).unwrap();
+    let t = m.preprocess.as_ref().unwrap().text.as_ref().unwrap();
+    assert_eq!(t.column.as_deref(), Some("text"));
+    // "market" is in every document: idf = ln(61/61) + 1 = 1 (scikit-learn's smooth idf).
+    let j = t.terms.iter().position(|s| s == "market").unwrap();
+    assert_eq!(t.idf[j], 1.0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Exit 2 with one line on stderr containing every phrase.
+fn fails_with(out: &std::process::Output, phrases: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for p in phrases {
+        assert!(lines[0].contains(p), "{p:?} not in {err}");
+    }
+}
+
+/// A model folder from before models kept their preprocessing (no preprocess.json) is
+/// refused by `predict` with one line saying why and what to do; a file whose columns
+/// or kind do not match the model is refused naming the mismatch.
+#[test]
+fn old_model_folders_and_mismatched_files_are_refused_in_one_line() {
+    let dir = tmp("refuse");
+    let n = 60;
+    let rows = table(n);
+    let all = dir.join("wine.csv");
+    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
+    let model = dir.join("m");
+    train(&all, &model, 3, &["--label-col", "last"]);
+    let out = dir.join("o.csv");
+    let (m, a, o) = (
+        model.to_str().unwrap(),
+        all.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    // Twelve columns instead of thirteen.
+    let short: Vec<String> = rows
+        .iter()
+        .map(|r| r.split(',').skip(1).collect::<Vec<_>>().join(","))
+        .collect();
+    let bad = dir.join("short.csv");
+    write_rows(&short, &(0..n).collect::<Vec<_>>(), &bad, None);
+    let r = decscope(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        bad.to_str().unwrap(),
+        "--label-col",
+        "last",
+        "--out",
+        o,
+    ]);
+    fails_with(
+        &r,
+        &[
+            "short.csv",
+            "trained on 13 values per sample",
+            "this file has 12",
+        ],
+    );
+    // Text for a model of a table.
+    let text = dir.join("news.csv");
+    write_rows(
+        &articles(10),
+        &(0..10).collect::<Vec<_>>(),
+        &text,
+        Some("text,topic"),
+    );
+    let r = decscope(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        text.to_str().unwrap(),
+        "--out",
+        o,
+    ]);
+    fails_with(&r, &["this is text", "13 numeric values"]);
+    // Another scaling asked for.
+    let r = decscope(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        a,
+        "--label-col",
+        "last",
+        "--preprocess",
+        "l2-rows",
+        "--out",
+        o,
+    ]);
+    fails_with(&r, &["--preprocess l2-rows", "standardize"]);
+    // The folder as the previous release wrote it.
+    std::fs::remove_file(model.join("preprocess.json")).unwrap();
+    let r = decscope(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        a,
+        "--label-col",
+        "last",
+        "--out",
+        o,
+    ]);
+    fails_with(
+        &r,
+        &[
+            "saved without its preprocessing",
+            "preprocess.json",
+            "train --save",
+        ],
+    );
+    assert!(!out.exists(), "nothing written for a refused model");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `train --out` writes the table `predict --out` writes, and `--embedding` z as a
+/// float32 `.npy` of shape (n, e) that equals the model's transform of the data.
+#[test]
+fn train_writes_assignments_and_embedding() {
+    let dir = tmp("outputs");
+    let n = 60;
+    let rows = table(n);
+    let all = dir.join("wine.csv");
+    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
+    let model = dir.join("m");
+    let (table_path, emb) = (dir.join("assign.csv"), dir.join("z.npy"));
+    train(
+        &all,
+        &model,
+        3,
+        &[
+            "--label-col",
+            "last",
+            "--out",
+            table_path.to_str().unwrap(),
+            "--embedding",
+            emb.to_str().unwrap(),
+        ],
+    );
+    let written: Vec<String> = std::fs::read_to_string(&table_path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(written[0], "index,cluster,confidence,label");
+    let predicted = predict(&model, &all, &["--label-col", "last"]);
+    assert_eq!(written[1..], predicted[..]);
+    let z: ndarray::Array2<f32> = ndarray_npy::read_npy(&emb).unwrap();
+    assert_eq!(z.shape(), &[n, 3]);
+    let m = DecModel::load(&model).unwrap();
+    let opts = m
+        .load_options(
+            &LoadOptions {
+                label_col: "last".parse().unwrap(),
+                ..Default::default()
+            },
+            &model,
+        )
+        .unwrap();
+    let ds = data::load(&all, &opts).unwrap();
+    let (_, _, z2, _) = m.assign(&ds.x, ds.n);
+    assert_eq!(z.as_slice().unwrap(), &z2[..]);
+    std::fs::remove_dir_all(&dir).ok();
+}
