@@ -1,5 +1,7 @@
 //! UI flows of the desktop app, driven headlessly with egui_kittest.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use decscope::app::{AppDirs, DecApp, Tab};
@@ -1195,4 +1197,77 @@ fn steer_a_paused_run_on_text_merge_and_name() {
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// Model > Open on ten rows of a table reads them as the model reads new data (its
+/// fitted standardisation, not the ten rows' own): each row gets the cluster `predict`
+/// gives it among all the training rows. (With the rows' own standardisation, as
+/// before, this fails.)
+#[test]
+fn an_opened_model_reads_the_data_as_it_was_trained() {
+    let dir = std::env::temp_dir().join(format!("decscope-app-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows = common::wine_like(90);
+    let all = dir.join("all.csv");
+    std::fs::write(&all, rows.join("\n") + "\n").unwrap();
+    // Ten rows of one group: standardised by their own mean they would sit at the
+    // centre of the training data, between the clusters.
+    let picked: Vec<usize> = (0..10).map(|i| 3 * i + 1).collect();
+    let ten = dir.join("ten.csv");
+    let lines: Vec<&str> = picked.iter().map(|&i| rows[i].as_str()).collect();
+    std::fs::write(&ten, lines.join("\n") + "\n").unwrap();
+    let (model, table) = (dir.join("m"), dir.join("p.csv"));
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let run = |args: &[String]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let flags = "--label-col last --clusters 3 --dims 32,3 --finetune-iters 200 --max-iter 200 --update-interval 20 --kmeans-n-init 3 --no-baseline --quiet";
+    let mut train: Vec<String> = ["train", "--data", &p(&all), "--save", &p(&model)]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    train.extend(flags.split(' ').map(str::to_string));
+    run(&train);
+    let predict = [
+        "predict",
+        "--model",
+        &p(&model),
+        "--data",
+        &p(&all),
+        "--label-col",
+        "last",
+        "--out",
+        &p(&table),
+    ];
+    run(&predict.map(str::to_string));
+    let all_rows: Vec<u32> = std::fs::read_to_string(&table)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let expected: Vec<u32> = picked.iter().map(|&i| all_rows[i]).collect();
+    let opts = LoadOptions {
+        label_col: "last".parse().unwrap(),
+        ..Default::default()
+    };
+    let mut app = DecApp::new(data::load(&ten, &opts).unwrap());
+    app.load.label_col = "last".into();
+    app.load_model(&model);
+    assert_eq!(app.error, None);
+    let snap = app
+        .run
+        .snapshot
+        .clone()
+        .expect("the model's clusters are shown");
+    assert_eq!(snap.assignments.as_deref(), Some(&expected[..]));
+    std::fs::remove_dir_all(&dir).ok();
 }

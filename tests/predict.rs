@@ -164,29 +164,6 @@ fn library_subsets_agree(model_dir: &Path, all: &Path, n: usize, write: impl Fn(
     }
 }
 
-/// A wine-like table: three groups, 13 columns on scales from 0.1 to 1,000, label last.
-fn table(n: usize) -> Vec<String> {
-    let scales = [
-        13.0, 2.0, 2.4, 19.0, 100.0, 2.3, 2.0, 0.36, 1.6, 5.0, 0.96, 2.6, 750.0,
-    ];
-    let mut rows = Vec::new();
-    for i in 0..n {
-        let g = i % 3;
-        let cells: Vec<String> = scales
-            .iter()
-            .enumerate()
-            .map(|(j, s)| {
-                let wiggle = ((i * 31 + j * 17) % 23) as f32 / 23.0 - 0.5;
-                let shift = [0.0f32, 0.6, -0.6][g] * if j % 2 == 0 { 1.0 } else { -1.0 };
-                format!("{:.4}", s * (1.0 + shift + 0.3 * wiggle))
-            })
-            .chain([format!("class{g}")])
-            .collect();
-        rows.push(cells.join(","));
-    }
-    rows
-}
-
 fn write_rows(rows: &[String], idx: &[usize], path: &Path, header: Option<&str>) {
     let mut text = header.map(|h| format!("{h}\n")).unwrap_or_default();
     for &i in idx {
@@ -202,7 +179,7 @@ fn write_rows(rows: &[String], idx: &[usize], path: &Path, header: Option<&str>)
 fn a_table_predicts_every_subset_as_among_all_rows() {
     let dir = tmp("table");
     let n = 90;
-    let rows = table(n);
+    let rows = common::wine_like(n);
     let all = dir.join("wine.csv");
     write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
     let model = dir.join("m");
@@ -315,7 +292,7 @@ fn fails_with(out: &std::process::Output, phrases: &[&str]) {
 fn old_model_folders_and_mismatched_files_are_refused_in_one_line() {
     let dir = tmp("refuse");
     let n = 60;
-    let rows = table(n);
+    let rows = common::wine_like(n);
     let all = dir.join("wine.csv");
     write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
     let model = dir.join("m");
@@ -416,7 +393,7 @@ fn old_model_folders_and_mismatched_files_are_refused_in_one_line() {
 fn train_writes_assignments_and_embedding() {
     let dir = tmp("outputs");
     let n = 60;
-    let rows = table(n);
+    let rows = common::wine_like(n);
     let all = dir.join("wine.csv");
     write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
     let model = dir.join("m");

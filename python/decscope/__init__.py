@@ -23,50 +23,16 @@ import numpy as np
 from . import _decscope
 from ._decscope import Model
 
-try:  # scikit-learn is optional: with it, DEC is a full sklearn estimator.
-    from sklearn.base import (
-        BaseEstimator,
-        ClassNamePrefixFeaturesOutMixin,
-        ClusterMixin,
-        TransformerMixin,
-    )
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils import check_random_state
-    from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-
-    import sklearn
-
-    _SKLEARN = True
-except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    _SKLEARN = False
-
-    class BaseEstimator:
-        def get_params(self, deep=True):
-            import inspect
-
-            names = inspect.signature(type(self).__init__).parameters
-            return {k: getattr(self, k) for k in names if k != "self"}
-
-    class ClassNamePrefixFeaturesOutMixin:
-        pass
-
-    class ClusterMixin:
-        pass
-
-    class TransformerMixin:
-        pass
-
-    class NotFittedError(ValueError, AttributeError):
-        pass
-
-    def check_random_state(seed):
-        if seed is None or seed is np.random:
-            return np.random.mtrand._rand
-        if isinstance(seed, numbers.Integral):
-            return np.random.RandomState(seed)
-        if isinstance(seed, np.random.RandomState):
-            return seed
-        raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
+import sklearn
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 
 __all__ = ["DEC", "Model", "show", "__version__"]
@@ -277,20 +243,10 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         return json.dumps(s)
 
     def _check_X(self, X, reset):
-        """X validated by scikit-learn's own helpers (with it installed): a 2-D table
+        """X validated by scikit-learn's own helpers: a 2-D table
         through validate_data (n_features_in_, feature_names_in_), images (n, H, W[, C])
         through check_array; numeric dtypes kept as they are (bytes stay bytes for the
         `auto` preprocessing), NaN and infinity refused."""
-        if not _SKLEARN:
-            X = _as_array(X)
-            d = int(np.prod(X.shape[1:]))
-            if reset:
-                self.n_features_in_ = d
-            elif d != self.n_features_in_:
-                raise ValueError(
-                    f"X has {d} features, but DEC is expecting {self.n_features_in_} features as input."
-                )
-            return X
         _reject_sparse(X)
         if isinstance(X, np.ndarray):
             nd = X.ndim
@@ -349,15 +305,9 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         return self.fit(X, y).embedding_
 
     def _assign(self, X):
-        check_is_fitted(self, "model_") if _SKLEARN else self._require_fitted()
+        check_is_fitted(self, "model_")
         X = self._check_X(X, reset=False)
         return self.model_.assign(X, _shape(self.image_shape), self.preprocess)
-
-    def _require_fitted(self):
-        if not hasattr(self, "model_"):
-            raise NotFittedError(
-                "This DEC instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator."
-            )
 
     def _clustered(self, X, key):
         out = self._assign(X)[key]
@@ -429,10 +379,9 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
     # (BaseEstimator's state) travels too, and unpickling under another version warns.
     def __getstate__(self):
         # A copy: object.__getstate__ may hand back the instance's own __dict__.
-        state = dict(super().__getstate__()) if _SKLEARN else self.__dict__.copy()
+        state = dict(super().__getstate__())
         # BaseEstimator stamps only scikit-learn's own estimators; DEC stamps itself.
-        if _SKLEARN:
-            state["_sklearn_version"] = sklearn.__version__
+        state["_sklearn_version"] = sklearn.__version__
         state["_decscope_version"] = __version__
         model = state.pop("model_", None)
         if model is not None:
@@ -447,10 +396,7 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
     def __setstate__(self, state):
         files = state.pop("_model_files", None)
         _warn_if_other_versions(state.pop("_sklearn_version", None), state.pop("_decscope_version", None))
-        if _SKLEARN:
-            super().__setstate__(state)
-        else:
-            self.__dict__.update(state)
+        super().__setstate__(state)
         if files is not None:
             with tempfile.TemporaryDirectory() as d:
                 for f, b in files.items():
@@ -469,9 +415,7 @@ def _warn_if_other_versions(sklearn_version, decscope_version):
     own estimators (InconsistentVersionWarning)."""
     import warnings
 
-    if _SKLEARN and sklearn_version is not None and sklearn_version != sklearn.__version__:
-        from sklearn.exceptions import InconsistentVersionWarning
-
+    if sklearn_version is not None and sklearn_version != sklearn.__version__:
         warnings.warn(
             InconsistentVersionWarning(
                 estimator_name="DEC",

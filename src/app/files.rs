@@ -80,7 +80,9 @@ impl DecApp {
         Ok(ds.x)
     }
 
-    pub(super) fn load_model(&mut self, dir: &Path) {
+    /// Model > Open: the clusters of a saved model on the open dataset, its rows read
+    /// as the model reads new data ([`DecModel::load_options`]).
+    pub fn load_model(&mut self, dir: &Path) {
         let loaded = DecModel::load(dir)
             .map_err(|e| e.to_string())
             .and_then(|m| self.rows_for_model(&m, dir).map(|x| (m, x)));

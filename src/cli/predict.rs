@@ -19,6 +19,14 @@ pub struct PredictArgs {
     /// data have them).
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write the soft assignment q (n x k): float32 .npy when the name ends in
+    /// .npy, else CSV.
+    #[arg(long)]
+    pub proba: Option<PathBuf>,
+    /// Also write the embedding z (n x e): float32 .npy when the name ends in .npy,
+    /// else CSV.
+    #[arg(long)]
+    pub embedding: Option<PathBuf>,
 }
 
 /// The model at `dir` (it must have clusters) and the data it is to assign, checked
@@ -41,7 +49,13 @@ pub(super) fn model_and_data(
 
 pub fn predict(a: PredictArgs) -> Result<()> {
     let (model, ds) = model_and_data(&a.model, &a.data)?;
-    let (labels, conf, _) = model.predict(&ds.x, ds.n);
+    let (labels, conf, z, q) = model.assign(&ds.x, ds.n);
+    if let Some(path) = &a.proba {
+        decscope::data::write_matrix(path, &q, model.n_clusters(), "q")?;
+    }
+    if let Some(path) = &a.embedding {
+        decscope::data::write_matrix(path, &z, model.ae.encoder.n_out(), "z")?;
+    }
     let names = &model.curation.names;
     let table = decscope::data::assignments_csv(&ds, &labels, &conf, names)?;
     std::fs::write(&a.out, table).with_context(|| format!("writing {}", a.out.display()))?;

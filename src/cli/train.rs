@@ -442,7 +442,7 @@ fn write_outputs(a: &TrainArgs, ds: &Dataset, out: &RunOutput) -> Result<()> {
         eprintln!("  assignments written to {}", path.display());
     }
     if let Some(path) = &a.embedding {
-        decscope::data::write_matrix(path, &out.z, out.model.ae.encoder.n_out())?;
+        decscope::data::write_matrix(path, &out.z, out.model.ae.encoder.n_out(), "z")?;
         eprintln!("  embedding written to {}", path.display());
     }
     Ok(())

@@ -11,8 +11,9 @@ use std::path::Path;
 use super::{DataError, Dataset};
 
 /// Write the rows of `x` (`n x cols`, row-major) to `path`: a float32 `.npy` array of
-/// shape `(n, cols)` when the name ends in `.npy`, else CSV with a header `z0,z1,...`.
-pub fn write_matrix(path: &Path, x: &[f32], cols: usize) -> Result<(), DataError> {
+/// shape `(n, cols)` when the name ends in `.npy`, else CSV with a header
+/// `{prefix}0,{prefix}1,...` (`z` for an embedding, `q` for soft assignments).
+pub fn write_matrix(path: &Path, x: &[f32], cols: usize, prefix: &str) -> Result<(), DataError> {
     let invalid = |reason: String| DataError::Invalid {
         path: path.to_path_buf(),
         reason,
@@ -27,7 +28,7 @@ pub fn write_matrix(path: &Path, x: &[f32], cols: usize) -> Result<(), DataError
         return ndarray_npy::write_npy(path, &a).map_err(|e| invalid(e.to_string()));
     }
     let mut out = (0..cols)
-        .map(|j| format!("z{j}"))
+        .map(|j| format!("{prefix}{j}"))
         .collect::<Vec<_>>()
         .join(",");
     out.push('\n');
