@@ -21,6 +21,9 @@ Usage (from the repository root, after `cargo build --release`; needs numpy, and
 scikit-learn for wine):
 
     python3 benches/subsets.py [--only wine,mnist,hog,reuters] [--old BIN] [--out DIR]
+                               [--reuse]
+
+`--reuse` predicts with a model an earlier run left under --out instead of training.
 """
 
 import csv
@@ -45,11 +48,15 @@ def subsets(n):
     return [("one row", np.array([7])), ("ten rows", np.arange(20, 30)), ("shuffled half", half)]
 
 
+class Failed(Exception):
+    pass
+
+
 def run(args):
     t = time.time()
     out = subprocess.run(args, capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{out.stderr}")
+        raise Failed(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
     return out.stdout + out.stderr, time.time() - t
 
 
@@ -124,16 +131,20 @@ def predict(exe, model, path, load, q=None):
     return clusters, conf, (np.load(q) if q is not None else None)
 
 
-def measure(name, spec, out, old):
+def measure(name, spec, out, old, reuse):
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     everything = os.path.join(d, "all." + spec["ext"])
     spec["write"](np.arange(spec["n"]), everything)
     model = os.path.join(d, "model")
-    log, secs = run([DECSCOPE, "train", "--quiet", "--data", everything, "--seed", "0",
-                     "--save", model] + spec["load"] + spec["train"])
-    pre = next((l.split(":")[0].strip() for l in log.splitlines() if "preprocessing" in l), "?")
-    acc = next((l for l in log.splitlines() if l.startswith("DEC") and "ACC" in l), "").strip()
+    if reuse and os.path.exists(os.path.join(model, "model.json")):
+        log, secs = run([DECSCOPE, "inspect", "--model", model])
+        pre, acc = log.splitlines()[1].strip(), "model reused"
+    else:
+        log, secs = run([DECSCOPE, "train", "--quiet", "--data", everything, "--seed", "0",
+                         "--save", model] + spec["load"] + spec["train"])
+        pre = next((l.split(":")[0].strip() for l in log.splitlines() if "preprocessing" in l), "?")
+        acc = next((l.strip() for l in log.splitlines() if l.split()[:1] == ["DEC"] and len(l.split()) == 4), "")
     c_all, f_all, q_all = predict(DECSCOPE, model, everything, spec["load"], os.path.join(d, "q-all.npy"))
     if old:
         o_all = predict(old, model, everything, spec["load"])
@@ -146,16 +157,19 @@ def measure(name, spec, out, old):
         q_wrong = int(np.sum(np.any(q.view(np.uint32) != q_all[idx].view(np.uint32), axis=1)))
         line = f"  {label:>13} ({len(idx):>5} rows): cluster differs {wrong}, q differs (bits) {q_wrong}"
         if old:
-            oc, of, _ = predict(old, model, part, spec["load"])
-            o_wrong = sum(oc[r] != o_all[0][i] or of[r] != o_all[1][i] for r, i in enumerate(idx))
-            o_moved = sum(oc[r] != o_all[0][i] for r, i in enumerate(idx))
-            line += f"; old binary: cluster or confidence differs {o_wrong}, cluster {o_moved}"
+            try:
+                oc, of, _ = predict(old, model, part, spec["load"])
+                o_wrong = sum(oc[r] != o_all[0][i] or of[r] != o_all[1][i] for r, i in enumerate(idx))
+                o_moved = sum(oc[r] != o_all[0][i] for r, i in enumerate(idx))
+                line += f"; old binary: cluster or confidence differs {o_wrong}, cluster {o_moved}"
+            except Failed as e:
+                line += f"; old binary: fails ({e})"
         print(line, flush=True)
 
 
 def main():
     args = sys.argv[1:]
-    only, old, out = None, None, os.path.join(TARGET, "subsets")
+    only, old, out, reuse = None, None, os.path.join(TARGET, "subsets"), False
     while args:
         a = args.pop(0)
         if a == "--only":
@@ -164,6 +178,8 @@ def main():
             old = args.pop(0)
         elif a == "--out":
             out = args.pop(0)
+        elif a == "--reuse":
+            reuse = True
         else:
             sys.exit(f"unknown argument {a}; see the docstring")
     makers = {"wine": wine, "mnist": lambda o: images(o, False),
@@ -175,7 +191,10 @@ def main():
         if spec is None:
             print(f"\n{name}: skipped (source missing)")
             continue
-        measure(name, spec, out, old)
+        try:
+            measure(name, spec, out, old, reuse)
+        except Failed as e:
+            print(f"\n{name}: failed: {e}")
 
 
 if __name__ == "__main__":

@@ -285,18 +285,58 @@ fn fails_with(out: &std::process::Output, phrases: &[&str]) {
     }
 }
 
-/// A model folder from before models kept their preprocessing (no preprocess.json) is
-/// refused by `predict` with one line saying why and what to do; a file whose columns
-/// or kind do not match the model is refused naming the mismatch.
-#[test]
-fn old_model_folders_and_mismatched_files_are_refused_in_one_line() {
-    let dir = tmp("refuse");
-    let n = 60;
-    let rows = common::wine_like(n);
+/// A model of 60 wine-like rows in a fresh folder `name`: (folder, rows, data, model).
+fn table_model(name: &str) -> (PathBuf, Vec<String>, PathBuf, PathBuf) {
+    let dir = tmp(name);
+    let rows = common::wine_like(60);
     let all = dir.join("wine.csv");
-    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
+    write_rows(&rows, &(0..60).collect::<Vec<_>>(), &all, None);
     let model = dir.join("m");
     train(&all, &model, 3, &["--label-col", "last"]);
+    (dir, rows, all, model)
+}
+
+/// A model folder as the previous release wrote it (no preprocess.json) is refused by
+/// `predict` with one line saying why and what to do, and nothing is written.
+#[test]
+fn old_model_folders_are_refused_in_one_line() {
+    let (dir, _, all, model) = table_model("old");
+    std::fs::remove_file(model.join("preprocess.json")).unwrap();
+    let out = dir.join("o.csv");
+    let (m, a, o) = (
+        model.to_str().unwrap(),
+        all.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let r = decscope(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        a,
+        "--label-col",
+        "last",
+        "--out",
+        o,
+    ]);
+    fails_with(
+        &r,
+        &[
+            "saved without its preprocessing",
+            "preprocess.json",
+            "train --save",
+        ],
+    );
+    assert!(!out.exists(), "nothing written for a refused model");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A file whose columns or kind do not match the model, or another scaling asked for,
+/// is refused in one line naming the mismatch.
+#[test]
+fn mismatched_files_are_refused_in_one_line() {
+    let (dir, rows, all, model) = table_model("refuse");
+    let n = rows.len();
     let out = dir.join("o.csv");
     let (m, a, o) = (
         model.to_str().unwrap(),
@@ -362,28 +402,6 @@ fn old_model_folders_and_mismatched_files_are_refused_in_one_line() {
         o,
     ]);
     fails_with(&r, &["--preprocess l2-rows", "standardize"]);
-    // The folder as the previous release wrote it.
-    std::fs::remove_file(model.join("preprocess.json")).unwrap();
-    let r = decscope(&[
-        "predict",
-        "--model",
-        m,
-        "--data",
-        a,
-        "--label-col",
-        "last",
-        "--out",
-        o,
-    ]);
-    fails_with(
-        &r,
-        &[
-            "saved without its preprocessing",
-            "preprocess.json",
-            "train --save",
-        ],
-    );
-    assert!(!out.exists(), "nothing written for a refused model");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -434,5 +452,37 @@ fn train_writes_assignments_and_embedding() {
     let ds = data::load(&all, &opts).unwrap();
     let (_, _, z2, _) = m.assign(&ds.x, ds.n);
     assert_eq!(z.as_slice().unwrap(), &z2[..]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--missing mean` keeps the training rows' column means: a new row's gap is filled
+/// with them (a row alone has no other values to take a mean of).
+#[test]
+fn missing_values_of_new_rows_are_filled_with_the_training_means() {
+    let dir = tmp("missing");
+    let train_csv = dir.join("train.csv");
+    std::fs::write(&train_csv, "a,b\n1,10\n3,\n5,30\n7,40\n").unwrap();
+    let opts = LoadOptions {
+        missing: data::Missing::Mean,
+        preprocessing: Preprocessing::None,
+        label_col: "none".parse().unwrap(),
+        ..Default::default()
+    };
+    let ds = data::load(&train_csv, &opts).unwrap();
+    let fitted = ds.fitted.clone().unwrap();
+    // Column b's present values are 10, 30 and 40: mean 80 / 3.
+    assert_eq!(
+        fitted.missing.means.as_deref(),
+        Some(&[4.0, 80.0 / 3.0][..])
+    );
+    let new_csv = dir.join("new.csv");
+    std::fs::write(&new_csv, "a,b\n,20\n").unwrap();
+    let with_model = LoadOptions {
+        fitted: Some(fitted),
+        label_col: "none".parse().unwrap(),
+        ..Default::default()
+    };
+    let one = data::load(&new_csv, &with_model).unwrap();
+    assert_eq!(one.x, vec![4.0, 20.0]);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,8 +3,10 @@
 //!
 //! Layout of a model folder: `model.safetensors` (tensors `encoder.L.weight`,
 //! `encoder.L.bias`, `decoder.L.weight`, `decoder.L.bias`, each weight stored
-//! `n_in x n_out`, and `centroids` `k x e` when clustering has run) and
-//! `model.json` (dims, activations, alpha, the run configuration and dataset summary).
+//! `n_in x n_out`, and `centroids` `k x e` when clustering has run),
+//! `model.json` (dims, activations, alpha, the run configuration, its settings and the
+//! dataset summary) and `preprocess.json` (the preprocessing fitted on the training
+//! data, [`crate::data::fitted`], applied unchanged to new data).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
