@@ -21,7 +21,7 @@ use egui::{Color32, RichText};
 use super::DecApp;
 use super::state::RunView;
 use super::worker::Worker;
-use crate::engine::constraints::{Constraint, Constraints, DEFAULT_WEIGHT, Link};
+use crate::engine::constraints::{Added, Constraint, Constraints, DEFAULT_WEIGHT, Link, add_pairs};
 use crate::engine::dec::{hard_labels, soft_assign};
 use crate::engine::edit::{ClusterState, Edit, History};
 use crate::engine::model::EditMark;
@@ -215,25 +215,24 @@ impl SteerView {
     /// Must-link every two of `selection` (its first [`MAX_PICKS`] samples).
     pub fn must_link(&mut self, selection: &[usize]) {
         let picks = &selection[..selection.len().min(MAX_PICKS)];
-        let before = self.constraints.len();
-        for (a, &i) in picks.iter().enumerate() {
-            for &j in &picks[a + 1..] {
-                self.constraints.push(Constraint {
-                    i,
-                    j,
-                    link: Link::Must,
-                });
-            }
-        }
+        let pairs = picks.iter().enumerate().flat_map(|(a, &i)| {
+            picks[a + 1..].iter().map(move |&j| Constraint {
+                i,
+                j,
+                link: Link::Must,
+            })
+        });
+        let added = add_pairs(&mut self.constraints, pairs);
         self.note = format!(
-            "{} must-link pair(s) among {} sample(s){}",
-            self.constraints.len() - before,
+            "{} must-link pair(s) among {} sample(s){}{}",
+            added.new,
             picks.len(),
             if selection.len() > picks.len() {
                 format!(" (the first {MAX_PICKS} of the selection)")
             } else {
                 String::new()
-            }
+            },
+            added_note(added, "cannot")
         );
     }
 
@@ -245,20 +244,20 @@ impl SteerView {
             .collect();
         members.sort_by(|&x, &y| conf[y].total_cmp(&conf[x]).then(x.cmp(&y)));
         members.truncate(CANNOT_PARTNERS);
-        let before = self.constraints.len();
-        for &i in &selection[..selection.len().min(MAX_PICKS)] {
-            for &j in &members {
-                self.constraints.push(Constraint {
-                    i,
-                    j,
-                    link: Link::Cannot,
-                });
-            }
-        }
+        let picks = &selection[..selection.len().min(MAX_PICKS)];
+        let pairs = picks.iter().flat_map(|&i| {
+            members.iter().map(move |&j| Constraint {
+                i,
+                j,
+                link: Link::Cannot,
+            })
+        });
+        let added = add_pairs(&mut self.constraints, pairs);
         self.note = format!(
-            "{} cannot-link pair(s) between the selection and cluster {cluster}'s {} most confident members",
-            self.constraints.len() - before,
-            members.len()
+            "{} cannot-link pair(s) between the selection and cluster {cluster}'s {} most confident members{}",
+            added.new,
+            members.len(),
+            added_note(added, "must")
         );
     }
 
@@ -720,6 +719,22 @@ fn describe(cmd: &Steer) -> String {
     }
 }
 
+/// What a pick left alone or turned, for the status note (empty when nothing was).
+fn added_note(added: Added, other: &str) -> String {
+    let mut parts = Vec::new();
+    if added.already > 0 {
+        parts.push(format!("{} already picked", added.already));
+    }
+    if added.turned > 0 {
+        parts.push(format!("{} turned from {other}-link", added.turned));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", parts.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,5 +756,32 @@ mod tests {
             .map(|c| (c.i, c.j))
             .collect();
         assert_eq!(cannot, vec![(4, 2), (4, 3), (4, 0)]);
+    }
+
+    /// Picking the same samples twice adds no pair twice; picking a pair again with the
+    /// other link turns it (before, the pairs doubled and one pair could be both).
+    #[test]
+    fn a_pair_is_kept_once_and_the_last_link_wins() {
+        let mut v = SteerView::default();
+        v.must_link(&[4, 7, 9]);
+        v.must_link(&[9, 7, 4]);
+        assert_eq!(v.constraints.len(), 3, "{:?}", v.constraints);
+        assert!(v.note.contains("0 must-link pair(s)"), "{}", v.note);
+        assert!(v.note.contains("3 already picked"), "{}", v.note);
+        // Sample 7 is cluster 1's most confident member: (4, 7) turns to cannot-link.
+        let a = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+        let q = [0.5; 10];
+        v.cannot_link(&[4], 1, &a, &q);
+        assert_eq!(v.constraints.len(), 3, "{:?}", v.constraints);
+        let link = |x: usize, y: usize| {
+            v.constraints
+                .iter()
+                .filter(|c| (c.i, c.j) == (x, y) || (c.i, c.j) == (y, x))
+                .map(|c| c.link)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(link(4, 7), vec![Link::Cannot]);
+        assert_eq!(link(4, 9), vec![Link::Must]);
+        assert!(v.note.contains("1 turned from must-link"), "{}", v.note);
     }
 }

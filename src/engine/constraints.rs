@@ -80,6 +80,45 @@ impl Constraints {
     }
 }
 
+/// What [`add_pairs`] did with the pairs it was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Added {
+    /// Pairs that were not there before.
+    pub new: usize,
+    /// Pairs already there with the same link, left as they were.
+    pub already: usize,
+    /// Pairs there with the other link, turned to the new one.
+    pub turned: usize,
+}
+
+/// Add `new` pairs to `pairs`: a pair of the same two samples (in either order) is
+/// kept once, and a pair picked again with the other link takes that link (the last
+/// pick wins), so no pair is counted twice and none is both must- and cannot-link.
+pub fn add_pairs(pairs: &mut Vec<Constraint>, new: impl IntoIterator<Item = Constraint>) -> Added {
+    let key = |c: &Constraint| (c.i.min(c.j), c.i.max(c.j));
+    let mut at: std::collections::HashMap<(usize, usize), usize> =
+        pairs.iter().enumerate().map(|(n, c)| (key(c), n)).collect();
+    let mut added = Added::default();
+    for c in new {
+        if c.i == c.j {
+            continue;
+        }
+        match at.get(&key(&c)) {
+            Some(&n) if pairs[n].link == c.link => added.already += 1,
+            Some(&n) => {
+                pairs[n].link = c.link;
+                added.turned += 1;
+            }
+            None => {
+                at.insert(key(&c), pairs.len());
+                pairs.push(c);
+                added.new += 1;
+            }
+        }
+    }
+    added
+}
+
 /// The pairs of one step: the distinct samples they touch (`rows`, rows of the data)
 /// and the pairs renumbered into `rows`.
 #[derive(Clone, Debug, Default, PartialEq)]

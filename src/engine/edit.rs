@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::dec::{hard_labels, soft_assign};
-use crate::engine::kmeans::{KMeansParams, kmeans};
+use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans};
 
 /// Centroids (`k x e`, row-major) and a name per cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -230,14 +230,24 @@ fn split(
             into,
         });
     }
-    let mut p = KMeansParams::new(into);
-    p.seed = seed;
-    p.n_init = 10;
-    let r = kmeans(&rows, e, &p);
+    let r = split_kmeans(&rows, e, into, seed);
     s.centroids[c * e..(c + 1) * e].copy_from_slice(&r.centroids[..e]);
     s.centroids.extend_from_slice(&r.centroids[e..]);
     s.names.extend(std::iter::repeat_n(None, into - 1));
     Ok(())
+}
+
+/// Restarts of the k-means that splits a cluster.
+pub const SPLIT_RESTARTS: usize = 10;
+
+/// The k-means that splits a cluster's members (`rows`, `m x e`) into `into`: the one
+/// [`Edit::Split`] makes and [`crate::engine::suggest`] rates, so a suggestion's
+/// evidence describes the split that applying it makes.
+pub fn split_kmeans(rows: &[f32], e: usize, into: usize, seed: u64) -> KMeansResult {
+    let mut p = KMeansParams::new(into);
+    p.seed = seed;
+    p.n_init = SPLIT_RESTARTS;
+    kmeans(rows, e, &p)
 }
 
 /// A new, unnamed cluster at the mean z of `samples`.
