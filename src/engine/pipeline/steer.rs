@@ -135,12 +135,24 @@ impl Steering {
         let mut lines = Vec::new();
         for cmd in cmds {
             let line = match cmd {
-                Steer::Edit(edit) => {
-                    self.redo.clear();
-                    self.edit(edit, mu, e, z, alpha, step)
-                }
+                // A new edit clears the redo stack only when it is made: a refused
+                // one changes nothing, the redo stack included.
+                Steer::Edit(edit) => match self.edit(edit, mu, e, z, alpha, step) {
+                    Ok(what) => {
+                        self.redo.clear();
+                        what
+                    }
+                    Err(why) => why,
+                },
+                // A redo that cannot be made now stays on the stack for later.
                 Steer::Redo => match self.redo.pop() {
-                    Some(edit) => format!("redo: {}", self.edit(edit, mu, e, z, alpha, step)),
+                    Some(edit) => match self.edit(edit.clone(), mu, e, z, alpha, step) {
+                        Ok(what) => format!("redo: {what}"),
+                        Err(why) => {
+                            self.redo.push(edit);
+                            format!("redo refused: {why}")
+                        }
+                    },
                     None => "nothing to redo".into(),
                 },
                 Steer::Undo => self.undo(mu),
@@ -179,7 +191,7 @@ impl Steering {
         z: &[f32],
         alpha: f32,
         step: usize,
-    ) -> String {
+    ) -> Result<String, String> {
         let before = ClusterState {
             centroids: mu.clone(),
             e,
@@ -195,9 +207,9 @@ impl Steering {
                     edit: edit.clone(),
                 });
                 self.undo.push((before, edit));
-                what
+                Ok(what)
             }
-            Err(err) => format!("cannot {edit}: {err}"),
+            Err(err) => Err(format!("cannot {edit}: {err}")),
         }
     }
 
@@ -229,6 +241,36 @@ impl Steering {
 mod tests {
     use super::*;
     use crate::engine::constraints::{Constraint, Link};
+
+    /// A refused edit leaves the redo stack as it was, and a redo that cannot be made
+    /// now (its cluster has too few members on this Z) stays there for later; before,
+    /// the first cleared it and the second dropped the edit.
+    #[test]
+    fn refused_edits_and_redos_keep_the_redo_stack() {
+        let (mut s, mut mu, z) = setup();
+        let mut pairs = Constraints::default();
+        let split = Edit::Split {
+            cluster: 1,
+            into: 2,
+            seed: 0,
+        };
+        let mut go = |s: &mut Steering, cmd: Steer, z: &[f32], mu: &mut Vec<f32>| {
+            s.apply(vec![cmd], mu, 1, z, 1.0, 10, &mut pairs).lines
+        };
+        go(&mut s, Steer::Edit(split), &z, &mut mu);
+        go(&mut s, Steer::Undo, &z, &mut mu);
+        let refused = go(&mut s, Steer::Edit(Edit::Merge { a: 0, b: 0 }), &z, &mut mu);
+        assert!(refused[0].starts_with("cannot merge"), "{refused:?}");
+        assert!(s.can_redo(), "a refused edit cleared the redo stack");
+        // On this Z cluster 1 (at 9.5) holds one sample: the split cannot be redone.
+        let lonely = [0.0, 1.0, 2.0, 10.0];
+        let r = go(&mut s, Steer::Redo, &lonely, &mut mu);
+        assert!(r[0].starts_with("redo refused: cannot split"), "{r:?}");
+        assert!(s.can_redo(), "a refused redo dropped the edit");
+        let r = go(&mut s, Steer::Redo, &z, &mut mu);
+        assert_eq!(r, vec!["redo: split cluster 1 into 2"]);
+        assert_eq!(mu.len(), 3);
+    }
 
     /// Four points on a line in 1-D Z and two clusters at 0 and 10.
     fn setup() -> (Steering, Vec<f32>, Vec<f32>) {
