@@ -412,3 +412,42 @@ fn steering_a_paused_dec_applies_at_once_and_undo_restores_it() {
     let at_120 = r.history.iter().filter(|h| h.step == 120).count();
     assert_eq!(at_120, 3, "the update, then P again after each change");
 }
+
+/// A model resumed with a cluster that has no members (an edit left it empty) goes on
+/// training: the guard says the cluster is empty once and does not count it as a
+/// collapse (before, DEC stopped at its first update, having run 0 steps).
+#[test]
+fn a_resumed_model_with_an_empty_cluster_goes_on() {
+    let (ds, mut cfg, ae) = steering_setup();
+    cfg.cluster.max_iter = 80;
+    let plain = run(&ds, &cfg, ae, &mut NullSink, &Control::default()).unwrap();
+    let mut model = plain.model.clone();
+    let e = model.ae.encoder.n_out();
+    // An eleventh centroid far from every embedding: nobody's nearest.
+    model.centroids.extend(std::iter::repeat_n(1.0e4f32, e));
+    model.curation.names.clear();
+    let mut resumed_cfg = cfg.clone();
+    resumed_cfg.n_clusters = 11;
+    let out = run(
+        &ds,
+        &resumed_cfg,
+        AeSource::Resume(Box::new(Resume::from_model(&model, "test".into()))),
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap();
+    let f = &out.report.final_;
+    assert_eq!(f.iterations, 80, "{f:?}");
+    let empty: Vec<&str> = out
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.cluster == Some(10))
+        .map(|w| w.message.as_str())
+        .collect();
+    assert_eq!(empty.len(), 1, "{:?}", out.report.warnings);
+    assert!(
+        empty[0].contains("cluster 10 has had no members"),
+        "{empty:?}"
+    );
+}

@@ -302,6 +302,12 @@ fn stack_rows<'a>(buf: &'a mut Vec<f32>, batch: &'a [f32], pairs: Option<&[f32]>
     }
 }
 
+/// The optimizer slot of the centroids in a DEC step with `encoder` (after the
+/// encoder's `2L` weight and bias slots).
+pub fn centroid_slot(encoder: &Mlp) -> usize {
+    2 * encoder.layers.len()
+}
+
 /// One optimizer step on the gradients a DEC step left: the encoder's (slots `0..2L`),
 /// the centroids' (`2L`) and the decoder's (IDEC, `2L+1..`).
 fn apply_updates(
@@ -312,7 +318,7 @@ fn apply_updates(
 ) {
     opt.begin_step();
     encoder.apply_grads(ws, opt, 0);
-    let slot_mu = 2 * encoder.layers.len();
+    let slot_mu = centroid_slot(encoder);
     opt.update(slot_mu, mu, dmu);
     if let Some((dec, dws)) = decoder {
         dec.apply_grads(dws, opt, slot_mu + 1);

@@ -80,6 +80,15 @@ impl Optimizer {
         self.t += 1;
     }
 
+    /// Forget the moments of tensor number `slot`: its next update starts them afresh
+    /// (when the tensor's rows stopped meaning what they meant, e.g. centroids after a
+    /// hand edit renumbered or replaced them).
+    pub fn reset_slot(&mut self, slot: usize) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Slot::default();
+        }
+    }
+
     /// Update parameter tensor number `slot` with its gradient.
     pub fn update(&mut self, slot: usize, w: &mut [f32], g: &[f32]) {
         if self.slots.len() <= slot {
@@ -176,5 +185,27 @@ mod tests {
         o.begin_step();
         o.update(0, &mut w, &g);
         assert!((w[0] - 0.48).abs() < 1e-5, "{}", w[0]);
+    }
+
+    /// After `reset_slot` an SGD step with momentum moves by lr x g alone, as the very
+    /// first step does (0.9 x the old momentum no longer adds to it).
+    #[test]
+    fn a_reset_slot_starts_its_moments_afresh() {
+        let mut opt = Optimizer::new(OptimizerConfig::Sgd {
+            lr: 0.5,
+            momentum: 0.9,
+        });
+        let mut w = vec![1.0f32];
+        for _ in 0..3 {
+            opt.begin_step();
+            opt.update(0, &mut w, &[1.0]);
+        }
+        // Momenta 1, 1.9, 2.71: w = 1 - 0.5 x 5.61.
+        assert!((w[0] - (1.0 - 0.5 * 5.61)).abs() < 1e-6, "{w:?}");
+        opt.reset_slot(0);
+        let before = w[0];
+        opt.begin_step();
+        opt.update(0, &mut w, &[1.0]);
+        assert_eq!(w[0], before - 0.5);
     }
 }

@@ -189,11 +189,12 @@ impl Tracker {
     }
 
     /// The clusters were steered (now `k` of them): the collapse guard measures from
-    /// the next update's sizes, and the last healthy state is the edited one.
-    fn reshape(&mut self, k: usize) {
+    /// the next update's sizes, and the last healthy state is the edited one (a
+    /// collapse after the edit goes back to it, not to nothing).
+    fn reshape(&mut self, k: usize, edited: Healthy) {
         self.k = k;
         self.warned = vec![false; k];
-        self.healthy = None;
+        self.healthy = Some(edited);
         self.rebase = true;
     }
 
@@ -318,7 +319,26 @@ impl Tracker {
         ctx: &mut Ctx,
     ) -> bool {
         let sizes = cluster_sizes(&self.prev, self.k);
+        // A cluster that was already empty when the guard began measuring (a hand edit
+        // or a resumed model left it so) has lost nothing: it is said once, and DEC
+        // goes on (it may gain members). Stopping on it ended a run at the edit itself.
+        for j in (0..self.k).filter(|&j| self.init_sizes[j] == 0 && sizes[j] == 0) {
+            if !std::mem::replace(&mut self.warned[j], true) {
+                let step = self.step0 + it;
+                ctx.warn(RunWarning {
+                    kind: WarningKind::Collapse,
+                    step,
+                    cluster: Some(j),
+                    size: Some(0),
+                    message: format!(
+                        "cluster {j} has had no members since {} (DEC step {step}); DEC goes on and it may gain some, or remove it with an edit",
+                        self.start
+                    ),
+                });
+            }
+        }
         let collapsed: Vec<usize> = (0..self.k)
+            .filter(|&j| self.init_sizes[j] > 0)
             .filter(|&j| sizes[j] == 0 || (sizes[j] as f64) < self.thresholds[j])
             .collect();
         for &j in &collapsed {
@@ -528,6 +548,7 @@ impl Dec<'_> {
         let z = self.ae.encode(&self.ds.x, self.ds.n);
         let step = self.t.step0 + it;
         let alpha = self.cfg.cluster.alpha;
+        let mu_before = self.mu.clone();
         let done = self.steering.apply(
             cmds,
             &mut self.mu,
@@ -545,7 +566,22 @@ impl Dec<'_> {
         if done.reshaped {
             self.trainer.reshape(&self.cfg, &self.ae, self.k, self.bsz);
         }
-        self.t.reshape(self.k);
+        // Only a change of the clusters restarts the collapse guard (a name or new
+        // pairs leave it, and its last healthy state, as they were).
+        if self.mu != mu_before {
+            // The centroids' momentum belonged to the rows as they were: after a merge
+            // and a split in one batch (k unchanged) it would drive other clusters.
+            self.trainer
+                .opt
+                .reset_slot(crate::engine::dec::centroid_slot(&self.ae.encoder));
+            let idec = self.cfg.method == Method::Idec;
+            let edited = (
+                self.ae.encoder.clone(),
+                idec.then(|| self.ae.decoder.clone()),
+                self.mu.clone(),
+            );
+            self.t.reshape(self.k, edited);
+        }
         for line in &done.lines {
             ctx.sink
                 .event(Event::Message(format!("DEC step {step}: {line}")));
