@@ -12,6 +12,7 @@ use decscope::engine::pipeline::{
     AeSource, Control, Controller, Event, LiveReason, LiveState, NullSink, Resume, RunOutput, Sink,
     Steer, control_channel, pretrain_autoencoder, run,
 };
+use decscope::engine::report::WarningKind;
 
 mod common;
 use common::mnist;
@@ -450,4 +451,14 @@ fn a_resumed_model_with_an_empty_cluster_goes_on() {
         empty[0].contains("cluster 10 has had no members"),
         "{empty:?}"
     );
+    // tol 0: not converged, and the warning's step is the run's last in the history's
+    // numbering (the model's 80 steps, then 80 more), not this run's count alone.
+    let nc: Vec<usize> = out
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::NotConverged)
+        .map(|w| w.step)
+        .collect();
+    assert_eq!(nc, vec![160], "{:?}", out.report.warnings);
 }

@@ -381,7 +381,7 @@ impl Tracker {
             .collect();
         RunWarning {
             kind: WarningKind::NotConverged,
-            step: iterations,
+            step: self.step0 + iterations,
             cluster: None,
             size: None,
             message: format!(

@@ -419,12 +419,12 @@ fn init_centroids(
 fn below_start(
     s: Option<crate::engine::metrics::Scores>,
     start: Option<crate::engine::metrics::Scores>,
-    iterations: usize,
+    step: usize,
 ) -> Option<RunWarning> {
     let (s, start) = (s?, start?);
     (s.acc < start.acc - 0.005).then(|| RunWarning {
         kind: WarningKind::BelowStart,
-        step: iterations,
+        step,
         cluster: None,
         size: None,
         message: format!(
@@ -456,14 +456,16 @@ fn finish(
     let (assignments, confidence) = hard_labels(&q, k);
     let truth = ds.labels.as_deref();
     let s = truth.map(|t| scores(t, &assignments));
-    if let Some(w) = below_start(s, ctx.baselines.ae_kmeans, iterations) {
+    // Steps as the run's history numbers them (a resumed run goes on from its model's).
+    let last_step = ctx.dec_step0 + iterations;
+    if let Some(w) = below_start(s, ctx.baselines.ae_kmeans, last_step) {
         ctx.warn(w);
     }
     ctx.timing.total_s = ctx.elapsed();
     ctx.phase(Phase::Done, 0);
     ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
         phase: Phase::Done,
-        step: iterations,
+        step: last_step,
         z: z.clone(),
         e: dec.ae.encoder.n_out(),
         assignments: Some(assignments.clone()),
