@@ -350,6 +350,22 @@ fn remove(s: &mut ClusterState, c: usize) {
     s.names.remove(c);
 }
 
+/// Where each of the `k` clusters before `edit` is after it: `Some(new number)`, or
+/// `None` for a removed one. A merged-away cluster maps to the one it joined; a split
+/// or an added cluster only appends, so the old numbers stay.
+pub fn renumbering(edit: &Edit, k: usize) -> Vec<Option<usize>> {
+    let shift = |gone: usize| move |i: usize| if i > gone { i - 1 } else { i };
+    match *edit {
+        Edit::Merge { a, b } => (0..k)
+            .map(|i| Some(shift(b)(if i == b { a } else { i })))
+            .collect(),
+        Edit::Remove { cluster } => (0..k)
+            .map(|i| (i != cluster).then(|| shift(cluster)(i)))
+            .collect(),
+        Edit::Split { .. } | Edit::Add { .. } | Edit::Name { .. } => (0..k).map(Some).collect(),
+    }
+}
+
 /// The states a clustering went through by edits, with undo and redo.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct History {
@@ -474,6 +490,26 @@ mod tests {
                 into: 2
             }
         );
+    }
+
+    /// Renumbering by hand: merging 1 into 3 of 5 moves 1 to 3, then 3 and 4 down by
+    /// one (1 -> 2); removing 0 of 3 drops it and moves the rest down.
+    #[test]
+    fn renumbering_follows_merges_and_removals() {
+        assert_eq!(
+            renumbering(&Edit::Merge { a: 3, b: 1 }, 5),
+            vec![Some(0), Some(2), Some(1), Some(2), Some(3)]
+        );
+        assert_eq!(
+            renumbering(&Edit::Remove { cluster: 0 }, 3),
+            vec![None, Some(0), Some(1)]
+        );
+        let split = Edit::Split {
+            cluster: 1,
+            into: 3,
+            seed: 0,
+        };
+        assert_eq!(renumbering(&split, 2), vec![Some(0), Some(1)]);
     }
 
     #[test]

@@ -188,6 +188,19 @@ impl Tracker {
         }
     }
 
+    /// The last update's labels in the numbering after hand steering (`renumber`: old
+    /// number -> new, `None` for a cluster gone), so the next update's "labels changed"
+    /// counts the samples that moved, not the ones an edit renumbered.
+    fn renumber(&mut self, renumber: &[Option<usize>]) {
+        for l in &mut self.prev {
+            *l = renumber
+                .get(*l as usize)
+                .copied()
+                .flatten()
+                .map_or(u32::MAX, |j| j as u32);
+        }
+    }
+
     /// The clusters were steered (now `k` of them): the collapse guard measures from
     /// the next update's sizes, and the last healthy state is the edited one (a
     /// collapse after the edit goes back to it, not to nothing).
@@ -582,6 +595,7 @@ impl Dec<'_> {
             );
             self.t.reshape(self.k, edited);
         }
+        self.t.renumber(&done.renumber);
         for line in &done.lines {
             ctx.sink
                 .event(Event::Message(format!("DEC step {step}: {line}")));

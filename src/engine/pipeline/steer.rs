@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
 use crate::engine::constraints::Constraints;
-use crate::engine::edit::{ClusterState, Edit, apply};
+use crate::engine::edit::{ClusterState, Edit, apply, renumbering};
 use crate::engine::model::EditMark;
 
 /// A change to a running DEC.
@@ -82,6 +82,8 @@ pub(super) struct Steering {
     redo: Vec<Edit>,
     pub marks: Vec<EditMark>,
     pub log: Vec<SteerMark>,
+    /// During [`Steering::apply`]: where each cluster from before it is now.
+    moved: Vec<Option<usize>>,
 }
 
 /// What applying steering changed.
@@ -91,6 +93,9 @@ pub(super) struct Applied {
     /// The number of clusters or the pairs changed: DEC's step buffers (and the
     /// batches of pairs) are rebuilt.
     pub reshaped: bool,
+    /// Where each cluster from before is now (`None`: gone), so that the labels of the
+    /// last update can be compared with the next under one numbering.
+    pub renumber: Vec<Option<usize>>,
 }
 
 impl Steering {
@@ -130,6 +135,7 @@ impl Steering {
         pairs: &mut Constraints,
     ) -> Applied {
         let k0 = self.names.len();
+        self.moved = (0..k0).map(Some).collect();
         let mut new_pairs = false;
         let n = z.len() / e.max(1);
         let mut lines = Vec::new();
@@ -179,6 +185,7 @@ impl Steering {
         Applied {
             lines,
             reshaped: self.names.len() != k0 || new_pairs,
+            renumber: std::mem::take(&mut self.moved),
         }
     }
 
@@ -206,6 +213,7 @@ impl Steering {
                     step,
                     edit: edit.clone(),
                 });
+                self.follow(&renumbering(&edit, before.k()));
                 self.undo.push((before, edit));
                 Ok(what)
             }
@@ -217,6 +225,13 @@ impl Steering {
         let Some((before, edit)) = self.undo.pop() else {
             return "nothing to undo".into();
         };
+        // Back through the edit: each cluster now goes to the first one it came from
+        // (a cluster the edit added has none).
+        let forward = renumbering(&edit, before.k());
+        let back: Vec<Option<usize>> = (0..self.names.len())
+            .map(|j| forward.iter().position(|&f| f == Some(j)))
+            .collect();
+        self.follow(&back);
         *mu = before.centroids;
         self.names = before.names;
         if let Some(i) = self.marks.iter().rposition(|m| m.edit == edit) {
@@ -225,6 +240,13 @@ impl Steering {
         let what = format!("undo: {edit}");
         self.redo.push(edit);
         what
+    }
+
+    /// Compose the clusters' moves so far with one more (`step`: old number -> new).
+    fn follow(&mut self, step: &[Option<usize>]) {
+        for m in &mut self.moved {
+            *m = m.and_then(|j| step.get(j).copied().flatten());
+        }
     }
 
     /// The state now, as an edit sees it.
@@ -241,6 +263,35 @@ impl Steering {
 mod tests {
     use super::*;
     use crate::engine::constraints::{Constraint, Link};
+
+    /// Where the clusters went: a split keeps the old numbers; merging 0 into 2 of 3
+    /// sends 0 and 2 to 1 and 1 to 0, and its undo sends them back (each to the first
+    /// it came from); a refused edit moves nothing.
+    #[test]
+    fn applied_steering_says_where_each_cluster_went() {
+        let (mut s, mut mu, z) = setup();
+        let mut pairs = Constraints::default();
+        let split = Edit::Split {
+            cluster: 1,
+            into: 2,
+            seed: 0,
+        };
+        let mut go = |s: &mut Steering, cmd: Steer, mu: &mut Vec<f32>| {
+            s.apply(vec![cmd], mu, 1, &z, 1.0, 10, &mut pairs).renumber
+        };
+        assert_eq!(
+            go(&mut s, Steer::Edit(split), &mut mu),
+            vec![Some(0), Some(1)]
+        );
+        let merge = Steer::Edit(Edit::Merge { a: 2, b: 0 });
+        assert_eq!(go(&mut s, merge, &mut mu), vec![Some(1), Some(0), Some(1)]);
+        assert_eq!(go(&mut s, Steer::Undo, &mut mu), vec![Some(1), Some(0)]);
+        let refused = Steer::Edit(Edit::Remove { cluster: 9 });
+        assert_eq!(
+            go(&mut s, refused, &mut mu),
+            vec![Some(0), Some(1), Some(2)]
+        );
+    }
 
     /// A refused edit leaves the redo stack as it was, and a redo that cannot be made
     /// now (its cluster has too few members on this Z) stays there for later; before,
