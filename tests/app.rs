@@ -1271,3 +1271,21 @@ fn an_opened_model_reads_the_data_as_it_was_trained() {
     assert_eq!(snap.assignments.as_deref(), Some(&expected[..]));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The Embedding view's legend offers the clusters' menu too: right-click "cluster 0",
+/// merge with cluster 3; the edit is listed, as from the Clusters view.
+#[test]
+fn merge_from_the_embedding_legend() {
+    let mut h = harness(small_app(400));
+    start_and_finish(&mut h);
+    h.state_mut().tab = Tab::Embedding;
+    h.state_mut().embedding.color_by_label = false;
+    h.step();
+    h.step();
+    menu_pick(&mut h, "legend: cluster 0", "merge with...", "cluster 3");
+    h.step();
+    h.step();
+    assert_eq!(edit_lines(&h), vec!["merge cluster 3 into 0"]);
+    let after = h.state().run.finished.as_ref().unwrap().assignments.clone();
+    assert_eq!(after.iter().max(), Some(&8), "nine clusters left");
+}

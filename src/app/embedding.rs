@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureOptions, Vec2};
 
+use super::steer::SteerAction;
 use super::view::ViewCtx;
 use super::{Frame, Method, palette};
 
@@ -36,8 +37,14 @@ pub struct EmbeddingCtx<'a> {
 }
 
 impl EmbeddingView {
-    /// The view; the projection the user switched to, if any.
-    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx, e: EmbeddingCtx) -> Option<Method> {
+    /// The view; the projection the user switched to, if any, and the edit picked
+    /// from a cluster's menu in the legend (right-click: merge, split, remove).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut ViewCtx,
+        e: EmbeddingCtx,
+    ) -> (Option<Method>, Option<SteerAction>) {
         let mut sc = Scene {
             v: self,
             cx,
@@ -45,9 +52,10 @@ impl EmbeddingView {
             raw_proj: e.raw_proj,
             selection: e.selection,
             new_method: None,
+            action: None,
         };
         show(&mut sc, ui);
-        sc.new_method
+        (sc.new_method, sc.action)
     }
 
     /// Back to the live run (a new run, an edit).
@@ -66,6 +74,8 @@ struct Scene<'a, 'b> {
     selection: &'a mut Vec<usize>,
     /// Set when the user picks the other projection.
     new_method: Option<Method>,
+    /// Set when the user picks an edit from a cluster's menu in the legend.
+    action: Option<SteerAction>,
 }
 
 /// Bounds of the points with a small margin.
@@ -422,7 +432,7 @@ fn draw_points(
 
 /// One row per colour in the top right corner: cluster, true label or k-means on t-SNE.
 fn legend(
-    sc: &Scene,
+    sc: &mut Scene,
     ui: &egui::Ui,
     painter: &egui::Painter,
     rect: Rect,
@@ -450,14 +460,34 @@ fn legend(
         } else {
             format!("cluster {j}")
         };
-        painter.text(
+        let text = painter.text(
             Pos2::new(rect.right() - 60.0, y),
             egui::Align2::LEFT_CENTER,
             name,
             egui::FontId::proportional(12.0),
             ui.visuals().text_color(),
         );
+        if manifold.is_none() && !by_label && sc.cx.steerable {
+            legend_menu(sc, ui, text.expand(3.0), j, k);
+        }
     }
+}
+
+/// Right-click on cluster `j`'s legend row: the clusters' menu (merge, split, remove),
+/// as in the Clusters and Confusion views.
+fn legend_menu(sc: &mut Scene, ui: &egui::Ui, row: Rect, j: usize, k: usize) {
+    let r = ui
+        .interact(row, ui.make_persistent_id(("legend", j)), Sense::click())
+        .on_hover_text("right-click: merge, split, remove");
+    r.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("legend: cluster {j}"))
+    });
+    r.context_menu(|ui| {
+        if let Some(a) = super::steer::cluster_menu(ui, j, k) {
+            sc.action = Some(a);
+            ui.close();
+        }
+    });
 }
 
 /// Drag a box to select the samples inside it; a click clears the selection.

@@ -485,10 +485,11 @@ impl DecApp {
                     raw_proj: &self.raw_proj,
                     selection: &mut self.selection,
                 };
-                if let Some(m) = self.embedding.ui(ui, &mut cx, e) {
+                let (method, action) = self.embedding.ui(ui, &mut cx, e);
+                if let Some(m) = method {
                     self.set_method(m);
                 }
-                None
+                action
             }
             Tab::Curves => {
                 self.curves.ui(ui, &cx);

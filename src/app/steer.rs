@@ -52,7 +52,6 @@ pub struct SteerView {
     /// What the last action did, or why it could not be done.
     pub note: String,
     pub name: String,
-    pub split_into: usize,
     /// The cluster that the cannot-link and merge controls point at.
     pub other: usize,
     /// The run in DEC as the worker last reported it (paused, or just steered).
@@ -80,7 +79,6 @@ impl Default for SteerView {
             finding: None,
             note: String::new(),
             name: String::new(),
-            split_into: 2,
             other: 0,
             live: None,
         }
