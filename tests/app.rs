@@ -1218,17 +1218,7 @@ fn an_opened_model_reads_the_data_as_it_was_trained() {
     std::fs::write(&ten, lines.join("\n") + "\n").unwrap();
     let (model, table) = (dir.join("m"), dir.join("p.csv"));
     let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
-    let run = |args: &[String]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[String]| common::ok(common::decscope(args));
     let flags = "--label-col last --clusters 3 --dims 32,3 --finetune-iters 200 --max-iter 200 --update-interval 20 --kmeans-n-init 3 --no-baseline --quiet";
     let mut train: Vec<String> = ["train", "--data", &p(&all), "--save", &p(&model)]
         .iter()

@@ -8,8 +8,9 @@
 
 mod common;
 
+use common::{decscope, fails_with, ok};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use decscope::data::{self, Dataset, LoadOptions, Preprocessing};
 use decscope::engine::model::DecModel;
@@ -18,22 +19,6 @@ fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("decscope-predict-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn decscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_decscope"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A small, quick training run of `data` (extra flags after), saved to `model`.
@@ -177,14 +162,8 @@ fn write_rows(rows: &[String], idx: &[usize], path: &Path, header: Option<&str>)
 /// half land where they land among all rows.
 #[test]
 fn a_table_predicts_every_subset_as_among_all_rows() {
-    let dir = tmp("table");
     let n = 90;
-    let rows = common::wine_like(n);
-    let all = dir.join("wine.csv");
-    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
-    let model = dir.join("m");
-    let log = train(&all, &model, 3, &["--label-col", "last"]);
-    assert!(log.contains("standardize"), "{log}");
+    let (dir, rows, all, model) = table_model("table", n, &[]);
     let write = |idx: &[usize], p: &Path| write_rows(&rows, idx, p, None);
     cli_subsets_agree(&model, &all, n, &["--label-col", "last"], write);
     let m = DecModel::load(&model).unwrap();
@@ -274,25 +253,15 @@ fn text_predicts_every_subset_as_among_all_rows() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Exit 2 with one line on stderr containing every phrase.
-fn fails_with(out: &std::process::Output, phrases: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    for p in phrases {
-        assert!(lines[0].contains(p), "{p:?} not in {err}");
-    }
-}
-
-/// A model of 60 wine-like rows in a fresh folder `name`: (folder, rows, data, model).
-fn table_model(name: &str) -> (PathBuf, Vec<String>, PathBuf, PathBuf) {
+/// A model of `n` wine-like rows (label last) in the folder `tmp(name)`, trained with
+/// `extra` flags too: (folder, rows, data, model).
+fn table_model(name: &str, n: usize, extra: &[&str]) -> (PathBuf, Vec<String>, PathBuf, PathBuf) {
     let dir = tmp(name);
-    let rows = common::wine_like(60);
+    let rows = common::wine_like(n);
     let all = dir.join("wine.csv");
-    write_rows(&rows, &(0..60).collect::<Vec<_>>(), &all, None);
+    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
     let model = dir.join("m");
-    train(&all, &model, 3, &["--label-col", "last"]);
+    train(&all, &model, 3, &[&["--label-col", "last"], extra].concat());
     (dir, rows, all, model)
 }
 
@@ -300,107 +269,63 @@ fn table_model(name: &str) -> (PathBuf, Vec<String>, PathBuf, PathBuf) {
 /// `predict` with one line saying why and what to do, and nothing is written.
 #[test]
 fn old_model_folders_are_refused_in_one_line() {
-    let (dir, _, all, model) = table_model("old");
+    let (dir, _, all, model) = table_model("old", 60, &[]);
     std::fs::remove_file(model.join("preprocess.json")).unwrap();
     let out = dir.join("o.csv");
-    let (m, a, o) = (
-        model.to_str().unwrap(),
-        all.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
-    let r = decscope(&[
-        "predict",
-        "--model",
-        m,
-        "--data",
-        a,
-        "--label-col",
-        "last",
-        "--out",
-        o,
-    ]);
-    fails_with(
-        &r,
-        &[
-            "saved without its preprocessing",
-            "preprocess.json",
-            "train --save",
-        ],
-    );
+    let r = predict_raw(&model, &all, &["--label-col", "last"], &out);
+    let why = [
+        "saved without its preprocessing",
+        "preprocess.json",
+        "train --save",
+    ];
+    fails_with(&r, &why);
     assert!(!out.exists(), "nothing written for a refused model");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `decscope predict --model model --data data --out out` with `extra` flags.
+fn predict_raw(model: &Path, data: &Path, extra: &[&str], out: &Path) -> std::process::Output {
+    let paths = [model, data, out].map(|p| p.to_str().unwrap());
+    let args = [
+        "predict", "--model", paths[0], "--data", paths[1], "--out", paths[2],
+    ];
+    decscope(&[&args[..], extra].concat())
 }
 
 /// A file whose columns or kind do not match the model, or another scaling asked for,
 /// is refused in one line naming the mismatch.
 #[test]
 fn mismatched_files_are_refused_in_one_line() {
-    let (dir, rows, all, model) = table_model("refuse");
-    let n = rows.len();
+    let (dir, rows, all, model) = table_model("refuse", 60, &[]);
     let out = dir.join("o.csv");
-    let (m, a, o) = (
-        model.to_str().unwrap(),
-        all.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
+    let last = ["--label-col", "last"];
     // Twelve columns instead of thirteen.
     let short: Vec<String> = rows
         .iter()
         .map(|r| r.split(',').skip(1).collect::<Vec<_>>().join(","))
         .collect();
     let bad = dir.join("short.csv");
-    write_rows(&short, &(0..n).collect::<Vec<_>>(), &bad, None);
-    let r = decscope(&[
-        "predict",
-        "--model",
-        m,
-        "--data",
-        bad.to_str().unwrap(),
-        "--label-col",
-        "last",
-        "--out",
-        o,
-    ]);
-    fails_with(
-        &r,
-        &[
-            "short.csv",
-            "trained on 13 values per sample",
-            "this file has 12",
-        ],
-    );
+    write_rows(&short, &(0..rows.len()).collect::<Vec<_>>(), &bad, None);
+    let r = predict_raw(&model, &bad, &last, &out);
+    let why = [
+        "short.csv",
+        "trained on 13 values per sample",
+        "this file has 12",
+    ];
+    fails_with(&r, &why);
     // Text for a model of a table.
     let text = dir.join("news.csv");
-    write_rows(
-        &articles(10),
-        &(0..10).collect::<Vec<_>>(),
-        &text,
-        Some("text,topic"),
-    );
-    let r = decscope(&[
-        "predict",
-        "--model",
-        m,
-        "--data",
-        text.to_str().unwrap(),
-        "--out",
-        o,
-    ]);
+    let ten: Vec<usize> = (0..10).collect();
+    write_rows(&articles(10), &ten, &text, Some("text,topic"));
+    let r = predict_raw(&model, &text, &[], &out);
     fails_with(&r, &["this is text", "13 numeric values"]);
     // Another scaling asked for.
-    let r = decscope(&[
-        "predict",
-        "--model",
-        m,
-        "--data",
-        a,
-        "--label-col",
-        "last",
-        "--preprocess",
-        "l2-rows",
-        "--out",
-        o,
-    ]);
+    let r = predict_raw(
+        &model,
+        &all,
+        &[&last[..], &["--preprocess", "l2-rows"]].concat(),
+        &out,
+    );
     fails_with(&r, &["--preprocess l2-rows", "standardize"]);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -409,26 +334,18 @@ fn mismatched_files_are_refused_in_one_line() {
 /// float32 `.npy` of shape (n, e) that equals the model's transform of the data.
 #[test]
 fn train_writes_assignments_and_embedding() {
-    let dir = tmp("outputs");
     let n = 60;
-    let rows = common::wine_like(n);
-    let all = dir.join("wine.csv");
-    write_rows(&rows, &(0..n).collect::<Vec<_>>(), &all, None);
-    let model = dir.join("m");
-    let (table_path, emb) = (dir.join("assign.csv"), dir.join("z.npy"));
-    train(
-        &all,
-        &model,
-        3,
-        &[
-            "--label-col",
-            "last",
-            "--out",
-            table_path.to_str().unwrap(),
-            "--embedding",
-            emb.to_str().unwrap(),
-        ],
+    let (table_path, emb) = (
+        tmp("outputs").join("assign.csv"),
+        tmp("outputs").join("z.npy"),
     );
+    let outputs = [
+        "--out",
+        table_path.to_str().unwrap(),
+        "--embedding",
+        emb.to_str().unwrap(),
+    ];
+    let (dir, _, all, model) = table_model("outputs", n, &outputs);
     let written: Vec<String> = std::fs::read_to_string(&table_path)
         .unwrap()
         .lines()

@@ -2,7 +2,6 @@
 //! from a saved state after hand edits, and the command line's edit/resume flow.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use decscope::data;
 use decscope::engine::config::DecConfig;
@@ -15,7 +14,7 @@ use decscope::engine::pipeline::{
 use decscope::engine::report::WarningKind;
 
 mod common;
-use common::mnist;
+use common::{decscope, fails_with, mnist};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -151,24 +150,6 @@ fn constraints_move_dec_to_the_picks_and_none_change_nothing() {
         .filter(|(a, b)| a != b)
         .count();
     assert!(moved * 100 < ds.n, "{moved} of {} labels moved", ds.n);
-}
-
-fn decscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_decscope"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Exit 2 with one line on stderr containing every phrase.
-fn fails_with(out: &std::process::Output, phrases: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    for p in phrases {
-        assert!(lines[0].contains(p), "{p:?} not in {err}");
-    }
 }
 
 /// A constraints file naming a sample past the data, or a kind that is not must or

@@ -9,12 +9,9 @@ skipped when neither exists.
 import json
 import os
 import pickle
-import shutil
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -25,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import decscope
+from conftest import interrupt_child
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("DECSCOPE_BIN", os.path.join(ROOT, "target", "release", "decscope"))
@@ -222,14 +220,9 @@ CHILD = textwrap.dedent(
 
 
 def test_ctrl_c_stops_fit_within_a_second():
-    p = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "fitting"
-    time.sleep(3.0)  # well inside pretraining (minutes at these settings)
-    t0 = time.monotonic()
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
-    waited = time.monotonic() - t0
-    assert p.returncode == 0, err
+    # After 3 s the fit is well inside pretraining (minutes at these settings).
+    code, out, err, waited = interrupt_child(CHILD, "fitting", 3.0)
+    assert code == 0, err
     assert "interrupted; fitted: False" in out, out + err
     assert waited < 1.0, f"fit returned {waited:.2f} s after SIGINT"
 
@@ -246,21 +239,8 @@ SHOW = textwrap.dedent(
 )
 
 
-def test_show_opens_the_window_and_returns_when_it_closes():
-    env = dict(os.environ)
-    xvfb = None
-    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
-        if shutil.which("Xvfb") is None:
-            pytest.skip("no display and no Xvfb")
-        xvfb = subprocess.Popen(["Xvfb", ":97", "-screen", "0", "1280x900x24"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        env["DISPLAY"] = ":97"
-        time.sleep(1.0)
-    try:
-        out = subprocess.run([sys.executable, "-c", SHOW], capture_output=True, text=True, env=env, timeout=120)
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
+def test_show_opens_the_window_and_returns_when_it_closes(display_env):
+    out = subprocess.run([sys.executable, "-c", SHOW], capture_output=True, text=True, env=display_env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "closed after" in out.stdout
 

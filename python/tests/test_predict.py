@@ -5,15 +5,10 @@ validation and feature names, pandas output, load and pickle, Ctrl-C in the wind
 Run from the repository root after `pip install "./python[test]"`: `pytest python/tests`.
 """
 
-import json
 import os
 import pickle
-import shutil
-import signal
 import subprocess
-import sys
 import textwrap
-import time
 
 import numpy as np
 import pandas as pd
@@ -22,6 +17,7 @@ import sklearn
 from sklearn.datasets import load_digits, load_wine
 
 import decscope
+from conftest import interrupt_child
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("DECSCOPE_BIN", os.path.join(ROOT, "target", "release", "decscope"))
@@ -185,28 +181,9 @@ SHOW_CTRL_C = textwrap.dedent(
 )
 
 
-def test_ctrl_c_closes_the_window():
-    env = dict(os.environ)
-    xvfb = None
-    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
-        if shutil.which("Xvfb") is None:
-            pytest.skip("no display and no Xvfb")
-        xvfb = subprocess.Popen(["Xvfb", ":96", "-screen", "0", "1280x900x24"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        env["DISPLAY"] = ":96"
-        time.sleep(1.0)
-    try:
-        p = subprocess.Popen([sys.executable, "-c", SHOW_CTRL_C], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
-        assert p.stdout.readline().strip() == "showing"
-        time.sleep(4.0)  # the window is up
-        t0 = time.monotonic()
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
-        waited = time.monotonic() - t0
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-    assert p.returncode == 0, err
+def test_ctrl_c_closes_the_window(display_env):
+    # After 4 s the window is up.
+    code, out, err, waited = interrupt_child(SHOW_CTRL_C, "showing", 4.0, env=display_env)
+    assert code == 0, err
     assert "interrupted" in out, out + err
     assert waited < 2.0, f"show returned {waited:.2f} s after SIGINT"

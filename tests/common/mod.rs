@@ -40,3 +40,36 @@ pub fn wine_like(n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Run the `decscope` binary with `args`. (Not every test crate that shares this
+/// module runs it.)
+#[allow(dead_code)]
+pub fn decscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The run succeeded; its stderr.
+#[allow(dead_code)]
+pub fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Exit 2 with one line on stderr containing every phrase.
+#[allow(dead_code)]
+pub fn fails_with(out: &std::process::Output, phrases: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for p in phrases {
+        assert!(lines[0].contains(p), "{p:?} not in {err}");
+    }
+}

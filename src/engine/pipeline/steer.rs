@@ -271,11 +271,7 @@ mod tests {
     fn applied_steering_says_where_each_cluster_went() {
         let (mut s, mut mu, z) = setup();
         let mut pairs = Constraints::default();
-        let split = Edit::Split {
-            cluster: 1,
-            into: 2,
-            seed: 0,
-        };
+        let split = split_cluster_1();
         let mut go = |s: &mut Steering, cmd: Steer, mu: &mut Vec<f32>| {
             s.apply(vec![cmd], mu, 1, &z, 1.0, 10, &mut pairs).renumber
         };
@@ -300,11 +296,7 @@ mod tests {
     fn refused_edits_and_redos_keep_the_redo_stack() {
         let (mut s, mut mu, z) = setup();
         let mut pairs = Constraints::default();
-        let split = Edit::Split {
-            cluster: 1,
-            into: 2,
-            seed: 0,
-        };
+        let split = split_cluster_1();
         let mut go = |s: &mut Steering, cmd: Steer, z: &[f32], mu: &mut Vec<f32>| {
             s.apply(vec![cmd], mu, 1, z, 1.0, 10, &mut pairs).lines
         };
@@ -323,6 +315,15 @@ mod tests {
         assert_eq!(mu.len(), 3);
     }
 
+    /// Split cluster 1 in two (seed 0).
+    fn split_cluster_1() -> Edit {
+        Edit::Split {
+            cluster: 1,
+            into: 2,
+            seed: 0,
+        }
+    }
+
     /// Four points on a line in 1-D Z and two clusters at 0 and 10.
     fn setup() -> (Steering, Vec<f32>, Vec<f32>) {
         let z = vec![0.0, 1.0, 9.0, 10.0];
@@ -335,11 +336,7 @@ mod tests {
     fn edits_undo_and_redo_on_the_live_state() {
         let (mut s, mut mu, z) = setup();
         let mut pairs = Constraints::default();
-        let split = Edit::Split {
-            cluster: 1,
-            into: 2,
-            seed: 0,
-        };
+        let split = split_cluster_1();
         let a = s.apply(
             vec![Steer::Edit(split.clone())],
             &mut mu,
