@@ -897,7 +897,8 @@ fn edit_lines(h: &Harness<'static, DecApp>) -> Vec<String> {
 }
 
 /// Right-click a cluster's row in the Confusion view, merge it with another: one
-/// cluster fewer in every view, the edit listed; Undo brings the ten back exactly.
+/// cluster fewer in every view, the edit listed; Undo brings the ten back exactly;
+/// Redo, then Suggest lists its suggestions and applies the first.
 #[test]
 fn merge_from_the_confusion_view_and_undo() {
     let mut h = harness(small_app(400));
@@ -930,14 +931,32 @@ fn merge_from_the_confusion_view_and_undo() {
     h.step();
     assert!(edit_lines(&h).is_empty());
     assert_eq!(h.state().run.finished.as_ref().unwrap().assignments, before);
-    // Suggest runs off the GUI thread and lands in the panel.
+    // Redo the merge; Suggest runs off the GUI thread and lands in the panel: as many
+    // suggestions as the note says (at least one on this small model's clusters), each
+    // shown with its evidence; applying the first lists it as an edit.
+    h.get_by_label("Redo").click_accesskit();
+    h.step();
+    h.step();
+    assert_eq!(edit_lines(&h), vec!["merge cluster 3 into 0"]);
     h.get_by_label("Suggest").click_accesskit();
     h.step();
     assert!(run_until(&mut h, Duration::from_secs(30), |a| !a
         .steer_view
         .is_finding()));
     h.step();
-    assert!(h.state().steer_view.note.ends_with("suggested edit(s)"));
+    let found = h.state().steer_view.suggestions.clone();
+    assert!(!found.is_empty(), "no suggestion on a merged clustering");
+    assert_eq!(
+        h.state().steer_view.note,
+        format!("{} suggested edit(s)", found.len())
+    );
+    for s in &found {
+        h.get_by_label(&s.evidence);
+    }
+    h.get_all_by_label("apply").next().unwrap().click();
+    h.step();
+    h.step();
+    assert_eq!(edit_lines(&h)[1], found[0].edit.to_string());
 }
 
 /// Split a cluster from its gallery heading, then undo the split.
