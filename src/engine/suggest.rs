@@ -269,13 +269,11 @@ mod tests {
             }
         }
         let size = |c: usize| label.iter().filter(|&&l| l == c).count();
-        let mut shares = Vec::new();
-        for a in 0..4 {
-            for b in a + 1..4 {
-                let links = cross[a][b] + cross[b][a];
-                shares.push(links as f64 / (10 * (size(a) + size(b))) as f64);
-            }
-        }
+        // The six pairs in order (0, 1), (0, 2), ..., (2, 3).
+        let shares: Vec<f64> = (0..4usize)
+            .flat_map(|a| (a + 1..4).map(move |b| (a, b)))
+            .map(|(a, b)| (cross[a][b] + cross[b][a]) as f64 / (10 * (size(a) + size(b))) as f64)
+            .collect();
         let mut sorted = shares.clone();
         sorted.sort_by(f64::total_cmp);
         let med = 0.5 * (sorted[2] + sorted[3]);
