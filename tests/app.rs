@@ -1016,6 +1016,17 @@ fn must_link_a_selection_then_resume() {
     assert_eq!(h.state().steer_view.constraints.len(), 28);
     h.step();
     h.get_by_label_contains("pairs: 28 must-link, 0 cannot-link");
+    // The same pick again adds no pair; each pick is listed and can go on its own.
+    h.get_by_label("must-link these").click_accesskit();
+    h.step();
+    h.step();
+    assert_eq!(h.state().steer_view.constraints.len(), 28);
+    h.get_by_label("2. must-link 8 samples");
+    h.get_by_label("remove pick 2").click_accesskit();
+    h.step();
+    h.step();
+    assert_eq!(h.state().steer_view.pair_groups.len(), 1);
+    assert_eq!(h.state().steer_view.constraints.len(), 28);
     h.get_by_label("Resume DEC from the edits").click();
     assert!(
         run_until(&mut h, Duration::from_secs(120), |a| a

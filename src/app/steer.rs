@@ -43,7 +43,11 @@ pub struct SteerView {
     alpha: f32,
     /// The finished run's DEC steps (edits are marked there).
     step: usize,
+    /// The pairs in force: the groups' pairs, a later group's link winning.
     pub constraints: Vec<Constraint>,
+    /// Each pick of pairs (a must-link of a selection, a cannot-link with a cluster),
+    /// in order; one can be removed on its own.
+    pub pair_groups: Vec<PairGroup>,
     pub weight: f32,
     pub suggestions: Vec<Suggestion>,
     /// Suggestions being found on their own thread (a neighbour search over every
@@ -56,6 +60,14 @@ pub struct SteerView {
     pub other: usize,
     /// The run in DEC as the worker last reported it (paused, or just steered).
     pub live: Option<Arc<LiveState>>,
+}
+
+/// One pick of pairs, as the panel lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairGroup {
+    /// What was picked ("must-link 5 samples").
+    pub what: String,
+    pub pairs: Vec<Constraint>,
 }
 
 /// What the panel needs to know of a run still in DEC.
@@ -74,6 +86,7 @@ impl Default for SteerView {
             alpha: 1.0,
             step: 0,
             constraints: Vec::new(),
+            pair_groups: Vec::new(),
             weight: DEFAULT_WEIGHT,
             suggestions: Vec::new(),
             finding: None,
@@ -98,6 +111,8 @@ pub enum SteerAction {
     /// A new cluster at the selection's mean z.
     AddFromSelection,
     ClearPairs,
+    /// Remove one pick of pairs (its index in [`SteerView::pair_groups`]).
+    RemovePairs(usize),
     Suggest,
     /// Go on with DEC from the edited state.
     Resume,
@@ -213,14 +228,19 @@ impl SteerView {
     /// Must-link every two of `selection` (its first [`MAX_PICKS`] samples).
     pub fn must_link(&mut self, selection: &[usize]) {
         let picks = &selection[..selection.len().min(MAX_PICKS)];
-        let pairs = picks.iter().enumerate().flat_map(|(a, &i)| {
-            picks[a + 1..].iter().map(move |&j| Constraint {
-                i,
-                j,
-                link: Link::Must,
+        let pairs: Vec<Constraint> = picks
+            .iter()
+            .enumerate()
+            .flat_map(|(a, &i)| {
+                picks[a + 1..].iter().map(move |&j| Constraint {
+                    i,
+                    j,
+                    link: Link::Must,
+                })
             })
-        });
-        let added = add_pairs(&mut self.constraints, pairs);
+            .collect();
+        let what = format!("must-link {} samples", picks.len());
+        let added = self.add_group(what, pairs);
         self.note = format!(
             "{} must-link pair(s) among {} sample(s){}{}",
             added.new,
@@ -243,20 +263,51 @@ impl SteerView {
         members.sort_by(|&x, &y| conf[y].total_cmp(&conf[x]).then(x.cmp(&y)));
         members.truncate(CANNOT_PARTNERS);
         let picks = &selection[..selection.len().min(MAX_PICKS)];
-        let pairs = picks.iter().flat_map(|&i| {
-            members.iter().map(move |&j| Constraint {
-                i,
-                j,
-                link: Link::Cannot,
+        let pairs: Vec<Constraint> = picks
+            .iter()
+            .flat_map(|&i| {
+                members.iter().map(move |&j| Constraint {
+                    i,
+                    j,
+                    link: Link::Cannot,
+                })
             })
-        });
-        let added = add_pairs(&mut self.constraints, pairs);
+            .collect();
+        let what = format!("cannot-link {} samples with cluster {cluster}", picks.len());
+        let added = self.add_group(what, pairs);
         self.note = format!(
             "{} cannot-link pair(s) between the selection and cluster {cluster}'s {} most confident members{}",
             added.new,
             members.len(),
             added_note(added, "must")
         );
+    }
+
+    /// Add a pick of pairs to those in force (the last link of a pair wins) and list it.
+    fn add_group(&mut self, what: String, pairs: Vec<Constraint>) -> Added {
+        let added = add_pairs(&mut self.constraints, pairs.iter().copied());
+        self.pair_groups.push(PairGroup { what, pairs });
+        added
+    }
+
+    /// Remove pick `g`: the pairs in force become those of the other picks, in order
+    /// (a pair it had turned takes back its earlier link).
+    pub fn remove_pairs(&mut self, g: usize) {
+        if g >= self.pair_groups.len() {
+            return;
+        }
+        let gone = self.pair_groups.remove(g);
+        self.constraints.clear();
+        for group in &self.pair_groups {
+            add_pairs(&mut self.constraints, group.pairs.iter().copied());
+        }
+        self.note = format!("removed: {}", gone.what);
+    }
+
+    /// Clear every pick of pairs.
+    pub fn clear_pairs(&mut self) {
+        self.constraints.clear();
+        self.pair_groups.clear();
     }
 
     /// Names of the clusters being edited (finished or live), one per cluster or empty.
@@ -437,6 +488,14 @@ impl SteerView {
                 act.push(SteerAction::ClearPairs);
             }
         });
+        for (g, group) in self.pair_groups.iter().enumerate() {
+            ui.horizontal(|ui| {
+                if ui.small_button(format!("remove pick {}", g + 1)).clicked() {
+                    act.push(SteerAction::RemovePairs(g));
+                }
+                ui.label(RichText::new(format!("{}. {}", g + 1, group.what)).small());
+            });
+        }
         ui.horizontal(|ui| {
             ui.label("pair weight");
             ui.add(
@@ -525,7 +584,10 @@ impl DecApp {
                 let samples = self.selection.clone();
                 self.steer_view.apply(Edit::Add { samples })
             }
-            SteerAction::MustLink | SteerAction::CannotLink(_) | SteerAction::ClearPairs => {
+            SteerAction::MustLink
+            | SteerAction::CannotLink(_)
+            | SteerAction::ClearPairs
+            | SteerAction::RemovePairs(_) => {
                 self.edit_pairs(&action);
                 false
             }
@@ -554,7 +616,8 @@ impl DecApp {
                         .cannot_link(&self.selection.clone(), c, &a, &q);
                 }
             }
-            SteerAction::ClearPairs => self.steer_view.constraints.clear(),
+            SteerAction::ClearPairs => self.steer_view.clear_pairs(),
+            SteerAction::RemovePairs(g) => self.steer_view.remove_pairs(g),
             _ => {}
         }
     }
@@ -578,7 +641,10 @@ impl DecApp {
             SteerAction::AddFromSelection => Some(Steer::Edit(Edit::Add {
                 samples: self.selection.clone(),
             })),
-            SteerAction::MustLink | SteerAction::CannotLink(_) | SteerAction::ClearPairs => {
+            SteerAction::MustLink
+            | SteerAction::CannotLink(_)
+            | SteerAction::ClearPairs
+            | SteerAction::RemovePairs(_) => {
                 self.edit_pairs(&action);
                 Some(Steer::Pairs(Constraints {
                     pairs: self.steer_view.constraints.clone(),
@@ -756,6 +822,15 @@ mod tests {
         assert_eq!(cannot, vec![(4, 2), (4, 3), (4, 0)]);
     }
 
+    /// The links in force between samples `x` and `y` (in either order).
+    fn link(v: &SteerView, x: usize, y: usize) -> Vec<Link> {
+        v.constraints
+            .iter()
+            .filter(|c| (c.i, c.j) == (x, y) || (c.i, c.j) == (y, x))
+            .map(|c| c.link)
+            .collect()
+    }
+
     /// Picking the same samples twice adds no pair twice; picking a pair again with the
     /// other link turns it (before, the pairs doubled and one pair could be both).
     #[test]
@@ -771,15 +846,23 @@ mod tests {
         let q = [0.5; 10];
         v.cannot_link(&[4], 1, &a, &q);
         assert_eq!(v.constraints.len(), 3, "{:?}", v.constraints);
-        let link = |x: usize, y: usize| {
-            v.constraints
-                .iter()
-                .filter(|c| (c.i, c.j) == (x, y) || (c.i, c.j) == (y, x))
-                .map(|c| c.link)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(link(4, 7), vec![Link::Cannot]);
-        assert_eq!(link(4, 9), vec![Link::Must]);
+        assert_eq!(link(&v, 4, 7), vec![Link::Cannot]);
+        assert_eq!(link(&v, 4, 9), vec![Link::Must]);
         assert!(v.note.contains("1 turned from must-link"), "{}", v.note);
+        // Three picks listed; removing the cannot-link one gives (4, 7) back its
+        // must-link, removing the first must-link pick leaves the second's three.
+        assert_eq!(v.pair_groups.len(), 3);
+        assert_eq!(
+            v.pair_groups[2].what,
+            "cannot-link 1 samples with cluster 1"
+        );
+        v.remove_pairs(2);
+        assert_eq!(link(&v, 4, 7), vec![Link::Must]);
+        v.remove_pairs(0);
+        assert_eq!(v.pair_groups.len(), 1);
+        assert_eq!(v.constraints.len(), 3);
+        assert!(v.constraints.iter().all(|c| c.link == Link::Must));
+        v.remove_pairs(0);
+        assert!(v.constraints.is_empty() && v.pair_groups.is_empty());
     }
 }
