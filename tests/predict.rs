@@ -82,6 +82,12 @@ fn subsets(n: usize) -> Vec<Vec<usize>> {
     vec![vec![7], (20..30).collect(), half]
 }
 
+/// Beside `all`, the file of a subset of `rows` rows (same extension).
+fn part_path(all: &Path, prefix: &str, rows: usize) -> PathBuf {
+    let ext = all.extension().unwrap().to_str().unwrap();
+    all.with_file_name(format!("{prefix}-{rows}.{ext}"))
+}
+
 /// For each subset written by `write(rows, path)`, `predict` gives each row the
 /// cluster and confidence it had among all rows.
 fn cli_subsets_agree(
@@ -102,11 +108,7 @@ fn cli_subsets_agree(
         "a model that puts everything in one cluster proves nothing"
     );
     for rows in subsets(n) {
-        let part = all.with_file_name(format!(
-            "part-{}.{}",
-            rows.len(),
-            all.extension().unwrap().to_str().unwrap()
-        ));
+        let part = part_path(all, "part", rows.len());
         write(&rows, &part);
         let got = predict(model, &part, extra);
         assert_eq!(got.len(), rows.len());
@@ -129,11 +131,7 @@ fn library_subsets_agree(model_dir: &Path, all: &Path, n: usize, write: impl Fn(
     let k = m.n_clusters();
     let (labels, _, _, q) = m.assign(&ds.x, ds.n);
     for rows in subsets(n) {
-        let part = all.with_file_name(format!(
-            "lib-{}.{}",
-            rows.len(),
-            all.extension().unwrap().to_str().unwrap()
-        ));
+        let part = part_path(all, "lib", rows.len());
         write(&rows, &part);
         let sub = data::load(&part, &opts).unwrap();
         let (l2, _, _, q2) = m.assign(&sub.x, sub.n);

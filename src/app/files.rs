@@ -1,6 +1,7 @@
 //! Files in and out of the app: open a dataset (dialog, drop, recent list) on a
 //! background thread, apply a saved model, export a finished run.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -55,11 +56,11 @@ impl DecApp {
     /// The rows of the open dataset as model `m` (saved at `dir`) reads new data: the
     /// dataset's own when it was preprocessed exactly so, else read again from its
     /// file with the model's fitted preprocessing.
-    fn rows_for_model(&self, m: &DecModel, dir: &Path) -> Result<Vec<f32>, String> {
+    fn rows_for_model(&self, m: &DecModel, dir: &Path) -> Result<Cow<'_, [f32]>, String> {
         let opts = self.load.options()?;
         let opts = m.load_options(&opts, dir).map_err(|e| e.to_string())?;
         if self.ds.fitted == opts.fitted {
-            return Ok(self.ds.x.clone());
+            return Ok(Cow::Borrowed(&self.ds.x));
         }
         let Some(src) = &self.ds.source else {
             return Err(format!(
@@ -77,7 +78,7 @@ impl DecApp {
             ));
         }
         m.check_input(ds.d, dir).map_err(|e| e.to_string())?;
-        Ok(ds.x)
+        Ok(Cow::Owned(ds.x))
     }
 
     /// Model > Open: the clusters of a saved model on the open dataset, its rows read
