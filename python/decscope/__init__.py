@@ -54,6 +54,8 @@ _SETTINGS = {
     "kmeans_n_init": "kmeans_n_init",
     "baselines": "baselines",
     "precision": "precision",
+    "start": "start",
+    "self_correct": "self_correct",
 }
 
 
@@ -153,6 +155,15 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         (CPUs with AVX512-BF16; elsewhere a ValueError), "auto" bf16 where the CPU has
         it. Weights, optimizer state, q/p and k-means stay f32; report_["precision"]
         says which ran.
+    start : {"kmeans", "spectral"} or None, default None
+        Where DEC's centroids start: k-means on the pretrained Z (the paper's; None
+        takes the preset's, which is this) or the spectral clusters of Z's
+        10-nearest-neighbour graph (`decscope train --start spectral`).
+    self_correct : bool, default False
+        After DEC converges, find its own split-and-merge failure without labels (a
+        pair of clusters that looks like one class cut in two, a cluster far above the
+        median size), mend it in the pretrained Z and run DEC again, up to 3 rounds;
+        report_["self_correct"] lists each round with its evidence.
     random_state : int, numpy.random.RandomState or None, default None
         As scikit-learn reads it (check_random_state). An int seeds the run as `decscope
         train --seed` does; a RandomState draws the seed; None uses `seed`.
@@ -193,6 +204,8 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         augment=None,
         image_shape=None,
         precision="f32",
+        start=None,
+        self_correct=False,
         random_state=None,
         seed=0,
         dims=None,
@@ -215,6 +228,8 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.augment = augment
         self.image_shape = image_shape
         self.precision = precision
+        self.start = start
+        self.self_correct = self_correct
         self.random_state = random_state
         self.seed = seed
         self.dims = dims

@@ -198,6 +198,7 @@ impl DecApp {
         let s = &mut self.settings;
         egui::Grid::new("params").num_columns(2).show(ui, |ui| {
             model_rows(ui, s, (n, classes), &augmentable);
+            start_rows(ui, &mut s.cfg.cluster);
             schedule_rows(ui, s);
         });
         if let Some(sc) = &s.cfg.scaled {
@@ -257,6 +258,30 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
         })
         .response
         .labelled_by(lab.id);
+    ui.end_row();
+}
+
+/// Where DEC starts (k-means or spectral) and whether it corrects itself after.
+fn start_rows(ui: &mut egui::Ui, c: &mut crate::engine::config::ClusterConfig) {
+    use crate::engine::config::Start;
+    let lab = ui.label("start");
+    egui::ComboBox::from_id_salt("start")
+        .selected_text(match c.start {
+            Start::Kmeans => "k-means",
+            Start::Spectral => "spectral",
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut c.start, Start::Kmeans, "k-means")
+                .on_hover_text("k-means on the pretrained Z (the paper's)");
+            ui.selectable_value(&mut c.start, Start::Spectral, "spectral")
+                .on_hover_text("The clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z (MNIST 4s and 9s)");
+        })
+        .response
+        .labelled_by(lab.id);
+    ui.end_row();
+    ui.label("");
+    ui.checkbox(&mut c.self_correct, "self-correct")
+        .on_hover_text("After DEC converges: find a class cut in two and two classes in one cluster (no labels needed), mend them in the pretrained Z and run DEC again (up to 3 rounds; the log says what was done)");
     ui.end_row();
 }
 

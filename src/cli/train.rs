@@ -146,6 +146,15 @@ pub struct TrainArgs {
     /// k-means restarts.
     #[arg(long)]
     pub kmeans_n_init: Option<usize>,
+    /// Where DEC's centroids start: kmeans (k-means on Z, the paper's) or spectral (the
+    /// clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z)
+    #[arg(long, value_enum)]
+    pub start: Option<decscope::engine::config::Start>,
+    /// After DEC converges, look for its own split-and-merge failure without labels (a
+    /// pair of clusters that look like one class cut in two, a cluster far above the
+    /// median size), mend it in the pretrained Z and run DEC again (up to 3 rounds)
+    #[arg(long)]
+    pub self_correct: bool,
     /// What a collapsed cluster does: stop (end DEC with the last healthy state) or warn.
     #[arg(long, value_enum)]
     pub on_collapse: Option<OnCollapse>,
@@ -219,6 +228,8 @@ impl TrainArgs {
             max_iter: self.max_iter,
             alpha: self.alpha,
             kmeans_n_init: self.kmeans_n_init,
+            start: self.start,
+            self_correct: self.self_correct.then_some(true),
             on_collapse: self.on_collapse,
             collapse_fraction: self.collapse_fraction,
             baselines: self.no_baseline.then_some(false),
@@ -550,6 +561,33 @@ fn k_label(cfg: &DecConfig, n_classes: Option<usize>) -> String {
     }
 }
 
+/// What `--self-correct` did: each round with its evidence, or that it found nothing.
+fn print_corrections(r: &decscope::engine::report::Report) {
+    if !r.config.cluster.self_correct {
+        return;
+    }
+    if r.self_correct.is_empty() {
+        println!("self-correction: no split-and-merge failure found (nothing changed)");
+    }
+    for c in &r.self_correct {
+        let before = c
+            .acc_before
+            .map(|a| format!(" (ACC before it {a:.4})"))
+            .unwrap_or_default();
+        println!(
+            "self-correction round {} after DEC step {}: {}; merged {} into {}, split {} in the pretrained Z ({} + {} samples), DEC ran again{before}",
+            c.round,
+            c.step,
+            c.found.evidence,
+            c.found.merge.1,
+            c.found.merge.0,
+            c.found.split,
+            c.halves[0],
+            c.halves[1]
+        );
+    }
+}
+
 /// The summary table (baselines and the method), how DEC ended, the constraints and
 /// the clusters' names.
 fn print_scores(r: &decscope::engine::report::Report) {
@@ -561,6 +599,9 @@ fn print_scores(r: &decscope::engine::report::Report) {
     };
     row("k-means on input", r.baselines.kmeans_input);
     row("AE + k-means", r.baselines.ae_kmeans);
+    if r.baselines.ae_spectral.is_some() {
+        row("AE + spectral (DEC's start)", r.baselines.ae_spectral);
+    }
     let fin = r.final_.acc.map(|acc| Scores {
         acc,
         nmi: r.final_.nmi.unwrap_or(0.0),
@@ -581,6 +622,7 @@ fn print_scores(r: &decscope::engine::report::Report) {
         },
         r.final_.cluster_sizes
     );
+    print_corrections(r);
     if let Some(sat) = r.final_.constraints_satisfied {
         let (must, cannot) = r.config.constraints.counts();
         println!(

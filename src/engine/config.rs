@@ -229,6 +229,15 @@ pub struct ClusterConfig {
     pub max_iter: usize,
     /// Restarts of the k-means that initialises the centroids.
     pub kmeans_n_init: usize,
+    /// Where DEC's centroids start: k-means on Z (the paper's) or the spectral
+    /// clusters of Z's neighbour graph ([`crate::engine::spectral`]).
+    #[serde(default)]
+    pub start: Start,
+    /// After DEC converges, mend a split-and-merge failure found without labels and
+    /// run DEC again from the pretrained encoder ([`crate::engine::pipeline`]'s
+    /// self-correction; at most 3 rounds).
+    #[serde(default)]
+    pub self_correct: bool,
     /// A cluster has collapsed when, at a P update, it holds fewer samples than this
     /// fraction of the smaller of its size at the start of DEC and n/k (default 0.25;
     /// an empty cluster always counts).
@@ -254,6 +263,18 @@ pub const DEFAULT_IDEC_GAMMA: f32 = 0.1;
 
 fn default_idec_gamma() -> f32 {
     DEFAULT_IDEC_GAMMA
+}
+
+/// How DEC's first centroids are found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// k-means on the pretrained Z, lowest inertia of the restarts (the paper's).
+    #[default]
+    Kmeans,
+    /// k-means on the spectral embedding of Z's 10-nearest-neighbour graph, each
+    /// centroid the mean z of its cluster ([`crate::engine::spectral`]).
+    Spectral,
 }
 
 /// What the DEC phase does when a cluster collapses.
@@ -388,6 +409,8 @@ impl DecConfig {
                     tol: 0.001,
                     max_iter: 8_000,
                     kmeans_n_init: 20,
+                    start: Start::Kmeans,
+                    self_correct: false,
                     collapse_fraction: default_collapse_fraction(),
                     on_collapse: OnCollapse::Stop,
                     idec_gamma: DEFAULT_IDEC_GAMMA,

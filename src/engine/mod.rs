@@ -5,7 +5,7 @@
 //! [`linalg`] (GEMM on our buffers), [`bf16`] (the same products with bf16 operands on
 //! AVX512-BF16), [`plan`] (which use of the threads each layer's products get, timed on
 //! this machine), [`autoencoder`] (layers with hand-written
-//! backward passes), [`optim`] (SGD with momentum, Adam), [`kmeans`], [`dec`] (soft
+//! backward passes), [`optim`] (SGD with momentum, Adam), [`kmeans`], [`spectral`] (DEC's start from Z's neighbour graph), [`dec`] (soft
 //! assignment, target distribution, KL and its gradients), [`metrics`] (ACC, NMI, ARI),
 //! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
 //! events), [`report`] (the JSON record of a run), [`model`] (saved models) and [`sweep`]
@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod settings;
+pub mod spectral;
 pub mod streams;
 pub mod suggest;
 pub mod sweep;

@@ -40,6 +40,9 @@ pub struct Baselines {
     pub kmeans_input: Option<Scores>,
     /// k-means on the pretrained autoencoder's embedding ("DEC without backprop").
     pub ae_kmeans: Option<Scores>,
+    /// With `start: spectral`: the spectral clusters of the pretrained Z, DEC's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ae_spectral: Option<Scores>,
 }
 
 /// The end state of the run.
@@ -147,6 +150,9 @@ pub struct Report {
     /// Hand steering applied while DEC ran (the app's edits during a run), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steered: Vec<crate::engine::pipeline::SteerMark>,
+    /// The self-correction's rounds (`--self-correct`), each with its evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub self_correct: Vec<crate::engine::pipeline::CorrectionRound>,
 }
 
 impl Report {

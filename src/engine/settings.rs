@@ -55,6 +55,12 @@ pub struct Settings {
     pub max_iter: Option<usize>,
     pub alpha: Option<f32>,
     pub kmeans_n_init: Option<usize>,
+    /// Where DEC's centroids start (the preset's unless given).
+    #[serde(default)]
+    pub start: Option<crate::engine::config::Start>,
+    /// Self-correction after DEC (off unless given).
+    #[serde(default)]
+    pub self_correct: Option<bool>,
     pub on_collapse: Option<OnCollapse>,
     pub collapse_fraction: Option<f32>,
     /// Run the k-means-on-input baseline (labelled data; default true).
@@ -168,6 +174,12 @@ impl Settings {
         }
         if let Some(v) = self.alpha {
             cl.alpha = v;
+        }
+        if let Some(v) = self.start {
+            cl.start = v;
+        }
+        if let Some(v) = self.self_correct {
+            cl.self_correct = v;
         }
         if let Some(v) = self.on_collapse {
             cl.on_collapse = v;

@@ -23,6 +23,13 @@
 //!   when g_c ≥ median g + [`SPLIT_MIN_GAIN`], or when c holds at least
 //!   [`SPLIT_SIZE_RATIO`] times the median cluster size and g_c is above the median.
 //!
+//! - **Split and merge** ([`split_and_merge`], for the self-correction): the pair of
+//!   largest x_ab, when x_ab ≥ [`CORRECT_PAIR_RATIO`] times the median share, together
+//!   with the largest cluster c when n_c ≥ [`CORRECT_SIZE_RATIO`] times the median
+//!   size and n_c > n_a + n_b. With a fixed k, a class cut in two forces two classes
+//!   into one cluster elsewhere; DEC's Z folds those two together (no two lumps for
+//!   the rule above to find), but the cluster's size still shows it.
+//!
 //! Each suggestion's strength is its figure over its threshold; the list is sorted by
 //! strength, strongest first. The thresholds and how often they are right are measured
 //! in README ("Steering the clusters").
@@ -45,6 +52,15 @@ pub const SPLIT_MIN_GAIN: f64 = 0.15;
 /// A cluster this many times the median size is flagged when its spread reduction is
 /// above the median.
 pub const SPLIT_SIZE_RATIO: f64 = 1.6;
+/// Self-correction: how many times the median pair's cross-neighbour share a pair's
+/// must be to count as one class cut in two. Measured (README, "Self-correction"):
+/// the halves of a cut class 8-12x on MNIST; healthy neighbouring classes up to 12x
+/// too, which is why the size rule below must hold as well.
+pub const CORRECT_PAIR_RATIO: f64 = 5.0;
+/// Self-correction: how many times the median cluster size the largest cluster must
+/// hold to count as two classes in one (MNIST: 1.8-1.9x for a cluster of 4s and 9s
+/// beside a cut class; healthy runs and DEC-DA at most 1.2x; README, "Self-correction").
+pub const CORRECT_SIZE_RATIO: f64 = 1.5;
 /// Most samples the neighbour search looks at (an evenly spaced subset beyond).
 pub const MAX_SAMPLES: usize = 20_000;
 
@@ -76,8 +92,9 @@ pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Su
     out
 }
 
-/// Pairs with a cross-neighbour share at or above [`MERGE_MIN_SHARE`].
-fn merges(z: &[f32], e: usize, labels: &[u32], k: usize) -> Vec<Suggestion> {
+/// Every pair's cross-neighbour share `(a, b, x_ab)` (the module's first rule) and
+/// the median share over the pairs.
+fn pair_shares(z: &[f32], e: usize, labels: &[u32], k: usize) -> (Vec<(usize, usize, f64)>, f64) {
     let n = labels.len();
     let step = n.div_ceil(MAX_SAMPLES).max(1);
     let rows: Vec<usize> = (0..n).step_by(step).collect();
@@ -106,6 +123,12 @@ fn merges(z: &[f32], e: usize, labels: &[u32], k: usize) -> Vec<Suggestion> {
         }
     }
     let med = median(&shares.iter().map(|s| s.2).collect::<Vec<_>>());
+    (shares, med)
+}
+
+/// Pairs with a cross-neighbour share at or above [`MERGE_MIN_SHARE`].
+fn merges(z: &[f32], e: usize, labels: &[u32], k: usize) -> Vec<Suggestion> {
+    let (shares, med) = pair_shares(z, e, labels, k);
     let threshold = MERGE_MIN_SHARE.max(MERGE_MEDIAN_RATIO * med);
     shares
         .into_iter()
@@ -121,6 +144,59 @@ fn merges(z: &[f32], e: usize, labels: &[u32], k: usize) -> Vec<Suggestion> {
             ),
         })
         .collect()
+}
+
+/// DEC's own failure with a fixed k: one class cut in two (a pair that looks like one)
+/// and, by the pigeonhole, two classes in one cluster elsewhere (a cluster far larger
+/// than the median). Found on DEC's final labels and Z; the split is then made in the
+/// pretrained Z (see [`crate::engine::pipeline`]'s self-correction), where DEC has not
+/// yet folded the two classes together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitAndMerge {
+    /// The pair to merge (b joins a).
+    pub merge: (usize, usize),
+    /// The cluster to split in two.
+    pub split: usize,
+    /// The weaker of the two figures over its threshold (>= 1).
+    pub strength: f64,
+    pub evidence: String,
+}
+
+/// The pair with the largest cross-neighbour share of at least [`CORRECT_PAIR_RATIO`]
+/// times the median pair's, together with the largest cluster when it holds at least
+/// [`CORRECT_SIZE_RATIO`] times the median cluster size, is not one of the pair, and
+/// is larger than the pair together (two halves of a class make about one class; a
+/// cluster of two classes, about two). `None` when no such pair and cluster exist.
+pub fn split_and_merge(z: &[f32], e: usize, labels: &[u32], k: usize) -> Option<SplitAndMerge> {
+    if k < 3 || labels.len() < 2 * k {
+        return None;
+    }
+    let mut sizes = vec![0usize; k];
+    labels.iter().for_each(|&l| sizes[l as usize] += 1);
+    let ms = median(&sizes.iter().map(|&s| s as f64).collect::<Vec<_>>());
+    let c = (0..k).max_by_key(|&j| (sizes[j], std::cmp::Reverse(j)))?;
+    let size_ratio = sizes[c] as f64 / ms.max(1.0);
+    if size_ratio < CORRECT_SIZE_RATIO {
+        return None;
+    }
+    let (mut shares, med) = pair_shares(z, e, labels, k);
+    shares.sort_by(|x, y| y.2.total_cmp(&x.2));
+    let (a, b, share) = shares.into_iter().find(|&(a, b, share)| {
+        share >= CORRECT_PAIR_RATIO * med && a != c && b != c && sizes[a] + sizes[b] < sizes[c]
+    })?;
+    let pair_ratio = share / med.max(1e-12);
+    Some(SplitAndMerge {
+        merge: (a, b),
+        split: c,
+        strength: (pair_ratio / CORRECT_PAIR_RATIO).min(size_ratio / CORRECT_SIZE_RATIO),
+        evidence: format!(
+            "clusters {a} and {b} look like one class cut in two ({:.2}% of their members' {NEIGHBOURS} nearest neighbours in Z lie across the pair, {pair_ratio:.0}x the median pair's; {} samples together) and cluster {c} like two classes in one ({} samples, {size_ratio:.1}x the median cluster's {})",
+            100.0 * share,
+            sizes[a] + sizes[b],
+            sizes[c],
+            ms as usize
+        ),
+    })
 }
 
 /// The share of a cluster's spread (sum of squared distances to its mean) that a
@@ -348,6 +424,49 @@ mod tests {
             (gain - (1.0 - sse2 / sse1)).abs() < 1e-4,
             "{gain} vs {}",
             1.0 - sse2 / sse1
+        );
+    }
+
+    /// Five blobs of 100: blob A under two labels (50 + 50), blobs C and D under one
+    /// (200), B and E under one each. The rule names the pair of A's halves and the
+    /// cluster of C and D; with each blob under its own label it names nothing.
+    #[test]
+    fn split_and_merge_finds_the_cut_class_and_the_doubled_cluster() {
+        let z = blobs(
+            &[
+                (0.0, 0.0),
+                (10.0, 0.0),
+                (0.0, 10.0),
+                (10.0, 10.0),
+                (20.0, 0.0),
+            ],
+            3,
+        );
+        let mut labels: Vec<u32> = (0..500).map(|i| (i / 100) as u32).collect();
+        // A's halves: left and right of its centre.
+        for i in 0..100 {
+            labels[i] = if z[2 * i] < 0.0 { 0 } else { 5 };
+        }
+        let healthy: Vec<u32> = (0..500).map(|i| (i / 100) as u32).collect();
+        assert_eq!(split_and_merge(&z, 2, &healthy, 5), None);
+        // C (label 2) and D (label 3) under label 2; label 3 is then A's second half.
+        for l in labels.iter_mut() {
+            if *l == 3 {
+                *l = 2;
+            } else if *l == 5 {
+                *l = 3;
+            }
+        }
+        let found = split_and_merge(&z, 2, &labels, 5).expect("nothing found");
+        assert_eq!(found.merge, (0, 3), "{found:?}");
+        assert_eq!(found.split, 2, "{found:?}");
+        assert!(found.strength >= 1.0, "{found:?}");
+        // Sizes by hand: the doubled cluster holds 200, the median of (~50, 100, 200,
+        // ~50, 100) is 100, so the size figure is 2.0 / 1.5.
+        assert!(
+            found.evidence.contains("200 samples, 2.0x"),
+            "{}",
+            found.evidence
         );
     }
 

@@ -1,8 +1,9 @@
 //! The one DEC training pipeline that the command line and the app both run, in
 //! phases a reader can find by name:
 //! [`baseline`] (k-means on the input) -> [`pretrain`] (layer-wise, then fine-tuning)
-//! -> [`init_centroids`] (k-means on Z) -> [`cluster`] (DEC: KL(P‖Q) by SGD) ->
-//! [`finish`] (final assignment and report).
+//! -> [`init_centroids`] (k-means on Z, or its spectral clusters) -> [`cluster`] (DEC:
+//! KL(P‖Q) by SGD) -> [`correct`] (with `self_correct`: mend a split-and-merge failure
+//! in the pretrained Z and run DEC again) -> [`finish`] (final assignment and report).
 //!
 //! It talks to its caller only through typed [`Event`]s sent to a [`Sink`] and a
 //! [`Control`] handle checked between batches (pause, resume, stop), so the same code
@@ -10,6 +11,7 @@
 
 mod cluster;
 mod control;
+mod correct;
 mod events;
 mod pretrain;
 mod steer;
@@ -18,12 +20,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use control::{Command, Control, Controller, Poll, control_channel};
+pub use correct::CorrectionRound;
 pub use events::{Event, KPoint, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent};
 pub use steer::{LiveReason, LiveState, Steer, SteerMark};
 
 use crate::data::Dataset;
 use crate::engine::autoencoder::Autoencoder;
-use crate::engine::config::{ConfigError, DecConfig};
+use crate::engine::config::{ConfigError, DecConfig, Start};
 use crate::engine::constraints::satisfied;
 use crate::engine::dec::hard_labels;
 use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
@@ -144,6 +147,8 @@ struct Ctx<'a> {
     warnings: Vec<RunWarning>,
     /// DEC steps run before this run (a resumed run numbers its steps from there).
     dec_step0: usize,
+    /// The self-correction's rounds so far.
+    corrections: Vec<CorrectionRound>,
 }
 
 impl<'a> Ctx<'a> {
@@ -157,6 +162,7 @@ impl<'a> Ctx<'a> {
             baselines: Baselines::default(),
             warnings: Vec::new(),
             dec_step0: 0,
+            corrections: Vec::new(),
         }
     }
     fn elapsed(&self) -> f64 {
@@ -228,16 +234,26 @@ pub fn run(
     // DEC's batches as they were.
     baseline(ds, cfg, k, &mut ctx)?;
     let (ae, ae_source) = autoencoder(ds, cfg, source, &mut ctx, aug)?;
-    let km = match &resume {
-        Some(r) => resumed_centroids(ds, cfg, r, &ae, &mut ctx),
-        None => init_centroids(ds, cfg, k, &ae, &mut ctx)?,
+    let (km, pretrained) = match &resume {
+        Some(r) => (resumed_centroids(ds, cfg, r, &ae, &mut ctx), None),
+        None => {
+            let (km, z) = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
+            let keep = cfg
+                .cluster
+                .self_correct
+                .then(|| correct::Pretrained { ae: ae.clone(), z });
+            (km, keep)
+        }
     };
     let steering = match &resume {
         Some(r) => steer::Steering::new(r.clusters.names.clone(), k, r.marks.clone()),
         None => steer::Steering::new(Vec::new(), k, Vec::new()),
     };
     let t0 = Instant::now();
-    let dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug, steering)?;
+    let mut dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug, steering)?;
+    if let Some(pre) = pretrained {
+        dec = correct::self_correct(ds, cfg, k, dec, pre, &mut ctx, aug)?;
+    }
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
@@ -382,14 +398,15 @@ fn autoencoder(
 }
 
 /// DEC's initialisation and the paper's second baseline ("DEC without backprop"):
-/// k-means on the embedding Z of the pretrained encoder.
+/// k-means on the embedding Z of the pretrained encoder; with `start: spectral` the
+/// spectral clusters of Z are the start. Returns the start and Z.
 fn init_centroids(
     ds: &Dataset,
     cfg: &DecConfig,
     k: usize,
     ae: &Autoencoder,
     ctx: &mut Ctx,
-) -> Result<KMeansResult, PipelineError> {
+) -> Result<(KMeansResult, Vec<f32>), PipelineError> {
     ctx.phase(Phase::KMeans, 0);
     let t0 = Instant::now();
     let z = ae.encode(&ds.x, ds.n);
@@ -401,7 +418,6 @@ fn init_centroids(
         Stream::KMeansZ.seed(cfg.seed),
         ctx,
     )?;
-    ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
     if let Some(t) = ds.labels.as_deref() {
         let s = scores(t, &km.labels);
         ctx.baselines.ae_kmeans = Some(s);
@@ -411,24 +427,55 @@ fn init_centroids(
         });
     }
     ctx.ctl.checkpoint()?;
-    Ok(km)
+    let start = match cfg.cluster.start {
+        Start::Kmeans => km,
+        Start::Spectral => spectral_on(&z, ae.encoder.n_out(), cfg, k, ds, ctx)?,
+    };
+    ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
+    Ok((start, z))
+}
+
+/// The spectral start ([`crate::engine::spectral`]) and, with labels, its scores.
+fn spectral_on(
+    z: &[f32],
+    e: usize,
+    cfg: &DecConfig,
+    k: usize,
+    ds: &Dataset,
+    ctx: &mut Ctx,
+) -> Result<KMeansResult, PipelineError> {
+    let stop = || ctx.ctl.checkpoint().is_err();
+    let seed = Stream::KMeansZ.seed(cfg.seed);
+    let sp =
+        crate::engine::spectral::spectral_start(z, e, k, cfg.cluster.kmeans_n_init, seed, &stop)
+            .ok_or(PipelineError::Stopped)?;
+    if let Some(t) = ds.labels.as_deref() {
+        let s = scores(t, &sp.labels);
+        ctx.baselines.ae_spectral = Some(s);
+        ctx.sink.event(Event::Baseline {
+            name: "AE + spectral",
+            scores: s,
+        });
+    }
+    ctx.ctl.checkpoint()?;
+    Ok(sp)
 }
 
 /// The final assignment of every sample, the last snapshot, the report and the model.
 /// The warning of a run that ended more than 0.005 ACC below AE + k-means, its start.
 fn below_start(
     s: Option<crate::engine::metrics::Scores>,
-    start: Option<crate::engine::metrics::Scores>,
+    start: Option<(crate::engine::metrics::Scores, &str)>,
     step: usize,
 ) -> Option<RunWarning> {
-    let (s, start) = (s?, start?);
+    let (s, (start, name)) = (s?, start?);
     (s.acc < start.acc - 0.005).then(|| RunWarning {
         kind: WarningKind::BelowStart,
         step,
         cluster: None,
         size: None,
         message: format!(
-            "DEC ended below its start: ACC {:.4} against {:.4} for AE + k-means",
+            "DEC ended below its start: ACC {:.4} against {:.4} for {name}",
             s.acc, start.acc
         ),
     })
@@ -458,7 +505,11 @@ fn finish(
     let s = truth.map(|t| scores(t, &assignments));
     // Steps as the run's history numbers them (a resumed run goes on from its model's).
     let last_step = ctx.dec_step0 + iterations;
-    if let Some(w) = below_start(s, ctx.baselines.ae_kmeans, last_step) {
+    let start = match ctx.baselines.ae_spectral {
+        Some(sp) => Some((sp, "AE + spectral")),
+        None => ctx.baselines.ae_kmeans.map(|km| (km, "AE + k-means")),
+    };
+    if let Some(w) = below_start(s, start, last_step) {
         ctx.warn(w);
     }
     ctx.timing.total_s = ctx.elapsed();
@@ -497,6 +548,7 @@ fn finish(
             edits: r.edits(),
         }),
         steered: dec.steering.log.clone(),
+        self_correct: ctx.corrections,
     };
     let model = DecModel {
         alpha: cfg.cluster.alpha,
