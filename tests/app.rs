@@ -1309,3 +1309,31 @@ fn merge_from_the_embedding_legend() {
     let after = h.state().run.finished.as_ref().unwrap().assignments.clone();
     assert_eq!(after.iter().max(), Some(&8), "nine clusters left");
 }
+
+/// The start and self-correct rows set the run's configuration: picked in the side
+/// panel, the run starts from the spectral clusters (its baseline row is there) and
+/// ends with self-correction on in its report; the log says what self-correction did
+/// when it made a round.
+#[test]
+fn spectral_start_and_self_correct_from_the_side_panel() {
+    let mut h = harness(small_app(600));
+    h.step();
+    choose(&mut h, "start", "spectral");
+    h.get_by_label("self-correct").click();
+    h.step();
+    assert!(h.state().settings.cfg.cluster.self_correct);
+    start_and_finish(&mut h);
+    let out = h.state().run.finished.as_ref().expect("no result");
+    let cl = &out.report.config.cluster;
+    assert_eq!(cl.start, decscope::engine::config::Start::Spectral);
+    assert!(cl.self_correct);
+    assert!(out.report.baselines.ae_spectral.is_some());
+    let said = h
+        .state()
+        .run
+        .messages
+        .iter()
+        .filter(|m| m.contains("self-correction, round"))
+        .count();
+    assert_eq!(said, out.report.self_correct.len());
+}

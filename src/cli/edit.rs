@@ -8,7 +8,7 @@ use clap::Args;
 use decscope::engine::edit::{ClusterState, Edit, apply_all, members};
 use decscope::engine::metrics::scores;
 use decscope::engine::model::{DecModel, EditMark};
-use decscope::engine::suggest::{Suggestion, suggest};
+use decscope::engine::suggest::{Suggestion, split_and_merge, suggest};
 
 use super::{DataArgs, fmt_scores};
 
@@ -161,6 +161,12 @@ pub fn edit(a: EditArgs) -> Result<()> {
         println!("suggested edits ({}):", suggestions.len());
         for (i, s) in suggestions.iter().enumerate() {
             println!("  {}. {} (strength {:.2})", i + 1, s.evidence, s.strength);
+        }
+        if let Some(f) = split_and_merge(&z, state.e, &before, state.k()) {
+            println!(
+                "split-and-merge failure: {} (strength {:.2}); DEC's Z folds the two classes of cluster {} together, so mend it from the pretrained encoder: `decscope train --self-correct` (add `--start spectral`)",
+                f.evidence, f.strength, f.split
+            );
         }
     }
     let mut edits: Vec<Edit> = suggestions

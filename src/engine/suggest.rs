@@ -26,7 +26,8 @@
 //! - **Split and merge** ([`split_and_merge`], for the self-correction): the pair of
 //!   largest x_ab, when x_ab ≥ [`CORRECT_PAIR_RATIO`] times the median share, together
 //!   with the largest cluster c when n_c ≥ [`CORRECT_SIZE_RATIO`] times the median
-//!   size and n_c > n_a + n_b. With a fixed k, a class cut in two forces two classes
+//!   size and n_c > n_a + n_b, and n_a + n_b ≤ [`CORRECT_PAIR_MAX_SIZE`] times the
+//!   median size. With a fixed k, a class cut in two forces two classes
 //!   into one cluster elsewhere; DEC's Z folds those two together (no two lumps for
 //!   the rule above to find), but the cluster's size still shows it.
 //!
@@ -61,6 +62,11 @@ pub const CORRECT_PAIR_RATIO: f64 = 5.0;
 /// hold to count as two classes in one (MNIST: 1.8-1.9x for a cluster of 4s and 9s
 /// beside a cut class; healthy runs and DEC-DA at most 1.2x; README, "Self-correction").
 pub const CORRECT_SIZE_RATIO: f64 = 1.5;
+/// Self-correction: two halves of one class make about one class, so the pair
+/// together may hold at most this many times the median cluster size (MNIST: 1.15-1.33x
+/// for the cut 1s and 5s; 1.63x for a pair of two classes on 1,000 digits, where a
+/// median share near 0 let any pair pass the ratio above).
+pub const CORRECT_PAIR_MAX_SIZE: f64 = 1.4;
 /// Most samples the neighbour search looks at (an evenly spaced subset beyond).
 pub const MAX_SAMPLES: usize = 20_000;
 
@@ -165,8 +171,9 @@ pub struct SplitAndMerge {
 /// The pair with the largest cross-neighbour share of at least [`CORRECT_PAIR_RATIO`]
 /// times the median pair's, together with the largest cluster when it holds at least
 /// [`CORRECT_SIZE_RATIO`] times the median cluster size, is not one of the pair, and
-/// is larger than the pair together (two halves of a class make about one class; a
-/// cluster of two classes, about two). `None` when no such pair and cluster exist.
+/// is larger than the pair together, which holds at most [`CORRECT_PAIR_MAX_SIZE`]
+/// times the median size (two halves of a class make about one class; a cluster of
+/// two classes, about two). `None` when no such pair and cluster exist.
 pub fn split_and_merge(z: &[f32], e: usize, labels: &[u32], k: usize) -> Option<SplitAndMerge> {
     if k < 3 || labels.len() < 2 * k {
         return None;
@@ -182,7 +189,12 @@ pub fn split_and_merge(z: &[f32], e: usize, labels: &[u32], k: usize) -> Option<
     let (mut shares, med) = pair_shares(z, e, labels, k);
     shares.sort_by(|x, y| y.2.total_cmp(&x.2));
     let (a, b, share) = shares.into_iter().find(|&(a, b, share)| {
-        share >= CORRECT_PAIR_RATIO * med && a != c && b != c && sizes[a] + sizes[b] < sizes[c]
+        let together = sizes[a] + sizes[b];
+        share >= CORRECT_PAIR_RATIO * med
+            && a != c
+            && b != c
+            && together < sizes[c]
+            && together as f64 <= CORRECT_PAIR_MAX_SIZE * ms
     })?;
     let pair_ratio = share / med.max(1e-12);
     Some(SplitAndMerge {
