@@ -64,6 +64,20 @@ def test_separable_blobs_are_found():
     assert any(h["phase"] == "dec" for h in d.history_)
 
 
+def test_spectral_start_and_self_correction_reach_the_engine():
+    """start and self_correct are estimator parameters that the run's configuration
+    and report carry: the spectral start's baseline row is scored, and self_correct
+    lists its rounds (none on four separable blobs, which stay found)."""
+    X, y = blobs(n=600, k=4)
+    d = decscope.DEC(n_clusters=4, start="spectral", self_correct=True, **SMALL).fit(X, y)
+    cl = d.report_["config"]["cluster"]
+    assert cl["start"] == "spectral" and cl["self_correct"] is True
+    assert d.report_["baselines"]["ae_spectral"]["acc"] > 0.25
+    assert d.report_.get("self_correct", []) == []
+    assert acc(y, d.labels_) == 1.0
+    assert decscope.DEC(n_clusters=4, **SMALL).get_params()["start"] is None
+
+
 def test_same_seed_same_result_and_layouts_agree():
     X, y = blobs(seed=1)
     a = decscope.DEC(n_clusters=3, seed=4, **SMALL).fit(X)
