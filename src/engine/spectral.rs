@@ -105,15 +105,13 @@ pub fn spectral_labels(
     seed: u64,
     interrupt: &dyn Fn() -> bool,
 ) -> Option<Vec<u32>> {
-    let n = z.len() / e;
-    let step = n.div_ceil(MAX_SAMPLES).max(1);
     let (sub_labels, centroids) = spectral_clusters(z, e, k, n_init, seed, interrupt)?;
-    if step == 1 {
+    if sub_labels.len() * e == z.len() {
         return Some(sub_labels);
     }
     let mut labels = nearest(z, e, centroids).labels;
-    (0..n)
-        .step_by(step)
+    let (rows, _) = even_subset(z, e, MAX_SAMPLES);
+    rows.into_iter()
         .zip(sub_labels)
         .for_each(|(i, l)| labels[i] = l);
     Some(labels)
@@ -128,13 +126,7 @@ fn spectral_clusters(
     seed: u64,
     interrupt: &dyn Fn() -> bool,
 ) -> Option<(Vec<u32>, Vec<f32>)> {
-    let n = z.len() / e;
-    let step = n.div_ceil(MAX_SAMPLES).max(1);
-    let rows: Vec<usize> = (0..n).step_by(step).collect();
-    let sub: Vec<f32> = rows
-        .iter()
-        .flat_map(|&i| z[i * e..(i + 1) * e].iter().copied())
-        .collect();
+    let (_, sub) = even_subset(z, e, MAX_SAMPLES);
     let (emb, dims) = embedding(&Graph::knn(&sub, e), k, seed, interrupt)?;
     let params = KMeansParams {
         n_init,
@@ -156,23 +148,9 @@ fn member_means(
     emb_centroids: &[f32],
     (emb, dims): (&[f32], usize),
 ) -> Vec<f32> {
-    let mut sum = vec![0.0f64; k * e];
-    let mut count = vec![0usize; k];
-    for (r, &l) in x.chunks_exact(e).zip(labels) {
-        let l = l as usize;
-        count[l] += 1;
-        sum[l * e..(l + 1) * e]
-            .iter_mut()
-            .zip(r)
-            .for_each(|(s, v)| *s += f64::from(*v));
-    }
-    let mut c = vec![0.0f32; k * e];
+    let (mut c, count) = label_means(x, e, labels, k);
     for j in 0..k {
-        if count[j] > 0 {
-            for t in 0..e {
-                c[j * e + t] = (sum[j * e + t] / count[j] as f64) as f32;
-            }
-        } else {
+        if count[j] == 0 {
             let centre = &emb_centroids[j * dims..(j + 1) * dims];
             let d2 =
                 |r: &[f32]| -> f32 { r.iter().zip(centre).map(|(a, b)| (a - b).powi(2)).sum() };
@@ -185,6 +163,40 @@ fn member_means(
         }
     }
     c
+}
+
+/// The mean row of `x` (`n x e`) of each label's members (`k x e`; zeros for a label
+/// with none) and the members' counts.
+pub fn label_means(x: &[f32], e: usize, labels: &[u32], k: usize) -> (Vec<f32>, Vec<usize>) {
+    let mut sum = vec![0.0f64; k * e];
+    let mut count = vec![0usize; k];
+    for (r, &l) in x.chunks_exact(e).zip(labels) {
+        let l = l as usize;
+        count[l] += 1;
+        sum[l * e..(l + 1) * e]
+            .iter_mut()
+            .zip(r)
+            .for_each(|(s, v)| *s += f64::from(*v));
+    }
+    let means = sum
+        .chunks_exact(e)
+        .zip(&count)
+        .flat_map(|(s, &c)| s.iter().map(move |v| (v / c.max(1) as f64) as f32))
+        .collect();
+    (means, count)
+}
+
+/// An evenly spaced subset of at most `max` rows of `z` (`n x e`): the rows' indices
+/// and their values. All rows when there are no more than `max`.
+pub fn even_subset(z: &[f32], e: usize, max: usize) -> (Vec<usize>, Vec<f32>) {
+    let n = z.len() / e;
+    let step = n.div_ceil(max.max(1)).max(1);
+    let rows: Vec<usize> = (0..n).step_by(step).collect();
+    let sub = rows
+        .iter()
+        .flat_map(|&i| z[i * e..(i + 1) * e].iter().copied())
+        .collect();
+    (rows, sub)
 }
 
 /// Every row of `z` labelled by its nearest centroid.

@@ -101,13 +101,7 @@ pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Su
 /// Every pair's cross-neighbour share `(a, b, x_ab)` (the module's first rule) and
 /// the median share over the pairs.
 fn pair_shares(z: &[f32], e: usize, labels: &[u32], k: usize) -> (Vec<(usize, usize, f64)>, f64) {
-    let n = labels.len();
-    let step = n.div_ceil(MAX_SAMPLES).max(1);
-    let rows: Vec<usize> = (0..n).step_by(step).collect();
-    let sub: Vec<f32> = rows
-        .iter()
-        .flat_map(|&i| z[i * e..(i + 1) * e].iter().copied())
-        .collect();
+    let (rows, sub) = crate::engine::spectral::even_subset(z, e, MAX_SAMPLES);
     let knn = exact_knn(&sub, e, NEIGHBOURS);
     // cross[a][b]: neighbour links from members of a to members of b.
     let mut cross = vec![0usize; k * k];

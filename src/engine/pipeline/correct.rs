@@ -27,7 +27,7 @@ use crate::engine::config::DecConfig;
 use crate::engine::dec::hard_labels;
 use crate::engine::kmeans::KMeansResult;
 use crate::engine::metrics::scores;
-use crate::engine::spectral::spectral_labels;
+use crate::engine::spectral::{label_means, spectral_labels};
 use crate::engine::streams::Stream;
 use crate::engine::suggest::{SplitAndMerge, split_and_merge};
 
@@ -142,7 +142,7 @@ fn mended_start(
             mended[i] = b as u32;
         }
     }
-    let centroids = means(z0, e, &mended, k);
+    let (centroids, _) = label_means(z0, e, &mended, k);
     Some((
         KMeansResult {
             centroids,
@@ -151,24 +151,6 @@ fn mended_start(
         },
         sizes,
     ))
-}
-
-/// The mean row of `z` of each label's members (`k x e`).
-fn means(z: &[f32], e: usize, labels: &[u32], k: usize) -> Vec<f32> {
-    let mut sum = vec![0.0f64; k * e];
-    let mut count = vec![0usize; k];
-    for (r, &l) in z.chunks_exact(e).zip(labels) {
-        let l = l as usize;
-        count[l] += 1;
-        sum[l * e..(l + 1) * e]
-            .iter_mut()
-            .zip(r)
-            .for_each(|(s, v)| *s += f64::from(*v));
-    }
-    sum.chunks_exact(e)
-        .zip(&count)
-        .flat_map(|(s, &c)| s.iter().map(move |v| (v / c.max(1) as f64) as f32))
-        .collect()
 }
 
 #[cfg(test)]

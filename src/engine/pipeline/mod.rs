@@ -418,14 +418,7 @@ fn init_centroids(
         Stream::KMeansZ.seed(cfg.seed),
         ctx,
     )?;
-    if let Some(t) = ds.labels.as_deref() {
-        let s = scores(t, &km.labels);
-        ctx.baselines.ae_kmeans = Some(s);
-        ctx.sink.event(Event::Baseline {
-            name: "AE + k-means",
-            scores: s,
-        });
-    }
+    ctx.baselines.ae_kmeans = score_start(ds, &km.labels, "AE + k-means", ctx);
     ctx.ctl.checkpoint()?;
     let start = match cfg.cluster.start {
         Start::Kmeans => km,
@@ -449,16 +442,21 @@ fn spectral_on(
     let sp =
         crate::engine::spectral::spectral_start(z, e, k, cfg.cluster.kmeans_n_init, seed, &stop)
             .ok_or(PipelineError::Stopped)?;
-    if let Some(t) = ds.labels.as_deref() {
-        let s = scores(t, &sp.labels);
-        ctx.baselines.ae_spectral = Some(s);
-        ctx.sink.event(Event::Baseline {
-            name: "AE + spectral",
-            scores: s,
-        });
-    }
+    ctx.baselines.ae_spectral = score_start(ds, &sp.labels, "AE + spectral", ctx);
     ctx.ctl.checkpoint()?;
     Ok(sp)
+}
+
+/// With labels: a start's scores, sent as a baseline named `name`.
+fn score_start(
+    ds: &Dataset,
+    labels: &[u32],
+    name: &'static str,
+    ctx: &mut Ctx,
+) -> Option<crate::engine::metrics::Scores> {
+    let s = scores(ds.labels.as_deref()?, labels);
+    ctx.sink.event(Event::Baseline { name, scores: s });
+    Some(s)
 }
 
 /// The final assignment of every sample, the last snapshot, the report and the model.
