@@ -567,7 +567,9 @@ fn print_corrections(r: &decscope::engine::report::Report) {
         return;
     }
     if r.self_correct.is_empty() {
-        println!("self-correction: no split-and-merge failure found (nothing changed)");
+        println!(
+            "self-correction: no split-and-merge failure found at strength 1.1 or more (nothing changed)"
+        );
     }
     for c in &r.self_correct {
         let before = c

@@ -11,7 +11,8 @@
 //! ("Self-correction").
 //!
 //! A round: DEC's final labels -> [`split_and_merge`] (a pair that looks like one
-//! class cut in two, a cluster far above the median size) -> the mended labels (b
+//! class cut in two, a cluster far above the median size; strength at least
+//! [`MIN_STRENGTH`]) -> the mended labels (b
 //! joins a; c's members split in two by the spectral split of their pretrained z, one
 //! half taking b's number) -> each centroid the mean pretrained z of its members -> DEC
 //! from the pretrained encoder. At most [`MAX_ROUNDS`] rounds, until the rule finds
@@ -35,6 +36,11 @@ use super::PipelineError;
 
 /// Most rounds of self-correction in one run.
 pub const MAX_ROUNDS: usize = 3;
+/// A round is made only for a finding at least this strong (each of its figures 10%
+/// past its threshold). Measured: the MNIST rounds had 1.18-1.31 and each took ACC up
+/// by 0.12-0.15; on the 1,797 8x8 digits three rounds of 1.00-1.03 took it from 0.602
+/// to 0.572 (README, "A better start and self-correction").
+pub const MIN_STRENGTH: f64 = 1.1;
 /// The smaller half of a split must hold at least this share of the cluster, or the
 /// round is not made (a split that shaves off a few outliers mends nothing).
 const MIN_HALF: f64 = 0.1;
@@ -77,7 +83,8 @@ pub(super) fn self_correct(
         }
         let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, k, cfg.cluster.alpha);
         let labels = hard_labels(&q, k).0;
-        let Some(found) = split_and_merge(&z, dec.ae.encoder.n_out(), &labels, k) else {
+        let found = split_and_merge(&z, dec.ae.encoder.n_out(), &labels, k);
+        let Some(found) = found.filter(|f| f.strength >= MIN_STRENGTH) else {
             break;
         };
         let seed = Stream::KMeansZ.seed(cfg.seed) ^ round as u64;
