@@ -577,7 +577,7 @@ fn print_corrections(r: &decscope::engine::report::Report) {
             .map(|a| format!(" (ACC before it {a:.4})"))
             .unwrap_or_default();
         println!(
-            "self-correction round {} after DEC step {}: {}; merged {} into {}, split {} in the pretrained Z ({} + {} samples), DEC ran again{before}",
+            "self-correction round {} after DEC step {}: {}; merged {} into {}, split {} in the pretrained Z ({} + {} samples), DEC ran again{before}{}",
             c.round,
             c.step,
             c.found.evidence,
@@ -585,7 +585,12 @@ fn print_corrections(r: &decscope::engine::report::Report) {
             c.found.merge.0,
             c.found.split,
             c.halves[0],
-            c.halves[1]
+            c.halves[1],
+            if c.taken_back {
+                "; taken back (the next check found a failure as strong), the state before it kept"
+            } else {
+                ""
+            }
         );
     }
 }

@@ -16,7 +16,10 @@
 //! joins a; c's members split in two by the spectral split of their pretrained z, one
 //! half taking b's number) -> each centroid the mean pretrained z of its members -> DEC
 //! from the pretrained encoder. At most [`MAX_ROUNDS`] rounds, until the rule finds
-//! nothing; the history goes on across the rounds.
+//! nothing; the history goes on across the rounds. When the check after a round finds
+//! a failure at least as strong as the one the round mended, the round is taken back
+//! (the state from before it is kept) and self-correction ends: measured on the 8x8
+//! digits, where three such rounds took ACC from 0.633 to 0.539.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +60,10 @@ pub struct CorrectionRound {
     pub halves: [usize; 2],
     /// With labels: ACC before the round (labels only score, they choose nothing).
     pub acc_before: Option<f64>,
+    /// The check after the round found a failure at least as strong, so the state
+    /// from before the round was kept.
+    #[serde(default)]
+    pub taken_back: bool,
 }
 
 /// The pretrained encoder and its Z, kept from before DEC changed them.
@@ -77,16 +84,26 @@ pub(super) fn self_correct(
     aug: Option<Augmenter>,
 ) -> Result<cluster::DecOutcome, PipelineError> {
     let base = ctx.dec_step0;
-    for round in 1..=MAX_ROUNDS {
+    // The outcome before the latest round and that round's strength.
+    let mut before: Option<(cluster::DecOutcome, f64)> = None;
+    for round in 1..=MAX_ROUNDS + 1 {
         if dec.stopped || dec.k != k || !dec.steering.log.is_empty() {
             break;
         }
         let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, k, cfg.cluster.alpha);
         let labels = hard_labels(&q, k).0;
-        let found = split_and_merge(&z, dec.ae.encoder.n_out(), &labels, k);
-        let Some(found) = found.filter(|f| f.strength >= MIN_STRENGTH) else {
+        let found = split_and_merge(&z, dec.ae.encoder.n_out(), &labels, k)
+            .filter(|f| f.strength >= MIN_STRENGTH);
+        let Some(found) = found else { break };
+        if let Some((prev, strength)) = before.take()
+            && found.strength >= strength
+        {
+            dec = take_back(dec, prev, &found, ctx);
             break;
-        };
+        }
+        if round > MAX_ROUNDS {
+            break;
+        }
         let seed = Stream::KMeansZ.seed(cfg.seed) ^ round as u64;
         let Some((start, halves)) =
             mended_start(&labels, &found, &pre.z, k, cfg.cluster.kmeans_n_init, seed)
@@ -98,20 +115,44 @@ pub(super) fn self_correct(
             "self-correction, round {round} (after DEC step {step}): {}; merging {} into {}, splitting {} in the pretrained Z ({} + {} samples) and running DEC again from the pretrained encoder",
             found.evidence, found.merge.1, found.merge.0, found.split, halves[0], halves[1]
         )));
+        let strength = found.strength;
         ctx.corrections.push(CorrectionRound {
             round,
             step,
             found,
             halves,
             acc_before: ds.labels.as_deref().map(|t| scores(t, &labels).acc),
+            taken_back: false,
         });
         ctx.dec_step0 = step;
         let steering = Steering::new(Vec::new(), k, Vec::new());
-        dec = cluster::run_dec(ds, cfg, k, pre.ae.clone(), start, ctx, aug, steering)?;
+        let next = cluster::run_dec(ds, cfg, k, pre.ae.clone(), start, ctx, aug, steering)?;
+        before = Some((std::mem::replace(&mut dec, next), strength));
     }
     dec.iterations += ctx.dec_step0 - base;
     ctx.dec_step0 = base;
     Ok(dec)
+}
+
+/// A round after which the check finds a failure at least as strong as the one it
+/// mended made nothing better: keep the outcome from before it (the history keeps
+/// the round's steps, and the run's step count goes on from them).
+fn take_back(
+    after: cluster::DecOutcome,
+    prev: cluster::DecOutcome,
+    found: &SplitAndMerge,
+    ctx: &mut Ctx,
+) -> cluster::DecOutcome {
+    let last_step = ctx.dec_step0 + after.iterations;
+    ctx.dec_step0 = last_step - prev.iterations;
+    if let Some(r) = ctx.corrections.last_mut() {
+        r.taken_back = true;
+        ctx.sink.event(Event::Message(format!(
+            "self-correction: round {} taken back, the state before it kept: after it the check found {} (strength {:.2}, the round's was {:.2})",
+            r.round, found.evidence, found.strength, r.found.strength
+        )));
+    }
+    prev
 }
 
 /// The mended labels' start: b joins a, c's members split by the spectral split of
