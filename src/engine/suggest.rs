@@ -476,6 +476,40 @@ mod tests {
         );
     }
 
+    /// The pair-size limit: a blob of 200 cut in two (100 + 100) beside a cluster of
+    /// three blobs (300) and four of 100: the pair together holds 2.0x the median size
+    /// of 100, more than one class makes, so nothing is named (without the limit the
+    /// pair and the big cluster were: the 1,000-digit stand-in's bad round).
+    #[test]
+    fn a_pair_larger_than_one_class_is_not_a_cut_class() {
+        let centres = [
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (0.0, 10.0),
+            (3.0, 10.0),
+            (6.0, 10.0),
+            (20.0, 0.0),
+            (20.0, 10.0),
+            (30.0, 0.0),
+        ];
+        let z = blobs(&centres, 4);
+        // Labels by blob: A's halves 0 and 1 (by x), B 2, the three blobs C 3, E 4, F 5, G 6.
+        let blob_label = [9, 9, 2, 3, 3, 3, 4, 5, 6];
+        let labels: Vec<u32> = (0..900)
+            .map(|i| match blob_label[i / 100] {
+                9 => u32::from(z[2 * i] >= 0.0),
+                l => l,
+            })
+            .collect();
+        let sizes: Vec<usize> = (0..7)
+            .map(|c| labels.iter().filter(|&&l| l == c).count())
+            .collect();
+        assert_eq!(sizes[3], 300);
+        assert!(sizes[0] + sizes[1] == 200, "{sizes:?}");
+        assert_eq!(split_and_merge(&z, 2, &labels, 7), None);
+    }
+
     #[test]
     fn median_of_odd_and_even() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
