@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The two six-topic Reuters stand-ins of README ("Sublinear tf on smaller topics"),
+"""The two six-topic Reuters stand-ins of docs/accuracy.md ("Sublinear tf on smaller topics"),
 built from the shared R8 CSV (research-only licence: never commit the outputs).
 
     python3 benches/make_r6.py ../shared/datasets/reuters21578/reuters21578-r8.csv.gz OUT_DIR

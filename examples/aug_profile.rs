@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use decscope::data::ImageShape;
-use decscope::engine::augment::{Affine, AugmentConfig, Augmenter};
+use decscope::engine::nn::augment::{Affine, AugmentConfig, Augmenter};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use decscope::engine::bf16;
-use decscope::engine::linalg::{Threads, flush_subnormals, matmul_on};
+use decscope::engine::nn::bf16;
+use decscope::engine::nn::linalg::{Threads, flush_subnormals, matmul_on};
 
 fn median_ms(mut f: impl FnMut()) -> f64 {
     for _ in 0..5 {

@@ -16,16 +16,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use decscope::data::{self, LoadOptions};
-use decscope::engine::autoencoder::Autoencoder;
+use decscope::engine::cluster::assign::{hard_labels, soft_assign};
+use decscope::engine::cluster::kmeans::{KMeansParams, kmeans};
 use decscope::engine::config::DecConfig;
-use decscope::engine::dec::{hard_labels, soft_assign};
-use decscope::engine::edit::{ClusterState, Edit, apply};
-use decscope::engine::kmeans::{KMeansParams, kmeans};
+use decscope::engine::curation::edit::{ClusterState, Edit, apply};
+use decscope::engine::curation::suggest::suggest;
 use decscope::engine::model::DecModel;
+use decscope::engine::nn::autoencoder::Autoencoder;
 use decscope::engine::pipeline::{
     AeSource, Controller, Event, LiveState, Phase, Sink, Steer, control_channel, run,
 };
-use decscope::engine::suggest::suggest;
 use decscope::projection::pca::pca_2d;
 
 fn ms(t: Instant) -> f64 {

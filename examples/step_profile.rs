@@ -1,7 +1,7 @@
-use decscope::engine::autoencoder::Autoencoder;
-use decscope::engine::bf16;
-use decscope::engine::linalg::{Threads, flush_subnormals, matmul_on};
-use decscope::engine::optim::{Optimizer, OptimizerConfig};
+use decscope::engine::nn::autoencoder::Autoencoder;
+use decscope::engine::nn::bf16;
+use decscope::engine::nn::linalg::{Threads, flush_subnormals, matmul_on};
+use decscope::engine::nn::optim::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;

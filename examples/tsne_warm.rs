@@ -6,8 +6,9 @@
 
 use std::time::Instant;
 
+use decscope::engine::cluster::neighbors::{Neighbor, exact_knn, refresh_distances};
 use decscope::projection::barnes_hut::{Descent, affinities, optimize};
-use decscope::projection::neighbors::{Neighbor, exact_knn, refresh_distances, to_bhtsne};
+use decscope::projection::tsne::to_bhtsne;
 use decscope::projection::{TsneParams, tsne};
 
 type Tsne<'a> = bhtsne::tSNE<'a, f32, &'a [f32], 2>;

@@ -1080,7 +1080,7 @@ fn slow_dec(c: &mut decscope::engine::config::ClusterConfig) {
     c.max_iter = 1_000_000;
     c.tol = 0.0;
     c.on_collapse = decscope::engine::config::OnCollapse::Warn;
-    c.optimizer = decscope::engine::optim::OptimizerConfig::Sgd {
+    c.optimizer = decscope::engine::nn::optim::OptimizerConfig::Sgd {
         lr: 1e-4,
         momentum: 0.0,
     };

@@ -2,9 +2,9 @@
 
 use decscope::bench::reference::{CandleAutoencoder, RefOptimizer};
 use decscope::data::{self, Dataset, LoadOptions};
-use decscope::engine::autoencoder::Autoencoder;
 use decscope::engine::config::{DecConfig, Precision};
-use decscope::engine::optim::{Optimizer, OptimizerConfig};
+use decscope::engine::nn::autoencoder::Autoencoder;
+use decscope::engine::nn::optim::{Optimizer, OptimizerConfig};
 use decscope::engine::pipeline::{AeSource, Control, NullSink, run};
 use decscope::engine::settings::Settings;
 use rand::SeedableRng;
@@ -123,8 +123,8 @@ fn same_seed_same_assignments() {
 /// what is learned; IDEC records its reconstruction term.
 #[test]
 fn augmented_runs_repeat_with_the_same_seed() {
-    use decscope::engine::augment::AugmentConfig;
     use decscope::engine::config::Method;
+    use decscope::engine::nn::augment::AugmentConfig;
     let ds = mnist(600);
     let mut c = small_config(7);
     c.pretrain.finetune_epochs = Some(5);
@@ -180,7 +180,7 @@ fn loss_curve_matches_candle_nn_reference() {
     // bound leaves room for another CPU's summation order inside `vdpbf16ps`.
     const MAX_BF16: f32 = 4e-2;
     loss_curve_against_candle(false, 2e-3);
-    if decscope::engine::bf16::available() {
+    if decscope::engine::nn::bf16::available() {
         loss_curve_against_candle(true, MAX_BF16);
     }
 }
@@ -551,8 +551,8 @@ impl decscope::engine::pipeline::Sink for KeepPretrained {
 /// 0.7986 from the cache).
 #[test]
 fn skipping_pretraining_leaves_dec_as_it_was() {
-    use decscope::engine::augment::AugmentConfig;
     use decscope::engine::config::Method;
+    use decscope::engine::nn::augment::AugmentConfig;
     let ds = mnist(600);
     let mut c = small_config(11);
     c.pretrain.finetune_epochs = Some(5);
@@ -715,7 +715,7 @@ fn f32_reproduces_the_results_from_before_bf16_and_bf16_repeats() {
         assert_eq!(acc, 343.0 / 600.0);
         assert_eq!(sizes, [43, 89, 68, 66, 75, 44, 55, 39, 66, 55]);
     }
-    if !decscope::engine::bf16::available() {
+    if !decscope::engine::nn::bf16::available() {
         return;
     }
     s.precision = Some(Precision::Bf16);

@@ -418,7 +418,7 @@ fn npy_and_npz_image_arrays_keep_their_image_shape() {
         // Pixels 0..255 with an image shape: scaled like the IDX files.
         assert_eq!(ds.preprocessing, Preprocessing::UnitRange, "{f}");
         // DEC-DA's augmentation takes them.
-        let aug = decscope::engine::augment::AugmentConfig::default().for_dataset(&ds);
+        let aug = decscope::engine::nn::augment::AugmentConfig::default().for_dataset(&ds);
         assert!(aug.is_ok(), "{f}: {:?}", aug.err());
     }
 }

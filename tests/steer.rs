@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use decscope::data;
+use decscope::engine::cluster::constraints::{Constraint, Constraints, Link, satisfied};
 use decscope::engine::config::DecConfig;
-use decscope::engine::constraints::{Constraint, Constraints, Link, satisfied};
-use decscope::engine::edit::Edit;
+use decscope::engine::curation::edit::Edit;
 use decscope::engine::pipeline::{
     AeSource, Control, Controller, Event, LiveReason, LiveState, NullSink, Resume, RunOutput, Sink,
     Steer, control_channel, pretrain_autoencoder, run,

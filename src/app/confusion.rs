@@ -8,7 +8,7 @@ use egui::{Color32, RichText, Sense, Vec2};
 use super::gallery;
 use super::steer::SteerAction;
 use super::view::ViewCtx;
-use crate::engine::metrics::Confusion;
+use crate::engine::cluster::metrics::Confusion;
 
 /// The Confusion view: the cell whose samples are listed.
 #[derive(Default)]

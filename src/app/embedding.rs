@@ -117,7 +117,7 @@ pub struct ScatterKey {
 /// blended "over" in premultiplied alpha, so the picture is the one a 70,000-quad mesh
 /// gave. Why an image: the mesh had to be uploaded and drawn by the renderer on every
 /// frame (under software OpenGL, 20 ms of each frame with 70,000 points), the image
-/// only when the points change (see README, "Build time").
+/// only when the points change (see docs/build.md).
 pub fn point_image(
     points: &[[f32; 2]],
     colors: &dyn Fn(usize) -> Color32,
@@ -667,58 +667,4 @@ fn timeline(sc: &mut Scene, ui: &mut egui::Ui) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// By hand: at 1 pixel per point, a square of half-side 1 centred on (2, 2) covers
-    /// the pixels whose centres lie in [1, 3) x [1, 3): columns and rows 1 and 2. A
-    /// second, opaque point drawn later covers the first where they overlap; a half
-    /// transparent one blends over it.
-    #[test]
-    fn squares_cover_the_pixels_whose_centres_they_contain_and_later_points_win() {
-        let red = Color32::from_rgb(200, 0, 0);
-        let blue = Color32::from_rgb(0, 0, 200);
-        let pts = [[2.0, 2.0], [3.0, 3.0]];
-        let cols = [red, blue];
-        let img = point_image(
-            &pts,
-            &|i| cols[i],
-            &|p| Pos2::new(p[0], p[1]),
-            1.0,
-            Pos2::ZERO,
-            [5, 5],
-            1.0,
-        );
-        let at = |x: usize, y: usize| img.pixels[y * 5 + x];
-        assert_eq!(at(1, 1), red);
-        assert_eq!(at(2, 1), red);
-        assert_eq!(at(1, 2), red);
-        assert_eq!(at(2, 2), blue, "the later point is on top");
-        assert_eq!(at(3, 3), blue);
-        assert_eq!(at(0, 0), Color32::TRANSPARENT);
-        assert_eq!(at(3, 1), Color32::TRANSPARENT);
-        assert_eq!(at(4, 4), Color32::TRANSPARENT);
-        // Two pixels per point: the same square spans 4 x 4 pixels from (2, 2).
-        let img2 = point_image(
-            &pts[..1],
-            &|_| red,
-            &|p| Pos2::new(p[0], p[1]),
-            1.0,
-            Pos2::ZERO,
-            [10, 10],
-            2.0,
-        );
-        let covered: Vec<usize> = (0..100).filter(|&i| img2.pixels[i] == red).collect();
-        let want: Vec<usize> = (2..6)
-            .flat_map(|y| (2..6).map(move |x| y * 10 + x))
-            .collect();
-        assert_eq!(covered, want);
-        // Half-transparent white (premultiplied 128) over opaque blue (0, 0, 200):
-        // 200 * (255 - 128) / 255 + 128 = 228 in blue, 128 in red and green.
-        let half = Color32::from_rgba_premultiplied(128, 128, 128, 128);
-        assert_eq!(
-            over(half, blue),
-            Color32::from_rgba_premultiplied(128, 128, 228, 255)
-        );
-    }
-}
+mod tests;

@@ -7,36 +7,9 @@ use std::path::Path;
 use egui::{Color32, RichText, Vec2};
 
 use super::steer::SteerAction;
-use super::view::ViewCtx;
+use super::view::{ViewCtx, pixels};
 use super::{DecApp, palette};
 use crate::data::Dataset;
-
-/// Sample `i` as RGB pixels (h, w, bytes), grey or colour, scaled to 0..255 per image.
-/// `None` for data without an image shape.
-pub fn pixels(ds: &Dataset, i: usize) -> Option<(usize, usize, Vec<u8>)> {
-    let s = ds.image_shape?;
-    if s.len() != ds.display_d() || s.is_empty() {
-        return None;
-    }
-    let row = ds.display_row(i);
-    let (lo, hi) = row
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let to8 = |v: f32| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
-    let mut rgb = Vec::with_capacity(s.height * s.width * 3);
-    for p in 0..s.height * s.width {
-        if s.channels >= 3 {
-            (0..3).for_each(|c| rgb.push(to8(row[p * s.channels + c])));
-        } else {
-            let g = to8(row[p * s.channels]);
-            rgb.extend([g, g, g]);
-        }
-    }
-    Some((s.height, s.width, rgb))
-}
 
 /// A thumbnail of sample `i` (see [`Thumbs::show`](super::view::Thumbs::show)).
 pub fn thumb(app: &mut DecApp, ui: &mut egui::Ui, i: usize, size: f32) -> egui::Response {
@@ -225,7 +198,8 @@ fn majority_text(ds: &Dataset, labels: Option<&[u32]>, members: &[usize]) -> Opt
 /// it), so that small classes that DEC absorbed stand out (the paper's imbalanced
 /// data, section 5.4).
 fn recall_table(ds: &Dataset, ui: &mut egui::Ui, labels: &[u32], assignments: &[u32]) {
-    let per_class = crate::engine::metrics::Confusion::new(labels, assignments).per_class_recall();
+    let per_class =
+        crate::engine::cluster::metrics::Confusion::new(labels, assignments).per_class_recall();
     egui::CollapsingHeader::new("Per-class recall")
         .default_open(true)
         .show(ui, |ui| {

@@ -14,7 +14,7 @@ use egui_plot::{Legend, Plot, PlotPoint, PlotPoints, Points};
 
 use super::palette;
 use super::view::ViewCtx;
-use crate::engine::dec::GradientField;
+use crate::engine::cluster::dec::GradientField;
 
 /// The field of the snapshot it was computed from.
 pub struct GradientCache {
@@ -72,7 +72,7 @@ impl GradientView {
                 (&s.z, s.centroids.as_ref()?, s.e)
             };
             let field = GradientField::compute(z, mu, e, cx.alpha);
-            let assignments = crate::engine::dec::hard_labels(&field.q, field.k).0;
+            let assignments = crate::engine::cluster::assign::hard_labels(&field.q, field.k).0;
             self.cache = Some(GradientCache {
                 key,
                 field: Arc::new(field),

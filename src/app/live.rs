@@ -233,9 +233,9 @@ impl DecApp {
                     let t: Vec<u32> = l.indices.iter().map(|&i| truth[i]).collect();
                     let dec = self.run.assignments().map(|a| {
                         let d: Vec<u32> = l.indices.iter().map(|&i| a[i]).collect();
-                        crate::engine::metrics::scores(&t, &d)
+                        crate::engine::cluster::metrics::scores(&t, &d)
                     });
-                    Some((crate::engine::metrics::scores(&t, km), dec))
+                    Some((crate::engine::cluster::metrics::scores(&t, km), dec))
                 }
                 _ => None,
             };

@@ -28,6 +28,7 @@ mod menu;
 mod side_panel;
 pub mod state;
 pub mod steer;
+mod steer_actions;
 pub mod view;
 pub mod window;
 pub mod worker;
@@ -41,9 +42,9 @@ use crossbeam_channel::Receiver;
 use egui::Color32;
 
 use crate::data::{self, Dataset, LoadOptions};
-use crate::engine::autoencoder::Autoencoder;
 use crate::engine::config::{DecConfig, Preset};
 use crate::engine::model::DecModel;
+use crate::engine::nn::autoencoder::Autoencoder;
 use crate::projection::pca::pca_2d;
 pub use state::{Frame, MAX_FRAMES, Method, RunView, Settings, Tab};
 
@@ -281,7 +282,7 @@ impl DecApp {
         // Images of at least 16 pixels a side get DEC-DA's augmentation by default (the
         // best accuracy); other data the fast preset. A chosen paper preset stays.
         if self.settings.preset != Preset::Paper {
-            let images = crate::engine::augment::default_for(&self.ds);
+            let images = crate::engine::nn::augment::default_for(&self.ds);
             self.settings.preset = if images {
                 Preset::Augmented
             } else {

@@ -5,8 +5,8 @@ use egui::{Color32, RichText};
 
 use super::DecApp;
 use super::state::Settings;
-use crate::engine::augment::AugmentConfig;
 use crate::engine::config::{DecConfig, Method, Precision, Preset};
+use crate::engine::nn::augment::AugmentConfig;
 use crate::engine::pipeline::Phase;
 
 impl DecApp {
@@ -241,7 +241,7 @@ impl DecApp {
 /// The precision of the training products: f32, or bf16 where the CPU has AVX512-BF16.
 fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
     let lab = ui.label("precision");
-    let bf16 = crate::engine::bf16::available();
+    let bf16 = crate::engine::nn::bf16::available();
     egui::ComboBox::from_id_salt("precision")
         .selected_text(p.name())
         .show_ui(ui, |ui| {

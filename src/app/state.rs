@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::engine::cluster::metrics::Scores;
 use crate::engine::config::{DecConfig, Preset};
-use crate::engine::metrics::Scores;
 use crate::engine::pipeline::{Phase, RunOutput, Snapshot};
 use crate::engine::report::{HistoryEntry, RunWarning};
 

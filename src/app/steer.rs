@@ -3,30 +3,27 @@
 //! must-link and cannot-link pairs from the selection, and Resume, which goes on with
 //! DEC from the edited state under those pairs.
 //!
-//! A finished run is edited here, on its Z ([`History`]); a run still in DEC is
-//! steered in the engine: each action becomes a [`Steer`] command to the worker, which
+//! A finished run is edited here, on its Z (an [`UndoLog`]); a run still in DEC is
+//! steered in the engine: each action becomes a `Steer` command to the worker, which
 //! applies it at once when the run is paused and at the next P update while it trains,
 //! and answers with the live state ([`LiveState`]) that this panel then shows.
 //!
 //! Why: the views show what DEC got wrong; here the user fixes it and lets training
 //! go on from the fix. The view keeps its own state ([`SteerView`]) and draws from it
 //! in [`SteerView::ui`]; it changes the app only through the [`SteerAction`]s it
-//! returns, which [`DecApp::steer`] carries out (the other views' cluster menus return
+//! returns, which `DecApp::steer` carries out (in `steer_actions`) (the other views' cluster menus return
 //! the same actions, from [`cluster_menu`]).
 
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
 
-use super::DecApp;
-use super::state::RunView;
-use super::worker::Worker;
-use crate::engine::constraints::{Added, Constraint, Constraints, DEFAULT_WEIGHT, Link, add_pairs};
-use crate::engine::dec::{hard_labels, soft_assign};
-use crate::engine::edit::{ClusterState, Edit, History};
-use crate::engine::model::EditMark;
-use crate::engine::pipeline::{LiveState, Phase, Resume, RunOutput, Snapshot, Steer};
-use crate::engine::suggest::{Suggestion, suggest};
+use crate::engine::cluster::assign::assign;
+use crate::engine::cluster::constraints::{Added, Constraint, DEFAULT_WEIGHT, Link, add_pairs};
+use crate::engine::curation::edit::{ClusterState, Edit};
+use crate::engine::curation::suggest::{Suggestion, suggest};
+use crate::engine::curation::undo::UndoLog;
+use crate::engine::pipeline::{LiveState, RunOutput};
 
 /// Most samples of a selection that are paired with each other (all pairs among them).
 pub const MAX_PICKS: usize = 64;
@@ -37,7 +34,7 @@ pub const CANNOT_PARTNERS: usize = 32;
 /// The steering panel's state: the edit history of the finished run's clustering,
 /// the pairs picked so far and the last suggestions.
 pub struct SteerView {
-    history: Option<History>,
+    history: Option<(ClusterState, UndoLog)>,
     /// Embeddings of the finished run; edits and suggestions are made on them.
     z: Arc<Vec<f32>>,
     alpha: f32,
@@ -126,7 +123,7 @@ impl SteerView {
         if out.model.curation.names.len() == state.k() {
             state.names = out.model.curation.names.clone();
         }
-        self.history = Some(History::new(state));
+        self.history = Some((state, UndoLog::default()));
         self.live = None;
         self.z = Arc::new(out.z.clone());
         self.alpha = out.model.alpha;
@@ -142,32 +139,30 @@ impl SteerView {
 
     /// The current (edited) clustering, once a run has finished.
     pub fn state(&self) -> Option<&ClusterState> {
-        self.history.as_ref().map(History::current)
+        self.history.as_ref().map(|(s, _)| s)
     }
 
     /// The edits since the run finished, as applied.
-    pub fn edits(&self) -> &[Edit] {
-        self.history.as_ref().map_or(&[], History::edits)
+    pub fn edits(&self) -> Vec<Edit> {
+        self.history
+            .as_ref()
+            .map_or(Vec::new(), |(_, log)| log.edits().cloned().collect())
     }
 
     /// Cluster and confidence of every sample under the current state.
     pub fn assign(&self) -> Option<(Vec<u32>, Vec<f32>)> {
         let s = self.state()?;
-        let n = self.z.len() / s.e.max(1);
-        let mut q = vec![0.0f32; n * s.k()];
-        let mut ker = vec![0.0f32; q.len()];
-        soft_assign(&self.z, &s.centroids, s.e, self.alpha, &mut q, &mut ker);
-        Some(hard_labels(&q, s.k()))
+        Some(assign(&self.z, &s.centroids, s.e, self.alpha))
     }
 
     /// Apply `edit`; false (with the reason in `note`) when it cannot be made.
     pub fn apply(&mut self, edit: Edit) -> bool {
-        let Some(h) = self.history.as_mut() else {
+        let Some((state, log)) = self.history.as_mut() else {
             self.note = "finish a run first: edits change a finished clustering".into();
             return false;
         };
         let what = edit.to_string();
-        match h.apply(edit, &self.z, self.alpha) {
+        match log.edit(state, edit, &self.z, self.alpha) {
             Ok(_) => {
                 self.note = format!("done: {what}");
                 self.suggestions.clear();
@@ -181,11 +176,19 @@ impl SteerView {
     }
 
     pub fn undo(&mut self) -> bool {
-        self.history.as_mut().is_some_and(History::undo)
+        let Some((state, log)) = self.history.as_mut() else {
+            return false;
+        };
+        log.undo(state).is_some()
     }
 
+    /// Make the last undone edit again (on this finished run's Z it gives back the
+    /// state undo left).
     pub fn redo(&mut self) -> bool {
-        self.history.as_mut().is_some_and(History::redo)
+        let Some((state, log)) = self.history.as_mut() else {
+            return false;
+        };
+        matches!(log.redo(state, &self.z, self.alpha), Some(Ok(_)))
     }
 
     /// Start finding the suggested edits of the current state on their own thread;
@@ -322,7 +325,7 @@ impl SteerView {
     /// The edits to list: a finished run's since it finished, a live run's in force.
     fn edit_lines(&self) -> Vec<String> {
         match (&self.history, &self.live) {
-            (Some(h), _) => h.edits().iter().map(Edit::to_string).collect(),
+            (Some((_, log)), _) => log.edits().map(Edit::to_string).collect(),
             (None, Some(l)) => l
                 .edits
                 .iter()
@@ -334,7 +337,7 @@ impl SteerView {
 
     fn can_undo_redo(&self) -> (bool, bool) {
         match (&self.history, &self.live) {
-            (Some(h), _) => (!h.edits().is_empty(), h.can_redo()),
+            (Some((_, log)), _) => (log.can_undo(), log.can_redo()),
             (None, Some(l)) => (l.can_undo, l.can_redo),
             (None, None) => (false, false),
         }
@@ -549,240 +552,6 @@ pub fn cluster_menu(ui: &mut egui::Ui, c: usize, k: usize) -> Option<SteerAction
     out
 }
 
-impl DecApp {
-    /// The run still in DEC, as the steering panel sees it (`None`: no run, a run before
-    /// DEC, or a finished one).
-    pub fn live_run(&self) -> Option<LiveRun> {
-        if !self.is_running() || self.run.phase != Some(Phase::Clustering) {
-            return None;
-        }
-        let s = self.run.snapshot.as_ref()?;
-        let k = s.centroids.as_ref()?.len() / s.e.max(1);
-        Some(LiveRun {
-            k,
-            paused: self.run.paused,
-        })
-    }
-
-    /// Name of cluster `j` of the clustering shown, if it has one.
-    pub fn cluster_name(&self, j: usize) -> Option<String> {
-        self.cluster_names().get(j).cloned().flatten()
-    }
-
-    /// Carry out a steering action: on the finished run here, or sent to the worker
-    /// while the run is in DEC.
-    pub fn steer(&mut self, action: SteerAction, ctx: &egui::Context) {
-        if let Some(live) = self.live_run() {
-            self.steer_live(action, live, ctx);
-            return;
-        }
-        let changed = match action {
-            SteerAction::Edit(e) => self.steer_view.apply(e),
-            SteerAction::Undo => self.steer_view.undo(),
-            SteerAction::Redo => self.steer_view.redo(),
-            SteerAction::AddFromSelection => {
-                let samples = self.selection.clone();
-                self.steer_view.apply(Edit::Add { samples })
-            }
-            SteerAction::MustLink
-            | SteerAction::CannotLink(_)
-            | SteerAction::ClearPairs
-            | SteerAction::RemovePairs(_) => {
-                self.edit_pairs(&action);
-                false
-            }
-            SteerAction::Suggest => {
-                self.suggest(ctx);
-                false
-            }
-            SteerAction::Resume => {
-                self.resume_steered(ctx);
-                false
-            }
-        };
-        if changed {
-            self.show_steered();
-        }
-    }
-
-    /// Must-link the selection, cannot-link it with a cluster, or clear the pairs.
-    fn edit_pairs(&mut self, action: &SteerAction) {
-        match *action {
-            SteerAction::MustLink => self.steer_view.must_link(&self.selection.clone()),
-            SteerAction::CannotLink(c) => {
-                if let (Some(a), Some(q)) = (self.run.assignments(), self.run.confidence()) {
-                    let (a, q) = (a.to_vec(), q.to_vec());
-                    self.steer_view
-                        .cannot_link(&self.selection.clone(), c, &a, &q);
-                }
-            }
-            SteerAction::ClearPairs => self.steer_view.clear_pairs(),
-            SteerAction::RemovePairs(g) => self.steer_view.remove_pairs(g),
-            _ => {}
-        }
-    }
-
-    /// Look for suggested edits on their own thread.
-    fn suggest(&mut self, ctx: &egui::Context) {
-        let ctx = ctx.clone();
-        self.steer_view
-            .find_suggestions(move || ctx.request_repaint());
-    }
-
-    /// Send a steering action to the running worker; the pairs are kept here too (the
-    /// whole set goes with each change).
-    fn steer_live(&mut self, action: SteerAction, live: LiveRun, ctx: &egui::Context) {
-        let Some(w) = &self.worker else { return };
-        let ctl = w.controller.clone();
-        let cmd = match action {
-            SteerAction::Edit(e) => Some(Steer::Edit(e)),
-            SteerAction::Undo => Some(Steer::Undo),
-            SteerAction::Redo => Some(Steer::Redo),
-            SteerAction::AddFromSelection => Some(Steer::Edit(Edit::Add {
-                samples: self.selection.clone(),
-            })),
-            SteerAction::MustLink
-            | SteerAction::CannotLink(_)
-            | SteerAction::ClearPairs
-            | SteerAction::RemovePairs(_) => {
-                self.edit_pairs(&action);
-                Some(Steer::Pairs(Constraints {
-                    pairs: self.steer_view.constraints.clone(),
-                    weight: self.steer_view.weight,
-                }))
-            }
-            SteerAction::Suggest => {
-                self.suggest(ctx);
-                None
-            }
-            SteerAction::Resume => {
-                self.resume();
-                None
-            }
-        };
-        if let Some(cmd) = cmd {
-            let when = if live.paused {
-                "applying"
-            } else {
-                "sent; applies at the next P update"
-            };
-            self.steer_view.note = format!("{when}: {}", describe(&cmd));
-            self.steer_view.suggestions.clear();
-            ctl.steer(cmd);
-        }
-    }
-
-    /// Show the edited clustering in every view: the finished run's assignments,
-    /// confidences, centroids and names become the edited state's.
-    fn show_steered(&mut self) {
-        let (Some(state), Some((a, conf))) =
-            (self.steer_view.state().cloned(), self.steer_view.assign())
-        else {
-            return;
-        };
-        let Some(out) = self.run.finished.as_mut() else {
-            return;
-        };
-        out.assignments = a.clone();
-        out.confidence = conf.clone();
-        out.model.centroids = state.centroids.clone();
-        out.model.config.n_clusters = state.k();
-        out.model.curation.names = if state.names.iter().any(Option::is_some) {
-            state.names.clone()
-        } else {
-            Vec::new()
-        };
-        let snap = Snapshot {
-            phase: Phase::Done,
-            step: self.run.snapshot.as_ref().map_or(0, |s| s.step),
-            z: out.z.clone(),
-            e: state.e,
-            assignments: Some(a),
-            confidence: Some(conf),
-            centroids: Some(state.centroids),
-            scores: None,
-        };
-        self.clusters_changed();
-        self.set_snapshot(Arc::new(snap));
-    }
-
-    /// Go on with DEC from the edited state under the picked pairs; the curves keep
-    /// the history so far, with the resumption marked.
-    pub fn resume_steered(&mut self, ctx: &egui::Context) {
-        if self.worker.as_ref().is_some_and(|w| !w.is_finished()) || self.is_sweeping() {
-            return;
-        }
-        let (Some(out), Some(state)) =
-            (self.run.finished.as_ref(), self.steer_view.state().cloned())
-        else {
-            self.steer_view.note = "finish a run first".into();
-            return;
-        };
-        let mut cfg = self.run_config();
-        // The first run's baselines stay in the panel and the curves.
-        cfg.baselines = false;
-        cfg.constraints = Constraints {
-            pairs: self.steer_view.constraints.clone(),
-            weight: self.steer_view.weight,
-        };
-        let step = out.model.curation.dec_steps;
-        let edits = self.steer_view.edits().to_vec();
-        let mut marks = out.model.curation.edits.clone();
-        marks.extend(edits.iter().map(|e| EditMark {
-            step,
-            edit: e.clone(),
-        }));
-        let resume = Resume {
-            ae: out.model.ae.clone(),
-            label: "the app's finished run, edited".into(),
-            clusters: state,
-            step,
-            marks,
-        };
-        let mark = format!(
-            "resumed at DEC step {step}: {} edit(s), {} pair(s)",
-            edits.len(),
-            cfg.constraints.pairs.len()
-        );
-        let prev = std::mem::take(&mut self.run);
-        let mut edit_marks = prev.edit_marks;
-        edit_marks.push((step, mark.clone()));
-        self.run = RunView {
-            method_label: prev.method_label,
-            history: prev.history,
-            baselines: prev.baselines,
-            frames: prev.frames,
-            messages: vec![mark],
-            edit_marks,
-            ..RunView::default()
-        };
-        self.clusters_changed();
-        self.embedding.follow_live();
-        self.steer_view.note = "DEC goes on from the edits".into();
-        let ctx2 = ctx.clone();
-        self.worker = Some(Worker::spawn_resume(
-            self.ds.clone(),
-            cfg,
-            resume,
-            move || ctx2.request_repaint(),
-        ));
-        self.status = "training (resumed)...".into();
-    }
-}
-
-/// A steering command in a few words.
-fn describe(cmd: &Steer) -> String {
-    match cmd {
-        Steer::Edit(e) => e.to_string(),
-        Steer::Undo => "undo".into(),
-        Steer::Redo => "redo".into(),
-        Steer::Pairs(c) => {
-            let (must, cannot) = c.counts();
-            format!("{must} must-link and {cannot} cannot-link pair(s)")
-        }
-    }
-}
-
 /// What a pick left alone or turned, for the status note (empty when nothing was).
 fn added_note(added: Added, other: &str) -> String {
     let mut parts = Vec::new();
@@ -800,69 +569,4 @@ fn added_note(added: Added, other: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn must_and_cannot_links_from_a_selection() {
-        let mut v = SteerView::default();
-        v.must_link(&[4, 7, 9]);
-        assert_eq!(v.constraints.len(), 3);
-        assert!(v.constraints.iter().all(|c| c.link == Link::Must));
-        // Cluster 1 has samples 0, 2, 3 (confidences .5, .9, .7); 2 is the most confident.
-        let a = [1, 0, 1, 1, 0];
-        let q = [0.5, 0.9, 0.9, 0.7, 0.9];
-        v.cannot_link(&[4], 1, &a, &q);
-        let cannot: Vec<(usize, usize)> = v
-            .constraints
-            .iter()
-            .filter(|c| c.link == Link::Cannot)
-            .map(|c| (c.i, c.j))
-            .collect();
-        assert_eq!(cannot, vec![(4, 2), (4, 3), (4, 0)]);
-    }
-
-    /// The links in force between samples `x` and `y` (in either order).
-    fn link(v: &SteerView, x: usize, y: usize) -> Vec<Link> {
-        v.constraints
-            .iter()
-            .filter(|c| (c.i, c.j) == (x, y) || (c.i, c.j) == (y, x))
-            .map(|c| c.link)
-            .collect()
-    }
-
-    /// Picking the same samples twice adds no pair twice; picking a pair again with the
-    /// other link turns it (before, the pairs doubled and one pair could be both).
-    #[test]
-    fn a_pair_is_kept_once_and_the_last_link_wins() {
-        let mut v = SteerView::default();
-        v.must_link(&[4, 7, 9]);
-        v.must_link(&[9, 7, 4]);
-        assert_eq!(v.constraints.len(), 3, "{:?}", v.constraints);
-        assert!(v.note.contains("0 must-link pair(s)"), "{}", v.note);
-        assert!(v.note.contains("3 already picked"), "{}", v.note);
-        // Sample 7 is cluster 1's most confident member: (4, 7) turns to cannot-link.
-        let a = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
-        let q = [0.5; 10];
-        v.cannot_link(&[4], 1, &a, &q);
-        assert_eq!(v.constraints.len(), 3, "{:?}", v.constraints);
-        assert_eq!(link(&v, 4, 7), vec![Link::Cannot]);
-        assert_eq!(link(&v, 4, 9), vec![Link::Must]);
-        assert!(v.note.contains("1 turned from must-link"), "{}", v.note);
-        // Three picks listed; removing the cannot-link one gives (4, 7) back its
-        // must-link, removing the first must-link pick leaves the second's three.
-        assert_eq!(v.pair_groups.len(), 3);
-        assert_eq!(
-            v.pair_groups[2].what,
-            "cannot-link 1 samples with cluster 1"
-        );
-        v.remove_pairs(2);
-        assert_eq!(link(&v, 4, 7), vec![Link::Must]);
-        v.remove_pairs(0);
-        assert_eq!(v.pair_groups.len(), 1);
-        assert_eq!(v.constraints.len(), 3);
-        assert!(v.constraints.iter().all(|c| c.link == Link::Must));
-        v.remove_pairs(0);
-        assert!(v.constraints.is_empty() && v.pair_groups.is_empty());
-    }
-}
+mod tests;

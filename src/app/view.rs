@@ -34,7 +34,7 @@ impl Thumbs {
         if let Some(t) = self.0.get(&i) {
             return Some(t.clone());
         }
-        let (h, w, rgb) = super::gallery::pixels(ds, i)?;
+        let (h, w, rgb) = pixels(ds, i)?;
         let img = ColorImage::from_rgb([w, h], &rgb);
         let t = ctx.load_texture(format!("sample-{i}"), img, TextureOptions::NEAREST);
         if self.0.len() > 4000 {
@@ -114,4 +114,31 @@ impl ViewCtx<'_> {
     pub fn thumb(&mut self, ui: &mut egui::Ui, i: usize, size: f32) -> egui::Response {
         self.thumbs.show(self.ds, ui, i, size)
     }
+}
+
+/// Sample `i` as RGB pixels (h, w, bytes), grey or colour, scaled to 0..255 per image.
+/// `None` for data without an image shape.
+pub fn pixels(ds: &Dataset, i: usize) -> Option<(usize, usize, Vec<u8>)> {
+    let s = ds.image_shape?;
+    if s.len() != ds.display_d() || s.is_empty() {
+        return None;
+    }
+    let row = ds.display_row(i);
+    let (lo, hi) = row
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let to8 = |v: f32| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
+    let mut rgb = Vec::with_capacity(s.height * s.width * 3);
+    for p in 0..s.height * s.width {
+        if s.channels >= 3 {
+            (0..3).for_each(|c| rgb.push(to8(row[p * s.channels + c])));
+        } else {
+            let g = to8(row[p * s.channels]);
+            rgb.extend([g, g, g]);
+        }
+    }
+    Some((s.height, s.width, rgb))
 }

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, unbounded};
 
 use crate::data::Dataset;
-use crate::engine::autoencoder::Autoencoder;
 use crate::engine::config::DecConfig;
 use crate::engine::model::DecModel;
+use crate::engine::nn::autoencoder::Autoencoder;
 use crate::engine::pipeline::{
     self, AeSource, Control, Controller, Event, PipelineError, RunOutput, Sink, Snapshot,
     control_channel,

@@ -16,14 +16,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bench::reference::{CandleAutoencoder, RefOptimizer};
-use crate::engine::augment::{AugmentConfig, Augmenter, Batch, Batches};
-use crate::engine::autoencoder::Autoencoder;
-use crate::engine::bf16;
-use crate::engine::dec::{DecStep, soft_assign, target_distribution};
-use crate::engine::kmeans::{KMeansParams, kmeans};
-use crate::engine::linalg::{Threads, matmul};
-use crate::engine::optim::{Optimizer, OptimizerConfig};
-use crate::engine::plan;
+use crate::engine::cluster::assign::{soft_assign, target_distribution};
+use crate::engine::cluster::dec::DecStep;
+use crate::engine::cluster::kmeans::{KMeansParams, kmeans};
+use crate::engine::nn::augment::{AugmentConfig, Augmenter, Batch, Batches};
+use crate::engine::nn::autoencoder::Autoencoder;
+use crate::engine::nn::bf16;
+use crate::engine::nn::linalg::{Threads, matmul};
+use crate::engine::nn::optim::{Optimizer, OptimizerConfig};
+use crate::engine::nn::plan;
 
 /// Settings of a benchmark run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -151,7 +152,7 @@ fn paired_streams(
 
 /// Run every measurement.
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
-    crate::engine::linalg::flush_subnormals();
+    crate::engine::nn::linalg::flush_subnormals();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let (b, d) = (opts.batch, opts.dims[0]);
     let x: Vec<f32> = (0..b * d).map(|_| rng.random::<f32>()).collect();
@@ -359,7 +360,7 @@ impl<F: FnMut(&str)> Bench<'_, F> {
         (mu0, p)
     }
 
-    /// The autoencoder (Adam) and DEC steps in f32 against bf16 ([`crate::engine::bf16`]),
+    /// The autoencoder (Adam) and DEC steps in f32 against bf16 ([`crate::engine::nn::bf16`]),
     /// timed in alternating blocks ([`paired`]) so both see the same machine.
     fn bf16_steps(&mut self, mu0: &[f32], p: &[f32]) {
         let (b, d, k) = (self.opts.batch, self.opts.dims[0], 10);
@@ -587,7 +588,7 @@ impl BenchReport {
                 if sh.bf16 { "bf16" } else { "f32" },
                 match (sh.bf16, p.forward) {
                     (true, _) => "bf16 tiles",
-                    (false, crate::engine::linalg::Threads::Rows) => "row blocks",
+                    (false, crate::engine::nn::linalg::Threads::Rows) => "row blocks",
                     _ => "split",
                 },
                 match p.backward {

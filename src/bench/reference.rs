@@ -6,7 +6,7 @@
 use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{AdamW, Linear, Optimizer as _, ParamsAdamW, SGD};
 
-use crate::engine::autoencoder::{Activation, Autoencoder};
+use crate::engine::nn::autoencoder::{Activation, Autoencoder};
 
 /// Which candle-nn optimizer drives the reference.
 pub enum RefOptimizer {

@@ -41,8 +41,8 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = decscope::data::text::DEFAULT_VOCAB)]
     pub vocab: usize,
     /// Text: term frequency as the raw count, or sublinear (1 + ln count).
-    #[arg(long, value_enum, default_value_t = decscope::data::text::Tf::Raw)]
-    pub tf: decscope::data::text::Tf,
+    #[arg(long, value_enum, default_value_t = decscope::data::Tf::Raw)]
+    pub tf: decscope::data::Tf,
     /// Missing values (empty or NA cells, NaN in arrays): refuse the file (error), drop
     /// the rows that have them (drop-rows), or fill each with its column's mean (mean).
     #[arg(long, value_enum, default_value_t = decscope::data::Missing::Error)]

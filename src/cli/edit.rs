@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use decscope::engine::edit::{ClusterState, Edit, apply_all, members};
-use decscope::engine::metrics::scores;
-use decscope::engine::model::{DecModel, EditMark};
-use decscope::engine::suggest::{Suggestion, split_and_merge, suggest};
+use decscope::engine::cluster::metrics::scores;
+use decscope::engine::curation::edit::{ClusterState, Edit, apply_all, members};
+use decscope::engine::curation::record::EditMark;
+use decscope::engine::curation::suggest::{Suggestion, split_and_merge, suggest};
+use decscope::engine::model::DecModel;
 
 use super::{DataArgs, fmt_scores};
 

@@ -9,6 +9,7 @@ mod edit;
 mod gui;
 mod inspect;
 mod predict;
+mod progress;
 mod project;
 mod sweep;
 mod train;
@@ -114,6 +115,6 @@ pub fn dispatch(cli: Cli) -> Result<()> {
 }
 
 /// ACC, NMI and ARI on one line.
-fn fmt_scores(s: &decscope::engine::metrics::Scores) -> String {
+fn fmt_scores(s: &decscope::engine::cluster::metrics::Scores) -> String {
     format!("ACC {:.4}  NMI {:.4}  ARI {:.4}", s.acc, s.nmi, s.ari)
 }

@@ -60,7 +60,7 @@ pub fn predict(a: PredictArgs) -> Result<()> {
     let table = decscope::data::assignments_csv(&ds, &labels, &conf, names)?;
     std::fs::write(&a.out, table).with_context(|| format!("writing {}", a.out.display()))?;
     if let Some(t) = &ds.labels {
-        let s = decscope::engine::metrics::scores(t, &labels);
+        let s = decscope::engine::cluster::metrics::scores(t, &labels);
         eprintln!("predicted {} samples: {}", ds.n, fmt_scores(&s));
     } else {
         eprintln!("predicted {} samples", ds.n);

@@ -204,13 +204,13 @@ fn layout_scores(
     let k = a.clusters.unwrap_or_else(|| ds.n_classes().unwrap_or(10));
     let km = decscope::projection::manifold_kmeans(y, k, a.seed);
     let truth: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
-    let s = decscope::engine::metrics::scores(&truth, &km);
+    let s = decscope::engine::cluster::metrics::scores(&truth, &km);
     eprintln!("k-means on the 2-D layout: {}", fmt_scores(&s));
     if let Some(c) = clusters {
         let dec: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
         eprintln!(
             "DEC clusters on the same points: {}",
-            fmt_scores(&decscope::engine::metrics::scores(&truth, &dec))
+            fmt_scores(&decscope::engine::cluster::metrics::scores(&truth, &dec))
         );
     }
 }

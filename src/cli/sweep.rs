@@ -7,15 +7,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use decscope::data::Dataset;
-use decscope::engine::metrics::Scores;
+use decscope::engine::cluster::metrics::Scores;
 use decscope::engine::model::DecModel;
 use decscope::engine::pipeline::Control;
 use decscope::engine::sweep::{KSweep, KSweepReport, parse_ks, sweep_k, sweep_retain};
 use indicatif::MultiProgress;
 
-use super::train::{
-    BarSink, TrainArgs, ae_source, build_config, dataset_line, init_and_data, recall_line,
-};
+use super::progress::BarSink;
+use super::train::{TrainArgs, ae_source, build_config, dataset_line, init_and_data, recall_line};
 
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {

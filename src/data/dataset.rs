@@ -3,13 +3,13 @@
 //!
 //! Why: the engine, the CLI and the app never care which file format the user had.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::fitted::Fitted;
-use super::{DataError, Format, ImageShape, Preprocessing, text};
+use super::fitted::{Fitted, TextModel};
+use super::{DataError, Format, ImageShape, Preprocessing};
 
 /// A loaded dataset: features, optional labels and where they came from.
 #[derive(Clone, Debug)]
@@ -40,7 +40,7 @@ pub struct Dataset {
     /// Element type in the file (u8, f32, ...).
     pub dtype: String,
     /// For text: the vocabulary of the tf-idf columns and a preview of each document.
-    pub text: Option<text::TextInfo>,
+    pub text: Option<TextInfo>,
     /// The pixels behind derived features (HOG), `n x image_shape.len()`, for
     /// galleries and thumbnails.
     pub display: Option<Vec<f32>>,
@@ -247,7 +247,7 @@ impl Dataset {
             preprocessing_reason: self.preprocessing_reason.clone(),
             label_note: self.label_note.clone(),
             dtype: self.dtype.clone(),
-            text: self.text.as_ref().map(|t| text::TextInfo {
+            text: self.text.as_ref().map(|t| TextInfo {
                 vocabulary: t.vocabulary.clone(),
                 tokens: t.tokens,
                 distinct_stems: t.distinct_stems,
@@ -306,6 +306,79 @@ impl Dataset {
                 row: pos / self.d,
                 col: pos % self.d,
             });
+        }
+        Ok(())
+    }
+}
+
+/// What a text dataset carries besides its tf-idf matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextInfo {
+    /// The stems of the columns, in column order.
+    pub vocabulary: Arc<Vec<String>>,
+    /// Tokens kept per document, before the vocabulary cut, summed.
+    pub tokens: usize,
+    /// Distinct stems before the cut.
+    pub distinct_stems: usize,
+    /// The 15 terms of highest mean tf-idf over all documents.
+    pub top_terms: Vec<String>,
+    /// The vocabulary's idf and tf rule (and the CSV column read), as a model keeps them.
+    pub model: Arc<TextModel>,
+}
+
+impl Fitted {
+    /// Whether `ds` (as read, before the steps after reading) has the input this was
+    /// fitted on: as many values per sample, the same columns, the same image shape.
+    /// The error names the first mismatch and what to do.
+    pub fn check_input(&self, ds: &Dataset, path: &Path) -> Result<(), DataError> {
+        let refuse = |reason: String| {
+            Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                reason,
+            })
+        };
+        match (&self.text, &ds.text) {
+            (Some(_), None) => {
+                return refuse(
+                    "the model was trained on text (tf-idf) but this is not text; give documents (a CSV with a text column, .txt)".into(),
+                );
+            }
+            (None, Some(_)) => {
+                return refuse(format!(
+                    "this is text but the model was trained on {} numeric values per sample",
+                    self.input.d
+                ));
+            }
+            _ => {}
+        }
+        if ds.d != self.input.d {
+            return refuse(format!(
+                "the model was trained on {} values per sample but this file has {}{}",
+                self.input.d,
+                ds.d,
+                if ds.label_note.is_some() {
+                    " (after taking a label column out: name the label column with --label-col as in training, or none)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if let (Some(want), Some(got)) = (&self.input.columns, &ds.column_names)
+            && let Some(c) = (0..want.len()).find(|&c| want.get(c) != got.get(c))
+        {
+            return refuse(format!(
+                "column {c} is '{}' but the model was trained with '{}' there; give the columns of the training file, in its order",
+                got.get(c).map_or("", String::as_str),
+                want[c]
+            ));
+        }
+        if let (Some(want), Some(got)) = (self.input.image_shape, ds.image_shape)
+            && want != got
+        {
+            return refuse(format!(
+                "images of {}x{}x{} but the model was trained on {}x{}x{}; bring them to that size",
+                got.height, got.width, got.channels, want.height, want.width, want.channels
+            ));
         }
         Ok(())
     }

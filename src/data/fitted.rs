@@ -13,8 +13,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::text::Tf;
-use super::{DataError, Dataset, Features, ImageShape, Missing, Preprocessing};
+use super::Tf;
+use super::{DataError, Features, ImageShape, Missing, Preprocessing};
 
 /// The file name of the fitted preprocessing in a model folder.
 pub const FILE: &str = "preprocess.json";
@@ -317,62 +317,6 @@ impl Fitted {
             reason: e.to_string(),
         })?;
         std::fs::write(&path, text).map_err(|e| DataError::io(&path, e))
-    }
-
-    /// Whether `ds` (as read, before the steps after reading) has the input this was
-    /// fitted on: as many values per sample, the same columns, the same image shape.
-    /// The error names the first mismatch and what to do.
-    pub fn check_input(&self, ds: &Dataset, path: &Path) -> Result<(), DataError> {
-        let refuse = |reason: String| {
-            Err(DataError::Invalid {
-                path: path.to_path_buf(),
-                reason,
-            })
-        };
-        match (&self.text, &ds.text) {
-            (Some(_), None) => {
-                return refuse(
-                    "the model was trained on text (tf-idf) but this is not text; give documents (a CSV with a text column, .txt)".into(),
-                );
-            }
-            (None, Some(_)) => {
-                return refuse(format!(
-                    "this is text but the model was trained on {} numeric values per sample",
-                    self.input.d
-                ));
-            }
-            _ => {}
-        }
-        if ds.d != self.input.d {
-            return refuse(format!(
-                "the model was trained on {} values per sample but this file has {}{}",
-                self.input.d,
-                ds.d,
-                if ds.label_note.is_some() {
-                    " (after taking a label column out: name the label column with --label-col as in training, or none)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if let (Some(want), Some(got)) = (&self.input.columns, &ds.column_names)
-            && let Some(c) = (0..want.len()).find(|&c| want.get(c) != got.get(c))
-        {
-            return refuse(format!(
-                "column {c} is '{}' but the model was trained with '{}' there; give the columns of the training file, in its order",
-                got.get(c).map_or("", String::as_str),
-                want[c]
-            ));
-        }
-        if let (Some(want), Some(got)) = (self.input.image_shape, ds.image_shape)
-            && want != got
-        {
-            return refuse(format!(
-                "images of {}x{}x{} but the model was trained on {}x{}x{}; bring them to that size",
-                got.height, got.width, got.channels, want.height, want.width, want.channels
-            ));
-        }
-        Ok(())
     }
 }
 

@@ -5,25 +5,7 @@
 
 use std::path::Path;
 
-use super::{DataError, images, svmlight, text};
-
-/// The file formats decscope reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Idx,
-    IdxDir,
-    Csv,
-    Npy,
-    Npz,
-    Svmlight,
-    ImageDir,
-    /// A `.txt` file, one document per line.
-    Text,
-    /// A folder of `.txt` files (one subfolder per class).
-    TextDir,
-    /// Features computed from images (`--features hog`), not a file format.
-    Hog,
-}
+use super::{DataError, Format, images, svmlight, text};
 
 /// Decide the format of `path` by extension, then by content.
 pub fn detect(path: &Path) -> Result<Format, DataError> {

@@ -5,10 +5,11 @@
 //! Why: the CLI, the app and the tests load data through this one function, so a file
 //! reads the same everywhere.
 
+use crate::data::Features;
+use crate::data::TextInfo;
+use crate::data::Tf;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 use super::fitted::{self, Fitted, Input, MissingFill};
 use super::{
@@ -46,23 +47,13 @@ pub struct LoadOptions {
     /// Keep this many most frequent stems of text (0: the paper's 2,000).
     pub vocab: usize,
     /// Text: raw or sublinear term frequency.
-    pub tf: text::Tf,
+    pub tf: Tf,
     /// Features computed from images (`Hog`) instead of raw pixels.
     pub features: Features,
     /// A model's fitted preprocessing ([`Fitted`]): the data is read and transformed
     /// with it (its vocabulary, fill values, scaling statistics), not fitted anew, and
     /// refused when its columns, image shape or kind do not match.
     pub fitted: Option<Arc<Fitted>>,
-}
-
-/// What the autoencoder sees of image data.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum Features {
-    /// The values as read (pixels for images).
-    #[default]
-    Raw,
-    /// HOG over 8x8-pixel cells, plus an 8x8 colour map for colour images ([`hog`]).
-    Hog,
 }
 
 /// Load a dataset from a file or folder, choosing the reader by extension and content.
@@ -264,10 +255,10 @@ fn after_read(
 }
 
 /// The features note of text data.
-fn text_note(t: &text::TextInfo, d: usize) -> String {
+fn text_note(t: &TextInfo, d: usize) -> String {
     format!(
         "{}tf-idf of the {} most frequent of {} word stems (lower case, letters only, English stop words out, Snowball stemmer), rows of unit length",
-        if t.model.tf == text::Tf::Sublinear {
+        if t.model.tf == Tf::Sublinear {
             "sublinear "
         } else {
             ""

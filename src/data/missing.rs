@@ -5,34 +5,10 @@
 //! the default, so nothing is changed behind the user's back; the message counts the
 //! gaps per column and names the flag (`--missing drop-rows|mean`) that deals with them.
 
+use crate::data::Missing;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::{DataError, Dataset};
-
-/// What to do with missing values.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum Missing {
-    /// Refuse the file, counting the missing values per column.
-    #[default]
-    Error,
-    /// Drop every row that has a missing value.
-    DropRows,
-    /// Fill each missing value with the mean of its column's present values.
-    Mean,
-}
-
-impl Missing {
-    /// The flag value, as `--missing` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Missing::Error => "error",
-            Missing::DropRows => "drop-rows",
-            Missing::Mean => "mean",
-        }
-    }
-}
 
 /// Whether a table cell stands for a missing value: empty, or one of the markers that
 /// pandas, R and the UCI files write (NA, N/A, NaN, null, None, ?), in any case.

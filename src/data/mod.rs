@@ -17,6 +17,7 @@ pub mod idx;
 mod image_shape;
 pub mod images;
 pub mod inspect;
+pub mod kinds;
 pub mod labels;
 mod load;
 pub mod missing;
@@ -28,15 +29,14 @@ pub mod text;
 
 use std::path::Path;
 
-pub use dataset::{Dataset, DatasetInfo};
+pub use dataset::{Dataset, DatasetInfo, TextInfo};
 pub use error::DataError;
 pub use export::{assignments_csv, write_matrix};
 pub use fitted::Fitted;
-pub use format::{Format, detect};
+pub use format::detect;
 pub use image_shape::ImageShape;
-pub use load::{Features, LoadOptions, default_dataset_path, from_array, load};
-pub use missing::Missing;
-pub use preprocess::Preprocessing;
+pub use kinds::{Features, Format, Missing, Preprocessing, Tf};
+pub use load::{LoadOptions, default_dataset_path, from_array, load};
 
 /// The last component of `path`, as a dataset name.
 pub(crate) fn file_name(path: &Path) -> String {

@@ -5,31 +5,11 @@
 //! assume it), so the choice is explicit, recorded in every report, and `auto` picks a
 //! sensible one per kind of data.
 
+use crate::data::Preprocessing;
 use serde::{Deserialize, Serialize};
 
 use super::fitted::Scaling;
 use super::{Dataset, Format};
-
-/// How features are rescaled before training.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Preprocessing {
-    /// Chosen from the content: pixel-like data -> `unit-range`, sparse counts or tf-idf
-    /// -> `l2-rows`, other tables -> `standardize` (see [`choose`]).
-    #[default]
-    Auto,
-    /// Leave the values as they are.
-    None,
-    /// Scale all values together to [0, 1] by one global range: non-negative data is
-    /// divided by its maximum (bytes with 255 present: by 255), other data min-max.
-    UnitRange,
-    /// Zero mean and unit variance per column.
-    Standardize,
-    /// Each row scaled to unit Euclidean norm.
-    L2Rows,
-    /// The paper's: scale so that (1/d)·|x|^2 is 1 on average over the rows.
-    Paper,
-}
 
 /// The preprocessing `auto` chose for a dataset, and the rule that fired, in one line
 /// (shown by `inspect`, the app's dataset panel and every report).
@@ -47,13 +27,6 @@ pub const PIXEL_ZEROS: f64 = 0.25;
 pub const PIXEL_MAX: f32 = 255.0;
 
 impl Preprocessing {
-    /// The command-line name (`unit-range`, `l2-rows`, ...).
-    pub fn name(self) -> String {
-        use clap::ValueEnum;
-        self.to_possible_value()
-            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_string())
-    }
-
     /// Resolve `Auto` for `ds` (values as loaded, before preprocessing) read from a
     /// file of `format`; any other choice is kept, with "asked for" as its reason.
     pub fn resolve(self, ds: &Dataset, format: Option<Format>) -> Choice {
@@ -99,7 +72,7 @@ fn by_format(format: Format) -> Option<Choice> {
         ),
         // Why not the sqrt(d) scaling of DEC's reference code: on Reuters-21578 R8
         // (seed 2) it gave DEC NMI 0.408, below k-means on tf-idf (0.445); unit rows
-        // gave 0.547 (see README, "The paper's other analyses and data").
+        // gave 0.547 (see docs/accuracy.md, "The paper's other analyses and data").
         Format::Text => (Preprocessing::L2Rows, "text: tf-idf rows of unit length"),
         Format::Hog => (
             Preprocessing::Paper,

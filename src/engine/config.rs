@@ -7,9 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::augment::AugmentConfig;
-use crate::engine::constraints::Constraints;
-use crate::engine::optim::OptimizerConfig;
+use crate::engine::cluster::constraints::Constraints;
+use crate::engine::nn::augment::AugmentConfig;
+use crate::engine::nn::optim::OptimizerConfig;
 
 /// `fast` schedule: pretraining length in epochs (see [`DecConfig::scaled_to`]).
 pub const FAST_PRETRAIN_EPOCHS: usize = 200;
@@ -53,7 +53,7 @@ pub enum Preset {
 /// The precision of the training products (`--precision`).
 ///
 /// `f32`: every product in f32. `bf16`: the products of the autoencoder and of the
-/// DEC/IDEC step take bf16 operands and sum in f32 ([`crate::engine::bf16`]); weights,
+/// DEC/IDEC step take bf16 operands and sum in f32 ([`crate::engine::nn::bf16`]); weights,
 /// optimizer state, losses, q/p, k-means and every full-data encoder pass stay f32.
 /// `auto`: bf16 where the CPU has AVX512-BF16, else f32.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -69,7 +69,7 @@ impl Precision {
     /// What runs on this CPU: [`Precision::F32`] or [`Precision::Bf16`].
     pub fn resolved(self) -> Precision {
         match self {
-            Precision::Auto | Precision::Bf16 if crate::engine::bf16::available() => {
+            Precision::Auto | Precision::Bf16 if crate::engine::nn::bf16::available() => {
                 Precision::Bf16
             }
             _ => Precision::F32,
@@ -230,7 +230,7 @@ pub struct ClusterConfig {
     /// Restarts of the k-means that initialises the centroids.
     pub kmeans_n_init: usize,
     /// Where DEC's centroids start: k-means on Z (the paper's) or the spectral
-    /// clusters of Z's neighbour graph ([`crate::engine::spectral`]).
+    /// clusters of Z's neighbour graph ([`crate::engine::cluster::spectral`]).
     #[serde(default)]
     pub start: Start,
     /// After DEC converges, mend a split-and-merge failure found without labels and
@@ -273,7 +273,7 @@ pub enum Start {
     #[default]
     Kmeans,
     /// k-means on the spectral embedding of Z's 10-nearest-neighbour graph, each
-    /// centroid the mean z of its cluster ([`crate::engine::spectral`]).
+    /// centroid the mean z of its cluster ([`crate::engine::cluster::spectral`]).
     Spectral,
 }
 
@@ -630,374 +630,9 @@ impl DecConfig {
             None => (10, false),
         }
     }
-
-    /// Check the configuration against data of `n` rows; the error names the field.
-    pub fn validate(&self, n: usize, n_classes: Option<usize>) -> Result<(), ConfigError> {
-        let k = self.clusters_for(n_classes);
-        if k < 2 {
-            return Err(bad("n_clusters", k, "need at least 2 clusters"));
-        }
-        if n < min_samples(k) {
-            return Err(ConfigError::TooFewSamples {
-                n,
-                k,
-                min: min_samples(k),
-            });
-        }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(bad(
-                "hidden",
-                format!("{:?}", self.hidden),
-                "widths must be positive, e.g. 500,500,2000,10",
-            ));
-        }
-        if self.precision == Precision::Bf16 && self.precision.resolved() != Precision::Bf16 {
-            return Err(bad(
-                "precision",
-                "bf16",
-                "this CPU has no AVX512-BF16 bf16 products; use auto (bf16 where the CPU has them) or f32",
-            ));
-        }
-        self.pretrain.validate()?;
-        self.cluster.validate()?;
-        if let Some(a) = &self.augment {
-            a.validate()
-                .map_err(|e| bad("augment", format!("{a:?}"), e.to_string()))?;
-        }
-        let w = self.constraints.weight;
-        if !(w >= 0.0 && w.is_finite()) {
-            return Err(bad(
-                "constraints.weight",
-                w,
-                "must be a finite number >= 0 (default 1)",
-            ));
-        }
-        if let Some(c) = self.constraints.pairs.iter().find(|c| c.i.max(c.j) >= n) {
-            return Err(bad(
-                "constraints",
-                format!("{},{}", c.i, c.j),
-                format!("sample rows must be below n = {n}"),
-            ));
-        }
-        Ok(())
-    }
 }
 
-impl PretrainConfig {
-    /// Check the pretraining settings; the error names the field.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let p = self;
-        if p.batch_size == 0 {
-            return Err(bad(
-                "pretrain.batch_size",
-                0,
-                "must be at least 1 (256 is usual)",
-            ));
-        }
-        if let LrSchedule::Cosine { warmup, floor } = p.lr_schedule {
-            if !(0.0..1.0).contains(&warmup) {
-                return Err(bad(
-                    "pretrain.lr_schedule.warmup",
-                    warmup,
-                    "the warm-up share must be in [0, 1), e.g. 0.02",
-                ));
-            }
-            if !(0.0..=1.0).contains(&floor) {
-                return Err(bad(
-                    "pretrain.lr_schedule.floor",
-                    floor,
-                    "the floor is a share of the peak rate, in [0, 1], e.g. 0.1",
-                ));
-            }
-        }
-        if !(0.0..1.0).contains(&p.dropout) {
-            return Err(bad("pretrain.dropout", p.dropout, "must be in [0, 1)"));
-        }
-        check_opt("pretrain.optimizer", &p.optimizer)?;
-        if p.lr_step > 0 && (p.lr_gamma.is_nan() || p.lr_gamma <= 0.0) {
-            return Err(bad("pretrain.lr_gamma", p.lr_gamma, "must be positive"));
-        }
-        Ok(())
-    }
-}
-
-impl ClusterConfig {
-    /// Check the clustering settings; the error names the field.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let c = self;
-        if !(c.alpha > 0.0 && c.alpha.is_finite()) {
-            return Err(bad(
-                "cluster.alpha",
-                c.alpha,
-                "degrees of freedom must be positive (the paper: 1)",
-            ));
-        }
-        check_opt("cluster.optimizer", &c.optimizer)?;
-        if c.batch_size == 0 {
-            return Err(bad(
-                "cluster.batch_size",
-                0,
-                "must be at least 1 (256 is usual)",
-            ));
-        }
-        if c.update_interval == 0 {
-            return Err(bad(
-                "cluster.update_interval",
-                0,
-                "must be at least 1 (the paper: 160 on MNIST)",
-            ));
-        }
-        if !(0.0..1.0).contains(&c.tol) {
-            return Err(bad(
-                "cluster.tol",
-                c.tol,
-                "a fraction in [0, 1) (the paper: 0.001)",
-            ));
-        }
-        if !(0.0..1.0).contains(&c.collapse_fraction) {
-            return Err(bad(
-                "cluster.collapse_fraction",
-                c.collapse_fraction,
-                "a fraction in [0, 1) (default 0.25; 0 flags only empty clusters)",
-            ));
-        }
-        if !(c.idec_gamma > 0.0 && c.idec_gamma.is_finite()) {
-            return Err(bad(
-                "cluster.idec_gamma",
-                c.idec_gamma,
-                "must be positive (IDEC: 0.1)",
-            ));
-        }
-        if c.kmeans_n_init == 0 {
-            return Err(bad(
-                "cluster.kmeans_n_init",
-                0,
-                "need at least one k-means run (the paper: 20)",
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn check_opt(field: &'static str, o: &OptimizerConfig) -> Result<(), ConfigError> {
-    let lr = o.lr();
-    if !(lr > 0.0 && lr.is_finite()) {
-        return Err(bad(field, lr, "learning rate must be positive"));
-    }
-    match *o {
-        OptimizerConfig::Sgd { momentum, .. } if !(0.0..1.0).contains(&momentum) => {
-            Err(bad(field, momentum, "momentum must be in [0, 1)"))
-        }
-        OptimizerConfig::Adam { beta1, beta2, .. }
-            if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) =>
-        {
-            Err(bad(
-                field,
-                format!("{beta1}/{beta2}"),
-                "Adam betas must be in [0, 1)",
-            ))
-        }
-        _ => Ok(()),
-    }
-}
+mod validate;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn presets_validate_and_round_trip_json() {
-        for p in [Preset::Fast, Preset::Paper, Preset::Augmented] {
-            let c = DecConfig::preset(p);
-            c.validate(1000, Some(10)).unwrap();
-            let back: DecConfig =
-                serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
-            assert_eq!(back, c);
-        }
-        let paper = DecConfig::preset(Preset::Paper);
-        assert_eq!(paper.pretrain.layerwise_iters, 50_000);
-        assert_eq!(paper.cluster.update_interval, 160);
-    }
-
-    #[test]
-    fn bad_values_name_their_field() {
-        let e = DecConfig::default()
-            .with_clusters(50)
-            .validate(20, None)
-            .unwrap_err();
-        assert!(e.to_string().contains("k = 50"), "{e}");
-        let mut c = DecConfig::default();
-        c.cluster.tol = 1.5;
-        assert!(
-            c.validate(100, None)
-                .unwrap_err()
-                .to_string()
-                .contains("cluster.tol")
-        );
-        let mut c = DecConfig::default();
-        c.pretrain.optimizer = OptimizerConfig::Sgd {
-            lr: -1.0,
-            momentum: 0.9,
-        };
-        assert!(
-            c.validate(100, None)
-                .unwrap_err()
-                .to_string()
-                .contains("pretrain.optimizer")
-        );
-    }
-
-    /// Tiny data is refused with a message about the data (n, k and the smallest n
-    /// that works), never about a field the user did not set. Before, n = 5 with the
-    /// fitted schedule said "config field `cluster.tol` = 1: a fraction in [0, 1)".
-    #[test]
-    fn tiny_data_is_refused_with_the_smallest_n_that_works() {
-        for (n, k, min) in [(5, 2, 6), (2, 2, 6), (19, 10, 20), (5, 3, 6)] {
-            let c = DecConfig::default().with_clusters(k).scaled_to(n);
-            let msg = c.validate(n, None).unwrap_err().to_string();
-            assert!(
-                msg.contains(&format!("has {n} samples"))
-                    && msg.contains(&format!("k = {k}"))
-                    && msg.contains(&format!("at least {min}")),
-                "{msg}"
-            );
-            assert!(!msg.contains("cluster.tol"), "{msg}");
-        }
-        // The smallest accepted sizes pass, fitted schedule included.
-        for (n, k) in [(6, 2), (6, 3), (20, 10)] {
-            let c = DecConfig::default().with_clusters(k).scaled_to(n);
-            c.validate(n, None).unwrap();
-        }
-    }
-
-    #[test]
-    fn fast_schedule_scales_with_n_and_keeps_mnist_10k() {
-        // MNIST test set: exactly the schedule the fast preset always had.
-        let c = DecConfig::default().scaled_to(10_000);
-        assert_eq!(c.pretrain.batch_size, 256);
-        assert_eq!(c.finetune_iters_for(10_000), 8_000);
-        assert_eq!(c.cluster.update_interval, 140);
-        assert_eq!(c.cluster.max_iter, 8_000);
-        assert_eq!(c.cluster.tol, 0.001);
-        // MNIST-70k: 20,000 pretraining steps and P every 140 batches, as before.
-        let c = DecConfig::default().scaled_to(70_000);
-        assert_eq!(c.finetune_iters_for(70_000), 20_000);
-        assert_eq!(c.cluster.update_interval, 140);
-        // 1,797 rows: 200 epochs of pretraining, a tol that needs 5 changed labels.
-        let c = DecConfig::default().scaled_to(1797);
-        assert_eq!(c.finetune_iters_for(1797), 1_600);
-        assert_eq!(c.cluster.update_interval, 140);
-        assert!((c.cluster.tol * 1797.0 - FAST_MIN_CHANGES as f32).abs() < 1e-3);
-        let s = c.scaled.as_ref().unwrap();
-        assert_eq!((s.n, s.steps_per_epoch), (1797, 8));
-        c.validate(1797, Some(10)).unwrap();
-        // Tiny data: the pretraining floor, P at least every 40 epochs.
-        let c = DecConfig::default().scaled_to(300);
-        assert_eq!(c.finetune_iters_for(300), FAST_PRETRAIN_MIN_STEPS);
-        assert_eq!(c.cluster.update_interval, 80);
-        assert_eq!(c.cluster.max_iter, 4_000);
-        // The paper's preset is the paper's.
-        let p = DecConfig::preset(Preset::Paper);
-        assert_eq!(p.clone().scaled_to(1797), p);
-    }
-
-    #[test]
-    fn clusters_default_to_classes() {
-        assert_eq!(DecConfig::default().clusters_for(Some(4)), 4);
-        assert_eq!(DecConfig::default().clusters_for(None), 10);
-        assert_eq!(
-            DecConfig::default().with_clusters(3).clusters_for(Some(4)),
-            3
-        );
-    }
-
-    /// The f32 key is the one from before bf16 (so bundled and cached autoencoders still
-    /// match it); a bf16 run (where the CPU has it) never reuses an f32 autoencoder.
-    #[test]
-    fn the_pretraining_key_tells_bf16_from_f32() {
-        let f32_cfg = DecConfig::preset(Preset::Augmented).scaled_to(10_000);
-        let key = f32_cfg.pretraining_key(10_000);
-        assert!(key.get("precision").is_none());
-        assert_eq!(key["iters"], 16_000);
-        let mut bf = f32_cfg.clone();
-        bf.precision = Precision::Bf16;
-        assert_eq!(
-            bf.pretraining_key(10_000) != key,
-            crate::engine::bf16::available()
-        );
-        // A precision that is not asked for in the JSON reads as f32.
-        let mut js = serde_json::to_value(&f32_cfg).unwrap();
-        assert!(js.get("precision").is_none());
-        js["precision"] = "bf16".into();
-        let back: DecConfig = serde_json::from_value(js).unwrap();
-        assert_eq!(back.precision, Precision::Bf16);
-    }
-
-    /// A cosine schedule's floor: 0 is left out of the JSON (the pretraining keys of
-    /// cosine runs from before the floor stay as they were) and read back as 0; a
-    /// floor outside [0, 1] is refused, naming the field.
-    #[test]
-    fn cosine_floor_in_json_and_validation() {
-        let mut p = DecConfig::preset(Preset::Fast).pretrain;
-        p.lr_schedule = LrSchedule::Cosine {
-            warmup: 0.02,
-            floor: 0.0,
-        };
-        let js = serde_json::to_value(&p).unwrap();
-        assert_eq!(
-            js["lr_schedule"],
-            serde_json::json!({"kind": "cosine", "warmup": 0.02f32})
-        );
-        let back: PretrainConfig = serde_json::from_value(js).unwrap();
-        assert_eq!(back, p);
-        p.lr_schedule = LrSchedule::Cosine {
-            warmup: 0.02,
-            floor: 0.1,
-        };
-        let js = serde_json::to_value(&p).unwrap();
-        assert_eq!(js["lr_schedule"]["floor"], serde_json::json!(0.1f32));
-        assert!(p.validate().is_ok());
-        p.lr_schedule = LrSchedule::Cosine {
-            warmup: 0.02,
-            floor: 1.5,
-        };
-        let err = p.validate().unwrap_err().to_string();
-        assert!(err.contains("pretrain.lr_schedule.floor"), "{err}");
-    }
-
-    /// The learning rate over a phase, against values worked out by hand.
-    #[test]
-    fn learning_rate_schedules() {
-        let mut p = DecConfig::preset(Preset::Fast).pretrain;
-        p.optimizer = OptimizerConfig::adam(1e-3);
-        p.lr_schedule = LrSchedule::Cosine {
-            warmup: 0.1,
-            floor: 0.0,
-        };
-        // W = 10 of T = 100: 1e-3·1/10 at t = 0, the peak at t = 9 and 10, half way
-        // through the decay (t = 10 + 45) half the peak.
-        let close = |a: f32, b: f32| assert!((a - b).abs() <= 1e-9 + 1e-5 * b, "{a} vs {b}");
-        close(p.lr_at(0, 100), 1e-4);
-        close(p.lr_at(9, 100), 1e-3);
-        close(p.lr_at(10, 100), 1e-3);
-        close(p.lr_at(55, 100), 5e-4);
-        // The last step: 1e-3·½·(1 + cos(89π/90)) = 3.05e-7.
-        close(p.lr_at(99, 100), 3.0458e-7);
-        // A floor of 0.1: 1e-3·(0.1 + 0.9·½) = 5.5e-4 half way, and at the last step
-        // 1e-3·(0.1 + 0.9·3.0458e-4) = 1.00274e-4; the warm-up is as before.
-        p.lr_schedule = LrSchedule::Cosine {
-            warmup: 0.1,
-            floor: 0.1,
-        };
-        close(p.lr_at(0, 100), 1e-4);
-        close(p.lr_at(55, 100), 5.5e-4);
-        close(p.lr_at(99, 100), 1.00274e-4);
-        p.lr_schedule = LrSchedule::Step;
-        p.lr_step = 20;
-        p.lr_gamma = 10.0;
-        close(p.lr_at(19, 100), 1e-3);
-        close(p.lr_at(45, 100), 1e-5);
-        p.lr_step = 0;
-        close(p.lr_at(99, 100), 1e-3);
-    }
-}
+mod tests;

@@ -1,38 +1,28 @@
 //! The DEC engine: everything that trains, clusters and scores, with no user interface.
 //!
-//! Why one layer: the command line, the app and the benchmarks all drive the same
-//! [`pipeline`], so a figure from one is a figure from the others. From the bottom up:
-//! [`linalg`] (GEMM on our buffers), [`bf16`] (the same products with bf16 operands on
-//! AVX512-BF16), [`plan`] (which use of the threads each layer's products get, timed on
-//! this machine), [`autoencoder`] (layers with hand-written
-//! backward passes), [`optim`] (SGD with momentum, Adam), [`kmeans`], [`spectral`] (DEC's start from Z's neighbour graph), [`dec`] (soft
-//! assignment, target distribution, KL and its gradients), [`metrics`] (ACC, NMI, ARI),
-//! [`config`] (presets and validation), [`pipeline`] (the phases of a run and its
-//! events), [`report`] (the JSON record of a run), [`model`] (saved models) and [`sweep`]
-//! (DEC over a range of k or of class imbalance); [`augment`] makes the randomly shifted
-//! and rotated batches of DEC-DA. [`edit`] changes a clustering by hand (merge, split,
-//! remove, add, name, with undo), [`suggest`] finds the merges and splits a clustering
-//! looks like it needs, and [`constraints`] holds must-link and cannot-link pairs with
-//! their loss on Q, which DEC adds to KL when given. [`streams`] derives each phase's random generator from the
-//! seed, so a phase draws the same numbers whether or not the phases before it ran.
+//! Why one layer: the command line, the app, the Python binding and the benchmarks all
+//! drive the same [`pipeline`], so a figure from one is a figure from the others.
+//!
+//! Three rooms, each using only those below it, then the run itself:
+//! - [`nn`]: the network and its arithmetic (GEMM, bf16, thread plans, layers,
+//!   optimizers, augmentation). Uses nothing else of the engine.
+//! - [`cluster`]: clustering on Z (soft assignment, k-means, neighbours, spectral
+//!   start, DEC's loss and step, pairwise constraints, metrics). Uses `nn`.
+//! - [`curation`]: what a person does to a clustering (the clustering state, edits,
+//!   undo, suggestions, live steering's log). Uses `cluster`.
+//! - The run: [`config`] (presets and validation), [`settings`] (what a user stated),
+//!   [`streams`] (a random generator per phase), [`report`] (the JSON record),
+//!   [`model`] (saved models), [`pipeline`] (the phases of a run and its events) and
+//!   [`sweep`] (DEC over a range of k or of class imbalance). They may use every room;
+//!   no room uses them, except that the rooms' types are stored by `config`.
 
-pub mod augment;
-pub mod autoencoder;
-pub mod bf16;
+pub mod cluster;
 pub mod config;
-pub mod constraints;
-pub mod dec;
-pub mod edit;
-pub mod kmeans;
-pub mod linalg;
-pub mod metrics;
+pub mod curation;
 pub mod model;
-pub mod optim;
+pub mod nn;
 pub mod pipeline;
-pub mod plan;
 pub mod report;
 pub mod settings;
-pub mod spectral;
 pub mod streams;
-pub mod suggest;
 pub mod sweep;

@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::fitted::{self, Fitted};
 use crate::data::{DatasetInfo, LoadOptions};
-use crate::engine::autoencoder::{Activation, Autoencoder, Dense, Mlp};
+use crate::engine::cluster::assign::{hard_labels, soft_assignment};
 use crate::engine::config::DecConfig;
-use crate::engine::dec::{hard_labels, soft_assign};
-use crate::engine::edit::Edit;
+use crate::engine::curation::record::Curation;
+use crate::engine::nn::autoencoder::{Activation, Autoencoder, Dense, Mlp};
 use crate::engine::settings::Settings;
 
 /// Where and with what to save an autoencoder when pretraining ends (`train
@@ -45,43 +45,6 @@ pub struct DecModel {
     /// The settings the run was started with (preset, seed and every override), as
     /// `train` or the Python estimator stated them; `None` when not recorded.
     pub settings: Option<Settings>,
-}
-
-/// What happened to a model's clusters besides training: their names, the hand edits
-/// (each with the DEC step it was made at), and how many DEC steps have run, so that a
-/// resumed run's history goes on from there.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Curation {
-    /// One per cluster, or empty when none is named.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub names: Vec<Option<String>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub edits: Vec<EditMark>,
-    #[serde(default)]
-    pub dec_steps: usize,
-}
-
-/// A hand edit and the DEC step it was made at.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EditMark {
-    pub step: usize,
-    pub edit: Edit,
-}
-
-impl Curation {
-    /// The edits made since DEC last ran (at the current step).
-    pub fn pending(&self) -> Vec<Edit> {
-        self.edits
-            .iter()
-            .filter(|m| m.step == self.dec_steps)
-            .map(|m| m.edit.clone())
-            .collect()
-    }
-
-    /// Name of cluster `j`, if it has one.
-    pub fn name(&self, j: usize) -> Option<&str> {
-        self.names.get(j).and_then(|n| n.as_deref())
-    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -269,12 +232,7 @@ impl DecModel {
 
     /// DEC's soft assignment q (eq. 1) of embedded rows `z` (`n x e`) to the centroids.
     pub fn soft_assignment(&self, z: &[f32]) -> Vec<f32> {
-        let e = self.ae.encoder.n_out();
-        let n = z.len() / e.max(1);
-        let mut q = vec![0.0; n * self.n_clusters()];
-        let mut ker = vec![0.0; q.len()];
-        soft_assign(z, &self.centroids, e, self.alpha, &mut q, &mut ker);
-        q
+        soft_assignment(z, &self.centroids, self.ae.encoder.n_out(), self.alpha)
     }
 
     /// Write `model.safetensors` and `model.json` into `dir` (created if needed).
@@ -443,6 +401,8 @@ fn remove_stale(path: &Path) -> Result<(), ModelError> {
 mod tests {
     use super::*;
     use crate::data::Dataset;
+    use crate::engine::curation::edit::Edit;
+    use crate::engine::curation::record::EditMark;
 
     #[test]
     fn save_load_round_trip() {

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetInfo;
+use crate::engine::cluster::metrics::{ClassRecall, Confusion, Scores};
 use crate::engine::config::{DecConfig, Precision};
-use crate::engine::metrics::{ClassRecall, Confusion, Scores};
 
 /// One point of the training history: a pretraining epoch or a P update of DEC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub struct Resumed {
     pub from: String,
     /// DEC steps before this run; this run's history goes on from there.
     pub step: usize,
-    pub edits: Vec<crate::engine::edit::Edit>,
+    pub edits: Vec<crate::engine::curation::edit::Edit>,
 }
 
 /// What a [`RunWarning`] is about.
@@ -149,10 +149,10 @@ pub struct Report {
     pub resumed: Option<Resumed>,
     /// Hand steering applied while DEC ran (the app's edits during a run), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub steered: Vec<crate::engine::pipeline::SteerMark>,
+    pub steered: Vec<crate::engine::curation::record::SteerMark>,
     /// The self-correction's rounds (`--self-correct`), each with its evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub self_correct: Vec<crate::engine::pipeline::CorrectionRound>,
+    pub self_correct: Vec<crate::engine::curation::record::CorrectionRound>,
 }
 
 impl Report {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::config::{
     ConfigError, DecConfig, LrSchedule, Method, OnCollapse, Precision, Preset,
 };
-use crate::engine::optim::OptimizerConfig;
+use crate::engine::nn::optim::OptimizerConfig;
 
 /// The optimizer of end-to-end pretraining.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

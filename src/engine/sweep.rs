@@ -21,9 +21,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataError, Dataset, DatasetInfo, standins};
+use crate::engine::cluster::assign::{soft_assign, target_distribution};
+use crate::engine::cluster::dec::kl_divergence;
+use crate::engine::cluster::metrics::{Scores, scores};
 use crate::engine::config::DecConfig;
-use crate::engine::dec::{kl_divergence, soft_assign, target_distribution};
-use crate::engine::metrics::{Scores, scores};
 use crate::engine::model::DecModel;
 use crate::engine::pipeline::{self, AeSource, Control, Event, PipelineError, Sink, SweepEvent};
 // The rows a sweep sends are owned by the events module that carries them.
@@ -211,7 +212,7 @@ fn shared_autoencoder(
     cfg: &DecConfig,
     fwd: &mut Forward,
     ctl: &Control,
-) -> Result<(crate::engine::autoencoder::Autoencoder, String, f64), SweepError> {
+) -> Result<(crate::engine::nn::autoencoder::Autoencoder, String, f64), SweepError> {
     Ok(match source {
         AeSource::Given(ae, label) => (ae, label, 0.0),
         AeSource::Resume(r) => (r.ae, r.label, 0.0),

@@ -23,7 +23,7 @@
 
 use rayon::prelude::*;
 
-use crate::projection::neighbors::Neighbor;
+use crate::engine::cluster::neighbors::Neighbor;
 
 /// Sparse symmetric joint probabilities P in compressed rows; the values sum to 1.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -90,7 +90,7 @@ fn conditional_row(row: &[Neighbor], perplexity: f32, out: &mut Vec<f32>) {
 }
 
 /// P from a neighbour table (each row the sample's nearest others, as
-/// [`crate::projection::neighbors::exact_knn`] gives) at the given perplexity.
+/// [`crate::engine::cluster::neighbors::exact_knn`] gives) at the given perplexity.
 pub fn affinities(table: &[Vec<Neighbor>], perplexity: f32) -> Affinities {
     let n = table.len();
     // Conditional rows, in parallel.
@@ -457,7 +457,7 @@ pub fn kl_divergence(y: &[f32], p: &Affinities, z: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::projection::neighbors::exact_knn;
+    use crate::engine::cluster::neighbors::exact_knn;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -9,13 +9,12 @@
 //!
 //! One concept a file: [`pca`], [`tsne`] (fit from scratch and its settings),
 //! [`warm`] (warm updates on a kept neighbour table), [`barnes_hut`] (the gradient
-//! of warm updates), [`neighbors`] (exact k nearest neighbours), [`align`]
+//! of warm updates), [`crate::engine::cluster::neighbors`] (exact k nearest neighbours, shared with the engine), [`align`]
 //! (Procrustes), [`worker`] (the projection thread); here: the sample and manifold
 //! clustering that the views share.
 
 pub mod align;
 pub mod barnes_hut;
-pub mod neighbors;
 pub mod pca;
 pub mod tsne;
 pub mod warm;
@@ -52,12 +51,12 @@ pub struct Layout {
 /// (`n x 2`); one label per point. Clusters that t-SNE separates but DEC's Z keeps
 /// close show up here (on MNIST it often splits 4 from 9 better than DEC does).
 pub fn manifold_kmeans(layout: &[f32], k: usize, seed: u64) -> Vec<u32> {
-    let km = crate::engine::kmeans::kmeans(
+    let km = crate::engine::cluster::kmeans::kmeans(
         layout,
         2,
-        &crate::engine::kmeans::KMeansParams {
+        &crate::engine::cluster::kmeans::KMeansParams {
             seed,
-            ..crate::engine::kmeans::KMeansParams::new(k)
+            ..crate::engine::cluster::kmeans::KMeansParams::new(k)
         },
     );
     km.labels

@@ -5,7 +5,7 @@
 //! (subspace) iteration, which for the 2-3 components a scatter plot needs converges in
 //! tens of `d x d` products, with no eigen-solver dependency.
 
-use crate::engine::linalg::matmul;
+use crate::engine::nn::linalg::matmul;
 
 /// A fitted projection: mean and `c` components of length `d`.
 #[derive(Clone, Debug, PartialEq)]

@@ -7,8 +7,23 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::neighbors::{Neighbor, exact_knn, to_bhtsne};
 use super::pca::Pca;
+use crate::engine::cluster::neighbors::{Neighbor, exact_knn};
+
+/// The table in the bhtsne crate's form, for its `*_with_neighbors` fits.
+pub fn to_bhtsne(table: &[Vec<Neighbor>]) -> Vec<Vec<bhtsne::Neighbor<f32>>> {
+    table
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|n| bhtsne::Neighbor {
+                    index: n.index as usize,
+                    distance: n.distance,
+                })
+                .collect()
+        })
+        .collect()
+}
 
 /// Settings of t-SNE, with documented defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

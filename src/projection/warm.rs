@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use super::align::procrustes_align;
 use super::barnes_hut;
-use super::neighbors::{Neighbor, exact_knn, refresh_distances};
 use super::pca::Pca;
 use super::tsne::{
     TSNE_MAX_DIMS, TsneParams, clamp_perplexity, neighbours_for, pca_init, tsne, tsne_on_table,
 };
+use crate::engine::cluster::neighbors::{Neighbor, exact_knn, refresh_distances};
 
 /// What a warm update did, for the views and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -199,7 +199,7 @@ impl WarmTsne {
             );
             (y, kl)
         } else {
-            let nb = crate::projection::neighbors::to_bhtsne(&self.table);
+            let nb = super::tsne::to_bhtsne(&self.table);
             let rows: Vec<&[f32]> = x.chunks_exact(d).collect();
             let mut t: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
             t.perplexity(perplexity)

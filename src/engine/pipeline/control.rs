@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 
 use super::PipelineError;
-pub use super::steer::Steer;
+pub use crate::engine::curation::steering::Steer;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RunState {
@@ -185,7 +185,7 @@ mod tests {
     use super::*;
 
     fn name(cluster: usize) -> Steer {
-        Steer::Edit(crate::engine::edit::Edit::Name {
+        Steer::Edit(crate::engine::curation::edit::Edit::Name {
             cluster,
             name: Some("x".into()),
         })

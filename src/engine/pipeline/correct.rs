@@ -3,11 +3,11 @@
 //!
 //! Why: with a fixed k, DEC that cuts one class in two must put two classes into one
 //! cluster elsewhere, and its self-training folds those two together in its own Z
-//! (README: 4s against 9s separate at 0.96 in the pretrained Z, 0.62 in DEC's), so
+//! (docs/steering.md: 4s against 9s separate at 0.96 in the pretrained Z, 0.62 in DEC's), so
 //! neither 2-means in DEC's Z nor going on from an edit there separates them again.
 //! The pretrained Z still holds them apart: the spectral split of the mixed cluster's
-//! members there ([`crate::engine::spectral`]) and DEC restarted from the pretrained
-//! encoder with the mended partition's centroids keep them apart. Measured in README
+//! members there ([`crate::engine::cluster::spectral`]) and DEC restarted from the pretrained
+//! encoder with the mended partition's centroids keep them apart. Measured in docs/steering.md
 //! ("Self-correction").
 //!
 //! A round: DEC's final labels -> [`split_and_merge`] (a pair that looks like one
@@ -21,19 +21,19 @@
 //! (the state from before it is kept) and self-correction ends: measured on the 8x8
 //! digits, where three such rounds took ACC from 0.633 to 0.539.
 
-use serde::{Deserialize, Serialize};
-
-use super::{Ctx, Event, cluster, steer::Steering};
+use super::{Ctx, Event, cluster};
 use crate::data::Dataset;
-use crate::engine::augment::Augmenter;
-use crate::engine::autoencoder::Autoencoder;
+use crate::engine::cluster::assign::hard_labels;
+use crate::engine::cluster::kmeans::KMeansResult;
+use crate::engine::cluster::metrics::scores;
+use crate::engine::cluster::spectral::{label_means, spectral_labels};
 use crate::engine::config::DecConfig;
-use crate::engine::dec::hard_labels;
-use crate::engine::kmeans::KMeansResult;
-use crate::engine::metrics::scores;
-use crate::engine::spectral::{label_means, spectral_labels};
+use crate::engine::curation::record::CorrectionRound;
+use crate::engine::curation::steering::Steering;
+use crate::engine::curation::suggest::{SplitAndMerge, split_and_merge};
+use crate::engine::nn::augment::Augmenter;
+use crate::engine::nn::autoencoder::Autoencoder;
 use crate::engine::streams::Stream;
-use crate::engine::suggest::{SplitAndMerge, split_and_merge};
 
 use super::PipelineError;
 
@@ -42,29 +42,11 @@ pub const MAX_ROUNDS: usize = 3;
 /// A round is made only for a finding at least this strong (each of its figures 10%
 /// past its threshold). Measured: the MNIST rounds had 1.18-1.31 and each took ACC up
 /// by 0.12-0.15; on the 1,797 8x8 digits three rounds of 1.00-1.03 took it from 0.602
-/// to 0.572 (README, "A better start and self-correction").
+/// to 0.572 (docs/steering.md, "A better start and self-correction").
 pub const MIN_STRENGTH: f64 = 1.1;
 /// The smaller half of a split must hold at least this share of the cluster, or the
 /// round is not made (a split that shaves off a few outliers mends nothing).
 const MIN_HALF: f64 = 0.1;
-
-/// One round, as the report keeps it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CorrectionRound {
-    pub round: usize,
-    /// The DEC step after which it was made (the history's numbering).
-    pub step: usize,
-    #[serde(flatten)]
-    pub found: SplitAndMerge,
-    /// The sizes of the two halves of the split cluster in the pretrained Z.
-    pub halves: [usize; 2],
-    /// With labels: ACC before the round (labels only score, they choose nothing).
-    pub acc_before: Option<f64>,
-    /// The check after the round found a failure at least as strong, so the state
-    /// from before the round was kept.
-    #[serde(default)]
-    pub taken_back: bool,
-}
 
 /// The pretrained encoder and its Z, kept from before DEC changed them.
 pub(super) struct Pretrained {
@@ -90,7 +72,7 @@ pub(super) fn self_correct(
         if dec.stopped || dec.k != k || !dec.steering.log.is_empty() {
             break;
         }
-        let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, k, cfg.cluster.alpha);
+        let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, cfg.cluster.alpha);
         let labels = hard_labels(&q, k).0;
         let found = split_and_merge(&z, dec.ae.encoder.n_out(), &labels, k)
             .filter(|f| f.strength >= MIN_STRENGTH);

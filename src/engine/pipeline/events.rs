@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::autoencoder::Autoencoder;
-use crate::engine::metrics::{ClassRecall, Scores};
+use crate::engine::cluster::metrics::{ClassRecall, Scores};
+use crate::engine::curation::edit::ClusterState;
+use crate::engine::curation::record::EditMark;
+use crate::engine::nn::autoencoder::Autoencoder;
 use crate::engine::report::{HistoryEntry, RunWarning};
 
 /// Stages of a run, in order.
@@ -102,7 +104,7 @@ pub enum Event {
     Sweep(SweepEvent),
     /// DEC paused, or steering applied: the live state that edits apply to
     /// ([`super::steer`]).
-    Live(Arc<super::LiveState>),
+    Live(Arc<LiveState>),
 }
 
 /// What a sweep reports between its runs.
@@ -179,4 +181,30 @@ pub trait Sink {
 pub struct NullSink;
 impl Sink for NullSink {
     fn event(&mut self, _: Event) {}
+}
+
+/// Why a [`LiveState`] was sent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveReason {
+    /// The run was paused: this is the state edits will apply to.
+    Paused,
+    /// Steering was applied (one line per change, or why it was refused).
+    Steered(Vec<String>),
+}
+
+/// DEC's state as steering sees it: sent when the run pauses and after each change.
+#[derive(Clone, Debug)]
+pub struct LiveState {
+    pub step: usize,
+    pub reason: LiveReason,
+    /// Centroids and names now.
+    pub clusters: ClusterState,
+    /// Z, assignments and confidences under `clusters` (always sent, never dropped).
+    pub snapshot: Arc<Snapshot>,
+    /// The run's edits in force, each with its DEC step.
+    pub edits: Vec<EditMark>,
+    pub can_undo: bool,
+    pub can_redo: bool,
+    /// Must-link and cannot-link pairs in force.
+    pub pairs: (usize, usize),
 }

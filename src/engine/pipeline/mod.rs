@@ -14,24 +14,29 @@ mod control;
 mod correct;
 mod events;
 mod pretrain;
-mod steer;
+mod tracker;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use crate::engine::curation::record::CorrectionRound;
+pub use crate::engine::curation::record::SteerMark;
+pub use crate::engine::curation::steering::Steer;
 pub use control::{Command, Control, Controller, Poll, control_channel};
-pub use correct::CorrectionRound;
-pub use events::{Event, KPoint, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent};
-pub use steer::{LiveReason, LiveState, Steer, SteerMark};
+pub use events::{
+    Event, KPoint, LiveReason, LiveState, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent,
+};
 
 use crate::data::Dataset;
-use crate::engine::autoencoder::Autoencoder;
+use crate::engine::cluster::assign::hard_labels;
+use crate::engine::cluster::constraints::satisfied;
+use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
+use crate::engine::cluster::metrics::{Confusion, scores};
 use crate::engine::config::{ConfigError, DecConfig, Start};
-use crate::engine::constraints::satisfied;
-use crate::engine::dec::hard_labels;
-use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
-use crate::engine::metrics::{Confusion, scores};
-use crate::engine::model::{Curation, DecModel, EditMark};
+use crate::engine::curation::record::{Curation, EditMark};
+use crate::engine::curation::steering::Steering;
+use crate::engine::model::DecModel;
+use crate::engine::nn::autoencoder::Autoencoder;
 use crate::engine::report::{
     Baselines, Final, HistoryEntry, Report, Resumed, RunWarning, Timing, WarningKind,
 };
@@ -49,7 +54,7 @@ pub enum PipelineError {
     )]
     InitMismatch { got: usize, want: usize },
     #[error(transparent)]
-    Augment(#[from] crate::engine::augment::AugmentError),
+    Augment(#[from] crate::engine::nn::augment::AugmentError),
     #[error(
         "every one of the {n} {what} of {name} is identical: there is nothing to cluster; check that the features are the columns you meant (--label-col, --text-col) and that the file is not constant"
     )]
@@ -99,7 +104,7 @@ pub struct Resume {
     /// Where it came from, for the report ("init-from DIR").
     pub label: String,
     /// `k x e` centroids and the clusters' names.
-    pub clusters: crate::engine::edit::ClusterState,
+    pub clusters: crate::engine::curation::edit::ClusterState,
     /// DEC steps already run (the history goes on from there).
     pub step: usize,
     /// Every hand edit of the state's past, each with the DEC step it was made at;
@@ -110,8 +115,10 @@ pub struct Resume {
 impl Resume {
     /// The state of a saved model, its pending edits included.
     pub fn from_model(m: &DecModel, label: String) -> Resume {
-        let mut clusters =
-            crate::engine::edit::ClusterState::new(m.centroids.clone(), m.ae.encoder.n_out());
+        let mut clusters = crate::engine::curation::edit::ClusterState::new(
+            m.centroids.clone(),
+            m.ae.encoder.n_out(),
+        );
         if m.curation.names.len() == clusters.k() {
             clusters.names = m.curation.names.clone();
         }
@@ -125,7 +132,7 @@ impl Resume {
     }
 
     /// The edits made since DEC last ran.
-    pub fn edits(&self) -> Vec<crate::engine::edit::Edit> {
+    pub fn edits(&self) -> Vec<crate::engine::curation::edit::Edit> {
         let c = Curation {
             names: Vec::new(),
             edits: self.marks.clone(),
@@ -217,17 +224,17 @@ pub fn run(
             name: ds.name.clone(),
         });
     }
-    crate::engine::linalg::flush_subnormals();
+    crate::engine::nn::linalg::flush_subnormals();
     let k = cfg.clusters_for(ds.n_classes());
     let mut ctx = Ctx::new(sink, ctl);
     let aug = augmenter(ds, cfg)?;
     if let Some(a) = aug
-        && a.shape.height.min(a.shape.width) < crate::engine::augment::DEFAULT_MIN_SIDE
+        && a.shape.height.min(a.shape.width) < crate::engine::nn::augment::DEFAULT_MIN_SIDE
     {
         ctx.sink.event(Event::Message(format!(
             "augmenting {} images: below {} pixels a side augmentation was measured to hurt (8x8 digits: DEC-DA 0.46 ACC against DEC 0.59); compare with a run without it",
             a.shape,
-            crate::engine::augment::DEFAULT_MIN_SIDE
+            crate::engine::nn::augment::DEFAULT_MIN_SIDE
         )));
     }
     // Each phase draws from its own stream (`streams`), so skipping pretraining leaves
@@ -246,8 +253,8 @@ pub fn run(
         }
     };
     let steering = match &resume {
-        Some(r) => steer::Steering::new(r.clusters.names.clone(), k, r.marks.clone()),
-        None => steer::Steering::new(Vec::new(), k, Vec::new()),
+        Some(r) => Steering::new(r.clusters.names.clone(), k, r.marks.clone()),
+        None => Steering::new(Vec::new(), k, Vec::new()),
     };
     let t0 = Instant::now();
     let mut dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug, steering)?;
@@ -271,13 +278,7 @@ fn resumed_centroids(
     ctx: &mut Ctx,
 ) -> KMeansResult {
     ctx.dec_step0 = r.step;
-    let (_, q) = cluster::full_q(
-        ds,
-        ae,
-        &r.clusters.centroids,
-        r.clusters.k(),
-        cfg.cluster.alpha,
-    );
+    let (_, q) = cluster::full_q(ds, ae, &r.clusters.centroids, cfg.cluster.alpha);
     let labels = hard_labels(&q, r.clusters.k()).0;
     let (must, cannot) = cfg.constraints.counts();
     ctx.sink.event(Event::Message(format!(
@@ -310,7 +311,7 @@ pub fn pretrain_autoencoder(
     sink: &mut dyn Sink,
     ctl: &Control,
 ) -> Result<Autoencoder, PipelineError> {
-    crate::engine::linalg::flush_subnormals();
+    crate::engine::nn::linalg::flush_subnormals();
     let aug = augmenter(ds, cfg)?;
     let mut ctx = Ctx::new(sink, ctl);
     autoencoder(ds, cfg, AeSource::Pretrain, &mut ctx, aug).map(|(ae, _)| ae)
@@ -320,7 +321,7 @@ pub fn pretrain_autoencoder(
 pub fn augmenter(
     ds: &Dataset,
     cfg: &DecConfig,
-) -> Result<Option<crate::engine::augment::Augmenter>, PipelineError> {
+) -> Result<Option<crate::engine::nn::augment::Augmenter>, PipelineError> {
     Ok(cfg.augment.map(|a| a.for_dataset(ds)).transpose()?)
 }
 
@@ -367,7 +368,7 @@ fn autoencoder(
     cfg: &DecConfig,
     source: AeSource,
     ctx: &mut Ctx,
-    aug: Option<crate::engine::augment::Augmenter>,
+    aug: Option<crate::engine::nn::augment::Augmenter>,
 ) -> Result<(Autoencoder, String), PipelineError> {
     match source {
         AeSource::Given(ae, label) => {
@@ -428,7 +429,7 @@ fn init_centroids(
     Ok((start, z))
 }
 
-/// The spectral start ([`crate::engine::spectral`]) and, with labels, its scores.
+/// The spectral start ([`crate::engine::cluster::spectral`]) and, with labels, its scores.
 fn spectral_on(
     z: &[f32],
     e: usize,
@@ -439,9 +440,15 @@ fn spectral_on(
 ) -> Result<KMeansResult, PipelineError> {
     let stop = || ctx.ctl.checkpoint().is_err();
     let seed = Stream::KMeansZ.seed(cfg.seed);
-    let sp =
-        crate::engine::spectral::spectral_start(z, e, k, cfg.cluster.kmeans_n_init, seed, &stop)
-            .ok_or(PipelineError::Stopped)?;
+    let sp = crate::engine::cluster::spectral::spectral_start(
+        z,
+        e,
+        k,
+        cfg.cluster.kmeans_n_init,
+        seed,
+        &stop,
+    )
+    .ok_or(PipelineError::Stopped)?;
     ctx.baselines.ae_spectral = score_start(ds, &sp.labels, "AE + spectral", ctx);
     ctx.ctl.checkpoint()?;
     Ok(sp)
@@ -453,7 +460,7 @@ fn score_start(
     labels: &[u32],
     name: &'static str,
     ctx: &mut Ctx,
-) -> Option<crate::engine::metrics::Scores> {
+) -> Option<crate::engine::cluster::metrics::Scores> {
     let s = scores(ds.labels.as_deref()?, labels);
     ctx.sink.event(Event::Baseline { name, scores: s });
     Some(s)
@@ -462,8 +469,8 @@ fn score_start(
 /// The final assignment of every sample, the last snapshot, the report and the model.
 /// The warning of a run that ended more than 0.005 ACC below AE + k-means, its start.
 fn below_start(
-    s: Option<crate::engine::metrics::Scores>,
-    start: Option<(crate::engine::metrics::Scores, &str)>,
+    s: Option<crate::engine::cluster::metrics::Scores>,
+    start: Option<(crate::engine::cluster::metrics::Scores, &str)>,
     step: usize,
 ) -> Option<RunWarning> {
     let (s, (start, name)) = (s?, start?);
@@ -480,11 +487,27 @@ fn below_start(
 }
 
 /// Each class's size and recall under the Hungarian map, with the class's name.
-fn per_class(ds: &Dataset, c: &Confusion) -> Vec<crate::engine::metrics::ClassRecall> {
+fn per_class(ds: &Dataset, c: &Confusion) -> Vec<crate::engine::cluster::metrics::ClassRecall> {
     let mut r = c.per_class_recall();
     r.iter_mut()
         .for_each(|c| c.name = Some(ds.class_name(c.class as u32)));
     r
+}
+
+/// With labels: a warning when DEC ended below the start it was given (AE + spectral
+/// or AE + k-means).
+fn warn_below_start(
+    ctx: &mut Ctx,
+    s: Option<crate::engine::cluster::metrics::Scores>,
+    step: usize,
+) {
+    let start = match ctx.baselines.ae_spectral {
+        Some(sp) => Some((sp, "AE + spectral")),
+        None => ctx.baselines.ae_kmeans.map(|km| (km, "AE + k-means")),
+    };
+    if let Some(w) = below_start(s, start, step) {
+        ctx.warn(w);
+    }
 }
 
 /// Hand steering during the run may have changed k, the names and the pairs
@@ -497,19 +520,13 @@ fn finish(
     mut ctx: Ctx,
 ) -> RunOutput {
     let (cfg, k, iterations) = (&dec.cfg, dec.k, dec.iterations);
-    let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, k, cfg.cluster.alpha);
+    let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, cfg.cluster.alpha);
     let (assignments, confidence) = hard_labels(&q, k);
     let truth = ds.labels.as_deref();
     let s = truth.map(|t| scores(t, &assignments));
     // Steps as the run's history numbers them (a resumed run goes on from its model's).
     let last_step = ctx.dec_step0 + iterations;
-    let start = match ctx.baselines.ae_spectral {
-        Some(sp) => Some((sp, "AE + spectral")),
-        None => ctx.baselines.ae_kmeans.map(|km| (km, "AE + k-means")),
-    };
-    if let Some(w) = below_start(s, start, last_step) {
-        ctx.warn(w);
-    }
+    warn_below_start(&mut ctx, s, last_step);
     ctx.timing.total_s = ctx.elapsed();
     ctx.phase(Phase::Done, 0);
     ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
@@ -575,7 +592,7 @@ fn finish(
 /// when no cluster is named) and the share of pairs the assignments satisfy.
 fn final_block(
     dec: &cluster::DecOutcome,
-    s: Option<crate::engine::metrics::Scores>,
+    s: Option<crate::engine::cluster::metrics::Scores>,
     assignments: &[u32],
 ) -> Final {
     let cfg = &dec.cfg;
@@ -589,7 +606,7 @@ fn final_block(
         converged: dec.converged,
         stopped: dec.stopped,
         n_clusters: dec.k,
-        cluster_sizes: cluster::cluster_sizes(assignments, dec.k),
+        cluster_sizes: tracker::cluster_sizes(assignments, dec.k),
         stopped_on_collapse: dec.stopped_on_collapse,
         cluster_names: if names.iter().any(Option::is_some) {
             names.clone()

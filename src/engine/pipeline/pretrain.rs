@@ -9,10 +9,10 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
-use crate::engine::augment::{Augmenter, Batches};
-use crate::engine::autoencoder::{Autoencoder, Mlp};
 use crate::engine::config::{DecConfig, Precision};
-use crate::engine::optim::Optimizer;
+use crate::engine::nn::augment::{Augmenter, Batches};
+use crate::engine::nn::autoencoder::{Autoencoder, Mlp};
+use crate::engine::nn::optim::Optimizer;
 use crate::engine::report::HistoryEntry;
 use crate::engine::streams::Stream;
 

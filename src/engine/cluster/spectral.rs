@@ -7,7 +7,7 @@
 //! (N2D and spectral clustering rest on the same fact), and its leading eigenvectors
 //! separate classes that touch in Z without overlapping. Measured on the MNIST test
 //! set's fast autoencoder (seed 0): k-means on Z scores ACC 0.739, k-means on this
-//! embedding 0.933, and DEC from it ends at 0.929 instead of 0.803 (README, "A better
+//! embedding 0.933, and DEC from it ends at 0.929 instead of 0.803 (docs/steering.md, "A better
 //! start"). Own code, not a crate: the graph is sparse and only its leading subspace is
 //! needed, which a few hundred products with a block of 2k vectors give in about a
 //! second; the crates at hand solve dense problems (10,000² here).
@@ -26,9 +26,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
-use crate::engine::linalg::{row_sq_norms, sq_distances};
-use crate::projection::neighbors::exact_knn;
+use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
+use crate::engine::cluster::neighbors::exact_knn;
+use crate::engine::nn::linalg::{row_sq_norms, sq_distances};
 
 /// Neighbours per sample in the graph.
 pub const NEIGHBOURS: usize = 10;
@@ -412,7 +412,7 @@ fn rotate(a: &mut [f64], v: &mut [f64], b: usize, p: usize, q: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::kmeans::kmeans;
+    use crate::engine::cluster::kmeans::kmeans;
 
     /// [[2, 1, 0], [1, 2, 0], [0, 0, 5]] has eigenvalues 5, 3, 1 with eigenvectors
     /// (0, 0, 1), (1, 1, 0)/√2 and (1, -1, 0)/√2 (by hand: the top-left block's are

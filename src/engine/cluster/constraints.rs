@@ -26,7 +26,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::dec::soft_assign;
+use crate::engine::cluster::assign::soft_assign;
 
 /// What a pair says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ pub struct Constraints {
 }
 
 /// λ when none is given: the pair loss then moves the encoder about as much as KL does
-/// (measured on the MNIST test set; README, "Steering the clusters").
+/// (measured on the MNIST test set; docs/steering.md, "Steering the clusters").
 pub const DEFAULT_WEIGHT: f32 = 1.0;
 
 /// Most distinct samples one step embeds for the pair loss; with more, each step takes

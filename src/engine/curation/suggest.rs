@@ -5,7 +5,7 @@
 //! Why: DEC's common failures are a class cut in two (two clusters sharing one
 //! region of Z) and two classes in one cluster (a cluster twice the usual size with
 //! two lumps in it). Both show in Z without any labels, so the tool can point at the
-//! edit a user would make, and [`crate::engine::edit`] can make it.
+//! edit a user would make, and [`crate::engine::curation::edit`] can make it.
 //!
 //! The rules, on the hard assignment of the embeddings `z` to the centroids:
 //!
@@ -15,7 +15,7 @@
 //!   Samples of one class cut in two keep many neighbours across the cut; two classes
 //!   that DEC separated keep almost none. DEC pulls each cluster tight, so even a
 //!   class cut in two keeps only its boundary's neighbours across (1.7% on the MNIST
-//!   stand-in, README); the rule is relative: flagged when x_ab ≥ [`MERGE_MIN_SHARE`]
+//!   stand-in, docs/steering.md); the rule is relative: flagged when x_ab ≥ [`MERGE_MIN_SHARE`]
 //!   and x_ab ≥ [`MERGE_MEDIAN_RATIO`] times the median share over all pairs.
 //! - **Looks like two** (cluster c): the spread a 2-means of c's members' z removes,
 //!   g_c = 1 - SSE₂/SSE₁, against the median g over all clusters. One lump loses
@@ -33,13 +33,13 @@
 //!
 //! Each suggestion's strength is its figure over its threshold; the list is sorted by
 //! strength, strongest first. The thresholds and how often they are right are measured
-//! in README ("Steering the clusters").
+//! in docs/steering.md ("Steering the clusters").
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::dec::{hard_labels, soft_assign};
-use crate::engine::edit::{ClusterState, Edit, split_kmeans};
-use crate::projection::neighbors::exact_knn;
+use crate::engine::cluster::assign::assign;
+use crate::engine::cluster::neighbors::exact_knn;
+use crate::engine::curation::edit::{ClusterState, Edit, split_kmeans};
 
 /// Neighbours per sample for the cross-neighbour share.
 pub const NEIGHBOURS: usize = 10;
@@ -54,13 +54,13 @@ pub const SPLIT_MIN_GAIN: f64 = 0.15;
 /// above the median.
 pub const SPLIT_SIZE_RATIO: f64 = 1.6;
 /// Self-correction: how many times the median pair's cross-neighbour share a pair's
-/// must be to count as one class cut in two. Measured (README, "Self-correction"):
+/// must be to count as one class cut in two. Measured (docs/steering.md, "A better start and self-correction"):
 /// the halves of a cut class 8-12x on MNIST; healthy neighbouring classes up to 12x
 /// too, which is why the size rule below must hold as well.
 pub const CORRECT_PAIR_RATIO: f64 = 5.0;
 /// Self-correction: how many times the median cluster size the largest cluster must
 /// hold to count as two classes in one (MNIST: 1.8-1.9x for a cluster of 4s and 9s
-/// beside a cut class; healthy runs and DEC-DA at most 1.2x; README, "Self-correction").
+/// beside a cut class; healthy runs and DEC-DA at most 1.2x; docs/steering.md, "A better start and self-correction").
 pub const CORRECT_SIZE_RATIO: f64 = 1.5;
 /// Self-correction: two halves of one class make about one class, so the pair
 /// together may hold at most this many times the median cluster size (MNIST: 1.15-1.33x
@@ -88,10 +88,7 @@ pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Su
     if n < 2 * k || k < 2 {
         return Vec::new();
     }
-    let mut q = vec![0.0f32; n * k];
-    let mut ker = vec![0.0f32; n * k];
-    soft_assign(z, &state.centroids, e, alpha, &mut q, &mut ker);
-    let labels = hard_labels(&q, k).0;
+    let labels = assign(z, &state.centroids, e, alpha).0;
     let mut out = merges(z, e, &labels, k);
     out.extend(splits(z, e, &labels, k, seed));
     out.sort_by(|a, b| b.strength.total_cmp(&a.strength));
@@ -101,7 +98,7 @@ pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Su
 /// Every pair's cross-neighbour share `(a, b, x_ab)` (the module's first rule) and
 /// the median share over the pairs.
 fn pair_shares(z: &[f32], e: usize, labels: &[u32], k: usize) -> (Vec<(usize, usize, f64)>, f64) {
-    let (rows, sub) = crate::engine::spectral::even_subset(z, e, MAX_SAMPLES);
+    let (rows, sub) = crate::engine::cluster::spectral::even_subset(z, e, MAX_SAMPLES);
     let knn = exact_knn(&sub, e, NEIGHBOURS);
     // cross[a][b]: neighbour links from members of a to members of b.
     let mut cross = vec![0usize; k * k];
@@ -394,7 +391,7 @@ mod tests {
         }
         let gain = split_gain(&z, 2, 0);
         let mut state = ClusterState::new(vec![2.0, 1.1, 50.0, 50.0], 2);
-        state = crate::engine::edit::apply(
+        state = crate::engine::curation::edit::apply(
             &state,
             &Edit::Split {
                 cluster: 0,

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::distr::{Distribution, weighted::WeightedIndex};
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::linalg::{row_sq_norms, sq_distances};
+use crate::engine::nn::linalg::{row_sq_norms, sq_distances};
 
 /// Parameters of [`kmeans`], with documented defaults.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -226,7 +226,7 @@ mod tests {
                 ..KMeansParams::new(3)
             },
         );
-        let acc = crate::engine::metrics::cluster_acc(&truth, &r.labels);
+        let acc = crate::engine::cluster::metrics::cluster_acc(&truth, &r.labels);
         assert_eq!(acc, 1.0);
         assert!(r.inertia < 300.0 * 2.0 / 3.0 * 1.1, "inertia {}", r.inertia);
         let again = kmeans(

@@ -431,7 +431,7 @@ impl BatchStream {
 /// Give the calling thread the lowest scheduling priority (nice 19), so that the
 /// augmenting thread runs in the gaps of the training step (its serial parts, the
 /// optimizer update, the soft assignment) rather than taking cores from the GEMMs.
-/// Measured with `decscope bench` on 2 cores: see README, "Beyond DEC". On Linux the
+/// Measured with `decscope bench` on 2 cores: see docs/accuracy.md, "Beyond DEC". On Linux the
 /// nice value is per thread; elsewhere this does nothing.
 fn lower_priority() {
     #[cfg(target_os = "linux")]

@@ -1,7 +1,7 @@
 //! Edits of a clustering by hand: merge two clusters, split one by k-means on its
 //! members' embeddings, remove one, add one seeded at some samples, name one; each
 //! leaves a valid DEC state (centroids in Z, one optional name per cluster), and a
-//! [`History`] undoes and redoes them.
+//! [`crate::engine::curation::undo::UndoLog`] undoes and redoes them.
 //!
 //! Why: the views show what DEC got wrong (the 4/9 cluster, a split class), and a user
 //! can fix it in a few clicks, then let DEC go on from the edited centroids (P is
@@ -11,8 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::dec::{hard_labels, soft_assign};
-use crate::engine::kmeans::{KMeansParams, KMeansResult, kmeans};
+use crate::engine::cluster::assign::assign;
+use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans};
 
 /// Centroids (`k x e`, row-major) and a name per cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,11 +116,7 @@ pub enum EditError {
 
 /// The hard assignment of the `n x e` embeddings `z` to the state's centroids.
 pub fn members(state: &ClusterState, z: &[f32], alpha: f32) -> Vec<u32> {
-    let (n, k) = (z.len() / state.e.max(1), state.k());
-    let mut q = vec![0.0f32; n * k];
-    let mut ker = vec![0.0f32; n * k];
-    soft_assign(z, &state.centroids, state.e, alpha, &mut q, &mut ker);
-    hard_labels(&q, k).0
+    assign(z, &state.centroids, state.e, alpha).0
 }
 
 /// `state` after `edit`, with memberships taken from `z` (`n x e`) under `alpha`.
@@ -241,7 +237,7 @@ fn split(
 pub const SPLIT_RESTARTS: usize = 10;
 
 /// The k-means that splits a cluster's members (`rows`, `m x e`) into `into`: the one
-/// [`Edit::Split`] makes and [`crate::engine::suggest`] rates, so a suggestion's
+/// [`Edit::Split`] makes and [`crate::engine::curation::suggest`] rates, so a suggestion's
 /// evidence describes the split that applying it makes.
 pub fn split_kmeans(rows: &[f32], e: usize, into: usize, seed: u64) -> KMeansResult {
     let mut p = KMeansParams::new(into);
@@ -278,7 +274,7 @@ fn add(s: &mut ClusterState, samples: &[usize], z: &[f32]) -> Result<(), EditErr
 /// that were 3, 7 and 5, whatever the merge renumbered). A cluster merged into another
 /// is then that other one; a split's new clusters are numbered after the last. Returns
 /// the new state and the edits as applied (each in the numbering of the state it met),
-/// which [`History::apply`] replays.
+/// which [`crate::engine::curation::undo::UndoLog::edit`] replays.
 pub fn apply_all(
     state: &ClusterState,
     edits: &[Edit],
@@ -363,65 +359,6 @@ pub fn renumbering(edit: &Edit, k: usize) -> Vec<Option<usize>> {
             .map(|i| (i != cluster).then(|| shift(cluster)(i)))
             .collect(),
         Edit::Split { .. } | Edit::Add { .. } | Edit::Name { .. } => (0..k).map(Some).collect(),
-    }
-}
-
-/// The states a clustering went through by edits, with undo and redo.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct History {
-    states: Vec<ClusterState>,
-    edits: Vec<Edit>,
-    /// Index of the current state in `states`.
-    at: usize,
-}
-
-impl History {
-    /// A history starting at `start`.
-    pub fn new(start: ClusterState) -> History {
-        History {
-            states: vec![start],
-            edits: Vec::new(),
-            at: 0,
-        }
-    }
-
-    pub fn current(&self) -> &ClusterState {
-        &self.states[self.at]
-    }
-
-    /// The edits that led to the current state, in order.
-    pub fn edits(&self) -> &[Edit] {
-        &self.edits[..self.at]
-    }
-
-    /// Apply `edit` to the current state; edits undone before are dropped.
-    pub fn apply(&mut self, edit: Edit, z: &[f32], alpha: f32) -> Result<&ClusterState, EditError> {
-        let next = apply(self.current(), &edit, z, alpha)?;
-        self.states.truncate(self.at + 1);
-        self.edits.truncate(self.at);
-        self.states.push(next);
-        self.edits.push(edit);
-        self.at += 1;
-        Ok(self.current())
-    }
-
-    /// Step back one edit; false when there is none.
-    pub fn undo(&mut self) -> bool {
-        let can = self.at > 0;
-        self.at -= usize::from(can);
-        can
-    }
-
-    /// Whether an undone edit can be made again.
-    pub fn can_redo(&self) -> bool {
-        self.at + 1 < self.states.len()
-    }
-
-    /// Step forward again; false when nothing was undone.
-    pub fn redo(&mut self) -> bool {
-        let can = self.at + 1 < self.states.len();
-        self.at += usize::from(can);
-        can
     }
 }
 
@@ -593,11 +530,11 @@ mod tests {
         assert_eq!(t.centroids[1], -10.0);
         assert_eq!(t.names, vec![Some("merged".to_string()), None]);
         // Replaying the applied list one by one gives the same state.
-        let mut h = History::new(s.clone());
+        let mut h = s.clone();
         for e in applied {
-            h.apply(e, &z, 1.0).unwrap();
+            h = apply(&h, &e, &z, 1.0).unwrap();
         }
-        assert_eq!(h.current(), &t);
+        assert_eq!(h, t);
         let gone = apply_all(
             &s,
             &[Edit::Remove { cluster: 2 }, Edit::Merge { a: 0, b: 2 }],
@@ -605,32 +542,5 @@ mod tests {
             1.0,
         );
         assert_eq!(gone, Err(EditError::Gone(2)));
-    }
-
-    #[test]
-    fn history_undoes_and_redoes_and_forgets_undone_edits() {
-        let (s, z) = data();
-        let mut h = History::new(s.clone());
-        h.apply(Edit::Remove { cluster: 2 }, &z, 1.0).unwrap();
-        h.apply(Edit::Add { samples: vec![8] }, &z, 1.0).unwrap();
-        assert_eq!(h.current().centroids, vec![0.2, 15.0, -10.0]);
-        assert_eq!(h.edits().len(), 2);
-        assert!(h.undo() && h.undo() && !h.undo());
-        assert_eq!(h.current(), &s);
-        assert!(h.redo());
-        assert_eq!(h.current().centroids, vec![0.2, 15.0]);
-        // A new edit after an undo drops the undone one.
-        h.apply(
-            Edit::Name {
-                cluster: 0,
-                name: Some("a".into()),
-            },
-            &z,
-            1.0,
-        )
-        .unwrap();
-        assert!(!h.redo());
-        assert_eq!(h.edits().len(), 2);
-        assert!(matches!(h.edits()[1], Edit::Name { .. }));
     }
 }

@@ -16,10 +16,10 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::bf16;
-use crate::engine::linalg::{Threads, matmul_on, row_split};
-use crate::engine::optim::Optimizer;
-use crate::engine::plan::{self, Backward};
+use crate::engine::nn::bf16;
+use crate::engine::nn::linalg::{Threads, matmul_on, row_split};
+use crate::engine::nn::optim::Optimizer;
+use crate::engine::nn::plan::{self, Backward};
 
 /// Activation after a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ pub struct Workspace {
     pub grads: Vec<LayerGrad>,
     delta: Vec<f32>,
     delta_prev: Vec<f32>,
-    /// Run the products in bf16 ([`crate::engine::bf16`]) rather than f32.
+    /// Run the products in bf16 ([`crate::engine::nn::bf16`]) rather than f32.
     bf16: bool,
 }
 

@@ -5,22 +5,19 @@
 //! Why: a user sees the 4/9 cluster form during a run and should not have to wait for
 //! the end (or stop and start again) to fix it. The caller sends [`Steer`] commands
 //! over the run's command channel; DEC takes them at its next P update, or at once
-//! when the run is paused, applies them to its encoder's current Z, recomputes P from
-//! the edited state and goes on (`cluster::run_dec`). Each change is reported as a
-//! [`LiveState`] event and kept in the report ([`SteerMark`]) and the model's curation.
+//! when the run is paused, applies them to its encoder's current Z through
+//! [`Steering`], recomputes P from the edited state and goes on
+//! (`pipeline::cluster::run_dec`). Each change is reported as a `LiveState` event and
+//! kept in the report ([`SteerMark`]) and the model's curation ([`EditMark`]).
 //!
 //! Undo restores the centroids and names from just before the edit (the encoder goes on
 //! from where it is: DEC trained it in between); redo applies the edit again on the
-//! Z of the moment.
+//! Z of the moment ([`UndoLog`]).
 
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
-
-use super::Snapshot;
-use crate::engine::constraints::Constraints;
-use crate::engine::edit::{ClusterState, Edit, apply, renumbering};
-use crate::engine::model::EditMark;
+use crate::engine::cluster::constraints::Constraints;
+use crate::engine::curation::edit::{ClusterState, Edit, renumbering};
+use crate::engine::curation::record::{EditMark, SteerMark};
+use crate::engine::curation::undo::UndoLog;
 
 /// A change to a running DEC.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,51 +32,13 @@ pub enum Steer {
     Pairs(Constraints),
 }
 
-/// One change made to a run while it trained, as the report keeps it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SteerMark {
-    /// The DEC step it applied at.
-    pub step: usize,
-    /// What was done ("merge cluster 3 into 0", "undo: ...", "12 pairs"), or why not.
-    pub what: String,
-    /// Clusters after it.
-    pub k: usize,
-}
-
-/// Why a [`LiveState`] was sent.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LiveReason {
-    /// The run was paused: this is the state edits will apply to.
-    Paused,
-    /// Steering was applied (one line per change, or why it was refused).
-    Steered(Vec<String>),
-}
-
-/// DEC's state as steering sees it: sent when the run pauses and after each change.
-#[derive(Clone, Debug)]
-pub struct LiveState {
-    pub step: usize,
-    pub reason: LiveReason,
-    /// Centroids and names now.
-    pub clusters: ClusterState,
-    /// Z, assignments and confidences under `clusters` (always sent, never dropped).
-    pub snapshot: Arc<Snapshot>,
-    /// The run's edits in force, each with its DEC step.
-    pub edits: Vec<EditMark>,
-    pub can_undo: bool,
-    pub can_redo: bool,
-    /// Must-link and cannot-link pairs in force.
-    pub pairs: (usize, usize),
-}
-
 /// The run's side of steering: names, the undo and redo stacks, the edits in force and
 /// the log of every change.
 #[derive(Debug, Default)]
-pub(super) struct Steering {
+pub struct Steering {
     pub names: Vec<Option<String>>,
-    /// Each applied edit with the clusters from before it.
-    undo: Vec<(ClusterState, Edit)>,
-    redo: Vec<Edit>,
+    /// The edits made during the run, for undo and redo.
+    undo: UndoLog,
     pub marks: Vec<EditMark>,
     pub log: Vec<SteerMark>,
     /// During [`Steering::apply`]: where each cluster from before it is now.
@@ -87,7 +46,7 @@ pub(super) struct Steering {
 }
 
 /// What applying steering changed.
-pub(super) struct Applied {
+pub struct Applied {
     /// One line per change (or refusal).
     pub lines: Vec<String>,
     /// The number of clusters or the pairs changed: DEC's step buffers (and the
@@ -113,11 +72,11 @@ impl Steering {
     }
 
     pub fn can_undo(&self) -> bool {
-        !self.undo.is_empty()
+        self.undo.can_undo()
     }
 
     pub fn can_redo(&self) -> bool {
-        !self.redo.is_empty()
+        self.undo.can_redo()
     }
 
     /// Apply `cmds` in order to the centroids `mu` (`k x e`) and the names, with
@@ -143,25 +102,10 @@ impl Steering {
             let line = match cmd {
                 // A new edit clears the redo stack only when it is made: a refused
                 // one changes nothing, the redo stack included.
-                Steer::Edit(edit) => match self.edit(edit, mu, e, z, alpha, step) {
-                    Ok(what) => {
-                        self.redo.clear();
-                        what
-                    }
-                    Err(why) => why,
-                },
+                Steer::Edit(edit) => self.edit(Some(edit), mu, e, z, alpha, step),
                 // A redo that cannot be made now stays on the stack for later.
-                Steer::Redo => match self.redo.pop() {
-                    Some(edit) => match self.edit(edit.clone(), mu, e, z, alpha, step) {
-                        Ok(what) => format!("redo: {what}"),
-                        Err(why) => {
-                            self.redo.push(edit);
-                            format!("redo refused: {why}")
-                        }
-                    },
-                    None => "nothing to redo".into(),
-                },
-                Steer::Undo => self.undo(mu),
+                Steer::Redo => self.edit(None, mu, e, z, alpha, step),
+                Steer::Undo => self.undo(mu, e),
                 Steer::Pairs(c) => match c.pairs.iter().find(|p| p.i.max(p.j) >= n) {
                     Some(p) => format!(
                         "pairs refused: pair ({}, {}) names a sample past the data's {n}",
@@ -189,57 +133,55 @@ impl Steering {
         }
     }
 
-    /// Apply one edit; what was done, or why not.
+    /// Make `edit`, or redo the last undone edit when `None`; what was done, or why
+    /// not.
     fn edit(
         &mut self,
-        edit: Edit,
+        edit: Option<Edit>,
         mu: &mut Vec<f32>,
         e: usize,
         z: &[f32],
         alpha: f32,
         step: usize,
-    ) -> Result<String, String> {
-        let before = ClusterState {
-            centroids: mu.clone(),
-            e,
-            names: self.names.clone(),
+    ) -> String {
+        let mut state = self.clusters(mu, e);
+        let k0 = state.k();
+        let (edit, what) = match edit {
+            Some(edit) => match self.undo.edit(&mut state, edit.clone(), z, alpha) {
+                Ok(()) => (edit.clone(), edit.to_string()),
+                Err(err) => return format!("cannot {edit}: {err}"),
+            },
+            None => match self.undo.redo(&mut state, z, alpha) {
+                None => return "nothing to redo".into(),
+                Some(Ok(edit)) => (edit.clone(), format!("redo: {edit}")),
+                Some(Err((edit, err))) => return format!("redo refused: cannot {edit}: {err}"),
+            },
         };
-        match apply(&before, &edit, z, alpha) {
-            Ok(after) => {
-                *mu = after.centroids;
-                self.names = after.names;
-                let what = edit.to_string();
-                self.marks.push(EditMark {
-                    step,
-                    edit: edit.clone(),
-                });
-                self.follow(&renumbering(&edit, before.k()));
-                self.undo.push((before, edit));
-                Ok(what)
-            }
-            Err(err) => Err(format!("cannot {edit}: {err}")),
-        }
+        *mu = state.centroids;
+        self.names = state.names;
+        self.follow(&renumbering(&edit, k0));
+        self.marks.push(EditMark { step, edit });
+        what
     }
 
-    fn undo(&mut self, mu: &mut Vec<f32>) -> String {
-        let Some((before, edit)) = self.undo.pop() else {
+    fn undo(&mut self, mu: &mut Vec<f32>, e: usize) -> String {
+        let mut state = self.clusters(mu, e);
+        let Some(edit) = self.undo.undo(&mut state) else {
             return "nothing to undo".into();
         };
         // Back through the edit: each cluster now goes to the first one it came from
         // (a cluster the edit added has none).
-        let forward = renumbering(&edit, before.k());
+        let forward = renumbering(&edit, state.k());
         let back: Vec<Option<usize>> = (0..self.names.len())
             .map(|j| forward.iter().position(|&f| f == Some(j)))
             .collect();
         self.follow(&back);
-        *mu = before.centroids;
-        self.names = before.names;
+        *mu = state.centroids;
+        self.names = state.names;
         if let Some(i) = self.marks.iter().rposition(|m| m.edit == edit) {
             self.marks.remove(i);
         }
-        let what = format!("undo: {edit}");
-        self.redo.push(edit);
-        what
+        format!("undo: {edit}")
     }
 
     /// Compose the clusters' moves so far with one more (`step`: old number -> new).
@@ -262,7 +204,7 @@ impl Steering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::constraints::{Constraint, Link};
+    use crate::engine::cluster::constraints::{Constraint, Link};
 
     /// Where the clusters went: a split keeps the old numbers; merging 0 into 2 of 3
     /// sends 0 and 2 to 1 and 1 to 0, and its undo sends them back (each to the first

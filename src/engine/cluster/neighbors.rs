@@ -145,21 +145,6 @@ pub fn refresh_distances(table: &mut [Vec<Neighbor>], x: &[f32], d: usize) {
     });
 }
 
-/// The table in the bhtsne crate's form, for its `*_with_neighbors` fits.
-pub fn to_bhtsne(table: &[Vec<Neighbor>]) -> Vec<Vec<bhtsne::Neighbor<f32>>> {
-    table
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|n| bhtsne::Neighbor {
-                    index: n.index as usize,
-                    distance: n.distance,
-                })
-                .collect()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

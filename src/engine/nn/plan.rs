@@ -24,8 +24,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::bf16;
-use crate::engine::linalg::{Threads, matmul_on};
+use crate::engine::nn::bf16;
+use crate::engine::nn::linalg::{Threads, matmul_on};
 
 /// How the two backward products of a layer share the threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
