@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use decscope::data::{self, LoadOptions};
-use decscope::engine::cluster::assign::{hard_labels, soft_assign};
+use decscope::engine::cluster::assign::assign;
 use decscope::engine::cluster::kmeans::{KMeansParams, kmeans};
 use decscope::engine::config::DecConfig;
 use decscope::engine::curation::edit::{ClusterState, Edit, apply};
@@ -66,10 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let s = apply(&state, &edit, &z, 1.0)?;
             let t_edit = ms(t);
             let t = Instant::now();
-            let mut q = vec![0.0f32; ds.n * s.k()];
-            let mut ker = vec![0.0f32; q.len()];
-            soft_assign(&z, &s.centroids, e, 1.0, &mut q, &mut ker);
-            let _ = hard_labels(&q, s.k());
+            let _ = assign(&z, s.centroids(), e, 1.0);
             let t_assign = ms(t);
             let t = Instant::now();
             let _ = pca_2d(&z, e);

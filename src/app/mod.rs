@@ -455,7 +455,7 @@ impl DecApp {
     fn cluster_names(&self) -> Vec<Option<String>> {
         match (&self.run.finished, &self.steer_view.live) {
             (Some(o), _) => o.model.curation.names.clone(),
-            (None, Some(l)) => l.clusters.names.clone(),
+            (None, Some(l)) => l.clusters.names().to_vec(),
             (None, None) => Vec::new(),
         }
     }

@@ -118,11 +118,7 @@ pub enum SteerAction {
 impl SteerView {
     /// Edit the clustering of `out` from now on (a new history; the pairs stay).
     pub fn attach(&mut self, out: &RunOutput) {
-        let e = out.model.ae.encoder.n_out();
-        let mut state = ClusterState::new(out.model.centroids.clone(), e);
-        if out.model.curation.names.len() == state.k() {
-            state.names = out.model.curation.names.clone();
-        }
+        let state = out.model.cluster_state();
         self.history = Some((state, UndoLog::default()));
         self.live = None;
         self.z = Arc::new(out.z.clone());
@@ -152,7 +148,7 @@ impl SteerView {
     /// Cluster and confidence of every sample under the current state.
     pub fn assign(&self) -> Option<(Vec<u32>, Vec<f32>)> {
         let s = self.state()?;
-        Some(assign(&self.z, &s.centroids, s.e, self.alpha))
+        Some(assign(&self.z, &s.centroids(), s.e(), self.alpha))
     }
 
     /// Apply `edit`; false (with the reason in `note`) when it cannot be made.
@@ -316,8 +312,8 @@ impl SteerView {
     /// Names of the clusters being edited (finished or live), one per cluster or empty.
     fn names(&self) -> Vec<Option<String>> {
         match (self.state(), &self.live) {
-            (Some(s), _) => s.names.clone(),
-            (None, Some(l)) => l.clusters.names.clone(),
+            (Some(s), _) => s.names().to_vec(),
+            (None, Some(l)) => l.clusters.names().to_vec(),
             (None, None) => Vec::new(),
         }
     }

@@ -153,21 +153,17 @@ impl DecApp {
         };
         out.assignments = a.clone();
         out.confidence = conf.clone();
-        out.model.centroids = state.centroids.clone();
+        out.model.centroids = state.centroids().to_vec();
         out.model.config.n_clusters = state.k();
-        out.model.curation.names = if state.names.iter().any(Option::is_some) {
-            state.names.clone()
-        } else {
-            Vec::new()
-        };
+        out.model.curation.names = state.kept_names();
         let snap = Snapshot {
             phase: Phase::Done,
             step: self.run.snapshot.as_ref().map_or(0, |s| s.step),
             z: out.z.clone(),
-            e: state.e,
+            e: state.e(),
             assignments: Some(a),
             confidence: Some(conf),
-            centroids: Some(state.centroids),
+            centroids: Some(state.centroids().to_vec()),
             scores: None,
         };
         self.clusters_changed();

@@ -112,7 +112,7 @@ fn print_clusters(state: &ClusterState, labels: &[u32], ds: &decscope::data::Dat
         let idx: Vec<usize> = (0..labels.len())
             .filter(|&i| labels[i] as usize == j)
             .collect();
-        let name = state.names[j]
+        let name = state.names()[j]
             .as_deref()
             .map(|n| format!(" \"{n}\""))
             .unwrap_or_default();
@@ -140,10 +140,7 @@ fn print_clusters(state: &ClusterState, labels: &[u32], ds: &decscope::data::Dat
 pub fn edit(a: EditArgs) -> Result<()> {
     let (model, ds) = super::predict::model_and_data(&a.model, &a.data)?;
     let (before, _, z, _) = model.assign(&ds.x, ds.n);
-    let mut state = ClusterState::new(model.centroids.clone(), model.ae.encoder.n_out());
-    if model.curation.names.len() == state.k() {
-        state.names = model.curation.names.clone();
-    }
+    let state = model.cluster_state();
     println!(
         "{}: {} clusters on {} samples",
         a.model.display(),
@@ -163,7 +160,7 @@ pub fn edit(a: EditArgs) -> Result<()> {
         for (i, s) in suggestions.iter().enumerate() {
             println!("  {}. {} (strength {:.2})", i + 1, s.evidence, s.strength);
         }
-        if let Some(f) = split_and_merge(&z, state.e, &before, state.k()) {
+        if let Some(f) = split_and_merge(&z, state.e(), &before, state.k()) {
             println!(
                 "split-and-merge failure: {} (strength {:.2}); DEC's Z folds the two classes of cluster {} together, so mend it from the pretrained encoder: `decscope train --self-correct` (add `--start spectral`)",
                 f.evidence, f.strength, f.split
@@ -210,13 +207,9 @@ fn save(
     dir: &std::path::Path,
 ) -> Result<()> {
     let mut m = model.clone();
-    m.centroids = after.centroids.clone();
+    m.centroids = after.centroids().to_vec();
     m.config.n_clusters = after.k();
-    m.curation.names = if after.names.iter().any(Option::is_some) {
-        after.names.clone()
-    } else {
-        Vec::new()
-    };
+    m.curation.names = after.kept_names();
     let step = m.curation.dec_steps;
     m.curation
         .edits

@@ -19,6 +19,7 @@ use crate::data::fitted::{self, Fitted};
 use crate::data::{DatasetInfo, LoadOptions};
 use crate::engine::cluster::assign::{hard_labels, soft_assignment};
 use crate::engine::config::DecConfig;
+use crate::engine::curation::edit::ClusterState;
 use crate::engine::curation::record::Curation;
 use crate::engine::nn::autoencoder::{Activation, Autoencoder, Dense, Mlp};
 use crate::engine::settings::Settings;
@@ -228,6 +229,16 @@ impl DecModel {
         let q = self.soft_assignment(&z);
         let (l, c) = hard_labels(&q, self.n_clusters());
         (l, c, z, q)
+    }
+
+    /// The model's clusters as an edit sees them: its centroids, named when it was
+    /// saved with a name per cluster.
+    pub fn cluster_state(&self) -> ClusterState {
+        ClusterState::with_names(
+            self.centroids.clone(),
+            self.ae.encoder.n_out(),
+            &self.curation.names,
+        )
     }
 
     /// DEC's soft assignment q (eq. 1) of embedded rows `z` (`n x e`) to the centroids.

@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::engine::cluster::assign::assign;
 use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans};
 
-/// Centroids (`k x e`, row-major) and a name per cluster.
+/// Centroids (`k x e`, row-major) and a name slot per cluster. The fields are private
+/// so that the invariant holds: `centroids.len() == k * e` with `k` the number of name
+/// slots; only the constructors and the edits of this module make a state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterState {
-    pub centroids: Vec<f32>,
-    pub e: usize,
-    pub names: Vec<Option<String>>,
+    centroids: Vec<f32>,
+    e: usize,
+    names: Vec<Option<String>>,
 }
 
 impl ClusterState {
@@ -33,12 +35,58 @@ impl ClusterState {
         }
     }
 
+    /// Clusters at `centroids`, named by `names` when it has one name slot per cluster
+    /// (a model saved with names), else unnamed.
+    pub fn with_names(centroids: Vec<f32>, e: usize, names: &[Option<String>]) -> ClusterState {
+        let mut s = ClusterState::new(centroids, e);
+        if names.len() == s.k() {
+            s.names = names.to_vec();
+        }
+        s
+    }
+
+    /// The centroids, `k x e` row-major.
+    pub fn centroids(&self) -> &[f32] {
+        &self.centroids
+    }
+
+    /// The embedding's dimension.
+    pub fn e(&self) -> usize {
+        self.e
+    }
+
+    /// One name slot per cluster.
+    pub fn names(&self) -> &[Option<String>] {
+        &self.names
+    }
+
+    /// The centroids and the names, taken apart (DEC trains the centroids on).
+    pub fn into_parts(self) -> (Vec<f32>, Vec<Option<String>>) {
+        (self.centroids, self.names)
+    }
+
+    /// The number of clusters: one name slot each.
     pub fn k(&self) -> usize {
         self.names.len()
     }
 
+    /// The names as a model or a report keeps them ([`kept_names`]).
+    pub fn kept_names(&self) -> Vec<Option<String>> {
+        kept_names(&self.names)
+    }
+
     fn centroid(&self, j: usize) -> &[f32] {
         &self.centroids[j * self.e..(j + 1) * self.e]
+    }
+}
+
+/// Names as a model or a report keeps them: one per cluster when any cluster is named,
+/// none at all when no cluster is.
+pub fn kept_names(names: &[Option<String>]) -> Vec<Option<String>> {
+    if names.iter().any(Option::is_some) {
+        names.to_vec()
+    } else {
+        Vec::new()
     }
 }
 

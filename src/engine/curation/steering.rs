@@ -157,8 +157,7 @@ impl Steering {
                 Some(Err((edit, err))) => return format!("redo refused: cannot {edit}: {err}"),
             },
         };
-        *mu = state.centroids;
-        self.names = state.names;
+        (*mu, self.names) = state.into_parts();
         self.follow(&renumbering(&edit, k0));
         self.marks.push(EditMark { step, edit });
         what
@@ -176,8 +175,7 @@ impl Steering {
             .map(|j| forward.iter().position(|&f| f == Some(j)))
             .collect();
         self.follow(&back);
-        *mu = state.centroids;
-        self.names = state.names;
+        (*mu, self.names) = state.into_parts();
         if let Some(i) = self.marks.iter().rposition(|m| m.edit == edit) {
             self.marks.remove(i);
         }
@@ -193,11 +191,7 @@ impl Steering {
 
     /// The state now, as an edit sees it.
     pub fn clusters(&self, mu: &[f32], e: usize) -> ClusterState {
-        ClusterState {
-            centroids: mu.to_vec(),
-            e,
-            names: self.names.clone(),
-        }
+        ClusterState::with_names(mu.to_vec(), e, &self.names)
     }
 }
 

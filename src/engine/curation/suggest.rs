@@ -82,13 +82,13 @@ pub struct Suggestion {
 
 /// The suggestions for `state` on embeddings `z` (`n x e`), strongest first.
 pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Suggestion> {
-    let e = state.e.max(1);
+    let e = state.e().max(1);
     let n = z.len() / e;
     let k = state.k();
     if n < 2 * k || k < 2 {
         return Vec::new();
     }
-    let labels = assign(z, &state.centroids, e, alpha).0;
+    let labels = assign(z, &state.centroids(), e, alpha).0;
     let mut out = merges(z, e, &labels, k);
     out.extend(splits(z, e, &labels, k, seed));
     out.sort_by(|a, b| b.strength.total_cmp(&a.strength));
@@ -413,7 +413,7 @@ mod tests {
             pts.iter().map(|p| p.1).sum::<f64>() / n,
         );
         let d2 = |p: (f64, f64), c: (f64, f64)| (p.0 - c.0).powi(2) + (p.1 - c.1).powi(2);
-        let c = &state.centroids;
+        let c = state.centroids();
         let halves = [
             (f64::from(c[0]), f64::from(c[1])),
             (f64::from(c[4]), f64::from(c[5])),

@@ -120,7 +120,7 @@ mod tests {
         log.edit(&mut s, split_1(), &z, 1.0).unwrap();
         let after = s.clone();
         // Cluster 1's members are 9 and 10: split in two, one centroid at each.
-        let mut tail = after.centroids[1..].to_vec();
+        let mut tail = after.centroids()[1..].to_vec();
         tail.sort_by(f32::total_cmp);
         assert_eq!(tail, vec![9.0, 10.0]);
         assert_eq!(log.undo(&mut s), Some(split_1()));
@@ -168,13 +168,13 @@ mod tests {
             .unwrap();
         log.edit(&mut h, Edit::Add { samples: vec![8] }, &z, 1.0)
             .unwrap();
-        assert_eq!(h.centroids, vec![0.2, 15.0, -10.0]);
+        assert_eq!(h.centroids(), vec![0.2, 15.0, -10.0]);
         assert_eq!(log.edits().count(), 2);
         assert!(log.undo(&mut h).is_some() && log.undo(&mut h).is_some());
         assert!(log.undo(&mut h).is_none());
         assert_eq!(h, s);
         assert!(matches!(log.redo(&mut h, &z, 1.0), Some(Ok(_))));
-        assert_eq!(h.centroids, vec![0.2, 15.0]);
+        assert_eq!(h.centroids(), vec![0.2, 15.0]);
         // A new edit after an undo drops the undone one.
         let name = Edit::Name {
             cluster: 0,

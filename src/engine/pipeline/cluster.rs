@@ -311,8 +311,7 @@ impl Dec<'_> {
             rng,
         );
         if let Some(r) = l.rec {
-            self.t.rec.0 += r as f64;
-            self.t.rec.1 += 1;
+            self.t.add_reconstruction(r);
         }
         l.kl + l.rec.map_or(0.0, |r| r / self.cfg.cluster.idec_gamma) + l.pairs.unwrap_or(0.0)
     }
@@ -460,6 +459,3 @@ fn finish_dec(dec: Dec, end: Ending, ctx: &mut Ctx) -> Result<DecOutcome, Pipeli
         steering: dec.steering,
     })
 }
-
-#[cfg(test)]
-mod tests;

@@ -33,6 +33,7 @@ use crate::engine::cluster::constraints::satisfied;
 use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
 use crate::engine::cluster::metrics::{Confusion, scores};
 use crate::engine::config::{ConfigError, DecConfig, Start};
+use crate::engine::curation::edit::kept_names;
 use crate::engine::curation::record::{Curation, EditMark};
 use crate::engine::curation::steering::Steering;
 use crate::engine::model::DecModel;
@@ -115,13 +116,7 @@ pub struct Resume {
 impl Resume {
     /// The state of a saved model, its pending edits included.
     pub fn from_model(m: &DecModel, label: String) -> Resume {
-        let mut clusters = crate::engine::curation::edit::ClusterState::new(
-            m.centroids.clone(),
-            m.ae.encoder.n_out(),
-        );
-        if m.curation.names.len() == clusters.k() {
-            clusters.names = m.curation.names.clone();
-        }
+        let clusters = m.cluster_state();
         Resume {
             ae: m.ae.clone(),
             label,
@@ -253,7 +248,7 @@ pub fn run(
         }
     };
     let steering = match &resume {
-        Some(r) => Steering::new(r.clusters.names.clone(), k, r.marks.clone()),
+        Some(r) => Steering::new(r.clusters.names().to_vec(), k, r.marks.clone()),
         None => Steering::new(Vec::new(), k, Vec::new()),
     };
     let t0 = Instant::now();
@@ -278,7 +273,7 @@ fn resumed_centroids(
     ctx: &mut Ctx,
 ) -> KMeansResult {
     ctx.dec_step0 = r.step;
-    let (_, q) = cluster::full_q(ds, ae, &r.clusters.centroids, cfg.cluster.alpha);
+    let (_, q) = cluster::full_q(ds, ae, &r.clusters.centroids(), cfg.cluster.alpha);
     let labels = hard_labels(&q, r.clusters.k()).0;
     let (must, cannot) = cfg.constraints.counts();
     ctx.sink.event(Event::Message(format!(
@@ -288,7 +283,7 @@ fn resumed_centroids(
         r.edits().len()
     )));
     KMeansResult {
-        centroids: r.clusters.centroids.clone(),
+        centroids: r.clusters.centroids().to_vec(),
         labels,
         inertia: 0.0,
     }
@@ -608,11 +603,7 @@ fn final_block(
         n_clusters: dec.k,
         cluster_sizes: tracker::cluster_sizes(assignments, dec.k),
         stopped_on_collapse: dec.stopped_on_collapse,
-        cluster_names: if names.iter().any(Option::is_some) {
-            names.clone()
-        } else {
-            Vec::new()
-        },
+        cluster_names: kept_names(names),
         constraints_satisfied: (!cfg.constraints.is_empty())
             .then(|| satisfied(&cfg.constraints.pairs, assignments)),
     }

@@ -97,7 +97,7 @@ pub(super) struct Tracker {
     pub(super) healthy: Option<Healthy>,
     pub(super) recent_changes: Vec<f64>,
     /// IDEC: the sum and count of the batches' reconstruction losses since the last update.
-    pub(super) rec: (f64, usize),
+    rec: (f64, usize),
     /// Hand steering changed the clusters: the collapse guard starts again from the
     /// sizes at the next update.
     pub(super) rebase: bool,
@@ -108,6 +108,12 @@ pub(super) struct Tracker {
 }
 
 impl Tracker {
+    /// IDEC: one batch's reconstruction loss, for the next update's mean.
+    pub(super) fn add_reconstruction(&mut self, loss: f32) {
+        self.rec.0 += loss as f64;
+        self.rec.1 += 1;
+    }
+
     pub(super) fn new(
         labels: Vec<u32>,
         k: usize,
@@ -353,5 +359,36 @@ impl Tracker {
                 100.0 * c.tol
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::config::DecConfig;
+
+    /// An emptied cluster is named as such; no message prints a threshold of 0.
+    #[test]
+    fn an_empty_cluster_is_called_empty_not_below_a_zero_threshold() {
+        let c = DecConfig::default().cluster;
+        // k close to n: a cluster k-means left with 1 sample has threshold 0.25.
+        let th = collapse_thresholds(&[1, 9], 10, c.collapse_fraction);
+        let m = collapse_message(0, 40, 0, (1, "after k-means"), th[0], 5.0, &c);
+        assert!(m.starts_with("cluster 0 emptied at DEC step 40"), "{m}");
+        assert!(!m.contains("threshold of 0"), "{m}");
+        let m = collapse_message(
+            1,
+            40,
+            1,
+            (9, "at the hand edit of DEC step 20"),
+            th[1],
+            5.0,
+            &c,
+        );
+        assert!(m.contains("1 samples, below its threshold of 1.2"), "{m}");
+        assert!(
+            m.contains("its 9 samples at the hand edit of DEC step 20,"),
+            "{m}"
+        );
     }
 }
