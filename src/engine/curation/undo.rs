@@ -133,10 +133,13 @@ mod tests {
         assert_eq!(s, after);
         assert_eq!(log.edits().collect::<Vec<_>>(), vec![&split_1()]);
         log.undo(&mut s);
-        log.edit(&mut s, Edit::Merge { a: 0, b: 1 }, &z, 1.0)
-            .unwrap();
+        let name = Edit::Name {
+            cluster: 1,
+            name: Some("far".into()),
+        };
+        log.edit(&mut s, name, &z, 1.0).unwrap();
         assert!(!log.can_redo(), "a new edit keeps an old redo");
-        assert_eq!(s.k(), 1);
+        assert_eq!(s.names(), &[None, Some("far".to_string())]);
     }
 
     /// A redo that cannot be made on the Z of the moment stays for later.
