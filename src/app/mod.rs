@@ -4,6 +4,8 @@
 //! The GUI thread only draws and reacts: training runs in a [`worker::Worker`] thread,
 //! file dialogs and data loading on their own short-lived threads, and results come
 //! back over channels that are drained without blocking once per frame.
+//!
+//! May use: the engine, the data and the projections; nothing in the library uses it.
 
 //!
 //! One file a part: [`state`] (what is shown and the run's live view), [`worker`] (the

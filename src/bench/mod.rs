@@ -6,6 +6,8 @@
 //! Figures: ms per step, samples/s, achieved GFLOP/s (6 x parameters x batch per
 //! training step, 2 x parameters x samples per inference pass) and the ratio of that
 //! to the GEMM throughput.
+//!
+//! May use: the engine's `nn` and `cluster` rooms and the data; only the CLI uses it.
 
 pub mod reference;
 

@@ -2,6 +2,8 @@
 //!
 //! Thin on purpose: every command parses its arguments, calls the library and prints.
 //! Errors become one line on stderr and exit status 2 (see `main.rs`).
+//!
+//! May use: the library (`decscope::*`); the library never uses it.
 
 mod bench;
 mod data_args;

@@ -5,6 +5,8 @@
 //! care which file format the user had. Loaders never trust a header: sizes are checked
 //! against the bytes actually present before anything is allocated from them, and every
 //! error names the file, the place in it and what to do (see [`DataError`]).
+//!
+//! May use: nothing else of decscope (the engine, the views and the front ends read it).
 
 pub mod csv;
 mod dataset;

@@ -9,9 +9,12 @@
 //!
 //! One concept a file: [`pca`], [`tsne`] (fit from scratch and its settings),
 //! [`warm`] (warm updates on a kept neighbour table), [`barnes_hut`] (the gradient
-//! of warm updates), [`crate::engine::cluster::neighbors`] (exact k nearest neighbours, shared with the engine), [`align`]
-//! (Procrustes), [`worker`] (the projection thread); here: the sample and manifold
-//! clustering that the views share.
+//! of warm updates), [`align`] (Procrustes), [`worker`] (the projection thread); here:
+//! the sample and manifold clustering that the views share. The exact k nearest
+//! neighbours are the engine's ([`crate::engine::cluster::neighbors`]).
+//!
+//! May use: [`crate::engine`] (its neighbour search and k-means); the engine never uses
+//! this module.
 
 pub mod align;
 pub mod barnes_hut;

@@ -1,4 +1,5 @@
-//! Tests of `embedding`: the embedding view: PCA of Z for every sample, or t-SNE of a fixed balanced sample.
+//! Tests of the Embedding view (`embedding`): the point image's squares and which point
+//! wins a pixel, without a window.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 

@@ -1,4 +1,5 @@
-//! Tests of `steer`: steering the clusters by hand: edits of the clustering (merge, split, remove, a new.
+//! Tests of the Steer panel (`steer`): must-link and cannot-link pairs from a selection,
+//! a pair kept once and the last link winning, on a view without a window.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 

@@ -1,4 +1,5 @@
-//! Tests of `csv`: cSV and TSV tables: header detected, label column by name, index, first/last or the.
+//! Tests of the CSV / TSV reader (`csv`): headers, the label column, word columns as
+//! titles, missing cells and the refusals of bad tables.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 

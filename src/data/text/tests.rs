@@ -1,4 +1,5 @@
-//! Tests of `text`: text as the paper's Reuters features: documents tokenised (lower case, letters.
+//! Tests of the text features (`text`): tokens, stop words, stems, the vocabulary cut,
+//! tf-idf against scikit-learn's values, and the text CSV's columns.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 

@@ -1,4 +1,5 @@
-//! Tests of `config`: the run configuration of DEC: presets, a validating builder, and its JSON form.
+//! Tests of the run configuration (`config`): presets, the schedule fitted to n,
+//! validation messages and the JSON form.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 

@@ -8,6 +8,10 @@
 //! It talks to its caller only through typed [`Event`]s sent to a [`Sink`] and a
 //! [`Control`] handle checked between batches (pause, resume, stop), so the same code
 //! drives a progress bar in a terminal and live plots in a window.
+//!
+//! May use: every room of the engine and the run's files beside it; the rooms never
+//! use it. Its files: `pretrain`, `cluster` (the DEC loop), `tracker` (convergence and
+//! the collapse guard), `correct`, `events`, `control`.
 
 mod cluster;
 mod control;

@@ -1,4 +1,5 @@
-//! Tests of `dec`: the DEC clustering layer: Student's t soft assignment Q, target distribution P.
+//! Tests of DEC's loss and step (`dec`): eqs. 1-5 against hand computations and finite
+//! differences, the IDEC and pair terms, and the bf16 step against f32.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 

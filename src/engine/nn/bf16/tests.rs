@@ -1,4 +1,6 @@
-//! Tests of `bf16`: matrix products with bf16 inputs and f32 accumulation on the CPU's AVX512-BF16 units.
+//! Tests of the bf16 products (`bf16`) against f64 references: rounding to nearest even,
+//! exact small integers, the hardware's rounding, the error bound on ragged shapes,
+//! accumulation, threads and nested products.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 
