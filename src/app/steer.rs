@@ -148,7 +148,7 @@ impl SteerView {
     /// Cluster and confidence of every sample under the current state.
     pub fn assign(&self) -> Option<(Vec<u32>, Vec<f32>)> {
         let s = self.state()?;
-        Some(assign(&self.z, &s.centroids(), s.e(), self.alpha))
+        Some(assign(&self.z, s.centroids(), s.e(), self.alpha))
     }
 
     /// Apply `edit`; false (with the reason in `note`) when it cannot be made.

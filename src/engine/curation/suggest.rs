@@ -88,7 +88,7 @@ pub fn suggest(state: &ClusterState, z: &[f32], alpha: f32, seed: u64) -> Vec<Su
     if n < 2 * k || k < 2 {
         return Vec::new();
     }
-    let labels = assign(z, &state.centroids(), e, alpha).0;
+    let labels = assign(z, state.centroids(), e, alpha).0;
     let mut out = merges(z, e, &labels, k);
     out.extend(splits(z, e, &labels, k, seed));
     out.sort_by(|a, b| b.strength.total_cmp(&a.strength));

@@ -277,7 +277,7 @@ fn resumed_centroids(
     ctx: &mut Ctx,
 ) -> KMeansResult {
     ctx.dec_step0 = r.step;
-    let (_, q) = cluster::full_q(ds, ae, &r.clusters.centroids(), cfg.cluster.alpha);
+    let (_, q) = cluster::full_q(ds, ae, r.clusters.centroids(), cfg.cluster.alpha);
     let labels = hard_labels(&q, r.clusters.k()).0;
     let (must, cannot) = cfg.constraints.counts();
     ctx.sink.event(Event::Message(format!(
