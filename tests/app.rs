@@ -1337,3 +1337,70 @@ fn spectral_start_and_self_correct_from_the_side_panel() {
         .count();
     assert_eq!(said, out.report.self_correct.len());
 }
+
+/// Self-correction from the app on `common::split_and_merge_csv` (the settings of
+/// `decscope train --dims 32,2 --finetune-iters 800 --seed 0 --self-correct`): the
+/// run's round is listed in the Steer panel, marked on the curves at its DEC step and
+/// named on the replay timeline;
+/// Undo shows DEC's outcome from before it (the assignments and ACC the run handed
+/// back for it, the ACC the round measured), and Redo the corrected run again.
+#[test]
+fn self_correction_is_listed_marked_and_undone_in_the_app() {
+    let dir = std::env::temp_dir().join(format!("decscope-app-sm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("split-and-merge.csv");
+    std::fs::write(&path, common::split_and_merge_csv()).unwrap();
+    let ds = data::load(&path, &LoadOptions::default()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = decscope::engine::settings::Settings {
+        dims: Some(vec![32, 2]),
+        finetune_iters: Some(800),
+        ..Default::default()
+    };
+    let mut app = DecApp::new(ds);
+    app.settings.reuse_pretrained = false;
+    app.settings.cfg = settings.config(app.ds.n).unwrap();
+    let mut h = harness(app);
+    h.step();
+    h.get_by_label("self-correct").click();
+    h.step();
+    start_and_finish(&mut h);
+    let out = h.state().run.finished.as_ref().unwrap().clone();
+    let rounds = &out.report.self_correct;
+    assert_eq!(rounds.len(), 1, "{rounds:?}");
+    let before = out
+        .uncorrected
+        .as_ref()
+        .expect("no outcome before the round");
+    let line = format!("self-correction round 1 (DEC step {})", rounds[0].step);
+    // Listed in the Steer panel, and on the Embedding view's replay timeline.
+    h.get_by_label_contains(&format!("1. {line}"));
+    h.get_by_label_contains(&format!("since DEC step {}: {line}", rounds[0].step));
+    h.get_by_label_contains("Undo takes it back");
+    let marks = &h.state().run.edit_marks;
+    assert!(
+        marks
+            .iter()
+            .any(|(s, m)| *s == rounds[0].step && m.contains(&line)),
+        "{marks:?}"
+    );
+    h.get_by_label("Undo").click_accesskit();
+    h.step();
+    h.step();
+    let shown = h.state().run.finished.as_ref().unwrap();
+    assert_eq!(shown.assignments, before.assignments);
+    assert_eq!(shown.report.final_.acc, rounds[0].acc_before);
+    // Said in the Steer panel and the status bar.
+    let said = h.get_all_by_label_contains("undone: self-correction (1 round(s))");
+    assert_eq!(said.count(), 2);
+    h.get_by_label("Redo").click_accesskit();
+    h.step();
+    h.step();
+    let shown = h.state().run.finished.as_ref().unwrap();
+    assert_eq!(shown.assignments, out.assignments);
+    assert_eq!(shown.report.final_.acc, out.report.final_.acc);
+    assert!(
+        shown.uncorrected.is_some(),
+        "Redo lost the outcome before the round"
+    );
+}

@@ -768,3 +768,65 @@ fn bf16_is_refused_without_avx512_bf16_and_auto_falls_back_to_f32() {
     assert_eq!(r["config"]["precision"], "auto");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Self-correction on `common::split_and_merge_csv` (k-means cuts the bar, label 0, in
+/// two and puts the blobs 1 and 2 into one cluster), as `decscope train --dims 32,2
+/// --finetune-iters 800 --seed 0 --self-correct` runs it: one round is made and kept,
+/// and the run hands back DEC's outcome from before it. That outcome is the one the
+/// round judged (its ACC is the round's, measured then from DEC's labels, and it ran
+/// the round's DEC steps), its mixed cluster holds the blobs 1 and 2 by the labels, and
+/// the corrected run is far better.
+#[test]
+fn self_correction_keeps_the_outcome_before_its_round() {
+    let dir = std::env::temp_dir().join(format!("decscope-sm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("split-and-merge.csv");
+    std::fs::write(&path, common::split_and_merge_csv()).unwrap();
+    let ds = data::load(&path, &LoadOptions::default()).unwrap();
+    let s = Settings {
+        seed: 0,
+        dims: Some(vec![32, 2]),
+        finetune_iters: Some(800),
+        self_correct: Some(true),
+        ..Default::default()
+    };
+    let cfg = s.config(ds.n).unwrap();
+    let out = run(
+        &ds,
+        &cfg,
+        AeSource::Pretrain,
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let rounds = &out.report.self_correct;
+    assert_eq!(rounds.len(), 1, "{rounds:?}");
+    assert!(!rounds[0].taken_back);
+    let before = out
+        .uncorrected
+        .as_ref()
+        .expect("no outcome before the round");
+    assert!(before.uncorrected.is_none());
+    assert_eq!(before.report.final_.acc, rounds[0].acc_before);
+    assert_eq!(before.report.final_.iterations, rounds[0].step);
+    let truth = ds.labels.as_ref().unwrap();
+    let mixed: Vec<u32> = (0..ds.n)
+        .filter(|&i| before.assignments[i] as usize == rounds[0].found.split)
+        .map(|i| truth[i])
+        .collect();
+    let count = |l: u32| mixed.iter().filter(|&&t| t == l).count();
+    assert!(
+        count(1) > 150 && count(2) > 150,
+        "{} + {} of {}",
+        count(1),
+        count(2),
+        mixed.len()
+    );
+    let (b, a) = (
+        before.report.final_.acc.unwrap(),
+        out.report.final_.acc.unwrap(),
+    );
+    assert!(a > b + 0.15, "self-corrected {a:.3} against {b:.3} before");
+    assert_ne!(before.model.centroids, out.model.centroids);
+}

@@ -6,11 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureOptions, Vec2};
+use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, TextureOptions, Vec2};
 
 use super::steer::SteerAction;
 use super::view::ViewCtx;
 use super::{Frame, Method, palette};
+use crate::engine::pipeline::Phase;
 
 /// The Embedding view's own state: how points are coloured, the last scatter image,
 /// and the replay position.
@@ -611,6 +612,26 @@ fn selection_strip(sc: &mut Scene, ui: &mut egui::Ui) {
         });
 }
 
+/// The last change to the clusters (a hand edit, live steering, a round of
+/// self-correction) at or before the DEC step of the frame at `pos` on the timeline.
+fn timeline_mark(sc: &Scene, pos: usize) -> Option<String> {
+    let run = &sc.cx.run;
+    let frame = run
+        .frames
+        .iter()
+        .filter(|f| f.method == sc.method)
+        .nth(pos)?;
+    if !matches!(frame.phase, Phase::Clustering | Phase::Done) {
+        return None;
+    }
+    let (step, what) = run
+        .edit_marks
+        .iter()
+        .filter(|(s, _)| *s <= frame.step)
+        .max_by_key(|(s, _)| *s)?;
+    Some(format!("since DEC step {step}: {what}"))
+}
+
 /// The replay timeline: scrub through kept layouts, play them forward, or follow live.
 fn timeline(sc: &mut Scene, ui: &mut egui::Ui) {
     let n = sc
@@ -645,6 +666,13 @@ fn timeline(sc: &mut Scene, ui: &mut egui::Ui) {
         {
             sc.v.replay = Some(pos);
             sc.v.playing = false;
+        }
+        if let Some(mark) = timeline_mark(sc, pos) {
+            ui.label(
+                RichText::new(mark)
+                    .small()
+                    .color(Color32::from_rgb(240, 170, 60)),
+            );
         }
     });
     if sc.v.playing {

@@ -92,7 +92,23 @@ impl DecApp {
             .runs
             .push(super::compare::FinishedRun::of(&out));
         self.steer_view.attach(&out);
+        self.mark_corrections(&out);
         self.run.finished = Some(out);
+    }
+
+    /// Self-correction's rounds as marks on the curves and the timeline, and a note in
+    /// the Steer panel of what it did and that Undo takes it back.
+    fn mark_corrections(&mut self, out: &crate::engine::pipeline::RunOutput) {
+        let lines = super::steer::correction_lines(out);
+        for (r, line) in out.report.self_correct.iter().zip(&lines) {
+            self.run.edit_marks.push((r.step, line.clone()));
+        }
+        if out.uncorrected.is_some() {
+            self.steer_view.note = format!(
+                "self-correction made {} round(s) (listed below); Undo takes it back",
+                lines.len()
+            );
+        }
     }
 
     /// The worker paused or applied steering: show its state, mark the curves at a

@@ -57,6 +57,21 @@ pub struct SteerView {
     pub other: usize,
     /// The run in DEC as the worker last reported it (paused, or just steered).
     pub live: Option<Arc<LiveState>>,
+    /// What self-correction did to the finished run, for Undo and Redo.
+    pub correction: Correction,
+}
+
+/// Self-correction of the finished run, as Undo and Redo see it.
+#[derive(Clone, Debug, Default)]
+pub enum Correction {
+    /// It made no round, or the run did not ask for it.
+    #[default]
+    None,
+    /// Its rounds (one line each) are in the run shown; Undo takes them back.
+    Made(Vec<String>),
+    /// Undo took them back: the run shown is DEC's outcome before them, and Redo
+    /// brings back this corrected run.
+    Undone(Box<RunOutput>),
 }
 
 /// One pick of pairs, as the panel lists it.
@@ -91,6 +106,7 @@ impl Default for SteerView {
             name: String::new(),
             other: 0,
             live: None,
+            correction: Correction::None,
         }
     }
 }
@@ -126,6 +142,10 @@ impl SteerView {
         self.step = out.model.curation.dec_steps;
         self.suggestions.clear();
         self.other = 0;
+        self.correction = match out.uncorrected {
+            Some(_) => Correction::Made(correction_lines(out)),
+            None => Correction::None,
+        };
     }
 
     /// Forget everything (a new dataset).
@@ -318,10 +338,17 @@ impl SteerView {
         }
     }
 
-    /// The edits to list: a finished run's since it finished, a live run's in force.
+    /// The edits to list: a finished run's self-correction and its edits since it
+    /// finished, a live run's in force.
     fn edit_lines(&self) -> Vec<String> {
         match (&self.history, &self.live) {
-            (Some((_, log)), _) => log.edits().map(Edit::to_string).collect(),
+            (Some((_, log)), _) => match &self.correction {
+                Correction::Made(rounds) => rounds.clone(),
+                _ => Vec::new(),
+            }
+            .into_iter()
+            .chain(log.edits().map(Edit::to_string))
+            .collect(),
             (None, Some(l)) => l
                 .edits
                 .iter()
@@ -331,9 +358,22 @@ impl SteerView {
         }
     }
 
+    /// Whether hand edits are in force (a finished run's since it finished, a live
+    /// run's).
+    fn has_edits(&self) -> bool {
+        match (&self.history, &self.live) {
+            (Some((_, log)), _) => log.can_undo(),
+            (None, Some(l)) => !l.edits.is_empty(),
+            (None, None) => false,
+        }
+    }
+
     fn can_undo_redo(&self) -> (bool, bool) {
         match (&self.history, &self.live) {
-            (Some((_, log)), _) => (log.can_undo(), log.can_redo()),
+            (Some((_, log)), _) => (
+                log.can_undo() || matches!(self.correction, Correction::Made(_)),
+                log.can_redo() || matches!(self.correction, Correction::Undone(_)),
+            ),
             (None, Some(l)) => (l.can_undo, l.can_redo),
             (None, None) => (false, false),
         }
@@ -372,7 +412,7 @@ impl SteerView {
         self.edit_controls(ui, k, &mut act);
         self.pair_controls(ui, selected, &mut act);
         self.suggestion_list(ui, &mut act);
-        let label = if self.edit_lines().is_empty() && self.constraints.is_empty() {
+        let label = if !self.has_edits() && self.constraints.is_empty() {
             "Resume DEC"
         } else {
             "Resume DEC from the edits"
@@ -515,6 +555,24 @@ impl SteerView {
             });
         }
     }
+}
+
+/// One line per round of self-correction in `out`'s report, as the panel lists them.
+pub fn correction_lines(out: &RunOutput) -> Vec<String> {
+    out.report
+        .self_correct
+        .iter()
+        .map(|r| {
+            let (a, b) = r.found.merge;
+            format!(
+                "self-correction round {} (DEC step {}): merged {b} into {a}, split {}{}",
+                r.round,
+                r.step,
+                r.found.split,
+                if r.taken_back { " (taken back)" } else { "" }
+            )
+        })
+        .collect()
 }
 
 /// The context menu of cluster `c` (of `k`): merge with, split into, remove, new

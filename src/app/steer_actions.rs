@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use super::DecApp;
 use super::state::RunView;
-use super::steer::{LiveRun, SteerAction};
+use super::steer::{Correction, LiveRun, SteerAction};
 use super::worker::Worker;
 use crate::engine::cluster::constraints::Constraints;
 use crate::engine::curation::edit::Edit;
 use crate::engine::curation::record::EditMark;
-use crate::engine::pipeline::{Phase, Resume, Snapshot, Steer};
+use crate::engine::pipeline::{Phase, Resume, RunOutput, Snapshot, Steer};
 
 impl DecApp {
     /// The run still in DEC, as the steering panel sees it (`None`: no run, a run before
@@ -46,8 +46,8 @@ impl DecApp {
         }
         let changed = match action {
             SteerAction::Edit(e) => self.steer_view.apply(e),
-            SteerAction::Undo => self.steer_view.undo(),
-            SteerAction::Redo => self.steer_view.redo(),
+            SteerAction::Undo => self.steer_view.undo() || self.undo_correction(),
+            SteerAction::Redo => self.steer_view.redo() || self.redo_correction(),
             SteerAction::AddFromSelection => {
                 let samples = self.selection.clone();
                 self.steer_view.apply(Edit::Add { samples })
@@ -138,6 +138,72 @@ impl DecApp {
             self.steer_view.suggestions.clear();
             ctl.steer(cmd);
         }
+    }
+
+    /// Undo of self-correction, once no hand edit is left to undo: the finished run
+    /// shown becomes DEC's outcome before the rounds, and the corrected run waits for
+    /// Redo. False when the run made no round.
+    fn undo_correction(&mut self) -> bool {
+        let Correction::Made(rounds) = &self.steer_view.correction else {
+            return false;
+        };
+        let n = rounds.len();
+        let Some(out) = self.run.finished.as_mut() else {
+            return false;
+        };
+        let Some(before) = out.uncorrected.take() else {
+            return false;
+        };
+        let corrected = std::mem::replace(&mut **out, *before);
+        let acc = |o: &RunOutput| {
+            o.report
+                .final_
+                .acc
+                .map_or(String::new(), |a| format!(", ACC {a:.4}"))
+        };
+        let note = format!(
+            "undone: self-correction ({n} round(s)); DEC's outcome before it is shown{} (it had{})",
+            acc(out),
+            acc(&corrected)
+        );
+        self.show_run(note, Some(Correction::Undone(Box::new(corrected))));
+        true
+    }
+
+    /// Redo of self-correction after its Undo (once any hand edit made since is
+    /// undone): the corrected run is shown again.
+    fn redo_correction(&mut self) -> bool {
+        let (Correction::Undone(_), Some(out)) =
+            (&self.steer_view.correction, self.run.finished.as_mut())
+        else {
+            return false;
+        };
+        let Correction::Undone(corrected) = std::mem::take(&mut self.steer_view.correction) else {
+            return false;
+        };
+        let uncorrected = std::mem::replace(&mut **out, *corrected);
+        out.uncorrected = Some(Box::new(uncorrected));
+        let acc = out
+            .report
+            .final_
+            .acc
+            .map_or(String::new(), |a| format!(", ACC {a:.4}"));
+        self.show_run(format!("redone: self-correction{acc}"), None);
+        true
+    }
+
+    /// The finished run now in `run.finished` is the one to edit and show; `note` says
+    /// how it came there, `correction` (when given) what Undo and Redo do next.
+    fn show_run(&mut self, note: String, correction: Option<Correction>) {
+        let Some(out) = self.run.finished.as_ref() else {
+            return;
+        };
+        self.steer_view.attach(out);
+        if let Some(c) = correction {
+            self.steer_view.correction = c;
+        }
+        self.steer_view.note = note.clone();
+        self.status = note;
     }
 
     /// Show the edited clustering in every view: the finished run's assignments,

@@ -73,3 +73,47 @@ pub fn fails_with(out: &std::process::Output, phrases: &[&str]) {
         assert!(lines[0].contains(p), "{p:?} not in {err}");
     }
 }
+
+/// Five groups of 200 in 2-D, drawn into 10 columns (`f0..f9`, label last): a long bar
+/// (label 0), two small blobs 2 apart (labels 1 and 2) and two far blobs (3 and 4).
+/// With k = 5, k-means cuts the bar in two and puts the two small blobs into one
+/// cluster: the split-and-merge failure that self-correction looks for. The noise is a
+/// fixed hash, so the file is the same everywhere.
+#[allow(dead_code)]
+pub fn split_and_merge_csv() -> String {
+    let u = |i: u64| {
+        let x = (i.wrapping_mul(2_654_435_761).wrapping_add(12_345)) % 4_294_967_296;
+        let x = ((x ^ (x >> 13)).wrapping_mul(1_274_126_177)) % 4_294_967_296;
+        x as f64 / 2_147_483_648.0 - 1.0
+    };
+    let noise = |i: u64, s: f64| s * (u(3 * i) + u(3 * i + 1) + u(3 * i + 2));
+    let centres = [
+        (0.0, 0.0, 0.0),
+        (0.0, 8.0, 0.3),
+        (2.0, 8.0, 0.3),
+        (-8.0, -8.0, 0.5),
+        (8.0, -8.0, 0.5),
+    ];
+    let mut rows = vec!["f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,label".to_string()];
+    for (c, &(cx, cy, s)) in centres.iter().enumerate() {
+        for i in 0..200u64 {
+            let k = c as u64 * 200 + i;
+            let (x, y) = if c == 0 {
+                (-10.0 + 20.0 * (i as f64 + 0.5) / 200.0, noise(2 * k, 0.3))
+            } else {
+                (cx + noise(2 * k, s), cy + noise(2 * k + 1, s))
+            };
+            let cells: Vec<String> = (0..10u64)
+                .map(|j| {
+                    let t = j as f64 * std::f64::consts::PI / 10.0;
+                    format!(
+                        "{:.4}",
+                        x * t.cos() + y * t.sin() + noise(10_000 + k * 10 + j, 0.05)
+                    )
+                })
+                .collect();
+            rows.push(format!("{},{c}", cells.join(",")));
+        }
+    }
+    rows.join("\n") + "\n"
+}

@@ -188,12 +188,18 @@ pub fn split_and_merge(z: &[f32], e: usize, labels: &[u32], k: usize) -> Option<
             && together as f64 <= CORRECT_PAIR_MAX_SIZE * ms
     })?;
     let pair_ratio = share / med.max(1e-12);
+    // A median pair with no neighbour across makes the ratio meaningless to read.
+    let versus = if med > 0.0 {
+        format!("{pair_ratio:.0}x the median pair's {:.3}%", 100.0 * med)
+    } else {
+        "the median pair has none".to_string()
+    };
     Some(SplitAndMerge {
         merge: (a, b),
         split: c,
         strength: (pair_ratio / CORRECT_PAIR_RATIO).min(size_ratio / CORRECT_SIZE_RATIO),
         evidence: format!(
-            "clusters {a} and {b} look like one class cut in two ({:.2}% of their members' {NEIGHBOURS} nearest neighbours in Z lie across the pair, {pair_ratio:.0}x the median pair's; {} samples together) and cluster {c} like two classes in one ({} samples, {size_ratio:.1}x the median cluster's {})",
+            "clusters {a} and {b} look like one class cut in two ({:.2}% of their members' {NEIGHBOURS} nearest neighbours in Z lie across the pair, {versus}; {} samples together) and cluster {c} like two classes in one ({} samples, {size_ratio:.1}x the median cluster's {})",
             100.0 * share,
             sizes[a] + sizes[b],
             sizes[c],

@@ -55,7 +55,8 @@ pub(super) struct Pretrained {
 }
 
 /// Up to [`MAX_ROUNDS`] rounds on DEC's outcome; the last DEC run's outcome, its
-/// `iterations` counting every round's.
+/// `iterations` counting every round's, and when a round was kept, the outcome from
+/// before the first (what the run would have ended with without self-correction).
 pub(super) fn self_correct(
     ds: &Dataset,
     cfg: &DecConfig,
@@ -64,10 +65,12 @@ pub(super) fn self_correct(
     pre: Pretrained,
     ctx: &mut Ctx,
     aug: Option<Augmenter>,
-) -> Result<cluster::DecOutcome, PipelineError> {
+) -> Result<(cluster::DecOutcome, Option<cluster::DecOutcome>), PipelineError> {
     let base = ctx.dec_step0;
     // The outcome before the latest round and that round's strength.
     let mut before: Option<(cluster::DecOutcome, f64)> = None;
+    // The outcome before the first round, once a second check has kept that round.
+    let mut original: Option<cluster::DecOutcome> = None;
     for round in 1..=MAX_ROUNDS + 1 {
         if dec.stopped || dec.k != k || !dec.steering.log.is_empty() {
             break;
@@ -77,11 +80,12 @@ pub(super) fn self_correct(
         let found = split_and_merge(&z, dec.ae.encoder.n_out(), &labels, k)
             .filter(|f| f.strength >= MIN_STRENGTH);
         let Some(found) = found else { break };
-        if let Some((prev, strength)) = before.take()
-            && found.strength >= strength
-        {
-            dec = take_back(dec, prev, &found, ctx);
-            break;
+        if let Some((prev, strength)) = before.take() {
+            if found.strength >= strength {
+                dec = take_back(dec, prev, &found, ctx);
+                break;
+            }
+            original.get_or_insert(prev);
         }
         if round > MAX_ROUNDS {
             break;
@@ -113,7 +117,8 @@ pub(super) fn self_correct(
     }
     dec.iterations += ctx.dec_step0 - base;
     ctx.dec_step0 = base;
-    Ok(dec)
+    let original = original.or(before.map(|(prev, _)| prev));
+    Ok((dec, original))
 }
 
 /// A round after which the check finds a failure at least as strong as the one it

@@ -89,6 +89,10 @@ pub struct RunOutput {
     pub assignments: Vec<u32>,
     pub confidence: Vec<f32>,
     pub z: Vec<f32>,
+    /// With self-correction that kept a round: DEC's outcome before its first round
+    /// (its report the run's, with that outcome's final block), so that a caller can
+    /// show what self-correction changed and take it back.
+    pub uncorrected: Option<Box<RunOutput>>,
 }
 
 /// Where the autoencoder of a run comes from.
@@ -212,17 +216,7 @@ pub fn run(
         None => cfg,
     };
     cfg.validate(ds.n, ds.n_classes())?;
-    if all_rows_identical(ds) {
-        return Err(PipelineError::NothingToCluster {
-            n: ds.n,
-            what: if ds.text.is_some() {
-                "documents"
-            } else {
-                "rows"
-            },
-            name: ds.name.clone(),
-        });
-    }
+    something_to_cluster(ds)?;
     crate::engine::nn::linalg::flush_subnormals();
     let k = cfg.clusters_for(ds.n_classes());
     let mut ctx = Ctx::new(sink, ctl);
@@ -257,14 +251,33 @@ pub fn run(
     };
     let t0 = Instant::now();
     let mut dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug, steering)?;
+    let mut uncorrected = None;
     if let Some(pre) = pretrained {
-        dec = correct::self_correct(ds, cfg, k, dec, pre, &mut ctx, aug)?;
+        (dec, uncorrected) = correct::self_correct(ds, cfg, k, dec, pre, &mut ctx, aug)?;
     }
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
     if dec.stopped && !ctx.sink.wants_stopped_result() {
         return Err(PipelineError::Stopped);
     }
-    Ok(finish(ds, dec, ae_source, resume, ctx))
+    let mut out = finish(ds, dec, ae_source, resume, ctx);
+    out.uncorrected = uncorrected.map(|u| Box::new(outcome_output(ds, u, &out.report)));
+    Ok(out)
+}
+
+/// Refuse data whose rows are all the same: there is nothing to cluster.
+fn something_to_cluster(ds: &Dataset) -> Result<(), PipelineError> {
+    if !all_rows_identical(ds) {
+        return Ok(());
+    }
+    Err(PipelineError::NothingToCluster {
+        n: ds.n,
+        what: if ds.text.is_some() {
+            "documents"
+        } else {
+            "rows"
+        },
+        name: ds.name.clone(),
+    })
 }
 
 /// DEC's start when it goes on from a saved state: the state's centroids, and the
@@ -538,18 +551,14 @@ fn finish(
         centroids: Some(dec.mu.clone()),
         scores: s,
     })));
-    let final_ = final_block(&dec, s, &assignments);
-    let confusion = truth.map(|t| Confusion::new(t, &assignments));
+    let (final_, confusion, per_class) = scored(ds, &dec, s, &assignments);
     let report = Report {
         decscope_version: env!("CARGO_PKG_VERSION").to_string(),
         dataset: ds.info(),
         config: cfg.clone(),
         autoencoder_source: ae_source,
         baselines: ctx.baselines,
-        per_class: confusion
-            .as_ref()
-            .map(|c| per_class(ds, c))
-            .unwrap_or_default(),
+        per_class,
         final_,
         confusion,
         history: ctx.history,
@@ -564,26 +573,77 @@ fn finish(
         steered: dec.steering.log.clone(),
         self_correct: ctx.corrections,
     };
-    let model = DecModel {
-        alpha: cfg.cluster.alpha,
-        config: cfg.clone(),
-        dataset: ds.info(),
-        curation: Curation {
-            names: report.final_.cluster_names.clone(),
-            edits: dec.steering.marks,
-            dec_steps: ctx.dec_step0 + iterations,
-        },
-        ae: dec.ae,
-        centroids: dec.mu,
-        preprocess: ds.fitted.clone(),
-        settings: None,
-    };
+    let model = model_of(ds, dec, report.final_.cluster_names.clone(), last_step);
     RunOutput {
         report,
         model,
         assignments,
         confidence,
         z,
+        uncorrected: None,
+    }
+}
+
+/// The final block, the confusion matrix and the per-class recall of `assignments`
+/// (the last two only with labels).
+fn scored(
+    ds: &Dataset,
+    dec: &cluster::DecOutcome,
+    s: Option<crate::engine::cluster::metrics::Scores>,
+    assignments: &[u32],
+) -> (
+    Final,
+    Option<Confusion>,
+    Vec<crate::engine::cluster::metrics::ClassRecall>,
+) {
+    let confusion = ds.labels.as_deref().map(|t| Confusion::new(t, assignments));
+    let recall = confusion
+        .as_ref()
+        .map(|c| per_class(ds, c))
+        .unwrap_or_default();
+    (final_block(dec, s, assignments), confusion, recall)
+}
+
+/// The model of a DEC outcome, its curation counting `dec_steps` DEC steps.
+fn model_of(
+    ds: &Dataset,
+    dec: cluster::DecOutcome,
+    names: Vec<Option<String>>,
+    dec_steps: usize,
+) -> DecModel {
+    DecModel {
+        alpha: dec.cfg.cluster.alpha,
+        config: dec.cfg,
+        dataset: ds.info(),
+        curation: Curation {
+            names,
+            edits: dec.steering.marks,
+            dec_steps,
+        },
+        ae: dec.ae,
+        centroids: dec.mu,
+        preprocess: ds.fitted.clone(),
+        settings: None,
+    }
+}
+
+/// DEC's outcome before self-correction as a run's output: its assignments, scores
+/// and model under the run's `report` (history, baselines and rounds kept).
+fn outcome_output(ds: &Dataset, dec: cluster::DecOutcome, report: &Report) -> RunOutput {
+    let (z, q) = cluster::full_q(ds, &dec.ae, &dec.mu, dec.cfg.cluster.alpha);
+    let (assignments, confidence) = hard_labels(&q, dec.k);
+    let s = ds.labels.as_deref().map(|t| scores(t, &assignments));
+    let mut report = report.clone();
+    (report.final_, report.confusion, report.per_class) = scored(ds, &dec, s, &assignments);
+    let steps = report.final_.iterations;
+    let model = model_of(ds, dec, report.final_.cluster_names.clone(), steps);
+    RunOutput {
+        report,
+        model,
+        assignments,
+        confidence,
+        z,
+        uncorrected: None,
     }
 }
 
