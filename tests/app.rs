@@ -1346,17 +1346,7 @@ fn spectral_start_and_self_correct_from_the_side_panel() {
 /// back for it, the ACC the round measured), and Redo the corrected run again.
 #[test]
 fn self_correction_is_listed_marked_and_undone_in_the_app() {
-    let dir = std::env::temp_dir().join(format!("decscope-app-sm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("split-and-merge.csv");
-    std::fs::write(&path, common::split_and_merge_csv()).unwrap();
-    let ds = data::load(&path, &LoadOptions::default()).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let settings = decscope::engine::settings::Settings {
-        dims: Some(vec![32, 2]),
-        finetune_iters: Some(800),
-        ..Default::default()
-    };
+    let (ds, settings) = common::split_and_merge();
     let mut app = DecApp::new(ds);
     app.settings.reuse_pretrained = false;
     app.settings.cfg = settings.config(app.ds.n).unwrap();

@@ -33,14 +33,7 @@ fn small_config(seed: u64) -> DecConfig {
 #[test]
 fn dec_beats_kmeans_on_pixels() {
     let ds = mnist(4000);
-    let out = run(
-        &ds,
-        &small_config(0),
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap();
+    let out = quiet_run(&ds, &small_config(0));
     let r = &out.report;
     let km = r.baselines.kmeans_input.unwrap().acc;
     let ae = r.baselines.ae_kmeans.unwrap().acc;
@@ -89,32 +82,11 @@ fn same_seed_same_assignments() {
     let mut c = small_config(7);
     c.pretrain.finetune_epochs = Some(5);
     c.cluster.max_iter = 100;
-    let a = run(
-        &ds,
-        &c,
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap();
-    let b = run(
-        &ds,
-        &c,
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap();
+    let a = quiet_run(&ds, &c);
+    let b = quiet_run(&ds, &c);
     assert_eq!(a.assignments, b.assignments);
     assert_eq!(a.z, b.z);
-    let c2 = run(
-        &ds,
-        &c.clone().with_seed(8),
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap();
+    let c2 = quiet_run(&ds, &c.clone().with_seed(8));
     assert_ne!(a.z, c2.z, "another seed should train another model");
 }
 
@@ -255,15 +227,7 @@ fn a_collapse_is_reported_and_stop_keeps_the_last_healthy_state() {
     let run_with = |policy: OnCollapse| {
         let mut c = c.clone();
         c.cluster.on_collapse = policy;
-        run(
-            &ds,
-            &c,
-            AeSource::Pretrain,
-            &mut NullSink,
-            &Control::default(),
-        )
-        .unwrap()
-        .report
+        quiet_run(&ds, &c).report
     };
     let stop = run_with(OnCollapse::Stop);
     let collapses: Vec<_> = stop
@@ -672,15 +636,7 @@ fn init_from_the_saved_autoencoder_repeats_the_run() {
 /// loss at each P update, the final ACC, the cluster sizes and z.
 fn pinned_run(settings: &Settings) -> (Vec<f32>, f64, Vec<usize>, Vec<f32>) {
     let ds = mnist(600);
-    let cfg = settings.config(ds.n).unwrap();
-    let out = run(
-        &ds,
-        &cfg,
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap();
+    let out = quiet_run(&ds, &settings.config(ds.n).unwrap());
     let r = out.report;
     let losses = r
         .history
@@ -778,28 +734,9 @@ fn bf16_is_refused_without_avx512_bf16_and_auto_falls_back_to_f32() {
 /// the corrected run is far better.
 #[test]
 fn self_correction_keeps_the_outcome_before_its_round() {
-    let dir = std::env::temp_dir().join(format!("decscope-sm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("split-and-merge.csv");
-    std::fs::write(&path, common::split_and_merge_csv()).unwrap();
-    let ds = data::load(&path, &LoadOptions::default()).unwrap();
-    let s = Settings {
-        seed: 0,
-        dims: Some(vec![32, 2]),
-        finetune_iters: Some(800),
-        self_correct: Some(true),
-        ..Default::default()
-    };
-    let cfg = s.config(ds.n).unwrap();
-    let out = run(
-        &ds,
-        &cfg,
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let (ds, mut s) = common::split_and_merge();
+    s.self_correct = Some(true);
+    let out = quiet_run(&ds, &s.config(ds.n).unwrap());
     let rounds = &out.report.self_correct;
     assert_eq!(rounds.len(), 1, "{rounds:?}");
     assert!(!rounds[0].taken_back);
@@ -829,4 +766,16 @@ fn self_correction_keeps_the_outcome_before_its_round() {
     );
     assert!(a > b + 0.15, "self-corrected {a:.3} against {b:.3} before");
     assert_ne!(before.model.centroids, out.model.centroids);
+}
+
+/// A run that pretrains from scratch, with no one listening and nothing to stop it.
+fn quiet_run(ds: &Dataset, cfg: &DecConfig) -> decscope::engine::pipeline::RunOutput {
+    run(
+        ds,
+        cfg,
+        AeSource::Pretrain,
+        &mut NullSink,
+        &Control::default(),
+    )
+    .unwrap()
 }

@@ -117,3 +117,23 @@ pub fn split_and_merge_csv() -> String {
     }
     rows.join("\n") + "\n"
 }
+
+/// [`split_and_merge_csv`] read as `decscope` reads the file, and the settings of
+/// `decscope train --dims 32,2 --finetune-iters 800 --seed 0` (self-correction off).
+#[allow(dead_code)]
+pub fn split_and_merge() -> (Dataset, decscope::engine::settings::Settings) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("decscope-sm-{}-{i}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("split-and-merge.csv");
+    std::fs::write(&path, split_and_merge_csv()).unwrap();
+    let ds = data::load(&path, &LoadOptions::default()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = decscope::engine::settings::Settings {
+        dims: Some(vec![32, 2]),
+        finetune_iters: Some(800),
+        ..Default::default()
+    };
+    (ds, settings)
+}

@@ -573,15 +573,7 @@ fn finish(
         steered: dec.steering.log.clone(),
         self_correct: ctx.corrections,
     };
-    let model = model_of(ds, dec, report.final_.cluster_names.clone(), last_step);
-    RunOutput {
-        report,
-        model,
-        assignments,
-        confidence,
-        z,
-        uncorrected: None,
-    }
+    output_of(ds, dec, report, (assignments, confidence, z), last_step)
 }
 
 /// The final block, the confusion matrix and the per-class recall of `assignments`
@@ -604,19 +596,22 @@ fn scored(
     (final_block(dec, s, assignments), confusion, recall)
 }
 
-/// The model of a DEC outcome, its curation counting `dec_steps` DEC steps.
-fn model_of(
+/// A DEC outcome's output under `report`: its model (the curation counting
+/// `dec_steps` DEC steps and the report's cluster names) and each row's cluster,
+/// confidence and z.
+fn output_of(
     ds: &Dataset,
     dec: cluster::DecOutcome,
-    names: Vec<Option<String>>,
+    report: Report,
+    (assignments, confidence, z): (Vec<u32>, Vec<f32>, Vec<f32>),
     dec_steps: usize,
-) -> DecModel {
-    DecModel {
+) -> RunOutput {
+    let model = DecModel {
         alpha: dec.cfg.cluster.alpha,
         config: dec.cfg,
         dataset: ds.info(),
         curation: Curation {
-            names,
+            names: report.final_.cluster_names.clone(),
             edits: dec.steering.marks,
             dec_steps,
         },
@@ -624,6 +619,14 @@ fn model_of(
         centroids: dec.mu,
         preprocess: ds.fitted.clone(),
         settings: None,
+    };
+    RunOutput {
+        report,
+        model,
+        assignments,
+        confidence,
+        z,
+        uncorrected: None,
     }
 }
 
@@ -636,15 +639,7 @@ fn outcome_output(ds: &Dataset, dec: cluster::DecOutcome, report: &Report) -> Ru
     let mut report = report.clone();
     (report.final_, report.confusion, report.per_class) = scored(ds, &dec, s, &assignments);
     let steps = report.final_.iterations;
-    let model = model_of(ds, dec, report.final_.cluster_names.clone(), steps);
-    RunOutput {
-        report,
-        model,
-        assignments,
-        confidence,
-        z,
-        uncorrected: None,
-    }
+    output_of(ds, dec, report, (assignments, confidence, z), steps)
 }
 
 /// The report's final block: scores, the run's end, the clusters' sizes and names (none
