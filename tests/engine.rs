@@ -779,3 +779,89 @@ fn quiet_run(ds: &Dataset, cfg: &DecConfig) -> decscope::engine::pipeline::RunOu
     )
     .unwrap()
 }
+
+/// Keeps every snapshot, and wants one at every epoch.
+struct Snapshots(Vec<std::sync::Arc<decscope::engine::pipeline::Snapshot>>);
+
+impl decscope::engine::pipeline::Sink for Snapshots {
+    fn event(&mut self, e: decscope::engine::pipeline::Event) {
+        if let decscope::engine::pipeline::Event::Snapshot(s) = e {
+            self.0.push(s);
+        }
+    }
+    fn wants_snapshot(&mut self) -> bool {
+        true
+    }
+}
+
+/// Settle checks of pretraining on `common::split_and_merge` (1,000 rows in epochs of
+/// 4 steps, 800 steps: a check every 16 steps, 50 in all). `watch` reports them and
+/// changes nothing of the run (the same assignments, history and scores as without
+/// them, bit for bit), and its pretraining snapshots after a check carry a preview
+/// of the clusters; `stop` ends pretraining at the first check that closes three in a
+/// row agreeing on at least 99% of the sample, not before step 200, which the checks
+/// it reports show by themselves.
+#[test]
+fn settle_checks_watch_without_changing_the_run_and_stop_when_settled() {
+    use decscope::engine::config::Settle;
+    let (ds, mut s) = common::split_and_merge();
+    let off = quiet_run(&ds, &s.config(ds.n).unwrap());
+    assert!(off.report.settle.is_empty());
+    s.settle = Some(Settle::Watch);
+    let mut snaps = Snapshots(Vec::new());
+    let cfg = s.config(ds.n).unwrap();
+    let watch = run(
+        &ds,
+        &cfg,
+        AeSource::Pretrain,
+        &mut snaps,
+        &Control::default(),
+    )
+    .unwrap();
+    let checks = &watch.report.settle;
+    let steps: Vec<usize> = checks.iter().map(|c| c.step).collect();
+    assert_eq!(steps, (1..=50).map(|i| 16 * i).collect::<Vec<_>>());
+    assert!(checks[0].agreement.is_none());
+    assert!(
+        checks[1..]
+            .iter()
+            .all(|c| c.agreement.is_some_and(|a| (0.0..=1.0).contains(&a)))
+    );
+    assert!(
+        checks.iter().all(|c| c.acc.is_some()),
+        "labelled data: each check scored"
+    );
+    assert_eq!(watch.assignments, off.assignments);
+    assert_eq!(watch.report.final_.acc, off.report.final_.acc);
+    let losses = |r: &decscope::engine::report::Report| -> Vec<f32> {
+        r.history.iter().map(|h| h.loss).collect()
+    };
+    assert_eq!(losses(&watch.report), losses(&off.report));
+    let previews = snaps
+        .0
+        .iter()
+        .filter(|x| x.phase == decscope::engine::pipeline::Phase::Finetune)
+        .filter(|x| x.assignments.is_some())
+        .count();
+    assert_eq!(previews, 50, "one preview per check");
+    s.settle = Some(Settle::Stop);
+    let stop = quiet_run(&ds, &s.config(ds.n).unwrap());
+    let at = stop
+        .report
+        .pretrain_stopped_at
+        .expect("pretraining ran all its steps");
+    let checks = &stop.report.settle;
+    assert_eq!(checks.last().unwrap().step, at);
+    let settled = |i: usize| checks[i].agreement.is_some_and(|a| a >= 0.99);
+    let first = (2..checks.len())
+        .find(|&i| checks[i].step >= 200 && settled(i) && settled(i - 1) && settled(i - 2))
+        .expect("no three settled checks in a row");
+    assert_eq!(checks[first].step, at);
+    let last_finetune = stop
+        .report
+        .history
+        .iter()
+        .filter(|h| h.phase == "finetune")
+        .last();
+    assert_eq!(last_finetune.unwrap().step, at);
+}

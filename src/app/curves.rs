@@ -26,7 +26,9 @@ fn show(cx: &ViewCtx, ui: &mut egui::Ui) {
     }
     let dec: Vec<_> = h.iter().filter(|e| e.phase == "dec").collect();
     let pre: Vec<_> = h.iter().filter(|e| e.phase != "dec").collect();
-    let half = (ui.available_height() - 40.0) / 2.0;
+    let settle = &cx.run.settle;
+    let parts = if settle.is_empty() { 2.0 } else { 3.0 };
+    let half = (ui.available_height() - 20.0 * parts) / parts;
     match crate::engine::report::time_to_accuracy_line(h) {
         Some(t) => ui.label(format!(
             "Clustering quality against true labels (x: DEC iteration); since Start: {t}"
@@ -79,6 +81,45 @@ fn show(cx: &ViewCtx, ui: &mut egui::Ui) {
         });
     ui.label("Losses");
     losses(cx.idec_gamma, ui, &pre, &dec, half);
+    if !settle.is_empty() {
+        ui.label("Pretraining settle checks: k-means on Z of a sample, against the last check");
+        settle_plot(ui, settle, half);
+    }
+}
+
+/// Each settle check's agreement with the last (and, with labels, the ACC of its
+/// partition of the sample) against the pretraining step.
+fn settle_plot(ui: &mut egui::Ui, checks: &[crate::engine::report::SettleCheck], h: f32) {
+    let agree: Vec<[f64; 2]> = checks
+        .iter()
+        .filter_map(|c| c.agreement.map(|a| [c.step as f64, a]))
+        .collect();
+    let acc: Vec<[f64; 2]> = checks
+        .iter()
+        .filter_map(|c| c.acc.map(|a| [c.step as f64, a]))
+        .collect();
+    Plot::new("settle")
+        .height(h.max(100.0))
+        .legend(Legend::default())
+        .include_y(0.0)
+        .include_y(1.0)
+        .x_axis_label("pretraining step")
+        .show(ui, |p| {
+            p.line(
+                Line::new("agreement with the last check", PlotPoints::from(agree))
+                    .color(palette(2)),
+            );
+            if !acc.is_empty() {
+                p.line(
+                    Line::new(
+                        "ACC of the check's clusters (labels)",
+                        PlotPoints::from(acc),
+                    )
+                    .color(palette(0))
+                    .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+        });
 }
 
 /// Reconstruction MSE per pretraining epoch; KL, IDEC's reconstruction term and the

@@ -49,6 +49,20 @@ fn show(cx: &mut ViewCtx, ui: &mut egui::Ui) -> Option<SteerAction> {
         ui.label("The galleries fill once k-means has placed the centroids: each row shows a cluster's 10 most confident samples.");
         return None;
     };
+    if let Some(s) = cx
+        .run
+        .snapshot
+        .as_ref()
+        .filter(|s| s.phase == crate::engine::pipeline::Phase::Finetune)
+    {
+        ui.label(
+            RichText::new(format!(
+                "Preview while pretraining: k-means on Z at step {} (a settle check), each sample at its nearest centroid; DEC's clusters take over when it begins.",
+                s.step
+            ))
+            .color(Color32::from_rgb(240, 170, 60)),
+        );
+    }
     let k = a.iter().max().map_or(0, |m| *m as usize + 1);
     let members = members_by_confidence(&a, &c, k);
     let labels = cx.ds.labels.clone();

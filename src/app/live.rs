@@ -309,6 +309,7 @@ impl DecApp {
                 self.run.warnings.push(w)
             }
             WorkerMsg::Event(Event::Live(l)) => self.on_live(l),
+            WorkerMsg::Event(Event::Settle(c)) => self.run.settle.push(c),
             WorkerMsg::Event(Event::Pretrained(_)) | WorkerMsg::Event(Event::Sweep(_)) => {}
             WorkerMsg::SweepFinished(_) => {}
             WorkerMsg::Finished(out) => self.on_finished(out),

@@ -198,7 +198,14 @@ impl DecApp {
             ds: Arc::new(ds),
             settings: Settings {
                 preset: Preset::Fast,
-                cfg: DecConfig::default(),
+                // The app watches pretraining settle (its checks fill the Clusters
+                // view with a preview and cost a few milliseconds each); figures are
+                // those of `decscope train`, which does not.
+                cfg: {
+                    let mut c = DecConfig::default();
+                    c.pretrain.settle = crate::engine::config::Settle::Watch;
+                    c
+                },
                 epochs: 200,
                 derived_epochs: 200,
                 reuse_pretrained: true,

@@ -198,6 +198,7 @@ impl DecApp {
         let s = &mut self.settings;
         egui::Grid::new("params").num_columns(2).show(ui, |ui| {
             model_rows(ui, s, (n, classes), &augmentable);
+            settle_row(ui, &mut s.cfg.pretrain.settle);
             start_rows(ui, &mut s.cfg.cluster);
             schedule_rows(ui, s);
         });
@@ -255,6 +256,31 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
             .on_disabled_hover_text("This CPU has no AVX512-BF16");
             ui.selectable_value(p, Precision::Auto, "auto")
                 .on_hover_text("bf16 where the CPU has AVX512-BF16, else f32");
+        })
+        .response
+        .labelled_by(lab.id);
+    ui.end_row();
+}
+
+/// Pretraining's settle checks: watch (a preview of the clusters while it runs), stop
+/// when Z has settled, or off.
+fn settle_row(ui: &mut egui::Ui, s: &mut crate::engine::config::Settle) {
+    use crate::engine::config::Settle;
+    let name = |s: Settle| match s {
+        Settle::Off => "off",
+        Settle::Watch => "watch",
+        Settle::Stop => "stop when settled",
+    };
+    let lab = ui.label("pretraining checks");
+    egui::ComboBox::from_id_salt("settle")
+        .selected_text(name(*s))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(s, Settle::Watch, name(Settle::Watch))
+                .on_hover_text("Every few epochs, k-means on Z of 2,000 samples: the Clusters view previews them and the Curves view plots how much each check agrees with the last");
+            ui.selectable_value(s, Settle::Stop, name(Settle::Stop))
+                .on_hover_text("Also end pretraining once three checks in a row agree on 99% of the sample (never before a quarter of its steps)");
+            ui.selectable_value(s, Settle::Off, name(Settle::Off))
+                .on_hover_text("No checks: pretraining runs all its steps, the Clusters view waits for DEC");
         })
         .response
         .labelled_by(lab.id);

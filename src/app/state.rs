@@ -59,6 +59,8 @@ pub struct RunView {
     pub paused_for: std::time::Duration,
     pub paused_since: Option<Instant>,
     pub history: Vec<HistoryEntry>,
+    /// Pretraining's settle checks so far (`settle: watch` or `stop`).
+    pub settle: Vec<crate::engine::report::SettleCheck>,
     pub baselines: Vec<(&'static str, Scores)>,
     pub snapshot: Option<Arc<Snapshot>>,
     /// 2-D PCA of the snapshot's Z.
@@ -138,9 +140,11 @@ impl Settings {
     /// The preset's schedule fitted to data of `n` rows (`DecConfig::scaled_to`),
     /// keeping the seed; k goes back to "the number of classes".
     pub fn fit_to(&mut self, n: usize) {
-        let (seed, precision) = (self.cfg.seed, self.cfg.precision);
+        let (seed, precision, settle) =
+            (self.cfg.seed, self.cfg.precision, self.cfg.pretrain.settle);
         self.cfg = DecConfig::preset(self.preset).with_seed(seed).scaled_to(n);
         self.cfg.precision = precision;
+        self.cfg.pretrain.settle = settle;
         let spe = n.div_ceil(self.cfg.pretrain.batch_size.max(1)).max(1);
         self.derived_epochs = self.cfg.finetune_iters_for(n).div_ceil(spe);
         self.epochs = self.derived_epochs;

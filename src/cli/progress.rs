@@ -83,6 +83,20 @@ impl BarSink {
 }
 
 /// One line of DEC's history: scores when labelled, KL, the reconstruction loss (IDEC),
+/// A settle check of pretraining, one line.
+fn settle_line(c: &decscope::engine::report::SettleCheck) -> String {
+    let agree = c
+        .agreement
+        .map_or("first check".to_string(), |a| format!("agreement {a:.4}"));
+    let acc = c
+        .acc
+        .map_or(String::new(), |a| format!(", sample ACC {a:.4}"));
+    format!(
+        "  settle check after step {}: {agree} (loss {:.5}{acc})",
+        c.step, c.loss
+    )
+}
+
 /// the share of pairs satisfied (constraints) and the labels changed.
 fn dec_line(h: &decscope::engine::report::HistoryEntry) -> String {
     let m = match h.acc {
@@ -157,6 +171,8 @@ impl Sink for BarSink {
                 self.line(format!("  baseline {name}: {}", fmt_scores(&scores)))
             }
             Event::Message(m) => self.line(format!("  {m}")),
+            Event::Settle(c) if self.history => self.line(settle_line(&c)),
+            Event::Settle(_) => {}
             Event::Warning(w) => self.line(format!("  warning: {}", w.message)),
             // The command line steers nothing while it runs (`decscope edit` edits a
             // saved run); the messages above already say what was applied.

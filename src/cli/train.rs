@@ -144,6 +144,12 @@ pub struct TrainArgs {
     /// k-means restarts.
     #[arg(long)]
     pub kmeans_n_init: Option<usize>,
+    /// Settle checks of end-to-end pretraining: off (the default), watch (every few
+    /// epochs k-means on Z of a 2,000-row sample, its agreement with the last check
+    /// printed and reported) or stop (also end pretraining once 3 checks in a row agree
+    /// on 99% of the sample, never before a quarter of its steps)
+    #[arg(long, value_enum)]
+    pub settle: Option<decscope::engine::config::Settle>,
     /// Where DEC's centroids start: kmeans (k-means on Z, the paper's) or spectral (the
     /// clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z)
     #[arg(long, value_enum)]
@@ -227,6 +233,7 @@ impl TrainArgs {
             alpha: self.alpha,
             kmeans_n_init: self.kmeans_n_init,
             start: self.start,
+            settle: self.settle,
             self_correct: self.self_correct.then_some(true),
             on_collapse: self.on_collapse,
             collapse_fraction: self.collapse_fraction,

@@ -188,6 +188,30 @@ pub struct PretrainConfig {
     /// The shape of the learning rate over each phase (`step` unless given).
     #[serde(default, skip_serializing_if = "LrSchedule::is_step")]
     pub lr_schedule: LrSchedule,
+    /// Whether end-to-end pretraining checks that Z has settled, and stops on it.
+    #[serde(default, skip_serializing_if = "Settle::is_off")]
+    pub settle: Settle,
+}
+
+/// Settle checks of end-to-end pretraining (`pipeline::settle`): every few epochs,
+/// k-means on Z of a fixed sample, warm-started from the last check, and how much of
+/// its partition agrees with the last check's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Settle {
+    /// No checks (the default; pretraining runs its steps).
+    #[default]
+    Off,
+    /// Check and report (the report's `settle`, the Curves view), never stop.
+    Watch,
+    /// Check, and stop pretraining once Z has settled (see `pipeline::settle`).
+    Stop,
+}
+
+impl Settle {
+    fn is_off(&self) -> bool {
+        *self == Settle::Off
+    }
 }
 
 impl PretrainConfig {
@@ -397,6 +421,7 @@ impl DecConfig {
                     lr_step: 0,
                     lr_gamma: 10.0,
                     lr_schedule: LrSchedule::Step,
+                    settle: Settle::Off,
                 },
                 cluster: ClusterConfig {
                     alpha: 1.0,
@@ -438,6 +463,7 @@ impl DecConfig {
                     lr_step: 20_000,
                     lr_gamma: 10.0,
                     lr_schedule: LrSchedule::Step,
+                    settle: Settle::Off,
                 };
                 c.cluster.update_interval = 160;
                 c.cluster.max_iter = 200_000;

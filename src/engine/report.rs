@@ -153,6 +153,28 @@ pub struct Report {
     /// The self-correction's rounds (`--self-correct`), each with its evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub self_correct: Vec<crate::engine::curation::record::CorrectionRound>,
+    /// Pretraining's settle checks (`settle: watch` or `stop`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settle: Vec<SettleCheck>,
+    /// With `settle: stop`: the end-to-end pretraining step it stopped at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrain_stopped_at: Option<usize>,
+}
+
+/// One settle check of end-to-end pretraining (`pipeline::settle`), as the report
+/// keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettleCheck {
+    /// The end-to-end pretraining step it was made after.
+    pub step: usize,
+    /// The share of the sample in the same cluster as at the last check (best matching
+    /// of the two partitions); `None` at the first check.
+    pub agreement: Option<f64>,
+    /// The reconstruction loss of the epoch it ended.
+    pub loss: f32,
+    /// With labels: ACC of the check's partition of the sample (labels only score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acc: Option<f64>,
 }
 
 impl Report {

@@ -55,6 +55,10 @@ pub struct Settings {
     pub max_iter: Option<usize>,
     pub alpha: Option<f32>,
     pub kmeans_n_init: Option<usize>,
+    /// Settle checks of end-to-end pretraining: off, watch (report them) or stop
+    /// (end pretraining once Z has settled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<crate::engine::config::Settle>,
     /// Where DEC's centroids start (the preset's unless given).
     #[serde(default)]
     pub start: Option<crate::engine::config::Start>,
@@ -153,6 +157,9 @@ impl Settings {
         }
         if let Some(v) = self.lr_schedule {
             p.lr_schedule = v;
+        }
+        if let Some(v) = self.settle {
+            p.settle = v;
         }
     }
 

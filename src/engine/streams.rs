@@ -20,6 +20,7 @@
 //! | [`Stream::Augment`] | the augmenting thread's shuffles and transforms, per phase tag | `seed ^ 0x6175_6700 ^ tag` |
 //! | [`Stream::Dec`] | DEC's (and IDEC's) epoch shuffles | `seed` |
 //! | [`Stream::Constraints`] | the pairs of each DEC step, when there are too many for one | `seed ^ 0x636c` |
+//! | [`Stream::Settle`] | pretraining's settle checks (k-means on Z of a sample) | `seed ^ 0x7365` |
 //!
 //! Each generator is a new ChaCha8 seeded with `seed_from_u64` of that value and owned by
 //! its phase, so no phase ever advances another's. [`Stream::Weights`],
@@ -46,6 +47,8 @@ pub enum Stream {
     Dec,
     /// Which pairs of a large constraint set each DEC step takes.
     Constraints,
+    /// Pretraining's settle checks (k-means on Z of a sample; `pipeline::settle`).
+    Settle,
 }
 
 /// The augmentation tag of DEC's batches.
@@ -60,6 +63,7 @@ impl Stream {
             Stream::KMeansZ => seed ^ 0x7a,
             Stream::Augment(tag) => seed ^ 0x6175_6700 ^ tag,
             Stream::Constraints => seed ^ 0x636c,
+            Stream::Settle => seed ^ 0x7365,
         }
     }
 

@@ -75,37 +75,69 @@ pub fn kmeans_interruptible(
     let mut best: Option<KMeansResult> = None;
     let mut dist = vec![0.0f32; n * k];
     for _ in 0..p.n_init.max(1) {
-        let mut c = plus_plus(x, d, &norms, k, &mut rng);
-        let mut labels = vec![0u32; n];
-        let scale = x.iter().map(|v| (v * v) as f64).sum::<f64>() / n as f64;
-        for _ in 0..p.max_iter.max(1) {
-            if interrupt() {
-                return None;
-            }
-            sq_distances(x, &norms, &c, d, &mut dist);
-            assign(&dist, k, &mut labels);
-            let new_c = update(x, d, k, &labels, &dist, &c);
-            let shift: f64 = new_c
-                .iter()
-                .zip(&c)
-                .map(|(a, b)| ((a - b) * (a - b)) as f64)
-                .sum();
-            c = new_c;
-            if shift <= p.tol as f64 * scale.max(1e-12) {
-                break;
-            }
-        }
-        sq_distances(x, &norms, &c, d, &mut dist);
-        let inertia = assign(&dist, k, &mut labels);
-        if best.as_ref().is_none_or(|b| inertia < b.inertia) {
-            best = Some(KMeansResult {
-                centroids: c,
-                labels,
-                inertia,
-            });
+        let c = plus_plus(x, d, &norms, k, &mut rng);
+        let run = lloyd(x, d, &norms, c, p, &mut dist, interrupt)?;
+        if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+            best = Some(run);
         }
     }
     best
+}
+
+/// k-means from the given `centroids` (`k x d`): one run of Lloyd's iterations, no
+/// restarts. Why: a warm start costs a few iterations where the partition has hardly
+/// moved since the centroids were found (pretraining's settle checks).
+pub fn kmeans_from(x: &[f32], d: usize, centroids: Vec<f32>, p: &KMeansParams) -> KMeansResult {
+    let k = centroids.len() / d.max(1);
+    let norms = row_sq_norms(x, d);
+    let mut dist = vec![0.0f32; (x.len() / d.max(1)) * k];
+    lloyd(x, d, &norms, centroids, p, &mut dist, &|| false).unwrap_or(KMeansResult {
+        centroids: Vec::new(),
+        labels: Vec::new(),
+        inertia: 0.0,
+    })
+}
+
+/// Lloyd's iterations from the centroids `c` until they move less than `p.tol`
+/// (relative to the data's mean square) or `p.max_iter` is reached; `None` when
+/// `interrupt` said stop.
+fn lloyd(
+    x: &[f32],
+    d: usize,
+    norms: &[f32],
+    mut c: Vec<f32>,
+    p: &KMeansParams,
+    dist: &mut [f32],
+    interrupt: &dyn Fn() -> bool,
+) -> Option<KMeansResult> {
+    let n = x.len() / d;
+    let k = c.len() / d;
+    let mut labels = vec![0u32; n];
+    let scale = x.iter().map(|v| (v * v) as f64).sum::<f64>() / n as f64;
+    for _ in 0..p.max_iter.max(1) {
+        if interrupt() {
+            return None;
+        }
+        sq_distances(x, norms, &c, d, dist);
+        assign(dist, k, &mut labels);
+        let new_c = update(x, d, k, &labels, dist, &c);
+        let shift: f64 = new_c
+            .iter()
+            .zip(&c)
+            .map(|(a, b)| ((a - b) * (a - b)) as f64)
+            .sum();
+        c = new_c;
+        if shift <= p.tol as f64 * scale.max(1e-12) {
+            break;
+        }
+    }
+    sq_distances(x, norms, &c, d, dist);
+    let inertia = assign(dist, k, &mut labels);
+    Some(KMeansResult {
+        centroids: c,
+        labels,
+        inertia,
+    })
 }
 
 fn assign(dist: &[f32], k: usize, labels: &mut [u32]) -> f64 {

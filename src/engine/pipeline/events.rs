@@ -96,6 +96,8 @@ pub enum Event {
     Pretrained(Arc<Autoencoder>),
     /// Free text worth showing (e.g. "autoencoder loaded from cache").
     Message(String),
+    /// A settle check of end-to-end pretraining (`settle`); also kept in the report.
+    Settle(crate::engine::report::SettleCheck),
     /// Something the user should know: a collapsed cluster, no convergence, a result
     /// below its start. Also kept in the report.
     Warning(RunWarning),

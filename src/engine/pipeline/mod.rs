@@ -18,6 +18,7 @@ mod control;
 mod correct;
 mod events;
 mod pretrain;
+pub mod settle;
 mod tracker;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use std::time::Instant;
 pub use crate::engine::curation::record::CorrectionRound;
 pub use crate::engine::curation::record::SteerMark;
 pub use crate::engine::curation::steering::Steer;
+pub use crate::engine::report::SettleCheck;
 pub use control::{Command, Control, Controller, Poll, control_channel};
 pub use events::{
     Event, KPoint, LiveReason, LiveState, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent,
@@ -159,6 +161,9 @@ struct Ctx<'a> {
     dec_step0: usize,
     /// The self-correction's rounds so far.
     corrections: Vec<CorrectionRound>,
+    /// Pretraining's settle checks, and the step it stopped at on them.
+    settle: Vec<SettleCheck>,
+    settled_at: Option<usize>,
 }
 
 impl<'a> Ctx<'a> {
@@ -173,6 +178,8 @@ impl<'a> Ctx<'a> {
             warnings: Vec::new(),
             dec_step0: 0,
             corrections: Vec::new(),
+            settle: Vec::new(),
+            settled_at: None,
         }
     }
     fn elapsed(&self) -> f64 {
@@ -572,6 +579,8 @@ fn finish(
         }),
         steered: dec.steering.log.clone(),
         self_correct: ctx.corrections,
+        settle: ctx.settle,
+        pretrain_stopped_at: ctx.settled_at,
     };
     output_of(ds, dec, report, (assignments, confidence, z), last_step)
 }

@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
 
+use super::settle::{self, Settle};
 use super::{Ctx, Event, Phase, PipelineError, Snapshot};
 use crate::data::Dataset;
+use crate::engine::cluster::assign::assign;
 use crate::engine::config::{DecConfig, Precision};
 use crate::engine::nn::augment::{Augmenter, Batches};
 use crate::engine::nn::autoencoder::{Autoencoder, Mlp};
@@ -31,6 +33,7 @@ fn train_reconstruction(
     ctx: &mut Ctx,
     z_of: &dyn Fn(&Mlp) -> Option<Vec<f32>>,
     aug: Option<Augmenter>,
+    mut settle: Option<Settle>,
 ) -> Result<(), PipelineError> {
     let p = &cfg.pretrain;
     let d = mlp.n_in();
@@ -77,16 +80,47 @@ fn train_reconstruction(
             });
             if (it + 1) % steps_per_epoch == 0 || it + 1 == iters {
                 let mean = (epoch_loss / epoch_steps as f64) as f32;
-                end_epoch(ctx, phase, it + 1, mean, || z_of(mlp), n);
+                let (stop, preview) = settle_at(settle.as_mut(), mlp, it + 1, mean, ctx);
+                end_epoch(ctx, phase, it + 1, mean, || z_of(mlp), n, preview);
                 (epoch_loss, epoch_steps) = (0.0, 0);
+                if stop {
+                    ctx.settled_at = Some(it + 1);
+                    ctx.sink.event(Event::Message(format!(
+                        "pretraining stopped at step {} of {iters}: k-means on Z agreed with the last check on at least {:.0}% of the sample {} times in a row",
+                        it + 1,
+                        100.0 * settle::AGREEMENT,
+                        settle::STREAK
+                    )));
+                    break;
+                }
             }
         }
         Ok(())
     })
 }
 
+/// A settle check when one is due after `step`: it goes to the report and the sink;
+/// whether pretraining should stop, and the check's centroids for a preview.
+fn settle_at(
+    settle: Option<&mut Settle>,
+    mlp: &Mlp,
+    step: usize,
+    loss: f32,
+    ctx: &mut Ctx,
+) -> (bool, Option<Vec<f32>>) {
+    let Some(s) = settle.filter(|s| s.due(step)) else {
+        return (false, None);
+    };
+    let (check, stop) = s.check(mlp, step, loss);
+    ctx.sink.event(Event::Settle(check.clone()));
+    ctx.settle.push(check);
+    (stop, s.centroids().map(<[f32]>::to_vec))
+}
+
 /// The end of a pretraining epoch: its mean loss into the history and, when the sink
-/// wants one, a snapshot of the embedding so far (`z_of`, `n` rows).
+/// wants one, a snapshot of the embedding so far (`z_of`, `n` rows), with a preview
+/// of the clusters (each row at its nearest of `preview`'s centroids) after a settle
+/// check.
 fn end_epoch(
     ctx: &mut Ctx,
     phase: Phase,
@@ -94,6 +128,7 @@ fn end_epoch(
     loss: f32,
     z_of: impl FnOnce() -> Option<Vec<f32>>,
     n: usize,
+    preview: Option<Vec<f32>>,
 ) {
     ctx.record(HistoryEntry {
         phase: phase.name(),
@@ -112,14 +147,21 @@ fn end_epoch(
     }
     if let Some(z) = z_of() {
         let e = z.len() / n.max(1);
+        let (assignments, confidence) = match &preview {
+            Some(c) => {
+                let (a, q) = assign(&z, c, e, 1.0);
+                (Some(a), Some(q))
+            }
+            None => (None, None),
+        };
         ctx.sink.event(Event::Snapshot(Arc::new(Snapshot {
             phase,
             step,
             z,
             e,
-            assignments: None,
-            confidence: None,
-            centroids: None,
+            assignments,
+            confidence,
+            centroids: preview,
             scores: None,
         })));
     }
@@ -167,6 +209,18 @@ pub(super) fn pretrain(
                 .predict(&ds.x, ds.n),
             )
         };
+        let per_epoch = ds.n.div_ceil(cfg.pretrain.batch_size.min(ds.n).max(1));
+        let k = cfg.clusters_for(ds.n_classes());
+        let seed = Stream::Settle.seed(cfg.seed);
+        let settle = Settle::new(
+            ds,
+            cfg.pretrain.settle,
+            k,
+            n_enc,
+            finetune_iters,
+            per_epoch,
+            seed,
+        );
         let r = train_reconstruction(
             &mut whole,
             &ds.x,
@@ -179,6 +233,7 @@ pub(super) fn pretrain(
             ctx,
             &z_of,
             aug,
+            settle,
         );
         ae.split(whole);
         r?;
@@ -235,6 +290,7 @@ fn pretrain_layer(
         ctx,
         &z_of,
         aug,
+        None,
     )?;
     let mut it = pair.layers.into_iter();
     if let (Some(e), Some(d)) = (it.next(), it.next()) {

@@ -1,0 +1,136 @@
+//! Whether end-to-end pretraining has settled, without labels: every few epochs,
+//! k-means on the embedding Z of a fixed sample (warm-started from the last check's
+//! centroids), and the share of the sample whose cluster agrees with the last check's
+//! under the best matching of the two partitions.
+//!
+//! Why: what DEC starts from is k-means on Z, so pretraining has done its work for
+//! clustering once that partition stops moving, and that moment differs from one data
+//! set to the next where a fixed number of steps does not. With `settle: watch` the
+//! checks are only reported (the report's `settle`, the Curves view, and the app's
+//! preview of the clusters); with `settle: stop` pretraining also ends at the first
+//! check that finds [`STREAK`] agreements of at least [`AGREEMENT`] in a row, never
+//! before [`FLOOR`] of its steps. The thresholds are provisional: docs/speed.md has
+//! the measured curve they are read from. The checks draw from their own stream and
+//! touch nothing pretraining uses, so with `watch` a run's figures are unchanged.
+
+use crate::data::Dataset;
+use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans, kmeans_from};
+use crate::engine::cluster::metrics::cluster_acc;
+use crate::engine::config::Settle as Mode;
+use crate::engine::nn::autoencoder::Mlp;
+use crate::engine::report::SettleCheck;
+
+/// Rows in the checks' sample at most (evenly spaced over the data).
+pub const SAMPLE: usize = 2_000;
+/// About this many checks over the phase (each on whole epochs).
+pub const CHECKS: usize = 50;
+/// Agreement with the last check that counts as settled.
+pub const AGREEMENT: f64 = 0.99;
+/// Settled checks in a row before pretraining stops.
+pub const STREAK: usize = 3;
+/// Pretraining never stops before this share of its steps.
+pub const FLOOR: f64 = 0.25;
+
+/// The checks of one pretraining phase.
+pub(super) struct Settle {
+    /// The sample's input rows and, with labels, their classes.
+    x: Vec<f32>,
+    m: usize,
+    truth: Option<Vec<u32>>,
+    /// Encoder layers of the autoencoder being trained (its first `n_enc`).
+    n_enc: usize,
+    k: usize,
+    every: usize,
+    floor: usize,
+    stop: bool,
+    seed: u64,
+    last: Option<KMeansResult>,
+    streak: usize,
+}
+
+impl Settle {
+    /// Checks for a phase of `iters` steps in epochs of `per_epoch` steps, on `ds`'s
+    /// rows, for `k` clusters; `None` when `mode` is off.
+    pub fn new(
+        ds: &Dataset,
+        mode: Mode,
+        k: usize,
+        n_enc: usize,
+        iters: usize,
+        per_epoch: usize,
+        seed: u64,
+    ) -> Option<Settle> {
+        if mode == Mode::Off || ds.n < 2 * k {
+            return None;
+        }
+        let rows: Vec<usize> = (0..ds.n).step_by(ds.n.div_ceil(SAMPLE).max(1)).collect();
+        let x = rows
+            .iter()
+            .flat_map(|&i| ds.x[i * ds.d..(i + 1) * ds.d].iter().copied())
+            .collect();
+        let per_epoch = per_epoch.max(1);
+        Some(Settle {
+            x,
+            m: rows.len(),
+            truth: ds
+                .labels
+                .as_ref()
+                .map(|t| rows.iter().map(|&i| t[i]).collect()),
+            n_enc,
+            k,
+            every: per_epoch * (iters / CHECKS / per_epoch).max(1),
+            floor: (FLOOR * iters as f64).ceil() as usize,
+            stop: mode == Mode::Stop,
+            seed,
+            last: None,
+            streak: 0,
+        })
+    }
+
+    /// Whether a check falls after step `step` (counted from 1).
+    pub fn due(&self, step: usize) -> bool {
+        step % self.every == 0
+    }
+
+    /// Check the autoencoder `whole` (encoder layers first) after `step` with the
+    /// epoch's `loss`: the record, and whether pretraining should stop here.
+    pub fn check(&mut self, whole: &Mlp, step: usize, loss: f32) -> (SettleCheck, bool) {
+        let enc = Mlp {
+            layers: whole.layers[..self.n_enc].to_vec(),
+        };
+        let z = enc.predict(&self.x, self.m);
+        let e = z.len() / self.m.max(1);
+        let mut p = KMeansParams::new(self.k);
+        p.seed = self.seed ^ step as u64;
+        let prev = self.last.take();
+        let part = match &prev {
+            Some(last) => kmeans_from(&z, e, last.centroids.clone(), &p),
+            None => {
+                p.n_init = 4;
+                kmeans(&z, e, &p)
+            }
+        };
+        let agreement = prev.map(|l| cluster_acc(&l.labels, &part.labels));
+        let acc = self.truth.as_ref().map(|t| cluster_acc(t, &part.labels));
+        self.streak = match agreement {
+            Some(a) if a >= AGREEMENT => self.streak + 1,
+            _ => 0,
+        };
+        self.last = Some(part);
+        let stop = self.stop && self.streak >= STREAK && step >= self.floor;
+        (
+            SettleCheck {
+                step,
+                agreement,
+                loss,
+                acc,
+            },
+            stop,
+        )
+    }
+
+    /// The last check's centroids in Z (`k x e`), for a preview of the clusters.
+    pub fn centroids(&self) -> Option<&[f32]> {
+        self.last.as_ref().map(|l| l.centroids.as_slice())
+    }
+}
