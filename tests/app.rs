@@ -1394,3 +1394,41 @@ fn self_correction_is_listed_marked_and_undone_in_the_app() {
         "Redo lost the outcome before the round"
     );
 }
+
+/// While the autoencoder pretrains (the app watches it settle by default), the Clusters
+/// view previews the clusters of the last settle check, marked as a preview, and the
+/// Curves view plots the checks; paused there, both stay until Stop.
+#[test]
+fn clusters_preview_while_pretraining() {
+    let mut app = small_app(600);
+    app.settings.epochs = 2000;
+    let mut h = harness(app);
+    h.step();
+    h.get_by_label("Start").click();
+    let previewing = |a: &DecApp| {
+        a.run
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.phase == Phase::Finetune && s.assignments.is_some())
+    };
+    assert!(
+        run_until(&mut h, Duration::from_secs(120), previewing),
+        "no preview"
+    );
+    h.get_by_label("Pause").click();
+    h.step();
+    h.step();
+    assert!(previewing(h.state()), "pretraining ended before the pause");
+    assert!(!h.state().run.settle.is_empty());
+    h.state_mut().tab = Tab::Clusters;
+    h.step();
+    h.step();
+    h.get_by_label_contains("Preview while pretraining: k-means on Z at step");
+    h.get_by_label("cluster 0");
+    h.state_mut().tab = Tab::Curves;
+    h.step();
+    h.step();
+    h.get_by_label_contains("Pretraining settle checks");
+    h.get_by_label("Stop").click();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| !a.is_running()));
+}

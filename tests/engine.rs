@@ -797,8 +797,8 @@ impl decscope::engine::pipeline::Sink for Snapshots {
 /// Settle checks of pretraining on `common::split_and_merge` (1,000 rows in epochs of
 /// 4 steps, 800 steps: a check every 16 steps, 50 in all). `watch` reports them and
 /// changes nothing of the run (the same assignments, history and scores as without
-/// them, bit for bit), and its pretraining snapshots after a check carry a preview
-/// of the clusters; `stop` ends pretraining at the first check that closes three in a
+/// them, bit for bit), and its pretraining snapshots from the first check on carry a
+/// preview of the clusters; `stop` ends pretraining at the first check that closes three in a
 /// row agreeing on at least 99% of the sample, not before step 200, which the checks
 /// it reports show by themselves.
 #[test]
@@ -837,13 +837,18 @@ fn settle_checks_watch_without_changing_the_run_and_stop_when_settled() {
         r.history.iter().map(|h| h.loss).collect()
     };
     assert_eq!(losses(&watch.report), losses(&off.report));
-    let previews = snaps
+    // A snapshot every epoch (4 steps); from the first check on each previews the
+    // clusters of the last check.
+    let pre: Vec<_> = snaps
         .0
         .iter()
         .filter(|x| x.phase == decscope::engine::pipeline::Phase::Finetune)
-        .filter(|x| x.assignments.is_some())
-        .count();
-    assert_eq!(previews, 50, "one preview per check");
+        .collect();
+    assert_eq!(pre.len(), 200);
+    assert!(
+        pre.iter()
+            .all(|x| x.assignments.is_some() == (x.step >= 16))
+    );
     s.settle = Some(Settle::Stop);
     let stop = quiet_run(&ds, &s.config(ds.n).unwrap());
     let at = stop

@@ -99,8 +99,9 @@ fn train_reconstruction(
     })
 }
 
-/// A settle check when one is due after `step`: it goes to the report and the sink;
-/// whether pretraining should stop, and the check's centroids for a preview.
+/// A settle check when one is due after `step`: it goes to the report and the sink.
+/// Whether pretraining should stop, and the last check's centroids for a preview of
+/// the clusters (from the first check on, at every epoch).
 fn settle_at(
     settle: Option<&mut Settle>,
     mlp: &Mlp,
@@ -108,12 +109,16 @@ fn settle_at(
     loss: f32,
     ctx: &mut Ctx,
 ) -> (bool, Option<Vec<f32>>) {
-    let Some(s) = settle.filter(|s| s.due(step)) else {
+    let Some(s) = settle else {
         return (false, None);
     };
-    let (check, stop) = s.check(mlp, step, loss);
-    ctx.sink.event(Event::Settle(check.clone()));
-    ctx.settle.push(check);
+    let mut stop = false;
+    if s.due(step) {
+        let (check, end) = s.check(mlp, step, loss);
+        ctx.sink.event(Event::Settle(check.clone()));
+        ctx.settle.push(check);
+        stop = end;
+    }
     (stop, s.centroids().map(<[f32]>::to_vec))
 }
 
