@@ -862,11 +862,6 @@ fn settle_checks_watch_without_changing_the_run_and_stop_when_settled() {
         .find(|&i| checks[i].step >= 200 && settled(i) && settled(i - 1) && settled(i - 2))
         .expect("no three settled checks in a row");
     assert_eq!(checks[first].step, at);
-    let last_finetune = stop
-        .report
-        .history
-        .iter()
-        .filter(|h| h.phase == "finetune")
-        .last();
+    let last_finetune = stop.report.history.iter().rfind(|h| h.phase == "finetune");
     assert_eq!(last_finetune.unwrap().step, at);
 }

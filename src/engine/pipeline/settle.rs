@@ -90,7 +90,7 @@ impl Settle {
 
     /// Whether a check falls after step `step` (counted from 1).
     pub fn due(&self, step: usize) -> bool {
-        step % self.every == 0
+        step.is_multiple_of(self.every)
     }
 
     /// Check the autoencoder `whole` (encoder layers first) after `step` with the
