@@ -1423,7 +1423,7 @@ fn clusters_preview_while_pretraining() {
     h.state_mut().tab = Tab::Clusters;
     h.step();
     h.step();
-    h.get_by_label_contains("Preview while pretraining: k-means on Z at step");
+    h.get_by_label_contains("Preview while pretraining (step");
     h.get_by_label("cluster 0");
     h.state_mut().tab = Tab::Curves;
     h.step();

@@ -57,7 +57,7 @@ fn show(cx: &mut ViewCtx, ui: &mut egui::Ui) -> Option<SteerAction> {
     {
         ui.label(
             RichText::new(format!(
-                "Preview while pretraining: k-means on Z at step {} (a settle check), each sample at its nearest centroid; DEC's clusters take over when it begins.",
+                "Preview while pretraining (step {}): each sample at its nearest centroid of the last settle check's k-means on Z; DEC's clusters take over when it begins.",
                 s.step
             ))
             .color(Color32::from_rgb(240, 170, 60)),
