@@ -617,10 +617,16 @@ impl DecConfig {
     /// bf16 pretraining makes another autoencoder than f32, so its key says so; f32
     /// keys are as they were before bf16 existed (the bundled autoencoders match them).
     pub fn pretraining_key(&self, n: usize) -> serde_json::Value {
+        // Watching pretraining settle changes no weight, so an autoencoder trained
+        // with or without it is the same one; stopping on it trains another.
+        let mut pretrain = self.pretrain.clone();
+        if pretrain.settle == Settle::Watch {
+            pretrain.settle = Settle::Off;
+        }
         let mut key = serde_json::json!({
             "hidden": self.hidden,
             "seed": self.seed,
-            "pretrain": self.pretrain,
+            "pretrain": pretrain,
             "augment": self.augment,
             "iters": self.finetune_iters_for(n),
         });

@@ -199,3 +199,19 @@ fn learning_rate_schedules() {
     p.lr_step = 0;
     close(p.lr_at(99, 100), 1e-3);
 }
+
+/// Watching pretraining settle leaves the autoencoder as it was, so its key (the
+/// bundled and cached autoencoders' match) is the key without checks, field for field
+/// as before they existed; stopping on them trains another autoencoder.
+#[test]
+fn the_pretraining_key_ignores_watching_settle_but_not_stopping() {
+    let off = DecConfig::preset(Preset::Augmented).scaled_to(10_000);
+    let key = off.pretraining_key(10_000);
+    assert!(key["pretrain"].get("settle").is_none());
+    let mut watch = off.clone();
+    watch.pretrain.settle = Settle::Watch;
+    assert_eq!(watch.pretraining_key(10_000), key);
+    let mut stop = off;
+    stop.pretrain.settle = Settle::Stop;
+    assert_eq!(stop.pretraining_key(10_000)["pretrain"]["settle"], "stop");
+}
