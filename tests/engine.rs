@@ -768,6 +768,39 @@ fn self_correction_keeps_the_outcome_before_its_round() {
     assert_ne!(before.model.centroids, out.model.centroids);
 }
 
+/// `start: auto` (the default) with self-correction takes the spectral start on
+/// non-text data, and says so in the report: on `common::split_and_merge_csv` it keeps
+/// the bar whole and the blobs apart from the start (no round is needed) and ends far
+/// above the k-means start's uncorrected run; without self-correction auto is k-means.
+#[test]
+fn the_auto_start_with_self_correction_is_spectral_and_reported() {
+    use decscope::engine::config::Start;
+    let (ds, mut s) = common::split_and_merge();
+    s.start = None;
+    s.self_correct = Some(true);
+    let cfg = s.config(ds.n).unwrap();
+    assert_eq!(cfg.cluster.start, Start::Auto);
+    let out = quiet_run(&ds, &cfg);
+    assert_eq!(out.report.start, Some(Start::Spectral));
+    assert!(out.report.baselines.ae_spectral.is_some());
+    assert!(
+        out.report.self_correct.is_empty(),
+        "{:?}",
+        out.report.self_correct
+    );
+    let auto = out.report.final_.acc.unwrap();
+    s.self_correct = Some(false);
+    let plain = quiet_run(&ds, &s.config(ds.n).unwrap());
+    assert_eq!(plain.report.start, Some(Start::Kmeans));
+    assert!(plain.report.baselines.ae_spectral.is_none());
+    let km = plain.report.final_.acc.unwrap();
+    eprintln!("auto + self-correct {auto:.3}, auto alone (k-means) {km:.3}");
+    assert!(
+        auto > km + 0.15,
+        "auto + self-correct {auto:.3} against {km:.3}"
+    );
+}
+
 /// A run that pretrains from scratch, with no one listening and nothing to stop it.
 fn quiet_run(ds: &Dataset, cfg: &DecConfig) -> decscope::engine::pipeline::RunOutput {
     run(

@@ -56,6 +56,7 @@ _SETTINGS = {
     "precision": "precision",
     "start": "start",
     "self_correct": "self_correct",
+    "settle": "settle",
 }
 
 
@@ -155,15 +156,23 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         (CPUs with AVX512-BF16; elsewhere a ValueError), "auto" bf16 where the CPU has
         it. Weights, optimizer state, q/p and k-means stay f32; report_["precision"]
         says which ran.
-    start : {"kmeans", "spectral"} or None, default None
-        Where DEC's centroids start: k-means on the pretrained Z (the paper's; None
-        takes the preset's, which is this) or the spectral clusters of Z's
-        10-nearest-neighbour graph (`decscope train --start spectral`).
+    start : {"auto", "kmeans", "spectral"} or None, default None
+        Where DEC's centroids start: k-means on the pretrained Z (the paper's), the
+        spectral clusters of Z's 10-nearest-neighbour graph (`decscope train --start
+        spectral`), or "auto": spectral when self_correct is on and X is not text,
+        else k-means. None takes the preset's, which is "auto"; report_["start"] says
+        which ran.
     self_correct : bool, default False
         After DEC converges, find its own split-and-merge failure without labels (a
         pair of clusters that looks like one class cut in two, a cluster far above the
         median size), mend it in the pretrained Z and run DEC again, up to 3 rounds;
         report_["self_correct"] lists each round with its evidence.
+    settle : {"off", "watch", "stop"} or None, default None
+        Settle checks of end-to-end pretraining (`decscope train --settle`): "watch"
+        runs k-means on z of a 2,000-row sample every few epochs and reports in
+        report_["settle"] how much it agrees with the last check (the run is unchanged
+        bit for bit); "stop" also ends pretraining once the partition has settled
+        (report_["pretrain_stopped_at"]); None takes the preset's, which is "off".
     random_state : int, numpy.random.RandomState or None, default None
         As scikit-learn reads it (check_random_state). An int seeds the run as `decscope
         train --seed` does; a RandomState draws the seed; None uses `seed`.
@@ -206,6 +215,7 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         precision="f32",
         start=None,
         self_correct=False,
+        settle=None,
         random_state=None,
         seed=0,
         dims=None,
@@ -230,6 +240,7 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.precision = precision
         self.start = start
         self.self_correct = self_correct
+        self.settle = settle
         self.random_state = random_state
         self.seed = seed
         self.dims = dims

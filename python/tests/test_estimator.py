@@ -76,6 +76,32 @@ def test_spectral_start_and_self_correction_reach_the_engine():
     assert d.report_.get("self_correct", []) == []
     assert acc(y, d.labels_) == 1.0
     assert decscope.DEC(n_clusters=4, **SMALL).get_params()["start"] is None
+    # "auto" (the preset's) is the spectral start with self_correct, k-means without.
+    auto = decscope.DEC(n_clusters=4, self_correct=True, **SMALL).fit(X, y)
+    assert auto.report_["config"]["cluster"]["start"] == "auto"
+    assert auto.report_["start"] == "spectral"
+    assert "ae_spectral" in auto.report_["baselines"]
+    plain = decscope.DEC(n_clusters=4, **SMALL).fit(X, y)
+    assert plain.report_["start"] == "kmeans"
+
+
+def test_settle_watch_reports_checks_without_changing_the_fit():
+    """settle="watch" fills report_["settle"] with the pretraining checks (a first
+    check with no agreement, later ones with one in [0, 1]) and leaves the fit as it
+    is without it; an unknown value is a ValueError naming the choices."""
+    X, y = blobs(n=600, k=4)
+    plain = decscope.DEC(n_clusters=4, **SMALL).fit(X, y)
+    watched = decscope.DEC(n_clusters=4, settle="watch", **SMALL).fit(X, y)
+    checks = watched.report_["settle"]
+    assert len(checks) >= 3
+    assert checks[0]["agreement"] is None
+    assert all(0.0 <= c["agreement"] <= 1.0 for c in checks[1:])
+    assert [c["step"] for c in checks] == sorted({c["step"] for c in checks})
+    assert "settle" not in plain.report_
+    np.testing.assert_array_equal(plain.labels_, watched.labels_)
+    np.testing.assert_array_equal(plain.embedding_, watched.embedding_)
+    with pytest.raises(ValueError, match="watch"):
+        decscope.DEC(n_clusters=4, settle="sometimes", **SMALL).fit(X)
 
 
 def test_same_seed_same_result_and_layouts_agree():

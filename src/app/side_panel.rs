@@ -293,10 +293,13 @@ fn start_rows(ui: &mut egui::Ui, c: &mut crate::engine::config::ClusterConfig) {
     let lab = ui.label("start");
     egui::ComboBox::from_id_salt("start")
         .selected_text(match c.start {
+            Start::Auto => "auto",
             Start::Kmeans => "k-means",
             Start::Spectral => "spectral",
         })
         .show_ui(ui, |ui| {
+            ui.selectable_value(&mut c.start, Start::Auto, "auto")
+                .on_hover_text("spectral when self-correct is on (and the data is not text), else k-means: the pair that mended MNIST's 4s and 9s");
             ui.selectable_value(&mut c.start, Start::Kmeans, "k-means")
                 .on_hover_text("k-means on the pretrained Z (the paper's)");
             ui.selectable_value(&mut c.start, Start::Spectral, "spectral")

@@ -150,8 +150,9 @@ pub struct TrainArgs {
     /// on 99% of the sample, never before a quarter of its steps)
     #[arg(long, value_enum)]
     pub settle: Option<decscope::engine::config::Settle>,
-    /// Where DEC's centroids start: kmeans (k-means on Z, the paper's) or spectral (the
-    /// clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z)
+    /// Where DEC's centroids start: kmeans (k-means on Z, the paper's), spectral (the
+    /// clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z) or
+    /// auto (the default: spectral with --self-correct on non-text data, else kmeans)
     #[arg(long, value_enum)]
     pub start: Option<decscope::engine::config::Start>,
     /// After DEC converges, look for its own split-and-merge failure without labels (a
@@ -348,13 +349,14 @@ pub fn train(a: TrainArgs) -> Result<()> {
         history: true,
     };
     eprintln!(
-        "  method {}, {}, augmentation {}, preset {}, seed {}, {} products",
+        "  method {}, {}, augmentation {}, preset {}, seed {}, {} products{}",
         cfg.method_label(),
         k_label(&cfg, ds.n_classes()),
         cfg.augment_label(),
         cfg.preset.name(),
         cfg.seed,
-        cfg.precision.resolved().name()
+        cfg.precision.resolved().name(),
+        start_label(&cfg, &ds, a.resume)
     );
     let mut out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
     out.model.settings = Some(a.settings());
@@ -578,4 +580,18 @@ pub(super) fn recall_line(per_class: &[decscope::engine::cluster::metrics::Class
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// ", spectral start (auto: with self-correction)" and the like for the run's first
+/// line; empty on a resume (no start) and for the default k-means start.
+fn start_label(cfg: &DecConfig, ds: &Dataset, resume: bool) -> String {
+    use decscope::engine::config::Start;
+    let asked = cfg.cluster.start;
+    let used = asked.resolved(cfg.cluster.self_correct, ds.text.is_some());
+    match (resume, asked, used) {
+        (true, _, _) | (false, Start::Auto, Start::Kmeans) => String::new(),
+        (false, Start::Auto, _) => ", spectral start (auto: with self-correction)".into(),
+        (false, _, Start::Spectral) => ", spectral start".into(),
+        (false, _, _) => ", k-means start".into(),
+    }
 }

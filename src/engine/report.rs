@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetInfo;
 use crate::engine::cluster::metrics::{ClassRecall, Confusion, Scores};
-use crate::engine::config::{DecConfig, Precision};
+use crate::engine::config::{DecConfig, Precision, Start};
 
 /// One point of the training history: a pretraining epoch or a P update of DEC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,6 +141,11 @@ pub struct Report {
     /// `config.precision` resolved to on this CPU.
     #[serde(default)]
     pub precision: Precision,
+    /// The start DEC took (`kmeans` or `spectral`): what `config.cluster.start`
+    /// resolved to (`auto`, see [`Start::resolved`]); absent when DEC went on from a
+    /// saved state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Start>,
     /// Collapses, a run that did not converge, a result below its start.
     #[serde(default)]
     pub warnings: Vec<RunWarning>,

@@ -215,3 +215,20 @@ fn the_pretraining_key_ignores_watching_settle_but_not_stopping() {
     stop.pretrain.settle = Settle::Stop;
     assert_eq!(stop.pretraining_key(10_000)["pretrain"]["settle"], "stop");
 }
+
+/// `start: auto` (the presets' and a config file's default) is k-means unless
+/// self-correction is on for non-text input; an asked start is taken as asked; an old
+/// config that names `kmeans` keeps it.
+#[test]
+fn the_auto_start_is_spectral_only_with_self_correction_on_non_text_input() {
+    let cl = DecConfig::preset(Preset::Fast).cluster;
+    assert_eq!(cl.start, Start::Auto);
+    assert_eq!(Start::Auto.resolved(false, false), Start::Kmeans);
+    assert_eq!(Start::Auto.resolved(true, false), Start::Spectral);
+    assert_eq!(Start::Auto.resolved(true, true), Start::Kmeans);
+    assert_eq!(Start::Kmeans.resolved(true, false), Start::Kmeans);
+    assert_eq!(Start::Spectral.resolved(false, true), Start::Spectral);
+    let old: Start = serde_json::from_str("\"kmeans\"").unwrap();
+    assert_eq!(old, Start::Kmeans);
+    assert_eq!(serde_json::to_string(&Start::Auto).unwrap(), "\"auto\"");
+}

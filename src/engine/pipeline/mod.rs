@@ -440,12 +440,19 @@ fn init_centroids(
     )?;
     ctx.baselines.ae_kmeans = score_start(ds, &km.labels, "AE + k-means", ctx);
     ctx.ctl.checkpoint()?;
-    let start = match cfg.cluster.start {
-        Start::Kmeans => km,
+    let start = match start_of(cfg, ds) {
         Start::Spectral => spectral_on(&z, ae.encoder.n_out(), cfg, k, ds, ctx)?,
+        _ => km,
     };
     ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
     Ok((start, z))
+}
+
+/// The start `cfg` asks for on `ds` (`start: auto` resolved, see [`Start::resolved`]).
+fn start_of(cfg: &DecConfig, ds: &Dataset) -> Start {
+    cfg.cluster
+        .start
+        .resolved(cfg.cluster.self_correct, ds.text.is_some())
 }
 
 /// The spectral start ([`crate::engine::cluster::spectral`]) and, with labels, its scores.
@@ -571,6 +578,7 @@ fn finish(
         history: ctx.history,
         timing: ctx.timing,
         precision: cfg.precision.resolved(),
+        start: resume.is_none().then(|| start_of(cfg, ds)),
         warnings: ctx.warnings,
         resumed: resume.as_ref().map(|r| Resumed {
             from: r.label.clone(),
