@@ -747,6 +747,8 @@ fn self_correction_keeps_the_outcome_before_its_round() {
     assert!(before.uncorrected.is_none());
     assert_eq!(before.report.final_.acc, rounds[0].acc_before);
     assert_eq!(before.report.final_.iterations, rounds[0].step);
+    assert!(rounds[0].confusion_before.is_some());
+    assert_eq!(rounds[0].confusion_before, before.report.confusion);
     let truth = ds.labels.as_ref().unwrap();
     let mixed: Vec<u32> = (0..ds.n)
         .filter(|&i| before.assignments[i] as usize == rounds[0].found.split)

@@ -175,6 +175,10 @@ pub struct SettleCheck {
     /// The share of the sample in the same cluster as at the last check (best matching
     /// of the two partitions); `None` at the first check.
     pub agreement: Option<f64>,
+    /// The share in the same cluster as at the check `settle::LOOKBACK` checks back
+    /// (best matching); `None` for the first checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<f64>,
     /// The reconstruction loss of the epoch it ended.
     pub loss: f32,
     /// With labels: ACC of the check's partition of the sample (labels only score).

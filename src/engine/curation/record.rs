@@ -69,6 +69,11 @@ pub struct CorrectionRound {
     pub halves: [usize; 2],
     /// With labels: ACC before the round (labels only score, they choose nothing).
     pub acc_before: Option<f64>,
+    /// With labels: the confusion matrix of DEC's labels the round judged (clusters x
+    /// classes), so the failures by the labels can be set beside what was found
+    /// (`benches/failures.py`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion_before: Option<crate::engine::cluster::metrics::Confusion>,
     /// The check after the round found a failure at least as strong, so the state
     /// from before the round was kept.
     #[serde(default)]

@@ -25,7 +25,7 @@ use super::{Ctx, Event, cluster};
 use crate::data::Dataset;
 use crate::engine::cluster::assign::hard_labels;
 use crate::engine::cluster::kmeans::KMeansResult;
-use crate::engine::cluster::metrics::scores;
+use crate::engine::cluster::metrics::{Confusion, scores};
 use crate::engine::cluster::spectral::{label_means, spectral_labels};
 use crate::engine::config::DecConfig;
 use crate::engine::curation::record::CorrectionRound;
@@ -108,6 +108,7 @@ pub(super) fn self_correct(
             found,
             halves,
             acc_before: ds.labels.as_deref().map(|t| scores(t, &labels).acc),
+            confusion_before: ds.labels.as_deref().map(|t| Confusion::new(t, &labels)),
             taken_back: false,
         });
         ctx.dec_step0 = step;

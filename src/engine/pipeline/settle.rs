@@ -31,6 +31,9 @@ pub const AGREEMENT: f64 = 0.99;
 pub const STREAK: usize = 3;
 /// Pretraining never stops before this share of its steps.
 pub const FLOOR: f64 = 0.25;
+/// A check's drift is its agreement with the check this many checks back (about a
+/// tenth of the phase): changes that accumulate show there, k-means wobble does not.
+pub const LOOKBACK: usize = 5;
 
 /// The checks of one pretraining phase.
 pub(super) struct Settle {
@@ -47,6 +50,8 @@ pub(super) struct Settle {
     seed: u64,
     last: Option<KMeansResult>,
     streak: usize,
+    /// The sample's labels at the last [`LOOKBACK`] checks, oldest first.
+    back: std::collections::VecDeque<Vec<u32>>,
 }
 
 impl Settle {
@@ -85,6 +90,7 @@ impl Settle {
             seed,
             last: None,
             streak: 0,
+            back: std::collections::VecDeque::with_capacity(LOOKBACK + 1),
         })
     }
 
@@ -113,6 +119,11 @@ impl Settle {
         };
         let agreement = prev.map(|l| cluster_acc(&l.labels, &part.labels));
         let acc = self.truth.as_ref().map(|t| cluster_acc(t, &part.labels));
+        let drift = (self.back.len() == LOOKBACK).then(|| cluster_acc(&self.back[0], &part.labels));
+        if self.back.len() == LOOKBACK {
+            self.back.pop_front();
+        }
+        self.back.push_back(part.labels.clone());
         self.streak = match agreement {
             Some(a) if a >= AGREEMENT => self.streak + 1,
             _ => 0,
@@ -123,6 +134,7 @@ impl Settle {
             SettleCheck {
                 step,
                 agreement,
+                drift,
                 loss,
                 acc,
             },
