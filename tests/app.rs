@@ -608,6 +608,73 @@ fn text_data_shows_terms_and_titles() {
     }
 }
 
+/// Text while pretraining: the Clusters view's preview (the last settle check's
+/// clusters) lists each cluster's top terms, and on two topics that share only
+/// "market" each cluster's terms are one topic's stems.
+#[test]
+fn text_preview_while_pretraining_shows_top_terms() {
+    let topics = [
+        ("oil", ["crude", "barrels", "opec", "refinery"]),
+        ("grain", ["wheat", "harvest", "corn", "tonnes"]),
+    ];
+    let (mut h, path) = open_news(&topics, "news-preview");
+    // The default widths and many epochs, so that pretraining lasts long enough to be
+    // seen (one step an epoch on 120 documents).
+    let s = &mut h.state_mut().settings;
+    s.reuse_pretrained = false;
+    s.epochs = 20_000;
+    h.step();
+    h.get_by_label("Start").click();
+    let previewing = |a: &DecApp| {
+        a.run
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.phase == Phase::Finetune && s.assignments.is_some())
+    };
+    let ok = run_until(&mut h, Duration::from_secs(120), previewing);
+    let st = h.state();
+    assert!(
+        ok,
+        "no preview: snapshot {:?}, {} checks, settle {:?}, status {}",
+        st.run
+            .snapshot
+            .as_ref()
+            .map(|s| (s.phase, s.step, s.assignments.is_some())),
+        st.run.settle.len(),
+        st.run_config().pretrain.settle,
+        st.status
+    );
+    h.get_by_label("Pause").click();
+    h.step();
+    h.step();
+    assert!(previewing(h.state()), "pretraining ended before the pause");
+    h.state_mut().tab = Tab::Clusters;
+    h.step();
+    h.step();
+    h.get_by_label_contains("Preview while pretraining (step");
+    h.get_by_label_contains("cluster 0: ");
+    let stems = [
+        ["crude", "barrel", "opec", "refineri"],
+        ["wheat", "harvest", "corn", "tonn"],
+    ];
+    for own in &stems {
+        let lines: Vec<String> = h
+            .get_all_by_label_contains(own[0])
+            .filter_map(|n| text_of(&n))
+            .filter(|l| !l.starts_with("top terms"))
+            .collect();
+        assert!(
+            lines.iter().any(|l| own.iter().all(|w| l.contains(w))),
+            "no previewed cluster's terms are {own:?}: {lines:?}"
+        );
+    }
+    h.get_by_label("Stop").click();
+    assert!(run_until(&mut h, Duration::from_secs(30), |a| !a.is_running()));
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Compare runs: a DEC-DA run, then IDEC without augmentation chosen in the side panel
 /// (method combo, augmentation checkbox); both land in the table with their ACC curves.
 #[test]
