@@ -1020,6 +1020,17 @@ fn merge_from_the_confusion_view_and_undo() {
     for s in &found {
         h.get_by_label(&s.evidence);
     }
+    // The suggestion under the pointer picks out its clusters for the Embedding view.
+    assert_eq!(h.state().steer_view.hovered, None);
+    h.get_by_label(&found[0].evidence).hover();
+    h.step();
+    h.step();
+    let picked = found[0].edit.clusters();
+    assert!(!picked.is_empty());
+    assert_eq!(
+        h.state().steer_view.hovered.as_deref(),
+        Some(picked.as_slice())
+    );
     h.get_all_by_label("apply").next().unwrap().click();
     h.step();
     h.step();

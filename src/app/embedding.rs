@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, TextureOptions, Vec2};
+use egui::{Color32, Pos2, Rect, RichText, Sense, TextureOptions, Vec2};
 
 use super::steer::SteerAction;
 use super::view::ViewCtx;
@@ -91,14 +91,6 @@ fn bounds(p: &[[f32; 2]]) -> Rect {
     r.expand2(r.size() * 0.03)
 }
 
-/// A quick digest of a sequence (multiply-xor fold): tells whether a frame's points or
-/// colours changed, at ~0.1 ms for 70,000 points, against a few ms to redraw them.
-fn fingerprint(v: impl Iterator<Item = u32>) -> u64 {
-    v.fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
-        (h ^ x as u64).wrapping_mul(0x0100_0000_01b3).rotate_left(5)
-    })
-}
-
 /// What the scatter's image was drawn from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScatterKey {
@@ -106,65 +98,10 @@ pub struct ScatterKey {
     assignments: u64,
     manifold: u64,
     by_label: bool,
+    highlight: u64,
     rect: [u32; 4],
     radius: u32,
     pixels_per_point: u32,
-}
-
-/// All points as small squares of half-side `radius` (in points), drawn in order into
-/// an image of `size` physical pixels whose top-left corner is the screen position
-/// `origin`; `ppp` is pixels per point. A pixel belongs to a square when its centre
-/// lies inside it, as a GPU rasterises the two triangles of a quad, and colours are
-/// blended "over" in premultiplied alpha, so the picture is the one a 70,000-quad mesh
-/// gave. Why an image: the mesh had to be uploaded and drawn by the renderer on every
-/// frame (under software OpenGL, 20 ms of each frame with 70,000 points), the image
-/// only when the points change (see docs/build.md).
-pub fn point_image(
-    points: &[[f32; 2]],
-    colors: &dyn Fn(usize) -> Color32,
-    to_screen: &dyn Fn([f32; 2]) -> Pos2,
-    radius: f32,
-    origin: Pos2,
-    size: [usize; 2],
-    ppp: f32,
-) -> ColorImage {
-    let [w, h] = size;
-    let mut img = ColorImage::filled(size, Color32::TRANSPARENT);
-    // Pixels whose centre (i + 0.5) lies in [lo, hi).
-    let span = |lo: f32, hi: f32, n: usize| {
-        let a = (lo - 0.5).ceil().max(0.0) as usize;
-        let b = ((hi - 0.5).ceil().max(0.0) as usize).min(n);
-        a..b
-    };
-    for (i, p) in points.iter().enumerate() {
-        let c = to_screen(*p);
-        let (x, y) = ((c.x - origin.x) * ppp, (c.y - origin.y) * ppp);
-        let r = radius * ppp;
-        let col = colors(i);
-        for py in span(y - r, y + r, h) {
-            let row = &mut img.pixels[py * w..(py + 1) * w];
-            for px in span(x - r, x + r, w) {
-                row[px] = over(col, row[px]);
-            }
-        }
-    }
-    img
-}
-
-/// `src` over `dst`, both premultiplied: dst·(1 - src.a) + src.
-fn over(src: Color32, dst: Color32) -> Color32 {
-    let a = src.a();
-    if a == 255 {
-        return src;
-    }
-    let keep =
-        |s: u8, d: u8| s.saturating_add(((u16::from(d) * u16::from(255 - a) + 127) / 255) as u8);
-    Color32::from_rgba_premultiplied(
-        keep(src.r(), dst.r()),
-        keep(src.g(), dst.g()),
-        keep(src.b(), dst.b()),
-        keep(a, dst.a()),
-    )
 }
 
 /// What to draw now: points, the sample each one is, the assignments, a caption.
@@ -369,17 +306,20 @@ fn draw_points(
     by_label: bool,
 ) {
     let labels = sc.cx.ds.labels.as_deref();
+    let highlight = sc.cx.highlight;
     let colors = |i: usize| -> Color32 {
         let s = sample_of(frame, i);
-        if let Some(m) = manifold {
+        let cluster = frame.assignments.as_ref().and_then(|a| a.get(s).copied());
+        let c = if let Some(m) = manifold {
             m.get(i).map_or(Color32::GRAY, |&c| palette(c as usize))
         } else if by_label {
             labels.map_or(Color32::GRAY, |l| palette(l[s] as usize))
-        } else if let Some(a) = &frame.assignments {
-            a.get(s).map_or(Color32::GRAY, |&c| palette(c as usize))
+        } else if let Some(c) = cluster {
+            palette(c as usize)
         } else {
             Color32::from_gray(150)
-        }
+        };
+        picked_out(c, cluster, highlight)
     };
     let (points, rect) = (&frame.points, view.rect);
     let ppp = ui.ctx().pixels_per_point();
@@ -388,6 +328,7 @@ fn draw_points(
         assignments: fingerprint(frame.assignments.iter().flat_map(|a| a.iter().copied())),
         manifold: fingerprint(manifold.iter().flat_map(|m| m.iter().copied())),
         by_label,
+        highlight: fingerprint(highlight.iter().flat_map(|h| h.iter().map(|&c| c as u32))),
         rect: [rect.min.x, rect.min.y, rect.max.x, rect.max.y].map(f32::to_bits),
         radius: view.radius.to_bits(),
         pixels_per_point: ppp.to_bits(),
@@ -693,6 +634,9 @@ fn timeline(sc: &mut Scene, ui: &mut egui::Ui) {
         ui.ctx().request_repaint_after(Duration::from_millis(30));
     }
 }
+
+mod points;
+pub use points::{fingerprint, picked_out, point_image};
 
 #[cfg(test)]
 mod tests;

@@ -487,6 +487,7 @@ impl DecApp {
             thumbs: &mut self.thumbs,
             alpha,
             idec_gamma,
+            highlight: self.steer_view.hovered.as_deref(),
         };
         let action = match self.tab {
             Tab::Embedding => {

@@ -47,6 +47,9 @@ pub struct SteerView {
     pub pair_groups: Vec<PairGroup>,
     pub weight: f32,
     pub suggestions: Vec<Suggestion>,
+    /// The clusters of the suggestion under the pointer, which the Embedding view
+    /// picks out (the others dimmed).
+    pub hovered: Option<Vec<usize>>,
     /// Suggestions being found on their own thread (a neighbour search over every
     /// sample takes too long for a frame).
     finding: Option<crossbeam_channel::Receiver<Vec<Suggestion>>>,
@@ -101,6 +104,7 @@ impl Default for SteerView {
             pair_groups: Vec::new(),
             weight: DEFAULT_WEIGHT,
             suggestions: Vec::new(),
+            hovered: None,
             finding: None,
             note: String::new(),
             name: String::new(),
@@ -141,6 +145,7 @@ impl SteerView {
         self.alpha = out.model.alpha;
         self.step = out.model.curation.dec_steps;
         self.suggestions.clear();
+        self.hovered = None;
         self.other = 0;
         self.correction = match out.uncorrected {
             Some(_) => Correction::Made(correction_lines(out)),
@@ -182,6 +187,7 @@ impl SteerView {
             Ok(_) => {
                 self.note = format!("done: {what}");
                 self.suggestions.clear();
+                self.hovered = None;
                 true
             }
             Err(e) => {
@@ -545,15 +551,26 @@ impl SteerView {
         });
     }
 
+    /// Each suggestion with its evidence and an apply button; the one under the
+    /// pointer becomes [`SteerView::hovered`].
     fn suggestion_list(&mut self, ui: &mut egui::Ui, act: &mut Vec<SteerAction>) {
+        let mut hovered = None;
         for s in &self.suggestions {
-            ui.horizontal_wrapped(|ui| {
-                if ui.small_button("apply").clicked() {
+            let row = ui.horizontal_wrapped(|ui| {
+                let apply = ui.small_button("apply");
+                if apply.clicked() {
                     act.push(SteerAction::Edit(s.edit.clone()));
                 }
-                ui.label(RichText::new(&s.evidence).small());
+                let evidence = ui
+                    .label(RichText::new(&s.evidence).small())
+                    .on_hover_text("its clusters are picked out in the Embedding view");
+                apply.hovered() || evidence.hovered()
             });
+            if row.inner || row.response.hovered() {
+                hovered = Some(s.edit.clusters());
+            }
         }
+        self.hovered = hovered;
     }
 }
 

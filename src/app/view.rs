@@ -102,6 +102,9 @@ pub struct ViewCtx<'a> {
     pub alpha: f32,
     /// IDEC's γ of the run shown (the Curves view scales L_r by it).
     pub idec_gamma: f32,
+    /// Clusters to pick out (a suggestion under the pointer in the Steer panel): the
+    /// Embedding view dims every other cluster's points.
+    pub highlight: Option<&'a [usize]>,
 }
 
 impl ViewCtx<'_> {

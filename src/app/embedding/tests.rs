@@ -4,6 +4,7 @@
 //! Apart from the code so that each reads in one file; they see its private items.
 
 use super::*;
+use points::over;
 
 /// By hand: at 1 pixel per point, a square of half-side 1 centred on (2, 2) covers
 /// the pixels whose centres lie in [1, 3) x [1, 3): columns and rows 1 and 2. A
@@ -55,4 +56,23 @@ fn squares_cover_the_pixels_whose_centres_they_contain_and_later_points_win() {
         over(half, blue),
         Color32::from_rgba_premultiplied(128, 128, 228, 255)
     );
+}
+
+/// A suggestion's clusters keep their colour; every other point (of another cluster,
+/// or of none) is drawn at an eighth of its opacity or less; with nothing picked out
+/// every colour stays.
+#[test]
+fn picked_out_clusters_keep_their_colour_and_the_rest_fade() {
+    let c = Color32::from_rgb(200, 100, 0);
+    let h: &[usize] = &[2, 5];
+    assert_eq!(picked_out(c, Some(2), Some(h)), c);
+    assert_eq!(picked_out(c, Some(5), Some(h)), c);
+    for faded in [
+        picked_out(c, Some(3), Some(h)),
+        picked_out(c, None, Some(h)),
+    ] {
+        assert!(faded.a() <= 255 / 8, "{faded:?}");
+    }
+    assert_eq!(picked_out(c, Some(3), None), c);
+    assert_eq!(picked_out(c, None, None), c);
 }

@@ -114,6 +114,21 @@ pub enum Edit {
     },
 }
 
+impl Edit {
+    /// The existing clusters the edit is about (the pair of a merge, the cluster of a
+    /// split, a removal or a name; none for a new cluster), for views that point at
+    /// them.
+    pub fn clusters(&self) -> Vec<usize> {
+        match self {
+            Edit::Merge { a, b } => vec![*a, *b],
+            Edit::Split { cluster, .. } | Edit::Remove { cluster } | Edit::Name { cluster, .. } => {
+                vec![*cluster]
+            }
+            Edit::Add { .. } => Vec::new(),
+        }
+    }
+}
+
 impl std::fmt::Display for Edit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
