@@ -278,7 +278,7 @@ fn settle_row(ui: &mut egui::Ui, s: &mut crate::engine::config::Settle) {
             ui.selectable_value(s, Settle::Watch, name(Settle::Watch))
                 .on_hover_text("Every few epochs, k-means on Z of 2,000 samples: the Clusters view previews them and the Curves view plots how much each check agrees with the last");
             ui.selectable_value(s, Settle::Stop, name(Settle::Stop))
-                .on_hover_text("Also end pretraining once three checks in a row agree on 99% of the sample (never before a quarter of its steps)");
+                .on_hover_text("Also end pretraining once the sample's k-means partition stops drifting: four checks in a row that differ from five checks back no more than neighbouring checks differ (never before a quarter of its steps)");
             ui.selectable_value(s, Settle::Off, name(Settle::Off))
                 .on_hover_text("No checks: pretraining runs all its steps, the Clusters view waits for DEC");
         })

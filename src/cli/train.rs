@@ -146,8 +146,9 @@ pub struct TrainArgs {
     pub kmeans_n_init: Option<usize>,
     /// Settle checks of end-to-end pretraining: off (the default), watch (every few
     /// epochs k-means on Z of a 2,000-row sample, its agreement with the last check
-    /// printed and reported) or stop (also end pretraining once 3 checks in a row agree
-    /// on 99% of the sample, never before a quarter of its steps)
+    /// printed and reported) or stop (also end pretraining once the partition stops
+    /// drifting: 4 checks in a row that differ from 5 checks back no more than 1.5x
+    /// as much as neighbouring checks differ, never before a quarter of its steps)
     #[arg(long, value_enum)]
     pub settle: Option<decscope::engine::config::Settle>,
     /// Where DEC's centroids start: kmeans (k-means on Z, the paper's), spectral (the

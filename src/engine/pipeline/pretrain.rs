@@ -86,9 +86,9 @@ fn train_reconstruction(
                 if stop {
                     ctx.settled_at = Some(it + 1);
                     ctx.sink.event(Event::Message(format!(
-                        "pretraining stopped at step {} of {iters}: k-means on Z agreed with the last check on at least {:.0}% of the sample {} times in a row",
+                        "pretraining stopped at step {} of {iters}: Z has settled (k-means on Z of a sample moved no more over {} checks than between neighbouring ones, {} checks in a row)",
                         it + 1,
-                        100.0 * settle::AGREEMENT,
+                        settle::LOOKBACK,
                         settle::STREAK
                     )));
                     break;
