@@ -555,11 +555,7 @@ fn gradient_view_shows_the_most_mixed_cluster() {
 /// cluster's terms and its documents' titles; hovering shows a document's title.
 #[test]
 fn text_data_shows_terms_and_titles() {
-    let topics = [
-        ("oil", ["crude", "barrels", "opec", "refinery"]),
-        ("grain", ["wheat", "harvest", "corn", "tonnes"]),
-    ];
-    let (mut h, path) = open_news(&topics, "news");
+    let (mut h, path) = open_news(&NEWS_TOPICS[..2], "news");
     h.step();
     h.get_by_label_contains("text: 120 documents, vocabulary");
     h.get_by_label_contains("top terms:");
@@ -613,11 +609,7 @@ fn text_data_shows_terms_and_titles() {
 /// "market" each cluster's terms are one topic's stems.
 #[test]
 fn text_preview_while_pretraining_shows_top_terms() {
-    let topics = [
-        ("oil", ["crude", "barrels", "opec", "refinery"]),
-        ("grain", ["wheat", "harvest", "corn", "tonnes"]),
-    ];
-    let (mut h, path) = open_news(&topics, "news-preview");
+    let (mut h, path) = open_news(&NEWS_TOPICS[..2], "news-preview");
     // The default widths and many epochs, so that pretraining lasts long enough to be
     // seen (one step an epoch on 120 documents).
     let s = &mut h.state_mut().settings;
@@ -625,12 +617,6 @@ fn text_preview_while_pretraining_shows_top_terms() {
     s.epochs = 20_000;
     h.step();
     h.get_by_label("Start").click();
-    let previewing = |a: &DecApp| {
-        a.run
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| s.phase == Phase::Finetune && s.assignments.is_some())
-    };
     let ok = run_until(&mut h, Duration::from_secs(120), previewing);
     let st = h.state();
     assert!(
@@ -924,6 +910,22 @@ fn news_csv(topics: &[(&str, [&str; 4])], name: &str) -> std::path::PathBuf {
     std::fs::write(&path, csv).unwrap();
     path
 }
+
+/// Whether the app shows a preview of the clusters: a pretraining snapshot with
+/// assignments (from a settle check's k-means on Z).
+fn previewing(a: &DecApp) -> bool {
+    a.run
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.phase == Phase::Finetune && s.assignments.is_some())
+}
+
+/// Three topics of news-like documents, each with four words of its own.
+const NEWS_TOPICS: [(&str, [&str; 4]); 3] = [
+    ("oil", ["crude", "barrels", "opec", "refinery"]),
+    ("grain", ["wheat", "harvest", "corn", "tonnes"]),
+    ("ship", ["port", "vessel", "cargo", "strike"]),
+];
 
 /// The app with [`news_csv`] of `topics` opened as text (loaded on its thread).
 fn open_news(
@@ -1274,12 +1276,7 @@ fn steer_a_paused_run_split_undo_pairs_then_resume() {
 /// shows the name, and the finished run keeps two clusters and the name.
 #[test]
 fn steer_a_paused_run_on_text_merge_and_name() {
-    let topics = [
-        ("oil", ["crude", "barrels", "opec", "refinery"]),
-        ("grain", ["wheat", "harvest", "corn", "tonnes"]),
-        ("ship", ["port", "vessel", "cargo", "strike"]),
-    ];
-    let (mut h, path) = open_news(&topics, "live-news");
+    let (mut h, path) = open_news(&NEWS_TOPICS, "live-news");
     let s = &mut h.state_mut().settings;
     s.reuse_pretrained = false;
     s.epochs = 20;
@@ -1483,12 +1480,6 @@ fn clusters_preview_while_pretraining() {
     let mut h = harness(app);
     h.step();
     h.get_by_label("Start").click();
-    let previewing = |a: &DecApp| {
-        a.run
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| s.phase == Phase::Finetune && s.assignments.is_some())
-    };
     assert!(
         run_until(&mut h, Duration::from_secs(120), previewing),
         "no preview"

@@ -163,10 +163,7 @@ fn current_frame(sc: &mut Scene) -> (Frame, String) {
 /// The PCA layout to show and its caption: of Z once a run has one, else of the input.
 fn pca_points(sc: &Scene) -> (Vec<[f32; 2]>, String) {
     if sc.cx.run.proj.len() != sc.cx.ds.n {
-        return (
-            sc.raw_proj.to_vec(),
-            "PCA of the raw input (press Start to train)".to_string(),
-        );
+        return (sc.raw_proj.to_vec(), raw_caption(sc.cx.run));
     }
     let s = sc
         .cx
@@ -179,6 +176,21 @@ fn pca_points(sc: &Scene) -> (Vec<[f32; 2]>, String) {
         sc.cx.run.proj.clone(),
         format!("PCA of the embedding Z ({s})"),
     )
+}
+
+/// What the raw input's PCA stands for: before a run, a hint to press Start; while a
+/// run has not yet sent its first embedding (a large file: the first snapshot encodes
+/// every row), what it is doing.
+fn raw_caption(run: &super::state::RunView) -> String {
+    match run.phase {
+        Some(p) if run.finished.is_none() => format!(
+            "PCA of the raw input: training runs ({} step {} of {}); Z is shown from its first snapshot",
+            p.name(),
+            run.step,
+            run.total
+        ),
+        _ => "PCA of the raw input (press Start to train)".to_string(),
+    }
 }
 
 fn show(sc: &mut Scene, ui: &mut egui::Ui) {

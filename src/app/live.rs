@@ -137,6 +137,16 @@ impl DecApp {
         if self.method == Method::Tsne {
             self.request_tsne(&s);
         }
+        if self.run.snapshots_seen == 0
+            && let Some((t0, _)) = self.exit_after
+        {
+            println!(
+                "[{:6.2}s] first snapshot: {} step {}",
+                t0.elapsed().as_secs_f64(),
+                s.phase.name(),
+                s.step
+            );
+        }
         self.run.snapshot = Some(s);
         self.run.snapshots_seen += 1;
     }

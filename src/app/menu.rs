@@ -2,8 +2,9 @@
 
 use egui::RichText;
 
+use super::DecApp;
 use super::file_browser::Purpose;
-use super::{DecApp, percentile};
+use super::frame_stats::percentile;
 use crate::data;
 
 impl DecApp {

@@ -76,3 +76,22 @@ fn picked_out_clusters_keep_their_colour_and_the_rest_fade() {
     assert_eq!(picked_out(c, Some(3), None), c);
     assert_eq!(picked_out(c, None, None), c);
 }
+
+/// Before a run the raw input's caption asks for Start; while a run has sent no
+/// embedding yet it says that training runs, in which phase and step.
+#[test]
+fn the_raw_caption_says_training_runs_until_the_first_snapshot() {
+    let mut run = crate::app::state::RunView::default();
+    assert_eq!(
+        raw_caption(&run),
+        "PCA of the raw input (press Start to train)"
+    );
+    run.phase = Some(Phase::Finetune);
+    run.step = 16;
+    run.total = 16_000;
+    let cap = raw_caption(&run);
+    assert!(
+        cap.contains("training runs (finetune step 16 of 16000)"),
+        "{cap}"
+    );
+}

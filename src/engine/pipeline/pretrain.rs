@@ -3,7 +3,7 @@
 //! (MSE), as in section 3.2 of the paper.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha8Rng;
 
@@ -44,6 +44,7 @@ fn train_reconstruction(
     let mut grad = vec![0.0f32; bsz * d];
     let steps_per_epoch = n.div_ceil(bsz);
     let (mut epoch_loss, mut epoch_steps) = (0.0f64, 0usize);
+    let mut pacer = Pacer::default();
     ctx.sink.event(Event::Phase {
         phase,
         total: iters,
@@ -81,22 +82,33 @@ fn train_reconstruction(
             if (it + 1) % steps_per_epoch == 0 || it + 1 == iters {
                 let mean = (epoch_loss / epoch_steps as f64) as f32;
                 let (stop, preview) = settle_at(settle.as_mut(), mlp, it + 1, mean, ctx);
-                end_epoch(ctx, phase, it + 1, mean, || z_of(mlp), n, preview);
+                end_epoch(ctx, phase, it + 1, mean);
+                offer_snapshot(ctx, &mut pacer, (phase, it + 1, n), || z_of(mlp), preview);
                 (epoch_loss, epoch_steps) = (0.0, 0);
                 if stop {
-                    ctx.settled_at = Some(it + 1);
-                    ctx.sink.event(Event::Message(format!(
-                        "pretraining stopped at step {} of {iters}: Z has settled (k-means on Z of a sample moved no more over {} checks than between neighbouring ones, {} checks in a row)",
-                        it + 1,
-                        settle::LOOKBACK,
-                        settle::STREAK
-                    )));
+                    settled(ctx, it + 1, iters);
                     break;
                 }
+            } else if steps_per_epoch > LONG_EPOCH && (it + 1) % OFFER_EVERY == 0 {
+                // A long epoch (a large file): a snapshot need not wait for its end.
+                let preview = settle
+                    .as_ref()
+                    .and_then(|s| s.centroids().map(<[f32]>::to_vec));
+                offer_snapshot(ctx, &mut pacer, (phase, it + 1, n), || z_of(mlp), preview);
             }
         }
         Ok(())
     })
+}
+
+/// Pretraining ends at `step` of `iters`: Z has settled (the report and the sink).
+fn settled(ctx: &mut Ctx, step: usize, iters: usize) {
+    ctx.settled_at = Some(step);
+    ctx.sink.event(Event::Message(format!(
+        "pretraining stopped at step {step} of {iters}: Z has settled (k-means on Z of a sample moved no more over {} checks than between neighbouring ones, {} checks in a row)",
+        settle::LOOKBACK,
+        settle::STREAK
+    )));
 }
 
 /// A settle check when one is due after `step`: it goes to the report and the sink.
@@ -122,19 +134,36 @@ fn settle_at(
     (stop, s.centroids().map(<[f32]>::to_vec))
 }
 
-/// The end of a pretraining epoch: its mean loss into the history and, when the sink
-/// wants one, a snapshot of the embedding so far (`z_of`, `n` rows), with a preview
-/// of the clusters (each row at its nearest of `preview`'s centroids) after a settle
-/// check.
-fn end_epoch(
-    ctx: &mut Ctx,
-    phase: Phase,
-    step: usize,
-    loss: f32,
-    z_of: impl FnOnce() -> Option<Vec<f32>>,
-    n: usize,
-    preview: Option<Vec<f32>>,
-) {
+/// Epochs of more steps than this also offer snapshots between their ends.
+const LONG_EPOCH: usize = 64;
+/// Steps between the snapshots a long epoch offers.
+const OFFER_EVERY: usize = 16;
+/// A snapshot that took at least this long is expensive (it encodes every row).
+const CHEAP: Duration = Duration::from_millis(50);
+/// After an expensive snapshot, wait this many times its cost before the next.
+const COST_RATIO: u32 = 4;
+
+/// When a pretraining snapshot is worth its cost. A snapshot encodes every row: on a
+/// million 28x28 images that is 20-30 s on two cores, so an epoch's end (3,907 steps
+/// of 256) comes minutes after Start and a snapshot at every end would take a fifth of
+/// the time. Cheap snapshots (small data) are always allowed, as before; after an
+/// expensive one the next waits [`COST_RATIO`] times its cost, so snapshots take at
+/// most a fifth of the time, and long epochs offer them every [`OFFER_EVERY`] steps
+/// so the first comes within a minute.
+#[derive(Default)]
+struct Pacer {
+    last: Option<(Instant, Duration)>,
+}
+
+impl Pacer {
+    fn affordable(&self) -> bool {
+        self.last
+            .is_none_or(|(end, cost)| cost < CHEAP || end.elapsed() >= cost * COST_RATIO)
+    }
+}
+
+/// The end of a pretraining epoch: its mean loss into the history.
+fn end_epoch(ctx: &mut Ctx, phase: Phase, step: usize, loss: f32) {
     ctx.record(HistoryEntry {
         phase: phase.name(),
         step,
@@ -147,9 +176,22 @@ fn end_epoch(
         constraints_satisfied: None,
         elapsed_s: ctx.elapsed(),
     });
-    if !ctx.sink.wants_snapshot() {
+}
+
+/// When the pacer allows one and the sink wants one, a snapshot of the embedding so
+/// far (`z_of`, `n` rows) after `step` of `phase`, with a preview of the clusters
+/// (each row at its nearest of `preview`'s centroids) after a settle check.
+fn offer_snapshot(
+    ctx: &mut Ctx,
+    pacer: &mut Pacer,
+    (phase, step, n): (Phase, usize, usize),
+    z_of: impl FnOnce() -> Option<Vec<f32>>,
+    preview: Option<Vec<f32>>,
+) {
+    if !pacer.affordable() || !ctx.sink.wants_snapshot() {
         return;
     }
+    let t0 = Instant::now();
     if let Some(z) = z_of() {
         let e = z.len() / n.max(1);
         let (assignments, confidence) = match &preview {
@@ -170,6 +212,7 @@ fn end_epoch(
             scores: None,
         })));
     }
+    pacer.last = Some((Instant::now(), t0.elapsed()));
 }
 
 /// A number per phase, so each phase's augmented stream differs (`Stream::Augment`).
@@ -303,4 +346,28 @@ fn pretrain_layer(
         ae.decoder.layers[dec_idx] = d;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first snapshot is always allowed, and after a cheap one (small data) the
+    /// next is too; after one that cost 1 s the next waits 4 s from its end.
+    #[test]
+    fn an_expensive_snapshot_waits_four_times_its_cost() {
+        let now = Instant::now();
+        let ago = |s: u64| now.checked_sub(Duration::from_secs(s)).unwrap();
+        assert!(Pacer::default().affordable());
+        let cheap = Pacer {
+            last: Some((now, Duration::from_millis(10))),
+        };
+        assert!(cheap.affordable());
+        let dear = |end| Pacer {
+            last: Some((end, Duration::from_secs(1))),
+        };
+        assert!(!dear(now).affordable());
+        assert!(!dear(ago(3)).affordable());
+        assert!(dear(ago(5)).affordable());
+    }
 }
