@@ -137,18 +137,30 @@ impl DecApp {
         if self.method == Method::Tsne {
             self.request_tsne(&s);
         }
-        if self.run.snapshots_seen == 0
-            && let Some((t0, _)) = self.exit_after
-        {
-            println!(
-                "[{:6.2}s] first snapshot: {} step {}",
-                t0.elapsed().as_secs_f64(),
-                s.phase.name(),
-                s.step
-            );
-        }
+        self.log_firsts(&s);
         self.run.snapshot = Some(s);
         self.run.snapshots_seen += 1;
+    }
+
+    /// Under `--exit-after`, when the first snapshot and the first preview of the
+    /// clusters (a pretraining snapshot with assignments) come, from launch.
+    fn log_firsts(&self, s: &Snapshot) {
+        let Some((t0, _)) = self.exit_after else {
+            return;
+        };
+        let pretraining = matches!(s.phase, Phase::Finetune | Phase::PretrainLayer(_));
+        let had_preview = self.run.snapshot.as_ref().is_some_and(|p| {
+            p.assignments.is_some() && matches!(p.phase, Phase::Finetune | Phase::PretrainLayer(_))
+        });
+        let preview = pretraining && s.assignments.is_some() && !had_preview;
+        let what = match (self.run.snapshots_seen == 0, preview) {
+            (true, true) => "first snapshot, with the first preview of the clusters",
+            (true, false) => "first snapshot",
+            (false, true) => "first preview of the clusters",
+            (false, false) => return,
+        };
+        let t = t0.elapsed().as_secs_f64();
+        println!("[{t:6.2}s] {what}: {} step {}", s.phase.name(), s.step);
     }
 
     pub(super) fn push_frame(&mut self, f: Frame) {
