@@ -33,6 +33,7 @@ use crate::engine::curation::steering::Steering;
 use crate::engine::curation::suggest::{SplitAndMerge, split_and_merge};
 use crate::engine::nn::augment::Augmenter;
 use crate::engine::nn::autoencoder::Autoencoder;
+use crate::engine::report::RunWarning;
 use crate::engine::streams::Stream;
 
 use super::PipelineError;
@@ -71,6 +72,8 @@ pub(super) fn self_correct(
     let mut before: Option<(cluster::DecOutcome, f64)> = None;
     // The outcome before the first round, once a second check has kept that round.
     let mut original: Option<cluster::DecOutcome> = None;
+    // Each round made and how many warnings the run had when it was made.
+    let mut made: Vec<(usize, usize)> = Vec::new();
     for round in 1..=MAX_ROUNDS + 1 {
         if dec.stopped || dec.k != k || !dec.steering.log.is_empty() {
             break;
@@ -111,6 +114,7 @@ pub(super) fn self_correct(
             confusion_before: ds.labels.as_deref().map(|t| Confusion::new(t, &labels)),
             taken_back: false,
         });
+        made.push((round, ctx.warnings.len()));
         ctx.dec_step0 = step;
         let steering = Steering::new(Vec::new(), k, Vec::new());
         let next = cluster::run_dec(ds, cfg, k, pre.ae.clone(), start, ctx, aug, steering)?;
@@ -118,8 +122,28 @@ pub(super) fn self_correct(
     }
     dec.iterations += ctx.dec_step0 - base;
     ctx.dec_step0 = base;
+    let kept = made.iter().rev().find(|(round, _)| {
+        ctx.corrections
+            .iter()
+            .any(|r| r.round == *round && !r.taken_back)
+    });
+    if let Some(&(round, n)) = kept {
+        note_superseded(&mut ctx.warnings[..n], round);
+    }
     let original = original.or(before.map(|(prev, _)| prev));
     Ok((dec, original))
+}
+
+/// The warnings of DEC phases that a kept round `round` replaced say so: "DEC stopped
+/// and kept the last healthy state" read at the end of a run that went on from the
+/// round's mended clusters for thousands of steps told its user the wrong ending
+/// (the 16x16 DEC-DA stand-in, seed 2, docs/steering.md).
+fn note_superseded(warnings: &mut [RunWarning], round: usize) {
+    for w in warnings {
+        w.message.push_str(&format!(
+            " (this was before self-correction round {round}, which mended the clusters and ran DEC again: the result is that run's)"
+        ));
+    }
 }
 
 /// A round after which the check finds a failure at least as strong as the one it
@@ -197,6 +221,40 @@ mod tests {
     /// that DEC cut in two; cluster 2 (60) holds two blobs 6 apart; cluster 3 (30) one.
     /// The mend puts 0 and 1 together, splits 2 into its two blobs (one keeping 2, the
     /// other taking 1) and sets each centroid at its members' mean.
+    /// Only the warnings from before the round are marked; the resumed run's own stand.
+    #[test]
+    fn warnings_before_a_kept_round_say_the_round_replaced_their_phase() {
+        use crate::engine::report::WarningKind;
+        let w = |kind, step, message: &str| RunWarning {
+            kind,
+            step,
+            cluster: None,
+            size: None,
+            message: message.to_string(),
+        };
+        let mut ws = vec![
+            w(
+                WarningKind::Collapse,
+                560,
+                "cluster 9 collapsed at DEC step 560; DEC stopped and kept the last healthy state",
+            ),
+            w(
+                WarningKind::NotConverged,
+                8560,
+                "DEC did not converge in max_iter = 8000 steps",
+            ),
+        ];
+        note_superseded(&mut ws[..1], 1);
+        assert_eq!(
+            ws[0].message,
+            "cluster 9 collapsed at DEC step 560; DEC stopped and kept the last healthy state (this was before self-correction round 1, which mended the clusters and ran DEC again: the result is that run's)"
+        );
+        assert_eq!(
+            ws[1].message,
+            "DEC did not converge in max_iter = 8000 steps"
+        );
+    }
+
     #[test]
     fn the_mend_merges_the_pair_and_splits_the_cluster_along_its_blobs() {
         let mut z0 = Vec::new();
