@@ -21,14 +21,25 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the chain of causes joined.
-            let msg = e
-                .chain()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(": ");
-            eprintln!("decscope: error: {msg}");
+            eprintln!("decscope: error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The chain of causes joined in one line, each said once: a typed error that already
+/// quotes its source ("cannot read: No such file or directory (os error 2)") would
+/// otherwise end with that source again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if msg.contains(&cause) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&cause);
+    }
+    msg
 }

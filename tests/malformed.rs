@@ -142,6 +142,24 @@ fn the_cli_exits_2_with_one_line() {
     }
 }
 
+/// A missing file is named once with its cause once: the typed error quotes its source,
+/// and the line once went on to repeat it ("... is readable.: No such file or
+/// directory (os error 2)").
+#[test]
+fn a_missing_file_says_its_cause_once() {
+    let exe = env!("CARGO_BIN_EXE_decscope");
+    let out = Command::new(exe)
+        .args(["train", "--data", "/no/such/file.csv"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "decscope: error: /no/such/file.csv: cannot read: No such file or directory (os error 2). Check that the path exists and is readable."
+    );
+}
+
 #[test]
 fn bad_arguments_exit_2() {
     let exe = env!("CARGO_BIN_EXE_decscope");
