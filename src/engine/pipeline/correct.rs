@@ -232,7 +232,7 @@ mod tests {
             size: None,
             message: message.to_string(),
         };
-        let mut ws = vec![
+        let mut ws = [
             w(
                 WarningKind::Collapse,
                 560,
