@@ -9,6 +9,7 @@ use crossbeam_channel::TryRecvError;
 
 use super::worker::WorkerMsg;
 use super::{DecApp, Frame, MAX_FRAMES, Method};
+use crate::engine::curation::suggest::after_kmeans_start;
 use crate::engine::pipeline::{Event, LiveReason, LiveState, Phase, Snapshot};
 use crate::projection::pca::pca_2d;
 
@@ -92,6 +93,10 @@ impl DecApp {
             .runs
             .push(super::compare::FinishedRun::of(&out));
         self.steer_view.attach(&out);
+        self.steer_view.kmeans_start = out
+            .report
+            .start
+            .is_some_and(|s| after_kmeans_start(s, self.ds.text.is_some()));
         self.mark_corrections(&out);
         self.run.finished = Some(out);
     }

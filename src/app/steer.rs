@@ -21,7 +21,7 @@ use egui::{Color32, RichText};
 use crate::engine::cluster::assign::assign;
 use crate::engine::cluster::constraints::{Added, Constraint, DEFAULT_WEIGHT, Link, add_pairs};
 use crate::engine::curation::edit::{ClusterState, Edit};
-use crate::engine::curation::suggest::{Suggestion, suggest};
+use crate::engine::curation::suggest::{KMEANS_START_NOTE, Suggestion, suggest};
 use crate::engine::curation::undo::UndoLog;
 use crate::engine::pipeline::{LiveState, RunOutput};
 
@@ -62,6 +62,9 @@ pub struct SteerView {
     pub live: Option<Arc<LiveState>>,
     /// What self-correction did to the finished run, for Undo and Redo.
     pub correction: Correction,
+    /// The finished run started from k-means on non-text data: the suggestions' note
+    /// says what to compare with ([`KMEANS_START_NOTE`]).
+    pub kmeans_start: bool,
 }
 
 /// Self-correction of the finished run, as Undo and Redo see it.
@@ -111,6 +114,7 @@ impl Default for SteerView {
             other: 0,
             live: None,
             correction: Correction::None,
+            kmeans_start: false,
         }
     }
 }
@@ -240,6 +244,11 @@ impl SteerView {
             && let Ok(found) = rx.try_recv()
         {
             self.note = format!("{} suggested edit(s)", found.len());
+            if self.kmeans_start {
+                self.note.push_str(&format!(
+                    "; {KMEANS_START_NOTE}. Without labels, compare with a run with self-correct (beside Start)"
+                ));
+            }
             self.suggestions = found;
             self.finding = None;
         }

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use decscope::engine::cluster::metrics::scores;
-use decscope::engine::config::{DecConfig, Start};
+use decscope::engine::config::DecConfig;
 use decscope::engine::curation::edit::{ClusterState, Edit, apply_all, members};
 use decscope::engine::curation::record::EditMark;
-use decscope::engine::curation::suggest::{Suggestion, split_and_merge, suggest};
+use decscope::engine::curation::suggest::{
+    KMEANS_START_NOTE, Suggestion, after_kmeans_start, split_and_merge, suggest,
+};
 use decscope::engine::model::DecModel;
 
 use super::{DataArgs, fmt_scores};
@@ -106,15 +108,15 @@ impl EditArgs {
     }
 }
 
-/// What to try when no rule sees a failure in a model that started from k-means on Z:
-/// its folds of neighbouring classes into clusters of ordinary size go unseen (USPS:
-/// DEC-DA 0.86 from k-means with nothing flagged, 0.98 from the spectral start that
-/// `--self-correct` takes; docs/steering.md). `None` where the spectral start ran
-/// already or would not (text).
+/// What to try when no rule sees a failure in a model that started from k-means on Z
+/// (see [`KMEANS_START_NOTE`]); `None` where the spectral start ran already or would
+/// not (text).
 fn kmeans_start_hint(cfg: &DecConfig, text: bool) -> Option<String> {
     let start = cfg.cluster.start.resolved(cfg.cluster.self_correct, text);
-    (start == Start::Kmeans && !text).then(|| {
-        "no split-and-merge failure found (one class cut in two beside a cluster that holds two); from a k-means start on Z, DEC can fold classes in ways this rule misses (the public USPS digits: DEC-DA 0.86 from k-means, no such failure found). Without labels, compare with `decscope train --self-correct` on the same data: it starts from the spectral clusters of the pretrained Z (0.98 on USPS) and checks again".to_string()
+    after_kmeans_start(start, text).then(|| {
+        format!(
+            "no split-and-merge failure found (one class cut in two beside a cluster that holds two); {KMEANS_START_NOTE}. Without labels, compare with `decscope train --self-correct` on the same data"
+        )
     })
 }
 
@@ -244,6 +246,7 @@ fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use decscope::engine::config::Start;
 
     /// The hint is for a model whose run started from k-means on Z: the paper's
     /// default, not a run with self-correction or an explicit spectral start, and never

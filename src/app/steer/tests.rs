@@ -67,3 +67,30 @@ fn a_pair_is_kept_once_and_the_last_link_wins() {
     v.remove_pairs(0);
     assert!(v.constraints.is_empty() && v.pair_groups.is_empty());
 }
+
+/// After a run from k-means on Z the suggestions' note says what to compare with; after
+/// any other start it only counts them.
+#[test]
+fn the_suggestions_note_names_self_correct_after_a_kmeans_start() {
+    let found = |kmeans_start: bool| {
+        let mut v = SteerView {
+            kmeans_start,
+            ..SteerView::default()
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        tx.send(Vec::new()).unwrap();
+        v.finding = Some(rx);
+        v.poll();
+        v.note
+    };
+    assert_eq!(found(false), "0 suggested edit(s)");
+    let note = found(true);
+    assert!(
+        note.starts_with("0 suggested edit(s); from a k-means start on Z"),
+        "{note}"
+    );
+    assert!(
+        note.ends_with("compare with a run with self-correct (beside Start)"),
+        "{note}"
+    );
+}
