@@ -1026,7 +1026,7 @@ fn merge_from_the_confusion_view_and_undo() {
         "{note}"
     );
     assert!(
-        note.ends_with("a run with self-correct (beside Start)"),
+        note.ends_with("self-correct ticked (under start, in the Training panel)"),
         "{note}"
     );
     for s in &found {

@@ -246,7 +246,7 @@ impl SteerView {
             self.note = format!("{} suggested edit(s)", found.len());
             if self.kmeans_start {
                 self.note.push_str(&format!(
-                    "; {KMEANS_START_NOTE}. Without labels, compare with a run with self-correct (beside Start)"
+                    "; {KMEANS_START_NOTE}. Without labels, compare with a run with self-correct ticked (under start, in the Training panel)"
                 ));
             }
             self.suggestions = found;

@@ -90,7 +90,9 @@ fn the_suggestions_note_names_self_correct_after_a_kmeans_start() {
         "{note}"
     );
     assert!(
-        note.ends_with("compare with a run with self-correct (beside Start)"),
+        note.ends_with(
+            "compare with a run with self-correct ticked (under start, in the Training panel)"
+        ),
         "{note}"
     );
 }
