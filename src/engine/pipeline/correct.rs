@@ -122,24 +122,30 @@ pub(super) fn self_correct(
     }
     dec.iterations += ctx.dec_step0 - base;
     ctx.dec_step0 = base;
-    let kept = made.iter().rev().find(|(round, _)| {
-        ctx.corrections
+    let corrections = &ctx.corrections;
+    mark_replaced(&mut ctx.warnings, &made, |round| {
+        corrections
             .iter()
-            .any(|r| r.round == *round && !r.taken_back)
+            .any(|r| r.round == round && !r.taken_back)
     });
-    if let Some(&(round, n)) = kept {
-        note_superseded(&mut ctx.warnings[..n], round);
-    }
     let original = original.or(before.map(|(prev, _)| prev));
     Ok((dec, original))
 }
 
-/// The warnings of DEC phases that a kept round `round` replaced say so: "DEC stopped
+/// The warnings of DEC phases that the last kept round replaced say so: "DEC stopped
 /// and kept the last healthy state" read at the end of a run that went on from the
 /// round's mended clusters for thousands of steps told its user the wrong ending
-/// (the 16x16 DEC-DA stand-in, seed 2, docs/steering.md).
-fn note_superseded(warnings: &mut [RunWarning], round: usize) {
-    for w in warnings {
+/// (the 16x16 DEC-DA stand-in, seed 2, docs/steering.md). `made`: each round made and
+/// how many warnings the run had then; `kept`: whether a round was kept (not taken back).
+fn mark_replaced(
+    warnings: &mut [RunWarning],
+    made: &[(usize, usize)],
+    kept: impl Fn(usize) -> bool,
+) {
+    let Some(&(round, n)) = made.iter().rev().find(|&&(round, _)| kept(round)) else {
+        return;
+    };
+    for w in &mut warnings[..n] {
         w.message.push_str(&format!(
             " (this was before self-correction round {round}, which mended the clusters and ran DEC again: the result is that run's)"
         ));
@@ -217,44 +223,58 @@ fn mended_start(
 mod tests {
     use super::*;
 
-    /// Pretrained z of 4 clusters' members: cluster 0 and 1 (30 each) are one blob
-    /// that DEC cut in two; cluster 2 (60) holds two blobs 6 apart; cluster 3 (30) one.
-    /// The mend puts 0 and 1 together, splits 2 into its two blobs (one keeping 2, the
-    /// other taking 1) and sets each centroid at its members' mean.
-    /// Only the warnings from before the round are marked; the resumed run's own stand.
+    /// Only the warnings from before the last kept round are marked: a round taken
+    /// back replaced nothing, and the resumed run's own warnings stand.
     #[test]
     fn warnings_before_a_kept_round_say_the_round_replaced_their_phase() {
         use crate::engine::report::WarningKind;
-        let w = |kind, step, message: &str| RunWarning {
-            kind,
+        let w = |step, message: &str| RunWarning {
+            kind: WarningKind::Collapse,
             step,
             cluster: None,
             size: None,
             message: message.to_string(),
         };
-        let mut ws = [
-            w(
-                WarningKind::Collapse,
-                560,
-                "cluster 9 collapsed at DEC step 560; DEC stopped and kept the last healthy state",
-            ),
-            w(
-                WarningKind::NotConverged,
-                8560,
-                "DEC did not converge in max_iter = 8000 steps",
-            ),
-        ];
-        note_superseded(&mut ws[..1], 1);
+        let fresh = || {
+            vec![
+                w(560, "cluster 9 collapsed at DEC step 560"),
+                w(900, "cluster 3 collapsed at DEC step 900"),
+                w(1400, "cluster 2 collapsed at DEC step 1400"),
+            ]
+        };
+        let said = |ws: &[RunWarning]| ws.iter().map(|w| w.message.clone()).collect::<Vec<_>>();
+        // Round 1 after the first warning, round 2 after the second, taken back.
+        let made = [(1, 1), (2, 2)];
+        let mut ws = fresh();
+        mark_replaced(&mut ws, &made, |round| round == 1);
         assert_eq!(
-            ws[0].message,
-            "cluster 9 collapsed at DEC step 560; DEC stopped and kept the last healthy state (this was before self-correction round 1, which mended the clusters and ran DEC again: the result is that run's)"
+            said(&ws),
+            [
+                "cluster 9 collapsed at DEC step 560 (this was before self-correction round 1, which mended the clusters and ran DEC again: the result is that run's)",
+                "cluster 3 collapsed at DEC step 900",
+                "cluster 2 collapsed at DEC step 1400",
+            ]
         );
-        assert_eq!(
-            ws[1].message,
-            "DEC did not converge in max_iter = 8000 steps"
-        );
+        // Both kept: the two warnings before round 2 are marked with it.
+        let mut ws = fresh();
+        mark_replaced(&mut ws, &made, |_| true);
+        assert!(ws[0].message.ends_with(
+            "round 2, which mended the clusters and ran DEC again: the result is that run's)"
+        ));
+        assert!(ws[1].message.ends_with(
+            "round 2, which mended the clusters and ran DEC again: the result is that run's)"
+        ));
+        assert_eq!(ws[2].message, "cluster 2 collapsed at DEC step 1400");
+        // No round kept: nothing changes.
+        let mut ws = fresh();
+        mark_replaced(&mut ws, &made, |_| false);
+        assert_eq!(said(&ws), said(&fresh()));
     }
 
+    /// Pretrained z of 4 clusters' members: cluster 0 and 1 (30 each) are one blob
+    /// that DEC cut in two; cluster 2 (60) holds two blobs 6 apart; cluster 3 (30) one.
+    /// The mend puts 0 and 1 together, splits 2 into its two blobs (one keeping 2, the
+    /// other taking 1) and sets each centroid at its members' mean.
     #[test]
     fn the_mend_merges_the_pair_and_splits_the_cluster_along_its_blobs() {
         let mut z0 = Vec::new();
