@@ -43,6 +43,13 @@ fn small_app(n: usize) -> DecApp {
     app
 }
 
+/// DEC as the paper starts it: k-means on Z, no self-correction (the side panel's
+/// self-correct box unticked), for the tests of hand steering alone.
+fn paper_start(mut app: DecApp) -> DecApp {
+    app.settings.cfg.cluster.self_correct = false;
+    app
+}
+
 /// A node's text: its label, or for plain labels (static text) its value.
 fn text_of(n: &egui_kittest::Node<'_>) -> Option<String> {
     let a = n.accesskit_node();
@@ -163,7 +170,14 @@ fn start_streams_snapshots_and_fills_every_view() {
             .iter()
             .any(|e| e.phase == "dec" && e.acc.is_some())
     );
-    assert_eq!(app.run.baselines.len(), 2, "both baselines reported");
+    // The paper's two baselines and, since the default run self-corrects from the
+    // spectral start, that start's own row.
+    let names: Vec<&str> = app.run.baselines.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        ["k-means on input", "AE + k-means", "AE + spectral"],
+        "every baseline reported"
+    );
     assert_eq!(app.run.proj.len(), 800);
     for tab in [Tab::Curves, Tab::Clusters, Tab::Confusion, Tab::Embedding] {
         h.state_mut().tab = tab;
@@ -967,10 +981,12 @@ fn edit_lines(h: &Harness<'static, DecApp>) -> Vec<String> {
 
 /// Right-click a cluster's row in the Confusion view, merge it with another: one
 /// cluster fewer in every view, the edit listed; Undo brings the ten back exactly;
-/// Redo, then Suggest lists its suggestions and applies the first.
+/// Redo, then Suggest lists its suggestions and applies the first. (Hand edits alone:
+/// the run starts from k-means without self-correction, whose rounds would be listed
+/// first.)
 #[test]
 fn merge_from_the_confusion_view_and_undo() {
-    let mut h = harness(small_app(400));
+    let mut h = harness(paper_start(small_app(400)));
     start_and_finish(&mut h);
     let before = h.state().run.finished.as_ref().unwrap().assignments.clone();
     h.state_mut().tab = Tab::Confusion;
@@ -1094,6 +1110,7 @@ fn must_link_a_selection_then_resume() {
     start_and_finish(&mut h);
     let out = h.state().run.finished.as_ref().unwrap();
     let (step, first_len) = (out.model.curation.dec_steps, h.state().run.history.len());
+    let rounds = out.report.self_correct.len();
     let baselines = h.state().run.baselines.len();
     let a = out.assignments.clone();
     // Eight samples from two different clusters.
@@ -1126,8 +1143,16 @@ fn must_link_a_selection_then_resume() {
         "resumed run did not finish"
     );
     let app = h.state();
-    assert_eq!(app.run.edit_marks.len(), 1, "{:?}", app.run.edit_marks);
-    assert_eq!(app.run.edit_marks[0].0, step);
+    // The first run's self-correction rounds (the default) keep their marks; the
+    // resumption adds one at the step it went on from.
+    assert_eq!(
+        app.run.edit_marks.len(),
+        rounds + 1,
+        "{:?}",
+        app.run.edit_marks
+    );
+    assert_eq!(app.run.edit_marks[rounds].0, step);
+    assert!(app.run.edit_marks[rounds].1.starts_with("resumed"));
     assert!(app.run.history.len() > first_len, "history continues");
     // The first run's baselines stay, and the resumed run adds none.
     assert_eq!(
@@ -1403,6 +1428,24 @@ fn merge_from_the_embedding_legend() {
 fn spectral_start_and_self_correct_from_the_side_panel() {
     let mut h = harness(small_app(600));
     h.step();
+    assert!(
+        h.state().settings.cfg.cluster.self_correct,
+        "ticked by default"
+    );
+    // Unticked, the run is the paper's from k-means (auto) ...
+    h.get_by_label("self-correct").click();
+    h.step();
+    assert!(!h.state().settings.cfg.cluster.self_correct);
+    start_and_finish(&mut h);
+    let out = h.state().run.finished.as_ref().expect("no result");
+    let cl = &out.report.config.cluster;
+    assert!(!cl.self_correct);
+    assert_eq!(
+        out.report.start,
+        Some(decscope::engine::config::Start::Kmeans)
+    );
+    assert!(out.report.baselines.ae_spectral.is_none());
+    // ... and ticked again, with the spectral start picked, it self-corrects from there.
     choose(&mut h, "start", "spectral");
     h.get_by_label("self-correct").click();
     h.step();
@@ -1437,8 +1480,7 @@ fn self_correction_is_listed_marked_and_undone_in_the_app() {
     app.settings.cfg = settings.config(app.ds.n).unwrap();
     let mut h = harness(app);
     h.step();
-    h.get_by_label("self-correct").click();
-    h.step();
+    assert!(h.state().settings.cfg.cluster.self_correct, "on by default");
     start_and_finish(&mut h);
     let out = h.state().run.finished.as_ref().unwrap().clone();
     let rounds = &out.report.self_correct;

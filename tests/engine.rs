@@ -13,10 +13,15 @@ use rand_chacha::ChaCha8Rng;
 mod common;
 use common::mnist;
 
+/// A short schedule on 4,000 digits, DEC as the paper runs it (k-means start, no
+/// self-correction): these tests check the paper's method. With the default spectral
+/// start this run ends at 0.6265 against k-means' 0.6885 (both with failures by the
+/// labels: docs/steering.md, "Self-correction by default").
 fn small_config(seed: u64) -> DecConfig {
     let mut c = DecConfig::default()
         .with_seed(seed)
         .with_hidden(vec![500, 500, 10]);
+    c.cluster.self_correct = false;
     c.pretrain.batch_size = 128;
     c.cluster.batch_size = 128;
     c.pretrain.finetune_epochs = Some(80);
@@ -651,11 +656,14 @@ fn pinned_run(settings: &Settings) -> (Vec<f32>, f64, Vec<usize>, Vec<f32>) {
 /// before the bf16 path existed: the values below are the report of the binary of
 /// commit e54bf12, `decscope train --data datasets/mnist-test --limit 600 --seed 3
 /// --dims 500,500,10 --finetune-iters 200 --max-iter 200 --update-interval 50
-/// --no-baseline`. bf16 (where the CPU has it) repeats itself exactly, and lands near.
+/// --no-baseline`, which started from k-means on Z: that start is now
+/// `--no-self-correct` (self-correction and its spectral start became the default
+/// later). bf16 (where the CPU has it) repeats itself exactly, and lands near.
 #[test]
 fn f32_reproduces_the_results_from_before_bf16_and_bf16_repeats() {
     let mut s = Settings {
         seed: 3,
+        self_correct: Some(false),
         dims: Some(vec![500, 500, 10]),
         finetune_iters: Some(200),
         max_iter: Some(200),

@@ -162,11 +162,13 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         spectral`), or "auto": spectral when self_correct is on and X is not text,
         else k-means. None takes the preset's, which is "auto"; report_["start"] says
         which ran.
-    self_correct : bool, default False
+    self_correct : bool or None, default None
         After DEC converges, find its own split-and-merge failure without labels (a
         pair of clusters that looks like one class cut in two, a cluster far above the
         median size), mend it in the pretrained Z and run DEC again, up to 3 rounds;
-        report_["self_correct"] lists each round with its evidence.
+        report_["self_correct"] lists each round with its evidence. None takes the
+        preset's: on in "fast" and "augmented", off in "paper"; False runs DEC as the
+        paper does (k-means start, no rounds).
     settle : {"off", "watch", "stop"} or None, default None
         Settle checks of end-to-end pretraining (`decscope train --settle`): "watch"
         runs k-means on z of a 2,000-row sample every few epochs and reports in
@@ -214,7 +216,7 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         image_shape=None,
         precision="f32",
         start=None,
-        self_correct=False,
+        self_correct=None,
         settle=None,
         random_state=None,
         seed=0,

@@ -248,12 +248,18 @@ mod tests {
     use super::*;
     use decscope::engine::config::Start;
 
-    /// The hint is for a model whose run started from k-means on Z: the paper's
-    /// default, not a run with self-correction or an explicit spectral start, and never
-    /// for text, where the spectral start is not taken.
+    /// The hint is for a model whose run started from k-means on Z (the paper's, as
+    /// `--no-self-correct` and `--preset paper` run it), not a run with
+    /// self-correction (the default) or an explicit spectral start, and never for
+    /// text, where the spectral start is not taken.
     #[test]
     fn the_hint_is_given_only_after_a_kmeans_start_on_non_text_data() {
         let mut cfg = DecConfig::default();
+        assert!(
+            kmeans_start_hint(&cfg, false).is_none(),
+            "the default self-corrects"
+        );
+        cfg.cluster.self_correct = false;
         assert!(kmeans_start_hint(&cfg, false).is_some());
         assert!(kmeans_start_hint(&cfg, true).is_none());
         cfg.cluster.self_correct = true;

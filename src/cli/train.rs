@@ -153,14 +153,19 @@ pub struct TrainArgs {
     pub settle: Option<decscope::engine::config::Settle>,
     /// Where DEC's centroids start: kmeans (k-means on Z, the paper's), spectral (the
     /// clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z) or
-    /// auto (the default: spectral with --self-correct on non-text data, else kmeans)
+    /// auto (the default: spectral with self-correction on non-text data, else kmeans)
     #[arg(long, value_enum)]
     pub start: Option<decscope::engine::config::Start>,
     /// After DEC converges, look for its own split-and-merge failure without labels (a
     /// pair of clusters that look like one class cut in two, a cluster far above the
-    /// median size), mend it in the pretrained Z and run DEC again (up to 3 rounds)
-    #[arg(long)]
+    /// median size), mend it in the pretrained Z and run DEC again (up to 3 rounds).
+    /// On by default in the fast and augmented presets, off in paper
+    #[arg(long, conflicts_with = "no_self_correct")]
     pub self_correct: bool,
+    /// Turn self-correction off: DEC as the paper runs it, from k-means on Z (with
+    /// --start auto) and without rounds
+    #[arg(long)]
+    pub no_self_correct: bool,
     /// What a collapsed cluster does: stop (end DEC with the last healthy state) or warn.
     #[arg(long, value_enum)]
     pub on_collapse: Option<OnCollapse>,
@@ -236,7 +241,11 @@ impl TrainArgs {
             kmeans_n_init: self.kmeans_n_init,
             start: self.start,
             settle: self.settle,
-            self_correct: self.self_correct.then_some(true),
+            self_correct: if self.no_self_correct {
+                Some(false)
+            } else {
+                self.self_correct.then_some(true)
+            },
             on_collapse: self.on_collapse,
             collapse_fraction: self.collapse_fraction,
             baselines: self.no_baseline.then_some(false),

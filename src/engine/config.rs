@@ -259,7 +259,9 @@ pub struct ClusterConfig {
     pub start: Start,
     /// After DEC converges, mend a split-and-merge failure found without labels and
     /// run DEC again from the pretrained encoder ([`crate::engine::pipeline`]'s
-    /// self-correction; at most 3 rounds).
+    /// self-correction; at most 3 rounds). On in `fast` and `augmented`, off in
+    /// `paper` (docs/steering.md, "Self-correction by default"). A saved configuration
+    /// without the field comes from before self-correction existed, so it reads `false`.
     #[serde(default)]
     pub self_correct: bool,
     /// A cluster has collapsed when, at a P update, it holds fewer samples than this
@@ -293,8 +295,9 @@ fn default_idec_gamma() -> f32 {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Start {
-    /// The default: the spectral start when self-correction is on and the input is
-    /// not tf-idf text, k-means otherwise ([`Start::resolved`]).
+    /// The default: the spectral start when self-correction is on (as it is in the
+    /// `fast` and `augmented` presets) and the input is not tf-idf text, k-means
+    /// otherwise ([`Start::resolved`]).
     #[default]
     Auto,
     /// k-means on the pretrained Z, lowest inertia of the restarts (the paper's).
@@ -315,7 +318,9 @@ impl Start {
     /// seeds 0-2: 0.807 from k-means, 0.846 with self-correction, 0.925 with both).
     /// Alone the spectral start helps on seed 0 and hurts on seeds 1 and 2 (0.833), so
     /// it comes with self-correction only; on tf-idf text it lost to k-means on all
-    /// three seeds, so text keeps k-means.
+    /// three seeds, so text keeps k-means. Both are on by default since they won or
+    /// tied on every data set measured (docs/steering.md, "Self-correction by
+    /// default"); `paper` keeps the paper's k-means start.
     pub fn resolved(self, self_correct: bool, text: bool) -> Start {
         match self {
             Start::Auto if self_correct && !text => Start::Spectral,
@@ -459,7 +464,7 @@ impl DecConfig {
                     max_iter: 8_000,
                     kmeans_n_init: 20,
                     start: Start::Auto,
-                    self_correct: false,
+                    self_correct: true,
                     collapse_fraction: default_collapse_fraction(),
                     on_collapse: OnCollapse::Stop,
                     idec_gamma: DEFAULT_IDEC_GAMMA,
@@ -491,6 +496,8 @@ impl DecConfig {
                 };
                 c.cluster.update_interval = 160;
                 c.cluster.max_iter = 200_000;
+                // The paper's method as published: k-means on Z, no self-correction.
+                c.cluster.self_correct = false;
                 c
             }
             Preset::Augmented => {
