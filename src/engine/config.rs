@@ -318,9 +318,8 @@ impl Start {
     /// seeds 0-2: 0.807 from k-means, 0.846 with self-correction, 0.925 with both).
     /// Alone the spectral start helps on seed 0 and hurts on seeds 1 and 2 (0.833), so
     /// it comes with self-correction only; on tf-idf text it lost to k-means on all
-    /// three seeds, so text keeps k-means. Both are on by default since they won or
-    /// tied on every data set measured (docs/steering.md, "Self-correction by
-    /// default"); `paper` keeps the paper's k-means start.
+    /// three seeds, so text keeps k-means. Both are on by default (docs/steering.md,
+    /// "Self-correction by default"); `paper` keeps the paper's k-means start.
     pub fn resolved(self, self_correct: bool, text: bool) -> Start {
         match self {
             Start::Auto if self_correct && !text => Start::Spectral,
@@ -496,8 +495,7 @@ impl DecConfig {
                 };
                 c.cluster.update_interval = 160;
                 c.cluster.max_iter = 200_000;
-                // The paper's method as published: k-means on Z, no self-correction.
-                c.cluster.self_correct = false;
+                c.cluster.self_correct = false; // the paper's k-means start, no rounds
                 c
             }
             Preset::Augmented => {
