@@ -75,14 +75,18 @@ def test_spectral_start_and_self_correction_reach_the_engine():
     assert d.report_["baselines"]["ae_spectral"]["acc"] > 0.25
     assert d.report_.get("self_correct", []) == []
     assert acc(y, d.labels_) == 1.0
-    assert decscope.DEC(n_clusters=4, **SMALL).get_params()["start"] is None
-    # "auto" (the preset's) is the spectral start with self_correct, k-means without.
-    auto = decscope.DEC(n_clusters=4, self_correct=True, **SMALL).fit(X, y)
+    params = decscope.DEC(n_clusters=4, **SMALL).get_params()
+    assert params["start"] is None and params["self_correct"] is None
+    # The preset's: self-correction on, so "auto" is the spectral start; with
+    # self_correct=False it is the paper's k-means start.
+    auto = decscope.DEC(n_clusters=4, **SMALL).fit(X, y)
     assert auto.report_["config"]["cluster"]["start"] == "auto"
+    assert auto.report_["config"]["cluster"]["self_correct"] is True
     assert auto.report_["start"] == "spectral"
     assert "ae_spectral" in auto.report_["baselines"]
-    plain = decscope.DEC(n_clusters=4, **SMALL).fit(X, y)
+    plain = decscope.DEC(n_clusters=4, self_correct=False, **SMALL).fit(X, y)
     assert plain.report_["start"] == "kmeans"
+    assert "ae_spectral" not in plain.report_["baselines"]
 
 
 def test_settle_watch_reports_checks_without_changing_the_fit():
