@@ -210,7 +210,9 @@ fn edit_then_resume_from_the_command_line() {
     let (m0, m1, m2) = (p("m0"), p("m1"), p("m2"));
     let fast =
         "--dims 64,10 --finetune-iters 300 --update-interval 50 --kmeans-n-init 2 --no-baseline -q";
-    ok(argv(&format!("train {fast} --max-iter 200 --save"), &[&m0]));
+    let trained = ok(argv(&format!("train {fast} --max-iter 200 --save"), &[&m0]));
+    // The default self-corrects and says what it did, if only that it found nothing.
+    assert!(trained.contains("self-correction"), "{trained}");
     let edits = "--merge 0,1 --split 2:2 --name 3=threes? --suggest";
     let shown = ok(argv(
         &format!("edit {edits} --model"),
@@ -236,7 +238,9 @@ fn edit_then_resume_from_the_command_line() {
     assert!(shown.contains("cluster 2 \"threes?\""), "{shown}");
     let report = p("r.json");
     let resume = format!("train {fast} --resume --max-iter 100 --init-from");
-    ok(argv(&resume, &[&m1, "--report", &report, "--save", &m2]));
+    let went_on = ok(argv(&resume, &[&m1, "--report", &report, "--save", &m2]));
+    // A resume has no start and does not self-correct, so it says nothing of it.
+    assert!(!went_on.contains("self-correction"), "{went_on}");
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let resumed = &r["resumed"];

@@ -102,7 +102,8 @@ impl DecApp {
     }
 
     /// Self-correction's rounds as marks on the curves and the timeline, and a note in
-    /// the Steer panel of what it did and that Undo takes it back.
+    /// the Steer panel of what it did and that Undo takes it back (or that it found
+    /// nothing to mend).
     fn mark_corrections(&mut self, out: &crate::engine::pipeline::RunOutput) {
         let lines = super::steer::correction_lines(out);
         for (r, line) in out.report.self_correct.iter().zip(&lines) {
@@ -113,6 +114,8 @@ impl DecApp {
                 "self-correction made {} round(s) (listed below); Undo takes it back",
                 lines.len()
             );
+        } else if out.report.self_correction_found_nothing() {
+            self.steer_view.note = crate::engine::report::NOTHING_TO_MEND.into();
         }
     }
 

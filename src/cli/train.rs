@@ -418,15 +418,11 @@ fn k_label(cfg: &DecConfig, n_classes: Option<usize>) -> String {
     }
 }
 
-/// What `--self-correct` did: each round with its evidence, or that it found nothing.
+/// What self-correction did: each round with its evidence, or that it found nothing
+/// (nothing on a resumed run, where it does not run).
 fn print_corrections(r: &decscope::engine::report::Report) {
-    if !r.config.cluster.self_correct {
-        return;
-    }
-    if r.self_correct.is_empty() {
-        println!(
-            "self-correction: no split-and-merge failure found at strength 1.1 or more (nothing changed)"
-        );
+    if r.self_correction_found_nothing() {
+        println!("{}", decscope::engine::report::NOTHING_TO_MEND);
     }
     for c in &r.self_correct {
         let before = c

@@ -186,7 +186,19 @@ pub struct SettleCheck {
     pub acc: Option<f64>,
 }
 
+/// What the CLI's summary and the app's Steer panel say when self-correction looked and
+/// found nothing to mend ([`Report::self_correction_found_nothing`]).
+pub const NOTHING_TO_MEND: &str =
+    "self-correction: no split-and-merge failure found at strength 1.1 or more (nothing changed)";
+
 impl Report {
+    /// Whether self-correction ran and made no round: on in the configuration, no
+    /// round listed, and not a resumed run (a resume has no start, and self-correction
+    /// runs only after a DEC phase from the pretrained encoder).
+    pub fn self_correction_found_nothing(&self) -> bool {
+        self.config.cluster.self_correct && self.start.is_some() && self.self_correct.is_empty()
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
