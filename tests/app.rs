@@ -178,6 +178,13 @@ fn start_streams_snapshots_and_fills_every_view() {
         ["k-means on input", "AE + k-means", "AE + spectral"],
         "every baseline reported"
     );
+    // The Steer panel says what self-correction did, also when it found nothing.
+    let rounds = app.run.finished.as_ref().unwrap().report.self_correct.len();
+    let note = &app.steer_view.note;
+    match rounds {
+        0 => assert_eq!(note, decscope::engine::report::NOTHING_TO_MEND),
+        _ => assert!(note.starts_with("self-correction made"), "{note}"),
+    }
     assert_eq!(app.run.proj.len(), 800);
     for tab in [Tab::Curves, Tab::Clusters, Tab::Confusion, Tab::Embedding] {
         h.state_mut().tab = tab;
