@@ -239,7 +239,8 @@ impl DecApp {
     }
 }
 
-/// The precision of the training products: f32, or bf16 where the CPU has AVX512-BF16.
+/// The precision of the training products: f32, or bf16 where the CPU has AVX512-BF16
+/// (on AMX tiles where it has those too).
 fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
     let lab = ui.label("precision");
     let bf16 = crate::engine::nn::bf16::available();
@@ -250,7 +251,10 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
                 .on_hover_text("Every product in f32: the reference results");
             ui.add_enabled_ui(bf16, |ui| {
                 ui.selectable_value(p, Precision::Bf16, "bf16")
-                    .on_hover_text("bf16 operands, f32 sums (AVX512-BF16): faster steps, weights and optimizer in f32")
+                    .on_hover_text(format!(
+                        "bf16 operands, f32 sums ({}): faster steps, weights and optimizer in f32",
+                        crate::engine::nn::bf16::kernel().map_or("AVX512-BF16", |k| k.name())
+                    ))
             })
             .response
             .on_disabled_hover_text("This CPU has no AVX512-BF16");

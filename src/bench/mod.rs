@@ -75,9 +75,13 @@ pub struct BenchReport {
     pub gemm_gflops: f64,
     /// Its shape (m, k, n).
     pub gemm_shape: (usize, usize, usize),
-    /// The same product with bf16 operands, where the CPU has AVX512-BF16.
+    /// The same product with bf16 operands on the kernel training uses, where the CPU
+    /// has AVX512-BF16 (on AMX tiles where it has those too).
     #[serde(default)]
     pub gemm_bf16_gflops: Option<f64>,
+    /// The same product on each bf16 kernel this CPU has (`AVX512-BF16`, `AMX`).
+    #[serde(default)]
+    pub gemm_bf16_kernels: Vec<(String, f64)>,
     /// The use of threads chosen for each layer shape the steps ran ([`plan`]).
     #[serde(default)]
     pub plans: Vec<(plan::Shape, plan::LayerPlan)>,
@@ -158,7 +162,15 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let (b, d) = (opts.batch, opts.dims[0]);
     let x: Vec<f32> = (0..b * d).map(|_| rng.random::<f32>()).collect();
-    let (gemm_shape, gemm_gflops, gemm_bf16_gflops) = gemm_reference(opts, &mut rng, &mut progress);
+    let (gemm_shape, gemm_gflops, gemm_bf16_kernels) =
+        gemm_reference(opts, &mut rng, &mut progress);
+    let gemm_bf16_gflops = bf16::kernel().and_then(|k| {
+        let name = k.name();
+        gemm_bf16_kernels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, g)| *g)
+    });
     let ae0 = Autoencoder::new(&opts.dims, 1);
     let mut bench = Bench {
         opts,
@@ -186,18 +198,22 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
         gemm_gflops,
         gemm_shape,
         gemm_bf16_gflops,
+        gemm_bf16_kernels,
         entries: bench.entries,
         plans: plan::chosen(),
     }
 }
 
-/// The GEMM of the widest layer, forward shape, in f32 and (where the CPU has it)
-/// bf16: its shape (m, k, n) and GFLOP/s.
+/// GFLOP/s of one product on each bf16 kernel the CPU has, by the kernel's name.
+type KernelRates = Vec<(String, f64)>;
+
+/// The GEMM of the widest layer, forward shape, in f32 and on each bf16 kernel the CPU
+/// has: its shape (m, k, n) and GFLOP/s.
 fn gemm_reference(
     opts: &BenchOptions,
     rng: &mut ChaCha8Rng,
     progress: &mut impl FnMut(&str),
-) -> ((usize, usize, usize), f64, Option<f64>) {
+) -> ((usize, usize, usize), f64, KernelRates) {
     let dims = &opts.dims;
     let (gm, gk, gn) = {
         let i = (0..dims.len() - 1)
@@ -213,9 +229,10 @@ fn gemm_reference(
     let t = time(5, opts.steps * 4, || {
         matmul(gm, gn, gk, &a, false, &w, false, &mut c, false)
     });
-    let bf = bf16::available().then(|| {
+    let bf = bf16::kernels().into_iter().map(|kernel| {
         let t = time(5, opts.steps * 4, || {
-            bf16::matmul(
+            bf16::matmul_with(
+                kernel,
                 Threads::Auto,
                 gm,
                 gn,
@@ -228,8 +245,9 @@ fn gemm_reference(
                 false,
             )
         });
-        flops / t / 1e9
+        (kernel.name().to_owned(), flops / t / 1e9)
     });
+    let bf = bf.collect();
     ((gm, gk, gn), flops / t / 1e9, bf)
 }
 
@@ -524,11 +542,14 @@ impl BenchReport {
             "GFLOP/s",
             "of GEMM"
         );
-        s += &match self.gemm_bf16_gflops {
-            Some(g) => format!(
-                "the same GEMM with bf16 operands (AVX512-BF16): {g:.1} GFLOP/s ({:.2}x f32)\n",
+        for (kernel, g) in &self.gemm_bf16_kernels {
+            s += &format!(
+                "the same GEMM with bf16 operands ({kernel}): {g:.1} GFLOP/s ({:.2}x f32)\n",
                 g / self.gemm_gflops
-            ),
+            );
+        }
+        s += &match bf16::kernel() {
+            Some(k) => format!("bf16 steps below run on {}\n", k.name()),
             None => "bf16 products: not on this CPU (no AVX512-BF16); f32 only\n".into(),
         };
         for e in &self.entries {

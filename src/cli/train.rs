@@ -176,7 +176,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_baseline: bool,
     /// Precision of the training products: f32, bf16 (bf16 operands, f32 sums, on
-    /// CPUs with AVX512-BF16) or auto (bf16 where the CPU has it). Default f32.
+    /// CPUs with AVX512-BF16; on AMX tiles where the CPU has them) or auto (bf16 where
+    /// the CPU has it). Default f32.
     #[arg(long, value_enum)]
     pub precision: Option<Precision>,
     /// No progress bars.
@@ -365,7 +366,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         cfg.augment_label(),
         cfg.preset.name(),
         cfg.seed,
-        cfg.precision.resolved().name(),
+        products_label(&cfg),
         start_label(&cfg, &ds, a.resume)
     );
     let mut out = run(&ds, &cfg, source, &mut sink, &Control::default())?;
@@ -599,5 +600,14 @@ fn start_label(cfg: &DecConfig, ds: &Dataset, resume: bool) -> String {
         (false, Start::Auto, _) => ", spectral start (auto: with self-correction)".into(),
         (false, _, Start::Spectral) => ", spectral start".into(),
         (false, _, _) => ", k-means start".into(),
+    }
+}
+
+/// `f32`, or `bf16` with the kernel that runs it (`bf16 (AMX)`).
+fn products_label(cfg: &DecConfig) -> String {
+    let p = cfg.precision.resolved();
+    match decscope::engine::nn::bf16::kernel() {
+        Some(k) if p == Precision::Bf16 => format!("bf16 ({})", k.name()),
+        _ => p.name().to_owned(),
     }
 }

@@ -55,7 +55,8 @@ pub enum Preset {
 /// `f32`: every product in f32. `bf16`: the products of the autoencoder and of the
 /// DEC/IDEC step take bf16 operands and sum in f32 ([`crate::engine::nn::bf16`]); weights,
 /// optimizer state, losses, q/p, k-means and every full-data encoder pass stay f32.
-/// `auto`: bf16 where the CPU has AVX512-BF16, else f32.
+/// `auto`: bf16 where the CPU has AVX512-BF16 (on AMX tiles where it has those too), else
+/// f32.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {

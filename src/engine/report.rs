@@ -141,6 +141,10 @@ pub struct Report {
     /// `config.precision` resolved to on this CPU.
     #[serde(default)]
     pub precision: Precision,
+    /// The kernel that ran the bf16 products (`AMX` or `AVX512-BF16`,
+    /// [`crate::engine::nn::bf16::kernel`]); absent for f32.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bf16_kernel: Option<String>,
     /// The start DEC took (`kmeans` or `spectral`): what `config.cluster.start`
     /// resolved to (`auto`, see [`Start::resolved`]); absent when DEC went on from a
     /// saved state.

@@ -154,7 +154,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// Run this workspace's products with bf16 operands (f32 sums) when `on` and the
-    /// CPU has AVX512-BF16; f32 otherwise.
+    /// CPU has AVX512-BF16 (with or without AMX); f32 otherwise.
     pub fn set_bf16(&mut self, on: bool) {
         self.bf16 = on && bf16::available();
     }

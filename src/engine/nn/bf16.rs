@@ -33,7 +33,9 @@
 //! Each output is summed in one fixed order (blocks of `KC` pairs, in order), whatever
 //! the split over threads: same inputs, same result.
 //!
-//! Where AVX512-BF16 is absent (other x86 CPUs, ARM), [`matmul`] runs the f32 product
+//! Where the CPU also has AMX tiles, the same products run on them ([`amx`], the same
+//! packing of B, the same bound); [`kernel`] says which kernel runs. Where AVX512-BF16 is
+//! absent (other x86 CPUs, ARM), [`matmul`] runs the f32 product
 //! ([`crate::engine::nn::linalg::matmul_on`]); [`available`] says which.
 
 use std::sync::OnceLock;
@@ -48,6 +50,54 @@ const NR: usize = 32;
 const KC: usize = 128;
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_THRESHOLD: usize = 1 << 18;
+
+/// The kernel that runs the bf16 products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// `vdpbf16ps` on 512-bit registers (this module's micro-tiles).
+    Avx512Bf16,
+    /// `tdpbf16ps` on AMX tiles ([`amx`]).
+    Amx,
+}
+
+impl Kernel {
+    /// How reports and the bench name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512Bf16 => "AVX512-BF16",
+            Kernel::Amx => "AMX",
+        }
+    }
+}
+
+/// The kernel [`matmul`] uses on this CPU: AMX where [`amx::available`], else
+/// AVX512-BF16 where [`available`]; `None` where the products run in f32.
+pub fn kernel() -> Option<Kernel> {
+    if !available() {
+        None
+    } else if amx::available() {
+        Some(Kernel::Amx)
+    } else {
+        Some(Kernel::Avx512Bf16)
+    }
+}
+
+/// The kernels this CPU can run (for tests and the bench to compare them).
+pub fn kernels() -> Vec<Kernel> {
+    [Kernel::Avx512Bf16, Kernel::Amx]
+        .into_iter()
+        .filter(|&k| runs(k))
+        .collect()
+}
+
+/// Whether this CPU runs `kernel` (AMX is packed with the AVX512-BF16 instructions, so
+/// it needs both).
+fn runs(kernel: Kernel) -> bool {
+    match kernel {
+        Kernel::Avx512Bf16 => available(),
+        Kernel::Amx => available() && amx::available(),
+    }
+}
 
 /// Whether this CPU (and OS) runs the bf16 products: AVX512-F, -BW and -BF16, unless
 /// the environment variable `DECSCOPE_BF16=off` says to act as a CPU without them (to
@@ -100,7 +150,37 @@ pub fn matmul(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if !available() || m == 0 || n == 0 || k == 0 {
+    match kernel() {
+        Some(kernel) => matmul_with(kernel, threads, m, n, k, a, ta, b, tb, c, accumulate),
+        None => matmul_on(threads, m, n, k, a, ta, b, tb, c, accumulate),
+    }
+}
+
+/// [`matmul`] on a chosen kernel, which must be one of [`kernels`].
+///
+/// # Panics
+/// When a slice is shorter than its shape says, or the CPU lacks the kernel (both
+/// programming errors, never user data).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_with(
+    kernel: Kernel,
+    threads: Threads,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(
+        runs(kernel),
+        "bf16 matmul: this CPU has no {}",
+        kernel.name()
+    );
+    if m == 0 || n == 0 || k == 0 {
         matmul_on(threads, m, n, k, a, ta, b, tb, c, accumulate);
         return;
     }
@@ -119,7 +199,6 @@ pub fn matmul(
         "bf16 matmul: dst has {} < {m}x{n}",
         c.len()
     );
-    let s = Shape { m, n, k };
     let parallel = match threads {
         Threads::Single => false,
         Threads::Auto | Threads::Rows => {
@@ -127,6 +206,11 @@ pub fn matmul(
                 && rayon::current_num_threads() > 1
         }
     };
+    if kernel == Kernel::Amx {
+        amx::matmul(parallel, m, n, k, a, ta, b, tb, c, accumulate);
+        return;
+    }
+    let s = Shape { m, n, k, kq: 1 };
     // The thread's buffers are taken out for the product and put back after it: a
     // product started on this thread while it waits for the pool (rayon may run
     // another task here) gets fresh buffers instead of finding these borrowed.
@@ -162,12 +246,15 @@ struct Shape {
     m: usize,
     n: usize,
     k: usize,
+    /// Pairs of `k` are padded (with zeros) to a multiple of this: 1 for the
+    /// AVX512-BF16 tiles, 16 for AMX's.
+    kq: usize,
 }
 
 impl Shape {
-    /// Pairs of `k`.
+    /// Pairs of `k`, padded to `kq`.
     fn kp(self) -> usize {
-        self.k.div_ceil(2)
+        self.k.div_ceil(2).next_multiple_of(self.kq)
     }
     /// Rows padded to whole tiles.
     fn m_pad(self) -> usize {
@@ -362,7 +449,7 @@ mod x86 {
 
     /// Row `row` (`len` values) as `len.div_ceil(2)` pairs at `dst`.
     #[target_feature(enable = "avx512f,avx512bf16")]
-    unsafe fn row_to_pairs(row: &[f32], dst: *mut u32) {
+    pub(super) unsafe fn row_to_pairs(row: &[f32], dst: *mut u32) {
         let len = row.len();
         for c0 in (0..len).step_by(32) {
             let n = len - c0;
@@ -382,7 +469,7 @@ mod x86 {
 
     /// Pairs of two rows of `len` values (`r1` may be absent: zeros) into `dst[..len]`.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn rows_to_pairs(r0: &[f32], r1: Option<&[f32]>, dst: *mut u32) {
+    pub(super) unsafe fn rows_to_pairs(r0: &[f32], r1: Option<&[f32]>, dst: *mut u32) {
         let len = r0.len();
         for c0 in (0..len).step_by(16) {
             let n = (len - c0).min(16);
@@ -441,6 +528,9 @@ mod x86 {
         let (j0, j1) = (panel * NR, (panel * NR + NR).min(s.n));
         if j1 - j0 < NR {
             out.fill(0);
+        } else {
+            // Pair rows past `k` (padding to `kq`) are zero.
+            out[s.k.div_ceil(2) * NR..].fill(0);
         }
         if tb {
             // Column j of op(b) is row j of `b`: its pairs are adjacent there.
@@ -458,7 +548,7 @@ mod x86 {
             }
             return;
         }
-        for (p, dst) in out.chunks_exact_mut(NR).enumerate() {
+        for (p, dst) in out.chunks_exact_mut(NR).take(s.k.div_ceil(2)).enumerate() {
             let r0 = &b[2 * p * s.n + j0..2 * p * s.n + j1];
             let r1 = (2 * p + 1 < s.k).then(|| &b[(2 * p + 1) * s.n + j0..(2 * p + 1) * s.n + j1]);
             // SAFETY: `dst` holds NR >= j1 - j0 pairs.
@@ -521,7 +611,9 @@ mod x86 {
 }
 
 #[cfg(target_arch = "x86_64")]
-use x86::{pack_a, pack_b, tile};
+use x86::{pack_a, pack_b, row_to_pairs, rows_to_pairs, tile};
+
+mod amx;
 
 #[cfg(test)]
 mod tests;

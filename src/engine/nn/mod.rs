@@ -2,7 +2,7 @@
 //! products under them.
 //!
 //! Holds, from the bottom up: [`linalg`] (GEMM on our buffers), [`bf16`] (the same
-//! products with bf16 operands on AVX512-BF16), [`plan`] (which use of the threads each
+//! products with bf16 operands on AVX512-BF16 or AMX), [`plan`] (which use of the threads each
 //! layer's products get, timed on this machine), [`optim`] (SGD with momentum, Adam),
 //! [`autoencoder`] (layers with hand-written backward passes) and [`augment`] (DEC-DA's
 //! randomly shifted and rotated batches). May use: nothing else of the engine.

@@ -578,6 +578,7 @@ fn finish(
         history: ctx.history,
         timing: ctx.timing,
         precision: cfg.precision.resolved(),
+        bf16_kernel: bf16_kernel(cfg),
         start: resume.is_none().then(|| start_of(cfg, ds)),
         warnings: ctx.warnings,
         resumed: resume.as_ref().map(|r| Resumed {
@@ -683,4 +684,12 @@ fn final_block(
         constraints_satisfied: (!cfg.constraints.is_empty())
             .then(|| satisfied(&cfg.constraints.pairs, assignments)),
     }
+}
+
+/// The kernel of the bf16 products, where the run's products are bf16.
+fn bf16_kernel(cfg: &DecConfig) -> Option<String> {
+    if cfg.precision.resolved() != crate::engine::config::Precision::Bf16 {
+        return None;
+    }
+    crate::engine::nn::bf16::kernel().map(|k| k.name().to_owned())
 }

@@ -1,6 +1,7 @@
 //! Tests of the bf16 products (`bf16`) against f64 references: rounding to nearest even,
 //! exact small integers, the hardware's rounding, the error bound on ragged shapes,
-//! accumulation, threads and nested products.
+//! accumulation, threads and nested products, each on every kernel this CPU has
+//! (AVX512-BF16, and AMX where it exists), and which kernel runs where.
 //!
 //! Apart from the code so that each reads in one file; they see its private items.
 
@@ -34,9 +35,11 @@ fn reference(s: &Case, a: &[f32], b: &[f32]) -> (Vec<f64>, Vec<f64>) {
     (rounded, mag)
 }
 
-fn run(s: &Case, a: &[f32], b: &[f32], threads: Threads) -> Vec<f32> {
+fn run(kernel: Kernel, s: &Case, a: &[f32], b: &[f32], threads: Threads) -> Vec<f32> {
     let mut c = vec![f32::NAN; s.m * s.n];
-    matmul(threads, s.m, s.n, s.k, a, s.ta, b, s.tb, &mut c, false);
+    matmul_with(
+        kernel, threads, s.m, s.n, s.k, a, s.ta, b, s.tb, &mut c, false,
+    );
     c
 }
 
@@ -50,8 +53,9 @@ fn draw(rng: &mut ChaCha8Rng, len: usize, f: impl Fn(&mut ChaCha8Rng) -> f32) ->
     (0..len).map(|_| f(rng)).collect()
 }
 
-/// Odd `k`, `m` not a multiple of the tile's 8 rows, `n` not of its 32 columns,
-/// more than one block of `k`, each transpose.
+/// Odd `k`, `m` not a multiple of the tile's 8 rows (nor of AMX's 32-row strips), `n`
+/// not of its 32 columns, more than one block of `k` (and more than one AMX step of 16
+/// pairs), each transpose.
 fn ragged_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for (m, n, k) in [
@@ -99,12 +103,12 @@ fn small_integers_give_the_exact_product() {
         let a = draw(&mut rng, s.m * s.k, |r| r.random_range(-8..=8) as f32);
         let b = draw(&mut rng, s.k * s.n, |r| r.random_range(-8..=8) as f32);
         let (want, _) = reference(&s, &a, &b);
-        for threads in [Threads::Single, Threads::Auto] {
-            let got = run(&s, &a, &b, threads);
+        for (kernel, threads) in each_kernel([Threads::Single, Threads::Auto]) {
+            let got = run(kernel, &s, &a, &b, threads);
             for (g, w) in got.iter().zip(&want) {
                 assert_eq!(
                     *g as f64, *w,
-                    "{}x{}x{} ta {} tb {}",
+                    "{kernel:?} {}x{}x{} ta {} tb {}",
                     s.m, s.n, s.k, s.ta, s.tb
                 );
             }
@@ -132,9 +136,15 @@ fn hardware_rounding_matches_the_scalar_rounding() {
         ta: false,
         tb: false,
     };
-    let got = run(&s, &a, &[1.0], Threads::Single);
-    for (g, x) in got.iter().zip(&a) {
-        assert_eq!(g.to_bits(), round_to_bf16(*x).to_bits(), "x = {x:e}");
+    for kernel in kernels() {
+        let got = run(kernel, &s, &a, &[1.0], Threads::Single);
+        for (g, x) in got.iter().zip(&a) {
+            assert_eq!(
+                g.to_bits(),
+                round_to_bf16(*x).to_bits(),
+                "{kernel:?}: x = {x:e}"
+            );
+        }
     }
 }
 
@@ -176,7 +186,6 @@ fn random_operands_stay_within_the_bound() {
         for s in cases {
             let a = draw(&mut rng, s.m * s.k, |r| r.random_range(-1.0..1.0));
             let bm = draw(&mut rng, s.k * s.n, |r| r.random_range(-1.0..1.0));
-            let got = run(&s, &a, &bm, Threads::Auto);
             let mut f32c = vec![0.0; s.m * s.n];
             matmul_on(
                 Threads::Auto,
@@ -194,21 +203,24 @@ fn random_operands_stay_within_the_bound() {
             // bound: compare both paths to the rounded-operand sums.
             let (rounded, mag) = reference(&s, &a, &bm);
             let bound = |i: usize| (2.0 * u + u * u + s.k as f64 * 2f64.powi(-23)) * mag[i];
-            for i in 0..got.len() {
-                let err = (got[i] as f64 - rounded[i]).abs();
-                assert!(
-                    err <= s.k as f64 * 2f64.powi(-23) * mag[i] + 1e-30,
-                    "accumulation at {i}"
-                );
-                let vs_f32 = (got[i] as f64 - f32c[i] as f64).abs();
-                assert!(
-                    vs_f32 <= 2.0 * bound(i),
-                    "{}x{}x{}: {vs_f32} > {}",
-                    s.m,
-                    s.n,
-                    s.k,
-                    bound(i)
-                );
+            for kernel in kernels() {
+                let got = run(kernel, &s, &a, &bm, Threads::Auto);
+                for i in 0..got.len() {
+                    let err = (got[i] as f64 - rounded[i]).abs();
+                    assert!(
+                        err <= s.k as f64 * 2f64.powi(-23) * mag[i] + 1e-30,
+                        "{kernel:?}: accumulation at {i}"
+                    );
+                    let vs_f32 = (got[i] as f64 - f32c[i] as f64).abs();
+                    assert!(
+                        vs_f32 <= 2.0 * bound(i),
+                        "{kernel:?} {}x{}x{}: {vs_f32} > {}",
+                        s.m,
+                        s.n,
+                        s.k,
+                        bound(i)
+                    );
+                }
             }
         }
     }
@@ -228,28 +240,32 @@ fn accumulate_adds_to_the_output_and_threads_do_not_change_it() {
         tb: false,
     };
     let (a, b) = operands(&mut rng, &s);
-    let single = run(&s, &a, &b, Threads::Single);
-    assert_eq!(single, run(&s, &a, &b, Threads::Auto));
-    assert_eq!(single, run(&s, &a, &b, Threads::Rows));
-    let mut c = vec![0.5; s.m * s.n];
-    matmul(
-        Threads::Auto,
-        s.m,
-        s.n,
-        s.k,
-        &a,
-        s.ta,
-        &b,
-        s.tb,
-        &mut c,
-        true,
-    );
-    for (x, y) in c.iter().zip(&single) {
-        // One extra rounding at most: 0.5 + y is formed at the start of the sum.
-        assert!(
-            (x - (0.5 + y)).abs() <= 1e-4 * (1.0 + y.abs()),
-            "{x} vs 0.5 + {y}"
+    for kernel in kernels() {
+        let single = run(kernel, &s, &a, &b, Threads::Single);
+        assert_eq!(single, run(kernel, &s, &a, &b, Threads::Auto));
+        assert_eq!(single, run(kernel, &s, &a, &b, Threads::Rows));
+        let mut c = vec![0.5; s.m * s.n];
+        matmul_with(
+            kernel,
+            Threads::Auto,
+            s.m,
+            s.n,
+            s.k,
+            &a,
+            s.ta,
+            &b,
+            s.tb,
+            &mut c,
+            true,
         );
+        for (x, y) in c.iter().zip(&single) {
+            // One extra rounding at most: 0.5 + y is formed at the start (AVX512-BF16)
+            // or at the end (AMX) of the sum.
+            assert!(
+                (x - (0.5 + y)).abs() <= 1e-4 * (1.0 + y.abs()),
+                "{kernel:?}: {x} vs 0.5 + {y}"
+            );
+        }
     }
 }
 
@@ -270,17 +286,95 @@ fn nested_products_in_pool_tasks_keep_their_buffers_apart() {
         tb: true,
     };
     let (a, b) = operands(&mut rng, &s);
-    let want = run(&s, &a, &b, Threads::Single);
-    for _ in 0..20 {
-        let (x, y) = rayon::join(
-            || run(&s, &a, &b, Threads::Auto),
-            || {
-                rayon::join(
-                    || run(&s, &a, &b, Threads::Rows),
-                    || run(&s, &a, &b, Threads::Auto),
-                )
-            },
-        );
-        assert!(x == want && y.0 == want && y.1 == want);
+    for kernel in kernels() {
+        let want = run(kernel, &s, &a, &b, Threads::Single);
+        for _ in 0..20 {
+            let (x, y) = rayon::join(
+                || run(kernel, &s, &a, &b, Threads::Auto),
+                || {
+                    rayon::join(
+                        || run(kernel, &s, &a, &b, Threads::Rows),
+                        || run(kernel, &s, &a, &b, Threads::Auto),
+                    )
+                },
+            );
+            assert!(x == want && y.0 == want && y.1 == want, "{kernel:?}");
+        }
+    }
+}
+
+/// Every kernel this CPU has, with each of `threads`.
+fn each_kernel(threads: [Threads; 2]) -> Vec<(Kernel, Threads)> {
+    kernels()
+        .into_iter()
+        .flat_map(|k| threads.map(|t| (k, t)))
+        .collect()
+}
+
+/// The flags Linux lists for this CPU, where `/proc/cpuinfo` exists.
+fn cpuinfo_flags() -> Option<Vec<String>> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("flags"))?;
+    Some(line.split_whitespace().map(str::to_owned).collect())
+}
+
+/// CPUID's answer against the kernel's own list of this CPU's flags (an independent
+/// reading): AMX runs the products exactly where Linux lists `amx_tile` and `amx_bf16`
+/// (and the environment does not turn it off), and otherwise AVX512-BF16 or f32 does.
+#[test]
+fn amx_runs_exactly_where_the_cpu_lists_it() {
+    let Some(flags) = cpuinfo_flags() else {
+        eprintln!("no /proc/cpuinfo here: nothing to compare CPUID with");
+        return;
+    };
+    let listed = |f: &str| flags.iter().any(|x| x == f);
+    let has_amx = listed("amx_tile") && listed("amx_bf16");
+    assert_eq!(amx::cpu_has_amx(), has_amx, "CPUID against /proc/cpuinfo");
+    let has_bf16 = listed("avx512f") && listed("avx512bw") && listed("avx512_bf16");
+    let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "off");
+    let want = match (
+        has_bf16 && !off("DECSCOPE_BF16"),
+        has_amx && !off("DECSCOPE_AMX"),
+    ) {
+        (false, _) => None,
+        (true, false) => Some(Kernel::Avx512Bf16),
+        (true, true) => Some(Kernel::Amx),
+    };
+    assert_eq!(
+        kernel(),
+        want,
+        "flags: amx {has_amx}, avx512_bf16 {has_bf16}"
+    );
+}
+
+/// The two kernels on one product, where both exist: each output within the bound's
+/// accumulation term of the other (they add the same exact products in other orders),
+/// on shapes with several strips, steps and panels and each transpose.
+#[test]
+fn amx_and_avx512_kernels_agree_within_the_bound() {
+    if !kernels().contains(&Kernel::Amx) {
+        eprintln!("no AMX here: only the AVX512-BF16 kernel runs (compared above)");
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for s in ragged_cases() {
+        let (a, b) = operands(&mut rng, &s);
+        let (_, mag) = reference(&s, &a, &b);
+        let x = run(Kernel::Avx512Bf16, &s, &a, &b, Threads::Auto);
+        let y = run(Kernel::Amx, &s, &a, &b, Threads::Auto);
+        for i in 0..x.len() {
+            let tol = 2.0 * s.k as f64 * 2f64.powi(-23) * mag[i] + 1e-30;
+            assert!(
+                ((x[i] - y[i]) as f64).abs() <= tol,
+                "{}x{}x{} ta {} tb {} at {i}: {} vs {}",
+                s.m,
+                s.n,
+                s.k,
+                s.ta,
+                s.tb,
+                x[i],
+                y[i]
+            );
+        }
     }
 }
