@@ -167,22 +167,22 @@ pub(super) fn matmul(
     let d = Dims { m, n, k };
     // Taken out and put back, as the AVX512-BF16 kernel's buffers (see there).
     let mut buf = BUFFERS.take();
-    super::resize(&mut buf.a, d.strips() * d.steps() * BLOCK);
-    super::resize(&mut buf.b, d.panels() * d.steps() * STEP * PANEL);
+    let ap = super::aligned(&mut buf.a, d.strips() * d.steps() * BLOCK);
+    let bp = super::aligned(&mut buf.b, d.panels() * d.steps() * STEP * PANEL);
     let bs = d.b_shape();
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY (both closures): AVX512-F/BW/BF16 were checked by the caller (AMX is
         // only chosen among the kernels where they are present); the caller's asserts
         // guarantee `a` and `b` hold their shapes.
-        super::for_chunks(&mut buf.a, d.steps() * BLOCK, parallel, |t, out| unsafe {
+        super::for_chunks(ap, d.steps() * BLOCK, parallel, |t, out| unsafe {
             pack_strip(out, t, d, a, ta)
         });
-        super::for_chunks(&mut buf.b, bs.kp() * PANEL, parallel, |t, out| unsafe {
+        super::for_chunks(bp, bs.kp() * PANEL, parallel, |t, out| unsafe {
             super::pack_b(out, t, bs, b, tb)
         });
     }
-    run_strips(parallel, d, &buf.a, &buf.b, c, accumulate);
+    run_strips(parallel, d, ap, bp, c, accumulate);
     BUFFERS.set(buf);
 }
 
@@ -195,12 +195,9 @@ pub(super) fn matmul(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 unsafe fn pack_strip(out: &mut [u32], t: usize, d: Dims, a: &[f32], ta: bool) {
-    out.fill(0);
     let (i0, i1) = (t * STRIP, (t * STRIP + STRIP).min(d.m));
-    // Row r of a block: rows 0-15 at 128-byte steps, rows 16-31 64 bytes after them,
-    // so that both tiles load with B's stride (one register fewer in the kernel).
-    let at =
-        |p: usize, r: usize| (p / STEP) * BLOCK + (r % 16) * 2 * STEP + (r / 16) * STEP + p % STEP;
+    zero_padding(out, d);
+    let at = |p: usize, r: usize| (p / STEP) * BLOCK + row_at(r) + p % STEP;
     if !ta {
         // Row i's values 32s .. 32s + 32 are its pairs of step s.
         for i in i0..i1 {
@@ -224,6 +221,26 @@ unsafe fn pack_strip(out: &mut [u32], t: usize, d: Dims, a: &[f32], ta: bool) {
         for (r, &v) in pairs[..i1 - i0].iter().enumerate() {
             out[at(p, r)] = v;
         }
+    }
+}
+
+/// Where row `r` (< 32) of a packed block starts: rows 0-15 at 128-byte steps, rows
+/// 16-31 64 bytes after them, so that both tiles load with B's stride (one register
+/// fewer in the kernel).
+fn row_at(r: usize) -> usize {
+    (r % 16) * 2 * STEP + (r / 16) * STEP
+}
+
+/// Zero the pairs past `k` that the packing of a strip leaves unwritten: the last
+/// block, where `k`'s pairs end inside it. A stale value there (from an earlier product
+/// in the reused buffer) would meet B's zero padding, and an infinity times zero is NaN.
+/// Rows past `m` are left as they are: a row of A reaches only its own row of C, and
+/// those rows are never copied out. (Clearing the whole strip first showed as 5% of a
+/// bf16 step.)
+fn zero_padding(out: &mut [u32], d: Dims) {
+    if !d.k.div_ceil(2).is_multiple_of(STEP) {
+        let last = (d.steps() - 1) * BLOCK;
+        out[last..last + BLOCK].fill(0);
     }
 }
 

@@ -378,3 +378,35 @@ fn amx_and_avx512_kernels_agree_within_the_bound() {
         }
     }
 }
+
+/// A product whose `k` ends inside a step of 16 pairs, right after one of the same
+/// buffer sizes whose operands were infinite: the pairs past `k` must be zero again, or
+/// infinity times B's zero padding turns the sums into NaN.
+#[test]
+fn stale_infinities_in_reused_buffers_do_not_reach_the_next_product() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let full = Case {
+        m: 40,
+        n: 40,
+        k: 32,
+        ta: false,
+        tb: false,
+    };
+    let cut = Case { k: 30, ..full };
+    let (a, b) = operands(&mut rng, &cut);
+    let (want, _) = reference(&cut, &a, &b);
+    for kernel in kernels() {
+        for threads in [Threads::Single, Threads::Auto] {
+            let inf = vec![f32::INFINITY; full.m * full.k];
+            let ones = vec![1.0; full.k * full.n];
+            let _ = run(kernel, &full, &inf, &ones, threads);
+            let got = run(kernel, &cut, &a, &b, threads);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (*g as f64 - w).abs() <= 1e-5,
+                    "{kernel:?} {threads:?}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}
