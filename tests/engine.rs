@@ -733,6 +733,55 @@ fn bf16_is_refused_without_avx512_bf16_and_auto_falls_back_to_f32() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `--precision auto` with the AMX kernel turned off (`DECSCOPE_AMX=off`), as on an
+/// Intel CPU with AVX512-BF16 and no AMX: f32 on Intel (where `vdpbf16ps` measured
+/// slower than f32), bf16 on AMD's AVX512-BF16 (faster), f32 without AVX512-BF16; the
+/// first line and the report say which. The expectation comes from `/proc/cpuinfo`.
+#[test]
+fn auto_without_amx_takes_bf16_only_where_it_is_faster() {
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return;
+    };
+    let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or("");
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let bf16 = has("avx512f") && has("avx512bw") && has("avx512_bf16");
+    let intel = info
+        .lines()
+        .any(|l| l.starts_with("vendor_id") && l.contains("GenuineIntel"));
+    let want = if bf16 && !intel { "bf16" } else { "f32" };
+    let dir = std::env::temp_dir().join(format!("decscope-engine-{}-auto", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("auto.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+        .env("DECSCOPE_AMX", "off")
+        .env_remove("DECSCOPE_BF16")
+        .args(["train", "--quiet", "--limit", "300", "--dims", "64,10"])
+        .args([
+            "--finetune-iters",
+            "30",
+            "--max-iter",
+            "30",
+            "--no-baseline",
+        ])
+        .args(["--precision", "auto", "--report"])
+        .arg(&report)
+        .arg("--data")
+        .arg(data::default_dataset_path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = if want == "bf16" {
+        "bf16 (AVX512-BF16) products"
+    } else {
+        "f32 products"
+    };
+    assert!(err.contains(line), "want {line}: {err}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["precision"], want);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Self-correction on `common::split_and_merge_csv` (k-means cuts the bar, label 0, in
 /// two and puts the blobs 1 and 2 into one cluster), as `decscope train --dims 32,2
 /// --finetune-iters 800 --seed 0 --self-correct` runs it: one round is made and kept,

@@ -153,9 +153,10 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         The image shape of a row of a 2-D X (a 3-D or 4-D X carries its own).
     precision : {"f32", "bf16", "auto"}, default "f32"
         Precision of the training products: "bf16" takes bf16 operands with f32 sums
-        (CPUs with AVX512-BF16; elsewhere a ValueError), "auto" bf16 where the CPU has
-        it. Weights, optimizer state, q/p and k-means stay f32; report_["precision"]
-        says which ran.
+        (CPUs with AVX512-BF16, on AMX tiles where the CPU has them; elsewhere a
+        ValueError), "auto" bf16 where it is faster than f32 on this CPU (AMX, or AMD's
+        AVX512-BF16). Weights, optimizer state, q/p and k-means stay f32;
+        report_["precision"] and report_["bf16_kernel"] say which ran.
     start : {"auto", "kmeans", "spectral"} or None, default None
         Where DEC's centroids start: k-means on the pretrained Z (the paper's), the
         spectral clusters of Z's 10-nearest-neighbour graph (`decscope train --start

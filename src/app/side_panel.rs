@@ -259,7 +259,7 @@ fn precision_row(ui: &mut egui::Ui, p: &mut Precision) {
             .response
             .on_disabled_hover_text("This CPU has no AVX512-BF16");
             ui.selectable_value(p, Precision::Auto, "auto")
-                .on_hover_text("bf16 where the CPU has AVX512-BF16, else f32");
+                .on_hover_text("bf16 where it is faster than f32 on this CPU (AMX tiles, or AMD's AVX512-BF16), else f32");
         })
         .response
         .labelled_by(lab.id);

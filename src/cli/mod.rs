@@ -67,7 +67,7 @@ pub struct AppArgs {
     #[arg(long)]
     pub stop_after: Option<f64>,
     /// Precision of the training products in the side panel at start: f32, bf16 or
-    /// auto (bf16 where the CPU has AVX512-BF16).
+    /// auto (bf16 where it is faster than f32 here: AMX, or AMD's AVX512-BF16).
     #[arg(long, value_enum)]
     pub precision: Option<decscope::engine::config::Precision>,
 }

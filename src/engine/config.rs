@@ -55,8 +55,8 @@ pub enum Preset {
 /// `f32`: every product in f32. `bf16`: the products of the autoencoder and of the
 /// DEC/IDEC step take bf16 operands and sum in f32 ([`crate::engine::nn::bf16`]); weights,
 /// optimizer state, losses, q/p, k-means and every full-data encoder pass stay f32.
-/// `auto`: bf16 where the CPU has AVX512-BF16 (on AMX tiles where it has those too), else
-/// f32.
+/// `auto`: bf16 where it was measured faster than f32 on such a CPU (AMX tiles, or AMD's
+/// AVX512-BF16: [`crate::engine::nn::bf16::pays`]), else f32.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
@@ -70,9 +70,8 @@ impl Precision {
     /// What runs on this CPU: [`Precision::F32`] or [`Precision::Bf16`].
     pub fn resolved(self) -> Precision {
         match self {
-            Precision::Auto | Precision::Bf16 if crate::engine::nn::bf16::available() => {
-                Precision::Bf16
-            }
+            Precision::Bf16 if crate::engine::nn::bf16::available() => Precision::Bf16,
+            Precision::Auto if crate::engine::nn::bf16::pays() => Precision::Bf16,
             _ => Precision::F32,
         }
     }

@@ -82,6 +82,33 @@ pub fn kernel() -> Option<Kernel> {
     }
 }
 
+/// Whether bf16 products were measured faster than f32 on CPUs like this one: what
+/// `--precision auto` asks. Yes on AMX tiles (0.65x the f32 step on a 2-core Xeon) and
+/// on AMD's AVX512-BF16 (0.65-0.77x on a 2-core EPYC); no on Intel's AVX512-BF16 without
+/// AMX (1.64x the f32 step on that Xeon with `DECSCOPE_AMX=off`), nor without bf16 at
+/// all. A rule by CPU, not a timing at start, so that a machine always takes one path
+/// (docs/speed.md, "AMX tiles").
+pub fn pays() -> bool {
+    match kernel() {
+        Some(Kernel::Amx) => true,
+        Some(Kernel::Avx512Bf16) => !cpu_is_intel(),
+        None => false,
+    }
+}
+
+/// Whether CPUID's vendor string is `GenuineIntel`.
+#[cfg(target_arch = "x86_64")]
+fn cpu_is_intel() -> bool {
+    let id = std::arch::x86_64::__cpuid(0);
+    // The 12 bytes are EBX, EDX, ECX: "Genu" "ineI" "ntel".
+    [id.ebx, id.edx, id.ecx] == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_is_intel() -> bool {
+    false
+}
+
 /// The kernels this CPU can run (for tests and the bench to compare them).
 pub fn kernels() -> Vec<Kernel> {
     [Kernel::Avx512Bf16, Kernel::Amx]

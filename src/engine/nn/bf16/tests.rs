@@ -318,6 +318,26 @@ fn cpuinfo_flags() -> Option<Vec<String>> {
     Some(line.split_whitespace().map(str::to_owned).collect())
 }
 
+/// `--precision auto`'s rule against `/proc/cpuinfo`'s vendor and flags: bf16 where the
+/// kernel is AMX, or AVX512-BF16 on a CPU that is not Intel's; f32 elsewhere.
+#[test]
+fn auto_takes_bf16_where_it_was_measured_faster() {
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        eprintln!("no /proc/cpuinfo here: nothing to compare CPUID with");
+        return;
+    };
+    let intel = info
+        .lines()
+        .find(|l| l.starts_with("vendor_id"))
+        .is_some_and(|l| l.contains("GenuineIntel"));
+    let want = match kernel() {
+        Some(Kernel::Amx) => true,
+        Some(Kernel::Avx512Bf16) => !intel,
+        None => false,
+    };
+    assert_eq!(pays(), want, "intel {intel}, kernel {:?}", kernel());
+}
+
 /// CPUID's answer against the kernel's own list of this CPU's flags (an independent
 /// reading): AMX runs the products exactly where Linux lists `amx_tile` and `amx_bf16`
 /// (and the environment does not turn it off), and otherwise AVX512-BF16 or f32 does.
