@@ -689,6 +689,25 @@ fn f32_reproduces_the_results_from_before_bf16_and_bf16_repeats() {
     assert!((a.1 - 343.0 / 600.0).abs() < 0.05, "bf16 ACC {}", a.1);
 }
 
+/// `decscope train` on the first 300 bundled digits with a tiny network and 30 steps
+/// of each kind, in `precision`, writing its report to `report`.
+fn short_train(precision: &str, report: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_decscope"));
+    cmd.args(["train", "--quiet", "--limit", "300", "--dims", "64,10"])
+        .args([
+            "--finetune-iters",
+            "30",
+            "--max-iter",
+            "30",
+            "--no-baseline",
+        ])
+        .args(["--precision", precision, "--report"])
+        .arg(report)
+        .arg("--data")
+        .arg(data::default_dataset_path());
+    cmd
+}
+
 /// On a CPU without AVX512-BF16 (acted here with `DECSCOPE_BF16=off`): `--precision
 /// bf16` stops before any work with one line saying what to use instead, and `auto`
 /// trains in f32, which the report and the summary say.
@@ -698,20 +717,8 @@ fn bf16_is_refused_without_avx512_bf16_and_auto_falls_back_to_f32() {
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("auto.json");
     let train = |precision: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+        short_train(precision, &report)
             .env("DECSCOPE_BF16", "off")
-            .args(["train", "--quiet", "--limit", "300", "--dims", "64,10"])
-            .args([
-                "--finetune-iters",
-                "30",
-                "--max-iter",
-                "30",
-                "--no-baseline",
-            ])
-            .args(["--precision", precision, "--report"])
-            .arg(&report)
-            .arg("--data")
-            .arg(data::default_dataset_path())
             .output()
             .unwrap()
     };
@@ -752,21 +759,9 @@ fn auto_without_amx_takes_bf16_only_where_it_is_faster() {
     let dir = std::env::temp_dir().join(format!("decscope-engine-{}-auto", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("auto.json");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_decscope"))
+    let out = short_train("auto", &report)
         .env("DECSCOPE_AMX", "off")
         .env_remove("DECSCOPE_BF16")
-        .args(["train", "--quiet", "--limit", "300", "--dims", "64,10"])
-        .args([
-            "--finetune-iters",
-            "30",
-            "--max-iter",
-            "30",
-            "--no-baseline",
-        ])
-        .args(["--precision", "auto", "--report"])
-        .arg(&report)
-        .arg("--data")
-        .arg(data::default_dataset_path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -231,19 +231,16 @@ fn gemm_reference(
     });
     let bf = bf16::kernels().into_iter().map(|kernel| {
         let t = time(5, opts.steps * 4, || {
-            bf16::matmul_with(
-                kernel,
-                Threads::Auto,
-                gm,
-                gn,
-                gk,
-                &a,
-                false,
-                &w,
-                false,
-                &mut c,
-                false,
-            )
+            let p = bf16::Product {
+                m: gm,
+                n: gn,
+                k: gk,
+                a: &a,
+                ta: false,
+                b: &w,
+                tb: false,
+            };
+            bf16::matmul_with(kernel, Threads::Auto, p, &mut c, false)
         });
         (kernel.name().to_owned(), flops / t / 1e9)
     });

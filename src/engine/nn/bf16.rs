@@ -178,9 +178,33 @@ pub fn matmul(
     accumulate: bool,
 ) {
     match kernel() {
-        Some(kernel) => matmul_with(kernel, threads, m, n, k, a, ta, b, tb, c, accumulate),
+        Some(kernel) => {
+            let p = Product {
+                m,
+                n,
+                k,
+                a,
+                ta,
+                b,
+                tb,
+            };
+            matmul_with(kernel, threads, p, c, accumulate)
+        }
         None => matmul_on(threads, m, n, k, a, ta, b, tb, c, accumulate),
     }
+}
+
+/// One product `c (+)= op(a) · op(b)`: `op(a)` is `m x k` (`a` is stored `k x m` when
+/// `ta`), `op(b)` is `k x n` (`b` is stored `n x k` when `tb`).
+#[derive(Clone, Copy, Debug)]
+pub struct Product<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: &'a [f32],
+    pub ta: bool,
+    pub b: &'a [f32],
+    pub tb: bool,
 }
 
 /// [`matmul`] on a chosen kernel, which must be one of [`kernels`].
@@ -188,20 +212,16 @@ pub fn matmul(
 /// # Panics
 /// When a slice is shorter than its shape says, or the CPU lacks the kernel (both
 /// programming errors, never user data).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_with(
-    kernel: Kernel,
-    threads: Threads,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    ta: bool,
-    b: &[f32],
-    tb: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+pub fn matmul_with(kernel: Kernel, threads: Threads, p: Product, c: &mut [f32], accumulate: bool) {
+    let Product {
+        m,
+        n,
+        k,
+        a,
+        ta,
+        b,
+        tb,
+    } = p;
     assert!(
         runs(kernel),
         "bf16 matmul: this CPU has no {}",
@@ -234,7 +254,7 @@ pub fn matmul_with(
         }
     };
     if kernel == Kernel::Amx {
-        amx::matmul(parallel, m, n, k, a, ta, b, tb, c, accumulate);
+        amx::matmul(parallel, p, c, accumulate);
         return;
     }
     let s = Shape { m, n, k, kq: 1 };

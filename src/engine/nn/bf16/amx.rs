@@ -150,20 +150,17 @@ thread_local! {
 
 /// [`super::matmul`]'s product on AMX tiles (shapes and transposes as there); `parallel`
 /// spreads the strips over the pool. The caller checked [`available`] and the lengths.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn matmul(
-    parallel: bool,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    ta: bool,
-    b: &[f32],
-    tb: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+pub(super) fn matmul(parallel: bool, p: super::Product, c: &mut [f32], accumulate: bool) {
     assert!(available(), "AMX matmul without AMX");
+    let super::Product {
+        m,
+        n,
+        k,
+        a,
+        ta,
+        b,
+        tb,
+    } = p;
     let d = Dims { m, n, k };
     // Taken out and put back, as the AVX512-BF16 kernel's buffers (see there).
     let mut buf = BUFFERS.take();

@@ -37,10 +37,21 @@ fn reference(s: &Case, a: &[f32], b: &[f32]) -> (Vec<f64>, Vec<f64>) {
 
 fn run(kernel: Kernel, s: &Case, a: &[f32], b: &[f32], threads: Threads) -> Vec<f32> {
     let mut c = vec![f32::NAN; s.m * s.n];
-    matmul_with(
-        kernel, threads, s.m, s.n, s.k, a, s.ta, b, s.tb, &mut c, false,
-    );
+    matmul_with(kernel, threads, product(s, a, b), &mut c, false);
     c
+}
+
+/// The product of a case's operands.
+fn product<'a>(s: &Case, a: &'a [f32], b: &'a [f32]) -> Product<'a> {
+    Product {
+        m: s.m,
+        n: s.n,
+        k: s.k,
+        a,
+        ta: s.ta,
+        b,
+        tb: s.tb,
+    }
 }
 
 /// Uniform operands in [-1, 1) for a case.
@@ -245,19 +256,7 @@ fn accumulate_adds_to_the_output_and_threads_do_not_change_it() {
         assert_eq!(single, run(kernel, &s, &a, &b, Threads::Auto));
         assert_eq!(single, run(kernel, &s, &a, &b, Threads::Rows));
         let mut c = vec![0.5; s.m * s.n];
-        matmul_with(
-            kernel,
-            Threads::Auto,
-            s.m,
-            s.n,
-            s.k,
-            &a,
-            s.ta,
-            &b,
-            s.tb,
-            &mut c,
-            true,
-        );
+        matmul_with(kernel, Threads::Auto, product(&s, &a, &b), &mut c, true);
         for (x, y) in c.iter().zip(&single) {
             // One extra rounding at most: 0.5 + y is formed at the start (AVX512-BF16)
             // or at the end (AMX) of the sum.
