@@ -470,7 +470,7 @@ mod x86 {
 
     /// 16 f32 from `src[..n]` (n ≤ 16), zeros after.
     #[target_feature(enable = "avx512f")]
-    unsafe fn load16(src: *const f32, n: usize) -> __m512 {
+    pub(super) unsafe fn load16(src: *const f32, n: usize) -> __m512 {
         // SAFETY: masked lanes are not read; the caller guarantees `n` readable values.
         unsafe { _mm512_maskz_loadu_ps(lanes(n), src) }
     }
@@ -478,7 +478,7 @@ mod x86 {
     /// Round `lo` (elements 0..16) and `hi` (16..32) to bf16, in element order: as 16
     /// pairs, pair `j` holds elements `2j` (low half) and `2j + 1`.
     #[target_feature(enable = "avx512f,avx512bf16")]
-    fn to_pairs(lo: __m512, hi: __m512) -> __m512i {
+    pub(super) fn to_pairs(lo: __m512, hi: __m512) -> __m512i {
         // dst.word[i] = i < 16 ? bf16(b[i]) : bf16(a[i - 16]) for cvtne2ps(a, b).
         let bh = _mm512_cvtne2ps_pbh(hi, lo);
         // SAFETY: both are 512 plain bits.
@@ -488,7 +488,7 @@ mod x86 {
     /// Round two 16-value rows `r0`, `r1` to bf16 and interleave them: pair `j` is
     /// (r0[j], r1[j]).
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    fn interleave(r0: __m512, r1: __m512) -> __m512i {
+    pub(super) fn interleave(r0: __m512, r1: __m512) -> __m512i {
         // After to_pairs(r0, r1) word i is r0[i] (i < 16) or r1[i - 16]; gather words
         // 0, 16, 1, 17, ... so that pair j = (r0[j], r1[j]).
         let idx = _mm512_set_epi16(
@@ -500,7 +500,7 @@ mod x86 {
 
     /// Store the first `n` (≤ 16) pairs of `v` at `dst`.
     #[target_feature(enable = "avx512f")]
-    unsafe fn store_pairs(dst: *mut u32, v: __m512i, n: usize) {
+    pub(super) unsafe fn store_pairs(dst: *mut u32, v: __m512i, n: usize) {
         // SAFETY: masked lanes are not written; the caller guarantees `n` slots.
         unsafe { _mm512_mask_storeu_epi32(dst.cast(), lanes(n), v) }
     }
@@ -527,7 +527,7 @@ mod x86 {
 
     /// Pairs of two rows of `len` values (`r1` may be absent: zeros) into `dst[..len]`.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    pub(super) unsafe fn rows_to_pairs(r0: &[f32], r1: Option<&[f32]>, dst: *mut u32) {
+    unsafe fn rows_to_pairs(r0: &[f32], r1: Option<&[f32]>, dst: *mut u32) {
         let len = r0.len();
         for c0 in (0..len).step_by(16) {
             let n = (len - c0).min(16);
@@ -592,18 +592,8 @@ mod x86 {
         }
         if tb {
             // Column j of op(b) is row j of `b`: its pairs are adjacent there.
-            let mut pairs = [0u32; 2 * super::KC];
-            for j in j0..j1 {
-                let row = &b[j * s.k..(j + 1) * s.k];
-                for (c, chunk) in row.chunks(pairs.len() * 2).enumerate() {
-                    // SAFETY: `pairs` holds chunk.len().div_ceil(2) pairs.
-                    unsafe { row_to_pairs(chunk, pairs.as_mut_ptr()) };
-                    let p0 = c * pairs.len();
-                    for (p, &v) in pairs[..chunk.len().div_ceil(2)].iter().enumerate() {
-                        out[(p0 + p) * NR + j - j0] = v;
-                    }
-                }
-            }
+            // SAFETY: as this function's.
+            unsafe { super::transpose::pack_b_transposed(out, j0, j1, s, b) };
             return;
         }
         for (p, dst) in out.chunks_exact_mut(NR).take(s.k.div_ceil(2)).enumerate() {
@@ -669,9 +659,10 @@ mod x86 {
 }
 
 #[cfg(target_arch = "x86_64")]
-use x86::{pack_a, pack_b, row_to_pairs, rows_to_pairs, tile};
+use x86::{pack_a, pack_b, row_to_pairs, tile};
 
 mod amx;
+mod transpose;
 
 #[cfg(test)]
 mod tests;

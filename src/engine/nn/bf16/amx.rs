@@ -193,30 +193,66 @@ pub(super) fn matmul(parallel: bool, p: super::Product, c: &mut [f32], accumulat
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 unsafe fn pack_strip(out: &mut [u32], t: usize, d: Dims, a: &[f32], ta: bool) {
     let (i0, i1) = (t * STRIP, (t * STRIP + STRIP).min(d.m));
+    if ta {
+        // SAFETY: as this function's.
+        return unsafe { pack_transposed(out, i0, i1, d, a) };
+    }
+    // The last step's pairs past `k` stay unwritten below: zero them first.
     zero_padding(out, d);
     let at = |p: usize, r: usize| (p / STEP) * BLOCK + row_at(r) + p % STEP;
-    if !ta {
-        // Row i's values 32s .. 32s + 32 are its pairs of step s.
-        for i in i0..i1 {
-            let row = &a[i * d.k..(i + 1) * d.k];
-            for (s, chunk) in row.chunks(2 * STEP).enumerate() {
-                // SAFETY: writes chunk.len().div_ceil(2) <= 16 pairs into the block
-                // row, which has 16 (`at` of its first pair).
-                unsafe { super::row_to_pairs(chunk, out.as_mut_ptr().add(at(s * STEP, i - i0))) };
-            }
+    // Row i's values 32s .. 32s + 32 are its pairs of step s.
+    for i in i0..i1 {
+        let row = &a[i * d.k..(i + 1) * d.k];
+        for (s, chunk) in row.chunks(2 * STEP).enumerate() {
+            // SAFETY: writes chunk.len().div_ceil(2) <= 16 pairs into the block row,
+            // which has 16 (`at` of its first pair).
+            unsafe { super::row_to_pairs(chunk, out.as_mut_ptr().add(at(s * STEP, i - i0))) };
         }
-        return;
     }
-    // A is stored k x m: pair (i, p) = (a[2p][i], a[2p + 1][i]); interleave the strip's
-    // part of rows 2p and 2p + 1, then place each row's pair.
-    let mut pairs = [0u32; STRIP];
-    for p in 0..d.k.div_ceil(2) {
-        let r0 = &a[2 * p * d.m + i0..2 * p * d.m + i1];
-        let r1 = (2 * p + 1 < d.k).then(|| &a[(2 * p + 1) * d.m + i0..(2 * p + 1) * d.m + i1]);
-        // SAFETY: `pairs` holds 32 >= i1 - i0 pairs.
-        unsafe { super::rows_to_pairs(r0, r1, pairs.as_mut_ptr()) };
-        for (r, &v) in pairs[..i1 - i0].iter().enumerate() {
-            out[at(p, r)] = v;
+}
+
+/// Strip rows `i0 .. i1` of A stored `k x m` (used transposed): pair (i, p) is
+/// (a[2p][i], a[2p + 1][i]). For each step and each half of the strip (16 rows), one
+/// vector per pair of the step holds that pair of the 16 rows (rows 2p and 2p + 1
+/// interleaved), and a 16 x 16 transpose ([`super::transpose`]) turns them into one
+/// vector per row: 16 stores of 64 bytes where placing each pair alone took 256.
+///
+/// # Safety
+/// AVX512-F/BW/BF16 must be present; `a` holds `m * k` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn pack_transposed(out: &mut [u32], i0: usize, i1: usize, d: Dims, a: &[f32]) {
+    use super::x86::{interleave, load16};
+    use std::arch::x86_64::{
+        __m512i, _mm512_setzero_ps, _mm512_setzero_si512, _mm512_storeu_si512,
+    };
+    let kp = d.k.div_ceil(2);
+    for s in 0..d.steps() {
+        for r0 in (i0..i1).step_by(16) {
+            let n = (i1 - r0).min(16);
+            let mut v = [_mm512_setzero_si512(); 16];
+            for (q, vq) in v.iter_mut().enumerate().take(kp.saturating_sub(s * STEP)) {
+                let p = s * STEP + q;
+                let row = |t: usize| &a[t * d.m + r0..t * d.m + r0 + n];
+                // SAFETY: each load reads the `n` values of its row slice.
+                let (x, y) = unsafe {
+                    let x = load16(row(2 * p).as_ptr(), n);
+                    let y = if 2 * p + 1 < d.k {
+                        load16(row(2 * p + 1).as_ptr(), n)
+                    } else {
+                        _mm512_setzero_ps()
+                    };
+                    (x, y)
+                };
+                *vq = interleave(x, y);
+            }
+            super::transpose::transpose16(&mut v);
+            for (r, vr) in v.iter().take(n).enumerate() {
+                let at = s * BLOCK + row_at(r0 - i0 + r);
+                let dst: &mut [u32] = &mut out[at..at + STEP];
+                // SAFETY: `dst` holds the 16 pairs (64 bytes) the store writes.
+                unsafe { _mm512_storeu_si512(dst.as_mut_ptr().cast::<__m512i>(), *vr) };
+            }
         }
     }
 }
@@ -274,12 +310,8 @@ fn part(d: Dims, a_part: &[u32], bp: &[u32], cp: &mut [f32], accumulate: bool) {
     let rows = cp.len() / d.n;
     let whole = rows / STRIP;
     let panel = d.steps() * STEP * PANEL;
-    // Only a part with a cut strip or a cut panel needs the scratch block.
-    let mut scratch = if !rows.is_multiple_of(STRIP) || !d.n.is_multiple_of(PANEL) {
-        vec![0.0f32; rows.div_ceil(STRIP) * STRIP * PANEL]
-    } else {
-        Vec::new()
-    };
+    // Rows of 32 scratch columns for the blocks cut by C's edge.
+    let mut scratch = Vec::new();
     for (j, b_panel) in bp.chunks_exact(panel).enumerate() {
         let (j0, cols) = (j * PANEL, PANEL.min(d.n - j * PANEL));
         let direct = if cols == PANEL { whole } else { 0 };
@@ -304,7 +336,12 @@ fn part(d: Dims, a_part: &[u32], bp: &[u32], cp: &mut [f32], accumulate: bool) {
         }
         // The strips from `direct` on, through the scratch: C's part in, sums, back.
         let r0 = direct * STRIP;
-        scratch.fill(0.0);
+        // Not cleared: without `accumulate` the kernel does not read it, and with it
+        // only the copied part reaches C (what else it holds meets padded rows and
+        // columns, never copied out).
+        if scratch.len() < rest * STRIP * PANEL {
+            scratch.resize(rest * STRIP * PANEL, 0.0);
+        }
         for r in r0..rows {
             let s = &mut scratch[(r - r0) * PANEL..(r - r0) * PANEL + cols];
             if accumulate {
