@@ -137,17 +137,6 @@ impl Dims {
     }
 }
 
-/// Buffers reused by every product of a thread: packed A and B.
-#[derive(Default)]
-struct Buffers {
-    a: Vec<u32>,
-    b: Vec<u32>,
-}
-
-thread_local! {
-    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
-}
-
 /// [`super::matmul`]'s product on AMX tiles (shapes and transposes as there); `parallel`
 /// spreads the strips over the pool. The caller checked [`available`] and the lengths.
 pub(super) fn matmul(parallel: bool, p: super::Product, c: &mut [f32], accumulate: bool) {
@@ -162,8 +151,8 @@ pub(super) fn matmul(parallel: bool, p: super::Product, c: &mut [f32], accumulat
         tb,
     } = p;
     let d = Dims { m, n, k };
-    // Taken out and put back, as the AVX512-BF16 kernel's buffers (see there).
-    let mut buf = BUFFERS.take();
+    // The AVX512-BF16 kernel's packing buffers, taken out and put back as there.
+    let mut buf = super::PACKS.take();
     let ap = super::aligned(&mut buf.a, d.strips() * d.steps() * BLOCK);
     let bp = super::aligned(&mut buf.b, d.panels() * d.steps() * STEP * PANEL);
     let bs = d.b_shape();
@@ -180,12 +169,12 @@ pub(super) fn matmul(parallel: bool, p: super::Product, c: &mut [f32], accumulat
         });
     }
     run_strips(parallel, d, ap, bp, c, accumulate);
-    BUFFERS.set(buf);
+    super::PACKS.set(buf);
 }
 
 /// Pack strip `t` of A (rows `32t .. 32t + 32`) into `out`: block `s` (pairs `16s ..
-/// 16s + 16`) holds, for each of the 32 rows, its 16 pairs; rows past `m` and pairs past
-/// `k` are zero.
+/// 16s + 16`) holds, for each of the 32 rows, its 16 pairs; pairs past `k` are zero,
+/// rows past `m` are left as they are (see [`zero_padding`]).
 ///
 /// # Safety
 /// AVX512-F/BW/BF16 must be present; `a` holds `m * k` values.
