@@ -192,8 +192,7 @@ pub struct SettleCheck {
 
 /// What the CLI's summary and the app's Steer panel say when self-correction looked and
 /// found nothing to mend ([`Report::self_correction_found_nothing`]).
-pub const NOTHING_TO_MEND: &str =
-    "self-correction: no split-and-merge failure found at strength 1.1 or more (nothing changed)";
+pub const NOTHING_TO_MEND: &str = "self-correction: no split-and-merge failure found at strength 1.1 or more, nor from 1.0 with the pretrained Z's corroboration (nothing changed)";
 
 impl Report {
     /// Whether self-correction ran and made no round: on in the configuration, no

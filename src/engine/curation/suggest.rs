@@ -315,7 +315,7 @@ fn splits(z: &[f32], e: usize, labels: &[u32], k: usize, seed: u64) -> Vec<Sugge
     out
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     match s.len() {
