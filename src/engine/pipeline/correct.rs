@@ -186,7 +186,7 @@ fn take_back(
 /// of 1.57x the median size (strength 1.05) whose members' cut was 0.63x the median
 /// cluster's (5.3% against 8.4%); on the 8x8 digits' k-means-start run of seed 0,
 /// whose findings of 1.00-1.03 were noise, the largest cluster's was 0.94x. The cut
-/// alone says little (the 1s, upright and slanted, cut at 0.4-0.5x): it only
+/// alone says little (a cluster of 1s, upright and slanted, cut at 0.42x on the 16x16 stand-in): it only
 /// corroborates a finding that the size and pair figures already make.
 fn acted_on(
     mut found: SplitAndMerge,
