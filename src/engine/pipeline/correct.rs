@@ -186,8 +186,8 @@ fn take_back(
 /// of 1.57x the median size (strength 1.05) whose members' cut was 0.63x the median
 /// cluster's (5.3% against 8.4%); on the 8x8 digits' k-means-start run of seed 0,
 /// whose findings of 1.00-1.03 were noise, the largest cluster's was 0.94x. The cut
-/// alone says little (a cluster of 1s, upright and slanted, cut at 0.42x on the 16x16 stand-in): it only
-/// corroborates a finding that the size and pair figures already make.
+/// alone says little (a cluster of 1s, upright and slanted, cut at 0.42x on the 16x16
+/// stand-in): it only corroborates a finding that the size and pair figures make.
 fn acted_on(
     mut found: SplitAndMerge,
     labels: &[u32],
@@ -199,19 +199,16 @@ fn acted_on(
     if found.strength >= MIN_STRENGTH {
         return Some(found);
     }
+    if found.strength < 1.0 {
+        return None;
+    }
     let e = z0.len() / labels.len().max(1);
     let cuts: Vec<Option<f64>> = (0..k)
-        .map(|c| {
-            let rows: Vec<f32> = (0..labels.len())
-                .filter(|&i| labels[i] as usize == c)
-                .flat_map(|i| z0[i * e..(i + 1) * e].iter().copied())
-                .collect();
-            split_cut(&rows, e, n_init, seed)
-        })
+        .map(|c| split_cut(&member_rows(labels, z0, c).1, e, n_init, seed))
         .collect();
     let med = median(&cuts.iter().flatten().copied().collect::<Vec<_>>());
     let cut = cuts[found.split]?;
-    if found.strength < 1.0 || med <= 0.0 || cut > CORROBORATING_CUT * med {
+    if med <= 0.0 || cut > CORROBORATING_CUT * med {
         return None;
     }
     found.evidence.push_str(&format!(
@@ -221,6 +218,19 @@ fn acted_on(
         100.0 * med
     ));
     Some(found)
+}
+
+/// The indices of cluster `c`'s members and their rows of `z0` (`n x e`).
+fn member_rows(labels: &[u32], z0: &[f32], c: usize) -> (Vec<usize>, Vec<f32>) {
+    let e = z0.len() / labels.len().max(1);
+    let members: Vec<usize> = (0..labels.len())
+        .filter(|&i| labels[i] as usize == c)
+        .collect();
+    let rows = members
+        .iter()
+        .flat_map(|&i| z0[i * e..(i + 1) * e].iter().copied())
+        .collect();
+    (members, rows)
 }
 
 /// The mended labels' start: b joins a, c's members split by the spectral split of
@@ -236,13 +246,7 @@ fn mended_start(
 ) -> Option<(KMeansResult, [usize; 2])> {
     let e = z0.len() / labels.len().max(1);
     let ((a, b), c) = (found.merge, found.split);
-    let members: Vec<usize> = (0..labels.len())
-        .filter(|&i| labels[i] as usize == c)
-        .collect();
-    let rows: Vec<f32> = members
-        .iter()
-        .flat_map(|&i| z0[i * e..(i + 1) * e].iter().copied())
-        .collect();
+    let (members, rows) = member_rows(labels, z0, c);
     let halves = spectral_labels(&rows, e, 2, n_init, seed, &|| false)?;
     let second = halves.iter().filter(|&&h| h == 1).count();
     let sizes = [members.len() - second, second];
