@@ -826,6 +826,8 @@ fn self_correction_keeps_the_outcome_before_its_round() {
 /// non-text data, and says so in the report: on `common::split_and_merge_csv` it keeps
 /// the bar whole and the blobs apart from the start (no round is needed) and ends far
 /// above the k-means start's uncorrected run; without self-correction auto is k-means.
+/// The start check runs DEC from k-means as well (that phase is the run without
+/// self-correction, step for step) and keeps the spectral outcome.
 #[test]
 fn the_auto_start_with_self_correction_is_spectral_and_reported() {
     use decscope::engine::config::Start;
@@ -837,6 +839,15 @@ fn the_auto_start_with_self_correction_is_spectral_and_reported() {
     let out = quiet_run(&ds, &cfg);
     assert_eq!(out.report.start, Some(Start::Spectral));
     assert!(out.report.baselines.ae_spectral.is_some());
+    // The start check ran DEC from k-means too, and kept the spectral start's outcome:
+    // the pretrained Z's neighbour graph follows the bar and the two blobs.
+    let check = out.report.start_check.as_ref().expect("no start check");
+    assert_eq!(check.kept, Start::Spectral);
+    assert!(
+        check.spectral.modularity > check.kmeans.modularity,
+        "{check:?}"
+    );
+    assert_eq!(check.spectral.acc, out.report.final_.acc);
     assert!(
         out.report.self_correct.is_empty(),
         "{:?}",
@@ -847,7 +858,11 @@ fn the_auto_start_with_self_correction_is_spectral_and_reported() {
     let plain = quiet_run(&ds, &s.config(ds.n).unwrap());
     assert_eq!(plain.report.start, Some(Start::Kmeans));
     assert!(plain.report.baselines.ae_spectral.is_none());
+    assert!(plain.report.start_check.is_none());
     let km = plain.report.final_.acc.unwrap();
+    // The check's k-means phase is this run's DEC: same start, same seed, same steps.
+    assert_eq!(check.kmeans.acc, Some(km));
+    assert_eq!(check.kmeans.steps, plain.report.final_.iterations);
     eprintln!("auto + self-correct {auto:.3}, auto alone (k-means) {km:.3}");
     assert!(
         auto > km + 0.15,

@@ -160,9 +160,10 @@ class DEC(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
     start : {"auto", "kmeans", "spectral"} or None, default None
         Where DEC's centroids start: k-means on the pretrained Z (the paper's), the
         spectral clusters of Z's 10-nearest-neighbour graph (`decscope train --start
-        spectral`), or "auto": spectral when self_correct is on and X is not text,
-        else k-means. None takes the preset's, which is "auto"; report_["start"] says
-        which ran.
+        spectral`), or "auto": when self_correct is on and X is not text, DEC runs from
+        both and keeps the outcome that the pretrained Z's neighbour graph agrees with
+        more (report_["start_check"] has both modularities), else k-means. None takes
+        the preset's, which is "auto"; report_["start"] says which start was kept.
     self_correct : bool or None, default None
         After DEC converges, find its own split-and-merge failure without labels (a
         pair of clusters that looks like one class cut in two, a cluster far above the

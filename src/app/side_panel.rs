@@ -303,7 +303,7 @@ fn start_rows(ui: &mut egui::Ui, c: &mut crate::engine::config::ClusterConfig) {
         })
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut c.start, Start::Auto, "auto")
-                .on_hover_text("spectral when self-correct is on (and the data is not text), else k-means: the pair that mended MNIST's 4s and 9s");
+                .on_hover_text("With self-correct on (and data that is not text): DEC from the spectral start and from k-means, keeping the outcome the pretrained Z's neighbour graph agrees with more (the start check; the log says which); else k-means");
             ui.selectable_value(&mut c.start, Start::Kmeans, "k-means")
                 .on_hover_text("k-means on the pretrained Z (the paper's)");
             ui.selectable_value(&mut c.start, Start::Spectral, "spectral")

@@ -153,7 +153,9 @@ pub struct TrainArgs {
     pub settle: Option<decscope::engine::config::Settle>,
     /// Where DEC's centroids start: kmeans (k-means on Z, the paper's), spectral (the
     /// clusters of Z's nearest-neighbour graph: keeps apart classes that touch in Z) or
-    /// auto (the default: spectral with self-correction on non-text data, else kmeans)
+    /// auto (the default: with self-correction on non-text data, DEC runs from both and
+    /// keeps the outcome that the pretrained Z's neighbour graph agrees with more, the
+    /// start check; else kmeans)
     #[arg(long, value_enum)]
     pub start: Option<decscope::engine::config::Start>,
     /// After DEC converges, look for its own split-and-merge failure without labels (a
@@ -422,6 +424,23 @@ fn k_label(cfg: &DecConfig, n_classes: Option<usize>) -> String {
 /// What self-correction did: each round with its evidence, or that it found nothing
 /// (nothing on a resumed run, where it does not run).
 fn print_corrections(r: &decscope::engine::report::Report) {
+    if let Some(c) = &r.start_check {
+        let acc = |a: Option<f64>| a.map(|a| format!(", ACC {a:.4}")).unwrap_or_default();
+        println!(
+            "start check: DEC from the spectral start ended at modularity {:.4} on the pretrained Z's neighbour graph (step {}{}), from k-means at {:.4} (step {}{}); kept the {} start's outcome",
+            c.spectral.modularity,
+            c.spectral.last_step,
+            acc(c.spectral.acc),
+            c.kmeans.modularity,
+            c.kmeans.last_step,
+            acc(c.kmeans.acc),
+            if c.kept == decscope::engine::config::Start::Kmeans {
+                "k-means"
+            } else {
+                "spectral"
+            }
+        );
+    }
     if r.self_correction_found_nothing() {
         println!("{}", decscope::engine::report::NOTHING_TO_MEND);
     }
@@ -459,9 +478,17 @@ fn print_scores(r: &decscope::engine::report::Report) {
         None => println!("{name:<28} {:>8} {:>8} {:>8}", "-", "-", "-"),
     };
     row("k-means on input", r.baselines.kmeans_input);
-    row("AE + k-means", r.baselines.ae_kmeans);
-    if r.baselines.ae_spectral.is_some() {
+    let kept_kmeans =
+        r.start_check.as_ref().map(|c| c.kept) == Some(decscope::engine::config::Start::Kmeans);
+    if kept_kmeans {
+        row("AE + k-means (DEC's start)", r.baselines.ae_kmeans);
+    } else {
+        row("AE + k-means", r.baselines.ae_kmeans);
+    }
+    if r.baselines.ae_spectral.is_some() && !kept_kmeans {
         row("AE + spectral (DEC's start)", r.baselines.ae_spectral);
+    } else if r.baselines.ae_spectral.is_some() {
+        row("AE + spectral", r.baselines.ae_spectral);
     }
     let fin = r.final_.acc.map(|acc| Scores {
         acc,
@@ -589,7 +616,7 @@ pub(super) fn recall_line(per_class: &[decscope::engine::cluster::metrics::Class
         .join(", ")
 }
 
-/// ", spectral start (auto: with self-correction)" and the like for the run's first
+/// ", spectral and k-means starts, the start check keeps one" and the like for the run's first
 /// line; empty on a resume (no start) and for the default k-means start.
 fn start_label(cfg: &DecConfig, ds: &Dataset, resume: bool) -> String {
     use decscope::engine::config::Start;
@@ -597,7 +624,10 @@ fn start_label(cfg: &DecConfig, ds: &Dataset, resume: bool) -> String {
     let used = asked.resolved(cfg.cluster.self_correct, ds.text.is_some());
     match (resume, asked, used) {
         (true, _, _) | (false, Start::Auto, Start::Kmeans) => String::new(),
-        (false, Start::Auto, _) => ", spectral start (auto: with self-correction)".into(),
+        (false, Start::Auto, _) => {
+            ", spectral and k-means starts, the start check keeps one (auto: with self-correction)"
+                .into()
+        }
         (false, _, Start::Spectral) => ", spectral start".into(),
         (false, _, _) => ", k-means start".into(),
     }

@@ -295,9 +295,9 @@ fn default_idec_gamma() -> f32 {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Start {
-    /// The default: the spectral start when self-correction is on (as it is in the
-    /// `fast` and `augmented` presets) and the input is not tf-idf text, k-means
-    /// otherwise ([`Start::resolved`]).
+    /// The default: with self-correction on and input that is not tf-idf text, DEC from
+    /// both starts, keeping the one the pretrained Z's neighbour graph agrees with more
+    /// (`pipeline::starts`); k-means otherwise ([`Start::resolved`]).
     #[default]
     Auto,
     /// k-means on the pretrained Z, lowest inertia of the restarts (the paper's).
@@ -319,7 +319,8 @@ impl Start {
     /// Alone the spectral start helps on seed 0 and hurts on seeds 1 and 2 (0.833), so
     /// it comes with self-correction only; on tf-idf text it lost to k-means on all
     /// three seeds, so text keeps k-means. Both are on by default (docs/steering.md,
-    /// "Self-correction by default"); `paper` keeps the paper's k-means start.
+    /// "Self-correction by default"); `paper` keeps the paper's k-means start. Where
+    /// `Auto` resolves to `Spectral`, DEC runs from k-means too ("The start check").
     pub fn resolved(self, self_correct: bool, text: bool) -> Start {
         match self {
             Start::Auto if self_correct && !text => Start::Spectral,

@@ -150,6 +150,10 @@ pub struct Report {
     /// saved state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<Start>,
+    /// With `start: auto` and self-correction on images: DEC from both starts and the
+    /// one kept (`pipeline::starts`); `start` is the kept one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_check: Option<StartCheck>,
     /// Collapses, a run that did not converge, a result below its start.
     #[serde(default)]
     pub warnings: Vec<RunWarning>,
@@ -168,6 +172,31 @@ pub struct Report {
     /// With `settle: stop`: the end-to-end pretraining step it stopped at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pretrain_stopped_at: Option<usize>,
+}
+
+/// The start check (`pipeline::starts`): DEC run from the spectral start and from
+/// k-means on the pretrained Z, each outcome's modularity on the pretrained Z's
+/// neighbour graph, and the start whose outcome the run kept (the higher modularity).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartCheck {
+    pub spectral: StartOutcome,
+    pub kmeans: StartOutcome,
+    pub kept: Start,
+}
+
+/// One start's DEC outcome in the start check.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartOutcome {
+    /// Modularity of its hard labels on the pretrained Z's 10-nearest-neighbour graph
+    /// ([`crate::engine::cluster::graph::Graph::modularity`]).
+    pub modularity: f64,
+    /// The DEC step its phase ended at (the history's numbering).
+    pub last_step: usize,
+    /// DEC steps its phase ran.
+    pub steps: usize,
+    /// With labels: its ACC (labels only score, they choose nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acc: Option<f64>,
 }
 
 /// One settle check of end-to-end pretraining (`pipeline::settle`), as the report

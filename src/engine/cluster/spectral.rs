@@ -26,6 +26,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::engine::cluster::graph::Graph;
 use crate::engine::cluster::kmeans::{KMeansParams, KMeansResult, kmeans_interruptible};
 use crate::engine::cluster::neighbors::exact_knn;
 use crate::engine::nn::linalg::{row_sq_norms, sq_distances};
@@ -42,42 +43,6 @@ const QR_PER_CHECK: usize = 10;
 const MAX_PRODUCTS: usize = 3_000;
 /// The check passes when no leading Ritz value moved more than this since the last.
 const RITZ_TOL: f64 = 1e-7;
-
-/// The symmetric kNN graph: row i's neighbours are `cols[offsets[i]..offsets[i + 1]]`.
-struct Graph {
-    offsets: Vec<usize>,
-    cols: Vec<u32>,
-}
-
-impl Graph {
-    /// A_ij = 1 when i is among j's neighbours or j among i's.
-    fn knn(x: &[f32], e: usize) -> Graph {
-        let m = x.len() / e;
-        let mut rows: Vec<Vec<u32>> = exact_knn(x, e, NEIGHBOURS.min(m.saturating_sub(1)))
-            .into_iter()
-            .map(|nb| nb.iter().map(|n| n.index).collect())
-            .collect();
-        for i in 0..m {
-            for t in 0..rows[i].len() {
-                let j = rows[i][t] as usize;
-                rows[j].push(i as u32);
-            }
-        }
-        let mut offsets = vec![0];
-        let mut cols = Vec::new();
-        for mut r in rows {
-            r.sort_unstable();
-            r.dedup();
-            cols.extend(r);
-            offsets.push(cols.len());
-        }
-        Graph { offsets, cols }
-    }
-
-    fn degree(&self, i: usize) -> usize {
-        self.offsets[i + 1] - self.offsets[i]
-    }
-}
 
 /// DEC's start from the spectral clusters of Z (`n x e`): `k x e` centroids (the
 /// clusters' mean z), each sample's nearest centroid and the squared distances to
@@ -162,7 +127,7 @@ fn spectral_clusters(
     interrupt: &dyn Fn() -> bool,
 ) -> Option<(Vec<u32>, Vec<f32>)> {
     let (_, sub) = even_subset(z, e, MAX_SAMPLES);
-    let (emb, dims) = embedding(&Graph::knn(&sub, e), k, seed, interrupt)?;
+    let (emb, dims) = embedding(&Graph::knn(&sub, e, NEIGHBOURS), k, seed, interrupt)?;
     let params = KMeansParams {
         n_init,
         seed,

@@ -1,17 +1,18 @@
 //! The one DEC training pipeline that the command line and the app both run, in
 //! phases a reader can find by name:
 //! [`baseline`] (k-means on the input) -> [`pretrain`] (layer-wise, then fine-tuning)
-//! -> [`init_centroids`] (k-means on Z, or its spectral clusters) -> [`cluster`] (DEC:
-//! KL(P‖Q) by SGD) -> [`correct`] (with `self_correct`: mend a split-and-merge failure
-//! in the pretrained Z and run DEC again) -> [`finish`] (final assignment and report).
+//! -> [`starts`] (k-means on Z, or its spectral clusters; with `start: auto`, DEC from
+//! both and the start check keeps one) -> [`cluster`] (DEC: KL(P‖Q) by SGD) ->
+//! [`correct`] (with `self_correct`: mend a split-and-merge failure in the pretrained Z
+//! and run DEC again) -> [`finish`] (final assignment and report).
 //!
 //! It talks to its caller only through typed [`Event`]s sent to a [`Sink`] and a
 //! [`Control`] handle checked between batches (pause, resume, stop), so the same code
 //! drives a progress bar in a terminal and live plots in a window.
 //!
 //! May use: every room of the engine and the run's files beside it; the rooms never
-//! use it. Its files: `pretrain`, `cluster` (the DEC loop), `tracker` (convergence and
-//! the collapse guard), `correct`, `events`, `control`.
+//! use it. Its files: `pretrain`, `starts`, `cluster` (the DEC loop), `tracker`
+//! (convergence and the collapse guard), `correct`, `events`, `control`.
 
 mod cluster;
 mod control;
@@ -19,6 +20,7 @@ mod correct;
 mod events;
 mod pretrain;
 pub mod settle;
+mod starts;
 mod tracker;
 
 use std::sync::Arc;
@@ -161,6 +163,8 @@ struct Ctx<'a> {
     dec_step0: usize,
     /// The self-correction's rounds so far.
     corrections: Vec<CorrectionRound>,
+    /// The start check, when it ran (`starts`).
+    start_check: Option<crate::engine::report::StartCheck>,
     /// Pretraining's settle checks, and the step it stopped at on them.
     settle: Vec<SettleCheck>,
     settled_at: Option<usize>,
@@ -178,6 +182,7 @@ impl<'a> Ctx<'a> {
             warnings: Vec::new(),
             dec_step0: 0,
             corrections: Vec::new(),
+            start_check: None,
             settle: Vec::new(),
             settled_at: None,
         }
@@ -241,15 +246,15 @@ pub fn run(
     // DEC's batches as they were.
     baseline(ds, cfg, k, &mut ctx)?;
     let (ae, ae_source) = autoencoder(ds, cfg, source, &mut ctx, aug)?;
-    let (km, pretrained) = match &resume {
-        Some(r) => (resumed_centroids(ds, cfg, r, &ae, &mut ctx), None),
+    let (km, kmeans, pretrained) = match &resume {
+        Some(r) => (resumed_centroids(ds, cfg, r, &ae, &mut ctx), None, None),
         None => {
-            let (km, z) = init_centroids(ds, cfg, k, &ae, &mut ctx)?;
+            let (start, kmeans, z) = starts::init_centroids(ds, cfg, k, &ae, &mut ctx)?;
             let keep = cfg
                 .cluster
                 .self_correct
                 .then(|| correct::Pretrained { ae: ae.clone(), z });
-            (km, keep)
+            (start, kmeans, keep)
         }
     };
     let steering = match &resume {
@@ -257,9 +262,14 @@ pub fn run(
         None => Steering::new(Vec::new(), k, Vec::new()),
     };
     let t0 = Instant::now();
+    let warned = ctx.warnings.len();
     let mut dec = cluster::run_dec(ds, cfg, k, ae, km, &mut ctx, aug, steering)?;
     let mut uncorrected = None;
     if let Some(pre) = pretrained {
+        if let Some(kmeans) = kmeans {
+            let extra = (aug, warned);
+            dec = starts::check_starts(ds, cfg, k, dec, kmeans, &pre, &mut ctx, extra)?;
+        }
         (dec, uncorrected) = correct::self_correct(ds, cfg, k, dec, pre, &mut ctx, aug)?;
     }
     ctx.timing.dec_s = t0.elapsed().as_secs_f64();
@@ -417,81 +427,6 @@ fn autoencoder(
     }
 }
 
-/// DEC's initialisation and the paper's second baseline ("DEC without backprop"):
-/// k-means on the embedding Z of the pretrained encoder; with `start: spectral` the
-/// spectral clusters of Z are the start. Returns the start and Z.
-fn init_centroids(
-    ds: &Dataset,
-    cfg: &DecConfig,
-    k: usize,
-    ae: &Autoencoder,
-    ctx: &mut Ctx,
-) -> Result<(KMeansResult, Vec<f32>), PipelineError> {
-    ctx.phase(Phase::KMeans, 0);
-    let t0 = Instant::now();
-    let z = ae.encode(&ds.x, ds.n);
-    let km = kmeans_on(
-        &z,
-        ae.encoder.n_out(),
-        cfg,
-        k,
-        Stream::KMeansZ.seed(cfg.seed),
-        ctx,
-    )?;
-    ctx.baselines.ae_kmeans = score_start(ds, &km.labels, "AE + k-means", ctx);
-    ctx.ctl.checkpoint()?;
-    let start = match start_of(cfg, ds) {
-        Start::Spectral => spectral_on(&z, ae.encoder.n_out(), cfg, k, ds, ctx)?,
-        _ => km,
-    };
-    ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
-    Ok((start, z))
-}
-
-/// The start `cfg` asks for on `ds` (`start: auto` resolved, see [`Start::resolved`]).
-fn start_of(cfg: &DecConfig, ds: &Dataset) -> Start {
-    cfg.cluster
-        .start
-        .resolved(cfg.cluster.self_correct, ds.text.is_some())
-}
-
-/// The spectral start ([`crate::engine::cluster::spectral`]) and, with labels, its scores.
-fn spectral_on(
-    z: &[f32],
-    e: usize,
-    cfg: &DecConfig,
-    k: usize,
-    ds: &Dataset,
-    ctx: &mut Ctx,
-) -> Result<KMeansResult, PipelineError> {
-    let stop = || ctx.ctl.checkpoint().is_err();
-    let seed = Stream::KMeansZ.seed(cfg.seed);
-    let sp = crate::engine::cluster::spectral::spectral_start(
-        z,
-        e,
-        k,
-        cfg.cluster.kmeans_n_init,
-        seed,
-        &stop,
-    )
-    .ok_or(PipelineError::Stopped)?;
-    ctx.baselines.ae_spectral = score_start(ds, &sp.labels, "AE + spectral", ctx);
-    ctx.ctl.checkpoint()?;
-    Ok(sp)
-}
-
-/// With labels: a start's scores, sent as a baseline named `name`.
-fn score_start(
-    ds: &Dataset,
-    labels: &[u32],
-    name: &'static str,
-    ctx: &mut Ctx,
-) -> Option<crate::engine::cluster::metrics::Scores> {
-    let s = scores(ds.labels.as_deref()?, labels);
-    ctx.sink.event(Event::Baseline { name, scores: s });
-    Some(s)
-}
-
 /// The final assignment of every sample, the last snapshot, the report and the model.
 /// The warning of a run that ended more than 0.005 ACC below AE + k-means, its start.
 fn below_start(
@@ -527,9 +462,10 @@ fn warn_below_start(
     s: Option<crate::engine::cluster::metrics::Scores>,
     step: usize,
 ) {
+    let kept_kmeans = ctx.start_check.as_ref().map(|c| c.kept) == Some(Start::Kmeans);
     let start = match ctx.baselines.ae_spectral {
-        Some(sp) => Some((sp, "AE + spectral")),
-        None => ctx.baselines.ae_kmeans.map(|km| (km, "AE + k-means")),
+        Some(sp) if !kept_kmeans => Some((sp, "AE + spectral")),
+        _ => ctx.baselines.ae_kmeans.map(|km| (km, "AE + k-means")),
     };
     if let Some(w) = below_start(s, start, step) {
         ctx.warn(w);
@@ -579,7 +515,12 @@ fn finish(
         timing: ctx.timing,
         precision: cfg.precision.resolved(),
         bf16_kernel: bf16_kernel(cfg),
-        start: resume.is_none().then(|| start_of(cfg, ds)),
+        start: resume.is_none().then(|| {
+            ctx.start_check
+                .as_ref()
+                .map_or_else(|| starts::start_of(cfg, ds), |c| c.kept)
+        }),
+        start_check: ctx.start_check,
         warnings: ctx.warnings,
         resumed: resume.as_ref().map(|r| Resumed {
             from: r.label.clone(),

@@ -1,0 +1,230 @@
+//! DEC's start: k-means on the pretrained Z (the paper's) or the spectral clusters of
+//! its neighbour graph ([`init_centroids`]), and the start check: with `start: auto`
+//! and self-correction on images, DEC runs from the spectral start and again from
+//! k-means, and the run keeps the outcome whose partition follows the pretrained Z's
+//! neighbour graph more closely (the higher modularity, [`Graph::modularity`]);
+//! self-correction then goes on from it ([`check_starts`]).
+//!
+//! Why: neither start wins everywhere, and which one did cannot be told from DEC's own
+//! Z, where DEC has pulled every cluster tight. The pretrained Z's 10-nearest-neighbour
+//! graph still holds the classes' shape. Measured with labels only to score
+//! (docs/steering.md, "The start check"): on the 1,000-digit stand-in with DEC-DA, seed
+//! 2, the spectral start ends at 0.771 and k-means at 0.857, and the modularity is
+//! 0.717 against 0.731; on the 8x8 digits with DEC-DA, seed 1, 0.523 against 0.626
+//! (modularity 0.563 against 0.657); where the spectral start wins by more than a
+//! point (the 16x16 and imbalanced stand-ins, seeds 0-2), its modularity is higher too.
+//! The cost is one more DEC phase, a fraction of pretraining's time.
+
+use std::time::Instant;
+
+use super::{Ctx, Event, Phase, PipelineError, cluster, correct::Pretrained, kmeans_on};
+use crate::data::Dataset;
+use crate::engine::cluster::assign::hard_labels;
+use crate::engine::cluster::graph::Graph;
+use crate::engine::cluster::kmeans::KMeansResult;
+use crate::engine::cluster::metrics::scores;
+use crate::engine::cluster::spectral::{MAX_SAMPLES, NEIGHBOURS, even_subset};
+use crate::engine::config::{DecConfig, Start};
+use crate::engine::curation::steering::Steering;
+use crate::engine::nn::augment::Augmenter;
+use crate::engine::nn::autoencoder::Autoencoder;
+use crate::engine::report::{StartCheck, StartOutcome};
+use crate::engine::streams::Stream;
+
+/// DEC from the k-means start `kmeans` after `first` (DEC from the spectral start),
+/// and the outcome kept by the start check, its step count covering both phases (as
+/// self-correction's rounds do). `warned`: how many warnings the run had before
+/// `first` began; those of the phase not kept say so. `first` comes back unchanged when
+/// it was stopped or steered by hand (the check would undo the user's edits); when the
+/// user stops the second phase, `first` is kept and the run stops; when the user
+/// steers the second phase, that phase is kept as steered.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_starts(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    k: usize,
+    first: cluster::DecOutcome,
+    kmeans: KMeansResult,
+    pre: &Pretrained,
+    ctx: &mut Ctx,
+    (aug, warned): (Option<Augmenter>, usize),
+) -> Result<cluster::DecOutcome, PipelineError> {
+    if first.stopped || first.k != k || !first.steering.log.is_empty() {
+        return Ok(first);
+    }
+    let base = ctx.dec_step0;
+    let first_end = base + first.iterations;
+    ctx.sink.event(Event::Message(format!(
+        "start check: DEC from the spectral start ended at step {first_end}; running DEC again from k-means on the pretrained Z, to keep the outcome that the pretrained Z's neighbour graph agrees with more"
+    )));
+    let between = ctx.warnings.len();
+    ctx.dec_step0 = first_end;
+    let steering = Steering::new(Vec::new(), k, Vec::new());
+    let second = cluster::run_dec(ds, cfg, k, pre.ae.clone(), kmeans, ctx, aug, steering)?;
+    let last = ctx.dec_step0 + second.iterations;
+    if second.stopped {
+        ctx.dec_step0 = last - first.iterations;
+        return Ok(cluster::DecOutcome {
+            stopped: true,
+            ..finish_steps(first, ctx, base)
+        });
+    }
+    if second.k != k || !second.steering.log.is_empty() {
+        // Steered by hand while it ran: the user's edits are kept, not judged.
+        return Ok(finish_steps(second, ctx, base));
+    }
+    let graph = pretrained_graph(&pre.z, pre.ae.encoder.n_out());
+    let spectral = outcome(ds, cfg, k, &first, &graph, first_end);
+    let km = outcome(ds, cfg, k, &second, &graph, last);
+    let keep_kmeans = km.modularity > spectral.modularity;
+    let (kept, name, other) = if keep_kmeans {
+        (second, Start::Kmeans, "spectral")
+    } else {
+        (first, Start::Spectral, "k-means")
+    };
+    ctx.sink.event(Event::Message(format!(
+        "start check: modularity on the pretrained Z's neighbour graph {:.4} from the spectral start, {:.4} from k-means; kept the {} start's outcome",
+        spectral.modularity,
+        km.modularity,
+        if keep_kmeans { "k-means" } else { "spectral" }
+    )));
+    let dropped = if keep_kmeans {
+        warned..between
+    } else {
+        between..ctx.warnings.len()
+    };
+    for w in &mut ctx.warnings[dropped] {
+        w.message.push_str(&format!(
+            " (this was DEC from the {other} start, which the start check did not keep)"
+        ));
+    }
+    ctx.start_check = Some(StartCheck {
+        spectral,
+        kmeans: km,
+        kept: name,
+    });
+    ctx.dec_step0 = last - kept.iterations;
+    Ok(finish_steps(kept, ctx, base))
+}
+
+/// `dec`'s step count from `base` to where the history stands, and `ctx.dec_step0`
+/// back at `base` (self-correction numbers its rounds from there).
+fn finish_steps(mut dec: cluster::DecOutcome, ctx: &mut Ctx, base: usize) -> cluster::DecOutcome {
+    dec.iterations += ctx.dec_step0 - base;
+    ctx.dec_step0 = base;
+    dec
+}
+
+/// The symmetric [`NEIGHBOURS`]-nearest-neighbour graph of the pretrained Z (`n x e`),
+/// on the evenly spaced subset of at most [`MAX_SAMPLES`] rows the spectral start uses.
+/// Returns the subset's row numbers with it.
+fn pretrained_graph(z0: &[f32], e: usize) -> (Vec<usize>, Graph) {
+    let (rows, sub) = even_subset(z0, e, MAX_SAMPLES);
+    (rows, Graph::knn(&sub, e, NEIGHBOURS))
+}
+
+/// The modularity of `dec`'s hard labels on the graph of the rows `rows`, its steps
+/// and, with labels, its ACC.
+fn outcome(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    k: usize,
+    dec: &cluster::DecOutcome,
+    (rows, graph): &(Vec<usize>, Graph),
+    last_step: usize,
+) -> StartOutcome {
+    let (_, q) = cluster::full_q(ds, &dec.ae, &dec.mu, cfg.cluster.alpha);
+    let labels = hard_labels(&q, k).0;
+    let sub: Vec<u32> = rows.iter().map(|&i| labels[i]).collect();
+    StartOutcome {
+        modularity: graph.modularity(&sub, k),
+        last_step,
+        steps: dec.iterations,
+        acc: ds.labels.as_deref().map(|t| scores(t, &labels).acc),
+    }
+}
+
+/// DEC's initialisation and the paper's second baseline ("DEC without backprop"):
+/// k-means on the embedding Z of the pretrained encoder; with `start: spectral` the
+/// spectral clusters of Z are the start. Returns the start, the k-means start as well
+/// when the start check will run DEC from it too ([`checks_starts`]), and Z.
+pub(super) fn init_centroids(
+    ds: &Dataset,
+    cfg: &DecConfig,
+    k: usize,
+    ae: &Autoencoder,
+    ctx: &mut Ctx,
+) -> Result<(KMeansResult, Option<KMeansResult>, Vec<f32>), PipelineError> {
+    ctx.phase(Phase::KMeans, 0);
+    let t0 = Instant::now();
+    let z = ae.encode(&ds.x, ds.n);
+    let km = kmeans_on(
+        &z,
+        ae.encoder.n_out(),
+        cfg,
+        k,
+        Stream::KMeansZ.seed(cfg.seed),
+        ctx,
+    )?;
+    ctx.baselines.ae_kmeans = score_start(ds, &km.labels, "AE + k-means", ctx);
+    ctx.ctl.checkpoint()?;
+    let (start, kmeans) = match start_of(cfg, ds) {
+        Start::Spectral => {
+            let sp = spectral_on(&z, ae.encoder.n_out(), cfg, k, ds, ctx)?;
+            (sp, checks_starts(cfg, ds).then_some(km))
+        }
+        _ => (km, None),
+    };
+    ctx.timing.kmeans_s = t0.elapsed().as_secs_f64();
+    Ok((start, kmeans, z))
+}
+
+/// Whether DEC runs from both starts and keeps one (`starts`): `start: auto` where it
+/// resolves to the spectral start (self-correction on, not text).
+fn checks_starts(cfg: &DecConfig, ds: &Dataset) -> bool {
+    cfg.cluster.start == Start::Auto && start_of(cfg, ds) == Start::Spectral
+}
+
+/// The start `cfg` asks for on `ds` (`start: auto` resolved, see [`Start::resolved`]).
+pub(super) fn start_of(cfg: &DecConfig, ds: &Dataset) -> Start {
+    cfg.cluster
+        .start
+        .resolved(cfg.cluster.self_correct, ds.text.is_some())
+}
+
+/// The spectral start ([`crate::engine::cluster::spectral`]) and, with labels, its scores.
+fn spectral_on(
+    z: &[f32],
+    e: usize,
+    cfg: &DecConfig,
+    k: usize,
+    ds: &Dataset,
+    ctx: &mut Ctx,
+) -> Result<KMeansResult, PipelineError> {
+    let stop = || ctx.ctl.checkpoint().is_err();
+    let seed = Stream::KMeansZ.seed(cfg.seed);
+    let sp = crate::engine::cluster::spectral::spectral_start(
+        z,
+        e,
+        k,
+        cfg.cluster.kmeans_n_init,
+        seed,
+        &stop,
+    )
+    .ok_or(PipelineError::Stopped)?;
+    ctx.baselines.ae_spectral = score_start(ds, &sp.labels, "AE + spectral", ctx);
+    ctx.ctl.checkpoint()?;
+    Ok(sp)
+}
+
+/// With labels: a start's scores, sent as a baseline named `name`.
+fn score_start(
+    ds: &Dataset,
+    labels: &[u32],
+    name: &'static str,
+    ctx: &mut Ctx,
+) -> Option<crate::engine::cluster::metrics::Scores> {
+    let s = scores(ds.labels.as_deref()?, labels);
+    ctx.sink.event(Event::Baseline { name, scores: s });
+    Some(s)
+}
