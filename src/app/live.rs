@@ -93,10 +93,12 @@ impl DecApp {
             .runs
             .push(super::compare::FinishedRun::of(&out));
         self.steer_view.attach(&out);
-        self.steer_view.kmeans_start = out
-            .report
-            .start
-            .is_some_and(|s| after_kmeans_start(s, self.ds.text.is_some()));
+        // A k-means start that the start check chose was compared already.
+        self.steer_view.kmeans_start = out.report.start_check.is_none()
+            && out
+                .report
+                .start
+                .is_some_and(|s| after_kmeans_start(s, self.ds.text.is_some()));
         self.mark_corrections(&out);
         self.run.finished = Some(out);
     }
