@@ -23,16 +23,31 @@ fn tmp(name: &str) -> PathBuf {
 
 /// Train as `decscope train --data FILE --seed 0` would.
 fn train(ds: &Dataset) -> Report {
-    let cfg = DecConfig::default().scaled_to(ds.n);
+    train_with(ds, &DecConfig::default().scaled_to(ds.n))
+}
+
+/// Train `ds` from scratch with `cfg`, quietly.
+fn train_with(ds: &Dataset, cfg: &DecConfig) -> Report {
     run(
         ds,
-        &cfg,
+        cfg,
         AeSource::Pretrain,
         &mut NullSink,
         &Control::default(),
     )
     .unwrap()
     .report
+}
+
+/// The 1,000-digit stand-in (`make_standins`'s `mnist-1000.csv`: 1,000 random test
+/// digits, subset seed 1) written as a headerless CSV at `name` and loaded with `auto`
+/// everything.
+fn mnist_1000_csv(name: &str) -> (PathBuf, Dataset) {
+    let path = tmp(name);
+    let subset = standins::random_subset(&mnist(), 1000, 1);
+    std::fs::write(&path, standins::headerless_csv(&subset, 255.0, true)).unwrap();
+    let ds = data::load(&path, &LoadOptions::default()).unwrap();
+    (path, ds)
 }
 
 fn check_bars(name: &str, r: &Report) {
@@ -64,10 +79,7 @@ fn check_bars(name: &str, r: &Report) {
 /// (`python3 benches/standins.py --seeds 0 --only mnist-1000`).
 #[test]
 fn mnist_1000_csv_with_defaults() {
-    let path = tmp("mnist-1000.csv");
-    let subset = standins::random_subset(&mnist(), 1000, 1);
-    std::fs::write(&path, standins::headerless_csv(&subset, 255.0, true)).unwrap();
-    let ds = data::load(&path, &LoadOptions::default()).unwrap();
+    let (path, ds) = mnist_1000_csv("mnist-1000.csv");
     assert_eq!((ds.n, ds.d, ds.n_classes()), (1000, 784, Some(10)));
     assert!(ds.label_note.as_deref().unwrap().contains("column 0"));
     assert_eq!(ds.preprocessing, Preprocessing::UnitRange);
@@ -91,21 +103,10 @@ fn mnist_1000_csv_with_defaults() {
 #[test]
 fn the_start_check_keeps_the_kmeans_outcome_on_dec_da_with_1000_digits() {
     use decscope::engine::config::{Preset, Start};
-    let path = tmp("mnist-1000-start-check.csv");
-    let subset = standins::random_subset(&mnist(), 1000, 1);
-    std::fs::write(&path, standins::headerless_csv(&subset, 255.0, true)).unwrap();
-    let ds = data::load(&path, &LoadOptions::default()).unwrap();
+    let (path, ds) = mnist_1000_csv("mnist-1000-start-check.csv");
     let mut cfg = DecConfig::preset(Preset::Augmented).scaled_to(ds.n);
     cfg.seed = 2;
-    let r = run(
-        &ds,
-        &cfg,
-        AeSource::Pretrain,
-        &mut NullSink,
-        &Control::default(),
-    )
-    .unwrap()
-    .report;
+    let r = train_with(&ds, &cfg);
     let c = r.start_check.as_ref().expect("no start check");
     eprintln!("start check: {c:?}; final {:?}", r.final_.acc);
     let (sp, km) = (c.spectral.acc.unwrap(), c.kmeans.acc.unwrap());
