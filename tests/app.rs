@@ -178,13 +178,34 @@ fn start_streams_snapshots_and_fills_every_view() {
         ["k-means on input", "AE + k-means", "AE + spectral"],
         "every baseline reported"
     );
-    // The Steer panel says what self-correction did, also when it found nothing.
-    let rounds = app.run.finished.as_ref().unwrap().report.self_correct.len();
+    // The Steer panel says what the start check and self-correction did, also when
+    // self-correction found nothing; the Curves view marks where DEC began again from
+    // k-means.
+    let report = &app.run.finished.as_ref().unwrap().report;
+    let check = report
+        .start_check
+        .as_ref()
+        .expect("the default run checks its start");
+    let rounds = report.self_correct.len();
     let note = &app.steer_view.note;
+    assert!(
+        note.starts_with("start check: DEC again from k-means"),
+        "{note}"
+    );
     match rounds {
-        0 => assert_eq!(note, decscope::engine::report::NOTHING_TO_MEND),
-        _ => assert!(note.starts_with("self-correction made"), "{note}"),
+        0 => assert!(
+            note.ends_with(decscope::engine::report::NOTHING_TO_MEND),
+            "{note}"
+        ),
+        _ => assert!(note.contains("self-correction made"), "{note}"),
     }
+    assert!(
+        app.run.edit_marks.iter().any(
+            |(step, what)| *step == check.spectral.last_step && what.starts_with("start check")
+        ),
+        "{:?}",
+        app.run.edit_marks
+    );
     assert_eq!(app.run.proj.len(), 800);
     for tab in [Tab::Curves, Tab::Clusters, Tab::Confusion, Tab::Embedding] {
         h.state_mut().tab = tab;
@@ -1117,7 +1138,8 @@ fn must_link_a_selection_then_resume() {
     start_and_finish(&mut h);
     let out = h.state().run.finished.as_ref().unwrap();
     let (step, first_len) = (out.model.curation.dec_steps, h.state().run.history.len());
-    let rounds = out.report.self_correct.len();
+    // The marks of the first run: its start check's and its self-correction rounds'.
+    let rounds = out.report.self_correct.len() + usize::from(out.report.start_check.is_some());
     let baselines = h.state().run.baselines.len();
     let a = out.assignments.clone();
     // Eight samples from two different clusters.
@@ -1150,8 +1172,8 @@ fn must_link_a_selection_then_resume() {
         "resumed run did not finish"
     );
     let app = h.state();
-    // The first run's self-correction rounds (the default) keep their marks; the
-    // resumption adds one at the step it went on from.
+    // The first run's start check and self-correction rounds (the default) keep their
+    // marks; the resumption adds one at the step it went on from.
     assert_eq!(
         app.run.edit_marks.len(),
         rounds + 1,

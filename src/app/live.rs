@@ -107,6 +107,12 @@ impl DecApp {
     /// the Steer panel of what it did and that Undo takes it back (or that it found
     /// nothing to mend).
     fn mark_corrections(&mut self, out: &crate::engine::pipeline::RunOutput) {
+        let check = out.report.start_check.as_ref().map(start_check_line);
+        if let (Some(c), Some(line)) = (&out.report.start_check, &check) {
+            self.run
+                .edit_marks
+                .push((c.spectral.last_step, line.clone()));
+        }
         let lines = super::steer::correction_lines(out);
         for (r, line) in out.report.self_correct.iter().zip(&lines) {
             self.run.edit_marks.push((r.step, line.clone()));
@@ -118,6 +124,9 @@ impl DecApp {
             );
         } else if out.report.self_correction_found_nothing() {
             self.steer_view.note = crate::engine::report::NOTHING_TO_MEND.into();
+        }
+        if let Some(line) = check {
+            self.steer_view.note = format!("{line}. {}", self.steer_view.note);
         }
     }
 
@@ -363,4 +372,18 @@ impl DecApp {
             }
         }
     }
+}
+
+/// The start check as the Curves view's mark (at the step where DEC began again from
+/// k-means) and the Steer panel say it: both modularities and the start kept, whose
+/// outcome is the result even where the curves end on the other phase.
+fn start_check_line(c: &crate::engine::report::StartCheck) -> String {
+    let kept = match c.kept {
+        crate::engine::config::Start::Kmeans => "k-means",
+        _ => "spectral",
+    };
+    format!(
+        "start check: DEC again from k-means; modularity on the pretrained Z's graph {:.4} (spectral start, to step {}) against {:.4} (k-means): kept the {kept} start's outcome",
+        c.spectral.modularity, c.spectral.last_step, c.kmeans.modularity
+    )
 }
