@@ -861,13 +861,25 @@ fn the_auto_start_with_self_correction_is_spectral_and_reported() {
     assert!(plain.report.start_check.is_none());
     let km = plain.report.final_.acc.unwrap();
     // The check's k-means phase is this run's DEC: same start, same seed, same steps.
+    // Its start lies 0.054 below what it had to pass, within CATCH_UP (0.06), so it
+    // ran to its end (tests/standins.rs has MNIST, where it ends at once).
+    use decscope::engine::pipeline::{CATCH_UP, KMEANS_MARGIN};
+    assert!(!check.kmeans.stopped_early, "{check:?}");
+    let bar = check.spectral.modularity + KMEANS_MARGIN;
+    assert!(check.kmeans.curve[0].1 + CATCH_UP >= bar, "{check:?}");
     assert_eq!(check.kmeans.acc, Some(km));
     assert_eq!(check.kmeans.steps, plain.report.final_.iterations);
+    assert_eq!(check.kmeans.curve.len(), plain_updates(&plain.report));
     eprintln!("auto + self-correct {auto:.3}, auto alone (k-means) {km:.3}");
     assert!(
         auto > km + 0.15,
         "auto + self-correct {auto:.3} against {km:.3}"
     );
+}
+
+/// The P updates of a run's DEC (its history's DEC entries).
+fn plain_updates(r: &decscope::engine::report::Report) -> usize {
+    r.history.iter().filter(|h| h.phase == "dec").count()
 }
 
 /// A run that pretrains from scratch, with no one listening and nothing to stop it.

@@ -93,6 +93,47 @@ fn mnist_1000_csv_with_defaults() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// The start check's early end on MNIST: plain DEC from the bundled autoencoder, seed 0
+/// (`decscope train --seed 0 --init-from assets/pretrained-mnist-test`). The k-means
+/// start lies 0.072 below the spectral outcome's modularity plus the margin, more than
+/// CATCH_UP (0.06), so the k-means phase ends at its first P update: the check costs
+/// one update where it ran 2,800 DEC steps before (docs/steering.md, "The start
+/// check's cost"), and the result is still the spectral outcome (ACC 0.9293).
+#[test]
+fn the_start_check_ends_the_kmeans_phase_at_once_on_mnist() {
+    use decscope::engine::config::Start;
+    use decscope::engine::pipeline::{CATCH_UP, KMEANS_MARGIN};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/pretrained-mnist-test");
+    let ae = decscope::engine::model::DecModel::load(&dir).unwrap().ae;
+    let ds = mnist();
+    let cfg = DecConfig::default().scaled_to(ds.n);
+    let source = AeSource::Given(ae, "bundled".into());
+    let r = run(&ds, &cfg, source, &mut NullSink, &Control::default())
+        .unwrap()
+        .report;
+    let c = r.start_check.as_ref().expect("no start check");
+    eprintln!("start check: {c:?}; final {:?}", r.final_.acc);
+    assert_eq!(c.kept, Start::Spectral);
+    assert!(c.kmeans.stopped_early, "{c:?}");
+    assert_eq!((c.kmeans.steps, c.kmeans.curve.len()), (0, 1), "{c:?}");
+    let bar = c.spectral.modularity + KMEANS_MARGIN;
+    assert!(c.kmeans.modularity + CATCH_UP < bar, "{c:?}");
+    assert!(
+        !c.spectral.stopped_early && c.spectral.steps > 1_000,
+        "{c:?}"
+    );
+    // The phase's one update holds the k-means start: its ACC is AE + k-means's.
+    let km = r.baselines.ae_kmeans.map(|s| s.acc).unwrap();
+    assert!(
+        (c.kmeans.acc.unwrap() - km).abs() < 0.002,
+        "{c:?} against {km}"
+    );
+    assert!(r.final_.acc.unwrap() > 0.92, "{:?}", r.final_.acc);
+    // No DEC step was spent on the k-means start (self-correction makes no round here).
+    assert!(r.self_correct.is_empty(), "{:?}", r.self_correct);
+    assert_eq!(r.final_.iterations, c.spectral.steps);
+}
+
 /// The start check on real digits, where the k-means start wins: DEC-DA on the
 /// 1,000-digit stand-in, seed 2 (`decscope train --data mnist-1000.csv --preset
 /// augmented --seed 2`). DEC from the spectral start ends at ACC 0.771 by the labels,
@@ -113,6 +154,17 @@ fn the_start_check_keeps_the_kmeans_outcome_on_dec_da_with_1000_digits() {
     assert!(km > sp + 0.05, "k-means {km:.4} against spectral {sp:.4}");
     assert!(c.kmeans.modularity > c.spectral.modularity);
     assert_eq!(c.kept, Start::Kmeans);
+    // The phase that wins ran to its end: it started 0.025 below the spectral outcome,
+    // within CATCH_UP, and rose past it (the curve's first and last P updates).
+    assert!(!c.kmeans.stopped_early, "{c:?}");
+    let (first, last) = (
+        c.kmeans.curve[0].1,
+        c.kmeans.curve[c.kmeans.curve.len() - 1].1,
+    );
+    assert!(
+        first < c.spectral.modularity && last > c.spectral.modularity,
+        "{c:?}"
+    );
     assert_eq!(r.start, Some(Start::Kmeans));
     assert!(r.final_.acc.unwrap() >= km - 0.005, "{:?}", r.final_.acc);
     assert!(c.kmeans.last_step > c.spectral.last_step);

@@ -378,12 +378,12 @@ impl DecApp {
 /// k-means) and the Steer panel say it: both modularities and the start kept, whose
 /// outcome is the result even where the curves end on the other phase.
 fn start_check_line(c: &crate::engine::report::StartCheck) -> String {
-    let kept = match c.kept {
-        crate::engine::config::Start::Kmeans => "k-means",
-        _ => "spectral",
-    };
     format!(
-        "start check: DEC again from k-means; modularity on the pretrained Z's graph {:.4} (spectral start, to step {}) against {:.4} (k-means): kept the {kept} start's outcome",
-        c.spectral.modularity, c.spectral.last_step, c.kmeans.modularity
+        "start check: DEC again from k-means; modularity on the pretrained Z's graph {:.4} (spectral start, to step {}) against {:.4} (k-means){}: kept the {} start's outcome",
+        c.spectral.modularity,
+        c.spectral.last_step,
+        c.kmeans.modularity,
+        c.early_clause(),
+        c.kept_name()
     )
 }

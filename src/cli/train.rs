@@ -427,18 +427,15 @@ fn print_corrections(r: &decscope::engine::report::Report) {
     if let Some(c) = &r.start_check {
         let acc = |a: Option<f64>| a.map(|a| format!(", ACC {a:.4}")).unwrap_or_default();
         println!(
-            "start check: DEC from the spectral start ended at modularity {:.4} on the pretrained Z's neighbour graph (step {}{}), from k-means at {:.4} (step {}{}); kept the {} start's outcome",
+            "start check: DEC from the spectral start ended at modularity {:.4} on the pretrained Z's neighbour graph (step {}{}), from k-means at {:.4} (step {}{}){}; kept the {} start's outcome",
             c.spectral.modularity,
             c.spectral.last_step,
             acc(c.spectral.acc),
             c.kmeans.modularity,
             c.kmeans.last_step,
             acc(c.kmeans.acc),
-            if c.kept == decscope::engine::config::Start::Kmeans {
-                "k-means"
-            } else {
-                "spectral"
-            }
+            c.early_clause(),
+            c.kept_name()
         );
     }
     if r.self_correction_found_nothing() {

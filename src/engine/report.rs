@@ -184,8 +184,29 @@ pub struct StartCheck {
     pub kept: Start,
 }
 
+impl StartCheck {
+    /// The kept start, as messages name it.
+    pub fn kept_name(&self) -> &'static str {
+        match self.kept {
+            Start::Kmeans => "k-means",
+            _ => "spectral",
+        }
+    }
+
+    /// When the k-means phase ended early: a clause that says where and why.
+    pub fn early_clause(&self) -> String {
+        if !self.kmeans.stopped_early {
+            return String::new();
+        }
+        format!(
+            "; DEC from k-means ended early at step {}, its modularity too far below the spectral outcome's to catch up",
+            self.kmeans.last_step
+        )
+    }
+}
+
 /// One start's DEC outcome in the start check.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StartOutcome {
     /// Modularity of its hard labels on the pretrained Z's 10-nearest-neighbour graph
     /// ([`crate::engine::cluster::graph::Graph::modularity`]).
@@ -197,6 +218,15 @@ pub struct StartOutcome {
     /// With labels: its ACC (labels only score, they choose nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acc: Option<f64>,
+    /// The modularity of the hard labels at each P update of its phase, as
+    /// `[step, modularity]` (the history's numbering).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curve: Vec<(usize, f64)>,
+    /// The k-means phase ended early: its modularity had fallen so far below the
+    /// spectral outcome's that no DEC phase measured rose enough to pass it
+    /// (`pipeline::starts::CATCH_UP`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
 }
 
 /// One settle check of end-to-end pretraining (`pipeline::settle`), as the report

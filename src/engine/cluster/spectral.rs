@@ -55,7 +55,22 @@ pub fn spectral_start(
     seed: u64,
     interrupt: &dyn Fn() -> bool,
 ) -> Option<KMeansResult> {
-    let (_, centroids) = spectral_clusters(z, e, k, n_init, seed, interrupt)?;
+    let (_, centroids) = spectral_clusters(z, e, None, k, n_init, seed, interrupt)?;
+    Some(nearest(z, e, centroids))
+}
+
+/// [`spectral_start`] on a graph built already: `graph` must be
+/// [`Graph::knn`] of [`even_subset`]`(z, e, MAX_SAMPLES)` with [`NEIGHBOURS`] (the
+/// start check keeps it to judge DEC's outcomes on, and builds it once).
+pub fn spectral_start_on(
+    z: &[f32],
+    e: usize,
+    graph: &Graph,
+    k: usize,
+    (n_init, seed): (usize, u64),
+    interrupt: &dyn Fn() -> bool,
+) -> Option<KMeansResult> {
+    let (_, centroids) = spectral_clusters(z, e, Some(graph), k, n_init, seed, interrupt)?;
     Some(nearest(z, e, centroids))
 }
 
@@ -70,7 +85,7 @@ pub fn spectral_labels(
     seed: u64,
     interrupt: &dyn Fn() -> bool,
 ) -> Option<Vec<u32>> {
-    let (sub_labels, centroids) = spectral_clusters(z, e, k, n_init, seed, interrupt)?;
+    let (sub_labels, centroids) = spectral_clusters(z, e, None, k, n_init, seed, interrupt)?;
     if sub_labels.len() * e == z.len() {
         return Some(sub_labels);
     }
@@ -117,17 +132,27 @@ pub fn split_cut(rows: &[f32], e: usize, n_init: usize, seed: u64) -> Option<f64
     Some(across as f64 / links.max(1) as f64)
 }
 
-/// Steps 1-3 on the evenly spaced subset: the subset's labels and the `k x e` means.
+/// Steps 1-3 on the evenly spaced subset (its graph built here unless `built`): the
+/// subset's labels and the `k x e` means.
 fn spectral_clusters(
     z: &[f32],
     e: usize,
+    built: Option<&Graph>,
     k: usize,
     n_init: usize,
     seed: u64,
     interrupt: &dyn Fn() -> bool,
 ) -> Option<(Vec<u32>, Vec<f32>)> {
     let (_, sub) = even_subset(z, e, MAX_SAMPLES);
-    let (emb, dims) = embedding(&Graph::knn(&sub, e, NEIGHBOURS), k, seed, interrupt)?;
+    let own;
+    let graph = match built {
+        Some(g) => g,
+        None => {
+            own = Graph::knn(&sub, e, NEIGHBOURS);
+            &own
+        }
+    };
+    let (emb, dims) = embedding(graph, k, seed, interrupt)?;
     let params = KMeansParams {
         n_init,
         seed,

@@ -205,7 +205,14 @@ impl Dec<'_> {
         if let Some(lines) = lines {
             self.tell(it, LiveReason::Steered(lines), ctx);
         }
-        Ok(u)
+        let step = self.t.step0 + it;
+        let lost =
+            (ctx.start_watch.as_mut()).is_some_and(|w| w.observe(step, &self.t.prev, self.k));
+        Ok(if lost && u == Update::Go {
+            Update::Abandoned
+        } else {
+            u
+        })
     }
 
     /// Apply the steering received so far to the live state: its lines and the Z it
@@ -444,7 +451,8 @@ fn finish_dec(dec: Dec, end: Ending, ctx: &mut Ctx) -> Result<DecOutcome, Pipeli
     }
     let converged = end.update == Some(Update::Converged);
     let stopped_on_collapse = end.update == Some(Update::Collapsed);
-    if !converged && !end.stopped && !stopped_on_collapse {
+    let abandoned = end.update == Some(Update::Abandoned);
+    if !converged && !end.stopped && !stopped_on_collapse && !abandoned {
         ctx.warn(dec.t.not_converged(&dec.cfg.cluster, end.iterations));
     }
     Ok(DecOutcome {

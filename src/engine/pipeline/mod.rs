@@ -34,6 +34,7 @@ pub use control::{Command, Control, Controller, Poll, control_channel};
 pub use events::{
     Event, KPoint, LiveReason, LiveState, NullSink, Phase, RetainRow, Sink, Snapshot, SweepEvent,
 };
+pub use starts::{CATCH_UP, KMEANS_MARGIN};
 
 use crate::data::Dataset;
 use crate::engine::cluster::assign::hard_labels;
@@ -165,6 +166,9 @@ struct Ctx<'a> {
     corrections: Vec<CorrectionRound>,
     /// The start check, when it ran (`starts`).
     start_check: Option<crate::engine::report::StartCheck>,
+    /// While the start check runs: the pretrained Z's graph, on which each P update's
+    /// labels are scored.
+    start_watch: Option<starts::StartWatch>,
     /// Pretraining's settle checks, and the step it stopped at on them.
     settle: Vec<SettleCheck>,
     settled_at: Option<usize>,
@@ -183,6 +187,7 @@ impl<'a> Ctx<'a> {
             dec_step0: 0,
             corrections: Vec::new(),
             start_check: None,
+            start_watch: None,
             settle: Vec::new(),
             settled_at: None,
         }

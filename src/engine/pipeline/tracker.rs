@@ -81,6 +81,9 @@ pub(super) enum Update {
     Collapsed,
     /// The last update (`max_iter` reached).
     Last,
+    /// The start check's k-means phase cannot catch up with the spectral outcome
+    /// (`starts::StartWatch`).
+    Abandoned,
 }
 
 /// DEC's bookkeeping between P updates: the target P of every sample, the labels of
