@@ -105,7 +105,6 @@ pub(super) fn check_starts(
     }
     let km = outcome(ds, cfg, k, &second, &mut watch, last);
     let keep_kmeans = km.modularity > spectral.modularity + KMEANS_MARGIN;
-    tell_check(ctx, &spectral, &km, keep_kmeans);
     let (kept, name, other) = if keep_kmeans {
         (second, Start::Kmeans, "spectral")
     } else {
@@ -121,31 +120,21 @@ pub(super) fn check_starts(
             " (this was DEC from the {other} start, which the start check did not keep)"
         ));
     }
-    ctx.start_check = Some(StartCheck {
+    let check = StartCheck {
         spectral,
         kmeans: km,
         kept: name,
-    });
-    ctx.dec_step0 = last - kept.iterations;
-    Ok(finish_steps(kept, ctx, base))
-}
-
-/// The check's verdict, as a message.
-fn tell_check(ctx: &mut Ctx, spectral: &StartOutcome, km: &StartOutcome, keep_kmeans: bool) {
-    let early = if km.stopped_early {
-        format!(
-            " (DEC from k-means stopped at step {}: it was more than {CATCH_UP} below the spectral outcome, more than any DEC phase measured has gained)",
-            km.last_step
-        )
-    } else {
-        String::new()
     };
     ctx.sink.event(Event::Message(format!(
-        "start check: modularity on the pretrained Z's neighbour graph {:.4} from the spectral start, {:.4} from k-means{early}; kept the {} start's outcome",
-        spectral.modularity,
-        km.modularity,
-        if keep_kmeans { "k-means" } else { "spectral" }
+        "start check: modularity on the pretrained Z's neighbour graph {:.4} from the spectral start, {:.4} from k-means{}; kept the {} start's outcome",
+        check.spectral.modularity,
+        check.kmeans.modularity,
+        check.early_clause(),
+        check.kept_name()
     )));
+    ctx.start_check = Some(check);
+    ctx.dec_step0 = last - kept.iterations;
+    Ok(finish_steps(kept, ctx, base))
 }
 
 /// `dec`'s step count from `base` to where the history stands, and `ctx.dec_step0`
@@ -164,7 +153,7 @@ pub(super) struct StartWatch {
     /// The subset's row numbers.
     rows: Vec<usize>,
     graph: Graph,
-    /// `(step, modularity)` at each P update since the last [`StartWatch::take_curve`].
+    /// `(step, modularity)` at each P update of the phase under way.
     curve: Vec<(usize, f64)>,
     /// In the k-means phase: the modularity it must pass to be kept.
     bar: Option<f64>,
